@@ -1,0 +1,98 @@
+/**
+ * CNI error codes and the `CniError` class.
+ *
+ * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#error
+ */
+
+/**
+ * Well-known CNI error codes (SPEC.md "Error"). Codes 0–99 are reserved by the spec;
+ * plugins use 100 and above for their own errors. `InvalidNetns` (8) and `Internal` (999)
+ * are the Go library's, kept for compatibility.
+ *
+ * @example
+ * throw new CniError(ErrorCode.InvalidNetworkConfig, "bridge name too long", config.bridge);
+ */
+export const ErrorCode = {
+  IncompatibleCniVersion: 1,
+  UnsupportedField: 2,
+  UnknownContainer: 3,
+  InvalidEnvironmentVariables: 4,
+  IoFailure: 5,
+  DecodingFailure: 6,
+  InvalidNetworkConfig: 7,
+  InvalidNetns: 8,
+  TryAgainLater: 11,
+  PluginNotAvailable: 50,
+  LimitedConnectivity: 51,
+  Internal: 999,
+} as const;
+
+/** One of the well-known codes, or a plugin-specific code (>= 100). */
+export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode] | number;
+
+/** The JSON error object a plugin prints on stdout (SPEC.md "Error"). */
+export interface ErrorReply {
+  cniVersion?: string;
+  code: number;
+  msg: string;
+  details?: string;
+}
+
+const MARKER = Symbol.for("cnikit.CniError");
+
+/**
+ * An error with a CNI error code. Skel prints it as the spec's error JSON; any other
+ * thrown value becomes code 999 (`ErrorCode.Internal`).
+ *
+ * `message` is `msg` or `msg; details` (the Go string form).
+ *
+ * @example
+ * throw new CniError(ErrorCode.TryAgainLater, "bridge is being reconfigured");
+ */
+export class CniError extends Error {
+  /** The CNI error code. */
+  readonly code: number;
+  /** Short message (the JSON `msg`). */
+  readonly msg: string;
+  /** Longer explanation (the JSON `details`), if any. */
+  readonly details: string | undefined;
+  /** @internal marker so `isInstance` works across bundled copies of this class. */
+  readonly [MARKER] = true;
+
+  constructor(code: number, msg: string, details?: string, options?: { cause?: unknown }) {
+    super(details ? `${msg}; ${details}` : msg, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = "CniError";
+    this.code = code;
+    this.msg = msg;
+    this.details = details === "" ? undefined : details;
+  }
+
+  /** True for a CniError from any copy of this library (bundles each carry their own class). */
+  static isInstance(value: unknown): value is CniError {
+    return (
+      typeof value === "object" &&
+      value !== null &&
+      (value instanceof CniError || (value as Record<symbol, unknown>)[MARKER] === true)
+    );
+  }
+
+  /**
+   * Wraps anything thrown into a CniError: a CniError passes through, an Error becomes
+   * code 999 with its message (the original kept as `cause`), anything else is stringified.
+   */
+  static from(value: unknown, code: number = ErrorCode.Internal): CniError {
+    if (CniError.isInstance(value)) return value;
+    if (value instanceof Error) return new CniError(code, value.message, undefined, { cause: value });
+    return new CniError(code, String(value), undefined, { cause: value });
+  }
+
+  /** The spec's error object. `cniVersion` is included when given. */
+  toJSON(cniVersion?: string): ErrorReply {
+    const out: ErrorReply = {} as ErrorReply;
+    if (cniVersion !== undefined) out.cniVersion = cniVersion;
+    out.code = this.code;
+    out.msg = this.msg;
+    if (this.details !== undefined) out.details = this.details;
+    return out;
+  }
+}

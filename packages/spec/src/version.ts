@@ -1,0 +1,84 @@
+/**
+ * CNI version helpers.
+ *
+ * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#version
+ */
+import { CniError, ErrorCode } from "./errors.js";
+
+/** The spec version this library implements. */
+export const CURRENT_VERSION = "1.1.0";
+
+/** Every released CNI spec version, oldest first. */
+export const ALL_VERSIONS = ["0.1.0", "0.2.0", "0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0"] as const;
+
+/** The result family a version belongs to: 0.1/0.2 (`ip4`/`ip6`), 0.3/0.4 (`ips` with `version`), 1.x. */
+export type ResultFamily = "020" | "040" | "100";
+
+/**
+ * Parses `major.minor.patch` (fewer parts are allowed; "" means 0.1.0, as in Go).
+ *
+ * @throws CniError code 6 for anything else.
+ * @example parseVersion("1.0") // [1, 0, 0]
+ */
+export function parseVersion(version: string): [number, number, number] {
+  if (version === "") return [0, 1, 0];
+  const parts = version.split(".");
+  if (parts.length > 3) throw new CniError(ErrorCode.DecodingFailure, `invalid version "${version}": too many parts`);
+  const nums: number[] = [];
+  for (const p of parts) {
+    if (!/^\d+$/.test(p)) throw new CniError(ErrorCode.DecodingFailure, `invalid version "${version}": only unsigned integers are allowed`);
+    nums.push(Number(p));
+  }
+  return [nums[0] ?? 0, nums[1] ?? 0, nums[2] ?? 0];
+}
+
+/** -1, 0 or 1. @throws CniError code 6 on a malformed version. */
+export function compareVersions(a: string, b: string): -1 | 0 | 1 {
+  const x = parseVersion(a);
+  const y = parseVersion(b);
+  for (let i = 0; i < 3; i++) {
+    const d = (x[i] as number) - (y[i] as number);
+    if (d !== 0) return d < 0 ? -1 : 1;
+  }
+  return 0;
+}
+
+/** `a >= b`. @throws CniError code 6 on a malformed version. */
+export function versionGte(a: string, b: string): boolean {
+  return compareVersions(a, b) >= 0;
+}
+
+/** `a > b`. @throws CniError code 6 on a malformed version. */
+export function versionGt(a: string, b: string): boolean {
+  return compareVersions(a, b) > 0;
+}
+
+/**
+ * The released versions from `min` on.
+ * @example versionsStartingFrom("0.3.1") // ["0.3.1", "0.4.0", "1.0.0", "1.1.0"]
+ */
+export function versionsStartingFrom(min: string): string[] {
+  return ALL_VERSIONS.filter((v) => versionGte(v, min));
+}
+
+/**
+ * Which result family a version's results use, or `undefined` for an unknown version.
+ * "" counts as 0.1.0.
+ */
+export function resultFamily(version: string): ResultFamily | undefined {
+  switch (version) {
+    case "":
+    case "0.1.0":
+    case "0.2.0":
+      return "020";
+    case "0.3.0":
+    case "0.3.1":
+    case "0.4.0":
+      return "040";
+    case "1.0.0":
+    case "1.1.0":
+      return "100";
+    default:
+      return undefined;
+  }
+}
