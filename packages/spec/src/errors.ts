@@ -86,10 +86,18 @@ export class CniError extends Error {
     return new CniError(code, String(value), undefined, { cause: value });
   }
 
-  /** The spec's error object. `cniVersion` is included when given. */
+  /**
+   * The spec's error object. `cniVersion` is included when given.
+   *
+   * `JSON.stringify` also calls `toJSON`, passing the property key ("" at the top level,
+   * "0" inside an array, "error" inside `{ error }`); such keys are not versions and are
+   * ignored, so only a dotted version string (`1.1.0`, `0.4.0`) is written as `cniVersion`.
+   *
+   * @example new CniError(7, "bad config").toJSON("1.1.0") // { cniVersion: "1.1.0", code: 7, msg: "bad config" }
+   */
   toJSON(cniVersion?: string): ErrorReply {
     const out: ErrorReply = {} as ErrorReply;
-    if (cniVersion !== undefined) out.cniVersion = cniVersion;
+    if (typeof cniVersion === "string" && /^\d+\.\d+(\.\d+)?$/.test(cniVersion)) out.cniVersion = cniVersion;
     out.code = this.code;
     out.msg = this.msg;
     if (this.details !== undefined) out.details = this.details;

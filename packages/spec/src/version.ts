@@ -17,7 +17,8 @@ export type ResultFamily = "020" | "040" | "100";
 /**
  * Parses `major.minor.patch` (fewer parts are allowed; "" means 0.1.0, as in Go).
  *
- * @throws CniError code 6 for anything else.
+ * @throws CniError code 6 for anything else, with Go's texts: `invalid version "1.2.3.4": too many parts`,
+ *   `failed to convert minor version part "x": strconv.Atoi: parsing "x": invalid syntax`.
  * @example parseVersion("1.0") // [1, 0, 0]
  */
 export function parseVersion(version: string): [number, number, number] {
@@ -25,10 +26,16 @@ export function parseVersion(version: string): [number, number, number] {
   const parts = version.split(".");
   if (parts.length > 3) throw new CniError(ErrorCode.DecodingFailure, `invalid version "${version}": too many parts`);
   const nums: number[] = [];
-  for (const p of parts) {
-    if (!/^\d+$/.test(p)) throw new CniError(ErrorCode.DecodingFailure, `invalid version "${version}": only unsigned integers are allowed`);
+  const names = ["major", "minor", "micro"];
+  parts.forEach((p, i) => {
+    if (!/^\d+$/.test(p)) {
+      throw new CniError(
+        ErrorCode.DecodingFailure,
+        `failed to convert ${names[i]} version part "${p}": strconv.Atoi: parsing "${p}": invalid syntax`,
+      );
+    }
     nums.push(Number(p));
-  }
+  });
   return [nums[0] ?? 0, nums[1] ?? 0, nums[2] ?? 0];
 }
 
