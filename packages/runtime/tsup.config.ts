@@ -1,13 +1,29 @@
 import { defineConfig } from "tsup";
 
-export default defineConfig({
-  entry: ["src/index.ts"],
-  format: ["esm"],
-  target: "node20",
-  dts: true,
-  clean: true,
-  treeshake: true,
-  esbuildOptions(options) {
-    options.conditions = ["@cnikit/source"];
+export default defineConfig([
+  {
+    entry: ["src/index.ts"],
+    format: ["esm"],
+    target: "node20",
+    dts: true,
+    clean: false,
+    treeshake: true,
+    esbuildOptions(options) {
+      options.conditions = ["@cnikit/source"];
+    },
   },
-});
+  {
+    // the CLI is self-contained: workspace packages are bundled from source
+    entry: { cli: "src/cli.ts" },
+    format: ["esm"],
+    target: "node20",
+    dts: false,
+    clean: false,
+    treeshake: true,
+    noExternal: [/^@cnikit\//],
+    banner: { js: "#!/usr/bin/env node" },
+    esbuildOptions(options) {
+      options.conditions = ["@cnikit/source"];
+    },
+  },
+]);

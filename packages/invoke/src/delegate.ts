@@ -1,0 +1,81 @@
+/**
+ * Delegating to another plugin from inside a plugin (IPAM, chained plugins).
+ *
+ * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#delegated-plugins-ipam
+ */
+import { toCurrentResult } from "@cnikit/spec";
+import type { Result } from "@cnikit/spec";
+import { execPluginWithResult, execPluginWithoutResult } from "./exec.js";
+import type { ExecRunOptions } from "./exec.js";
+import { findInPath, splitPath } from "./find.js";
+
+/** Options of the delegate functions: how to run the delegate. CNI_PATH is read from `env`. */
+export type DelegateOptions = ExecRunOptions;
+
+/** A delegate's network config: the raw JSON text (sent verbatim) or an object (JSON-encoded). */
+export type DelegateConf = string | Uint8Array | object;
+
+async function locate(type: string, options: DelegateOptions): Promise<string> {
+  const env = options.env ?? process.env;
+  return findInPath(type, splitPath(env.CNI_PATH));
+}
+
+async function delegateNoResult(command: string, type: string, conf: DelegateConf, options: DelegateOptions): Promise<void> {
+  const pluginPath = await locate(type, options);
+  await execPluginWithoutResult({ ...options, pluginPath, command, stdin: conf });
+}
+
+/**
+ * Runs ADD on the plugin `type` (found in CNI_PATH) with the caller's environment, only
+ * CNI_COMMAND replaced, and returns its result converted to the current spec version (1.1.0).
+ *
+ * @example
+ * const lease = await delegateAdd(config.ipam.type, stdinText);
+ * @throws CniError `failed to find plugin "X" in path [...]`, the delegate's error (its code,
+ *   msg and details), or an exec/decoding failure.
+ */
+export async function delegateAdd(type: string, conf: DelegateConf, options: DelegateOptions = {}): Promise<Result> {
+  const pluginPath = await locate(type, options);
+  const result = await execPluginWithResult({ ...options, pluginPath, command: "ADD", stdin: conf });
+  return toCurrentResult(result);
+}
+
+/**
+ * Runs DEL on the plugin `type` with the caller's environment (only CNI_COMMAND replaced).
+ *
+ * @example await delegateDel(config.ipam.type, stdinText);
+ * @throws CniError as {@link delegateAdd}.
+ */
+export function delegateDel(type: string, conf: DelegateConf, options: DelegateOptions = {}): Promise<void> {
+  return delegateNoResult("DEL", type, conf, options);
+}
+
+/**
+ * Runs CHECK on the plugin `type` with the caller's environment (only CNI_COMMAND replaced).
+ *
+ * @example await delegateCheck(config.ipam.type, stdinText);
+ * @throws CniError as {@link delegateAdd}.
+ */
+export function delegateCheck(type: string, conf: DelegateConf, options: DelegateOptions = {}): Promise<void> {
+  return delegateNoResult("CHECK", type, conf, options);
+}
+
+/**
+ * Runs STATUS on the plugin `type` with the caller's environment (only CNI_COMMAND replaced).
+ *
+ * @example await delegateStatus(config.ipam.type, stdinText);
+ * @throws CniError as {@link delegateAdd}; the delegate's code (e.g. 50) is kept.
+ */
+export function delegateStatus(type: string, conf: DelegateConf, options: DelegateOptions = {}): Promise<void> {
+  return delegateNoResult("STATUS", type, conf, options);
+}
+
+/**
+ * Runs GC on the plugin `type` with the caller's environment (only CNI_COMMAND replaced).
+ *
+ * @example await delegateGC(config.ipam.type, stdinText);
+ * @throws CniError as {@link delegateAdd}.
+ */
+export function delegateGC(type: string, conf: DelegateConf, options: DelegateOptions = {}): Promise<void> {
+  return delegateNoResult("GC", type, conf, options);
+}

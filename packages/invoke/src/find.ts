@@ -1,0 +1,46 @@
+/**
+ * Finding a plugin binary in CNI_PATH.
+ *
+ * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#section-2-execution-protocol
+ */
+import { stat } from "node:fs/promises";
+import { join, sep } from "node:path";
+import { CniError, ErrorCode } from "@cnikit/spec";
+import { goList, goQuote } from "./go-format.js";
+
+/**
+ * Returns the full path of the plugin `name` in the first directory of `paths` that holds a
+ * regular file of that name (Go `invoke.FindInPath`).
+ *
+ * @example
+ * const bridge = await findInPath("bridge", ["/opt/cni/bin", "/usr/lib/cni"]);
+ * @throws CniError code 7 `no plugin name provided` or `invalid plugin name: X` (the name holds
+ *   a path separator); code 4 `no paths provided`; code 5
+ *   `failed to find plugin "X" in path [a b]` listing every directory searched.
+ */
+export async function findInPath(name: string, paths: readonly string[]): Promise<string> {
+  if (name === "") throw new CniError(ErrorCode.InvalidNetworkConfig, "no plugin name provided");
+  if (name.includes(sep) || name.includes("/")) {
+    throw new CniError(ErrorCode.InvalidNetworkConfig, `invalid plugin name: ${name}`);
+  }
+  if (paths.length === 0) throw new CniError(ErrorCode.InvalidEnvironmentVariables, "no paths provided");
+  for (const dir of paths) {
+    const full = join(dir, name);
+    try {
+      if ((await stat(full)).isFile()) return full;
+    } catch {
+      // not here: try the next directory
+    }
+  }
+  throw new CniError(ErrorCode.IoFailure, `failed to find plugin ${goQuote(name)} in path ${goList(paths)}`);
+}
+
+/**
+ * Splits a CNI_PATH value (`/opt/cni/bin:/usr/lib/cni`) into directories, dropping empty entries.
+ *
+ * @example splitPath(process.env.CNI_PATH) // ["/opt/cni/bin", "/usr/lib/cni"]
+ */
+export function splitPath(value: string | undefined): string[] {
+  if (!value) return [];
+  return value.split(":").filter((p) => p !== "");
+}

@@ -1,0 +1,214 @@
+/**
+ * Running a plugin process: stdin in, stdout out, stderr forwarded, failures decoded.
+ *
+ * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#section-2-execution-protocol
+ */
+import { spawn } from "node:child_process";
+import { CniError, ErrorCode } from "@cnikit/spec";
+import { clip, exitText, goQuote, systemErrorText } from "./go-format.js";
+
+/** Where a plugin's stderr goes: anything with a `write` method (a stream), or `null` to drop it. */
+export interface StderrSink {
+  write(chunk: Uint8Array | string): unknown;
+}
+
+/** One process execution. */
+export interface RawExecRequest {
+  /** Absolute path of the plugin binary. */
+  pluginPath: string;
+  /** The bytes written to the plugin's stdin. */
+  stdin: string | Uint8Array;
+  /** The complete environment of the child (nothing else is inherited). */
+  env: Readonly<Record<string, string>>;
+  /** Kill the plugin (SIGKILL) after this many milliseconds. */
+  timeoutMs?: number | undefined;
+  /** Kill the plugin (SIGKILL) when this signal aborts. */
+  signal?: AbortSignal | undefined;
+  /** Receives the plugin's stderr; default `process.stderr`; `null` drops it. */
+  stderr?: StderrSink | null | undefined;
+}
+
+/**
+ * Executes a plugin and returns its stdout, or throws the decoded failure. The default is
+ * {@link rawExec}; pass your own to the `exec` option of the exec/delegate functions to fake plugins.
+ */
+export type RawExec = (request: RawExecRequest) => Promise<Uint8Array | string>;
+
+interface Outcome {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: Buffer;
+  stderr: Buffer;
+  timedOut: boolean;
+  aborted: boolean;
+}
+
+const TEXT_BUSY_RETRIES = 5;
+const TEXT_BUSY_DELAY_MS = 1000;
+
+/**
+ * Runs the plugin at `pluginPath` with the given env and stdin and resolves with its stdout.
+ * Retries up to 5 times, 1 s apart, while the binary is being written ("text file busy").
+ * On success the plugin's stderr is copied to `stderr` (default `process.stderr`).
+ *
+ * @example
+ * const out = await rawExec({ pluginPath: "/opt/cni/bin/bridge", stdin: conf, env: buildPluginEnv({ command: "ADD", ... }) });
+ * @throws CniError: the plugin's own error (its code, msg and details) when it exits non-zero
+ *   with an error JSON on stdout; code 999 `netplugin failed: "<stderr>": exit status 1`,
+ *   `netplugin failed with no error message: exit status 1` or
+ *   `netplugin failed but error parsing its diagnostic message "<stdout>": ...` otherwise;
+ *   code 5 when the binary cannot be executed; code 999 on timeout or abort.
+ */
+export async function rawExec(request: RawExecRequest): Promise<Uint8Array> {
+  const sink = request.stderr === undefined ? process.stderr : request.stderr;
+  let outcome: Outcome | undefined;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      outcome = await spawnOnce(request);
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ETXTBSY" && attempt < TEXT_BUSY_RETRIES) {
+        await sleep(TEXT_BUSY_DELAY_MS, request.signal);
+        continue;
+      }
+      if (CniError.isInstance(err)) throw err;
+      throw new CniError(
+        ErrorCode.IoFailure,
+        `netplugin failed with no error message: fork/exec ${request.pluginPath}: ${systemErrorText(err)}`,
+        undefined,
+        { cause: err },
+      );
+    }
+  }
+  const { stdout, stderr } = outcome;
+  if (outcome.timedOut || outcome.aborted) {
+    forward(sink, stderr);
+    const why = outcome.timedOut
+      ? `timed out after ${request.timeoutMs} ms`
+      : `aborted${request.signal?.reason instanceof Error ? `: ${request.signal.reason.message}` : ""}`;
+    throw new CniError(ErrorCode.Internal, `netplugin ${request.pluginPath} ${why}`, undefined, {
+      cause: request.signal?.reason,
+    });
+  }
+  if (outcome.code === 0 && outcome.signal === null) {
+    forward(sink, stderr);
+    return stdout;
+  }
+  const exit = exitText(outcome.code, outcome.signal);
+  if (stdout.length === 0) {
+    if (stderr.length === 0) throw new CniError(ErrorCode.Internal, `netplugin failed with no error message: ${exit}`);
+    throw new CniError(ErrorCode.Internal, `netplugin failed: ${goQuote(clip(stderr.toString("utf8")))}: ${exit}`);
+  }
+  forward(sink, stderr);
+  throw decodeErrorReply(stdout.toString("utf8"), exit);
+}
+
+/**
+ * Turns the stdout of a failed plugin into a CniError carrying its code, msg and details.
+ *
+ * @example decodeErrorReply('{"code":7,"msg":"bad config"}', "exit status 1").code // 7
+ */
+export function decodeErrorReply(stdout: string, exit: string): CniError {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(stdout);
+  } catch (err) {
+    return new CniError(
+      ErrorCode.Internal,
+      `netplugin failed but error parsing its diagnostic message ${goQuote(clip(stdout))}: ${(err as Error).message}`,
+    );
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+    return new CniError(
+      ErrorCode.Internal,
+      `netplugin failed but error parsing its diagnostic message ${goQuote(clip(stdout))}: not a JSON object`,
+    );
+  }
+  const reply = parsed as Record<string, unknown>;
+  const code = typeof reply.code === "number" && Number.isInteger(reply.code) ? reply.code : ErrorCode.Internal;
+  const msg =
+    typeof reply.msg === "string" && reply.msg !== ""
+      ? reply.msg
+      : `netplugin failed without a message: ${goQuote(clip(stdout))}: ${exit}`;
+  const details = typeof reply.details === "string" && reply.details !== "" ? reply.details : undefined;
+  return new CniError(code, msg, details);
+}
+
+function forward(sink: StderrSink | null, data: Buffer): void {
+  if (sink === null || data.length === 0) return;
+  try {
+    sink.write(data);
+  } catch {
+    // stderr is informational only
+  }
+}
+
+function spawnOnce(request: RawExecRequest): Promise<Outcome> {
+  return new Promise<Outcome>((resolve, reject) => {
+    if (request.signal?.aborted) {
+      resolve({ code: null, signal: null, stdout: Buffer.alloc(0), stderr: Buffer.alloc(0), timedOut: false, aborted: true });
+      return;
+    }
+    const child = spawn(request.pluginPath, [], {
+      env: request.env as NodeJS.ProcessEnv,
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    let timedOut = false;
+    let aborted = false;
+    let spawnError: Error | undefined;
+    let timer: NodeJS.Timeout | undefined;
+    const onAbort = () => {
+      aborted = true;
+      child.kill("SIGKILL");
+    };
+    const cleanup = () => {
+      if (timer) clearTimeout(timer);
+      request.signal?.removeEventListener("abort", onAbort);
+    };
+    child.stdout.on("data", (c: Buffer) => out.push(c));
+    child.stderr.on("data", (c: Buffer) => err.push(c));
+    child.stdin.on("error", () => {
+      // the plugin may exit without reading stdin (EPIPE): not our failure
+    });
+    child.on("error", (e) => {
+      spawnError = e;
+      if (child.pid === undefined) {
+        cleanup();
+        reject(e);
+      }
+    });
+    child.on("close", (code, signal) => {
+      cleanup();
+      if (child.pid === undefined) {
+        if (spawnError) return; // already rejected
+        reject(new Error(`spawn ${request.pluginPath} failed`));
+        return;
+      }
+      resolve({ code, signal, stdout: Buffer.concat(out), stderr: Buffer.concat(err), timedOut, aborted });
+    });
+    if (child.pid !== undefined) {
+      if (request.timeoutMs !== undefined && request.timeoutMs > 0) {
+        timer = setTimeout(() => {
+          timedOut = true;
+          child.kill("SIGKILL");
+        }, request.timeoutMs);
+      }
+      request.signal?.addEventListener("abort", onAbort, { once: true });
+      child.stdin.end(request.stdin);
+    }
+  });
+}
+
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    const t = setTimeout(done, ms);
+    function done() {
+      clearTimeout(t);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    }
+    signal?.addEventListener("abort", done, { once: true });
+  });
+}

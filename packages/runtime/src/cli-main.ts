@@ -1,0 +1,265 @@
+/**
+ * The `cnikit` command line: a drop-in for Go's `cnitool` (same env, same container IDs, same
+ * cache) with a few extra flags. `runCli` is the testable core; `cli.ts` binds it to the process.
+ */
+import { readFile } from "node:fs/promises";
+import { resolve } from "node:path";
+import { splitPath } from "@cnikit/invoke";
+import { CniError, ErrorCode } from "@cnikit/spec";
+import type { Attachment } from "@cnikit/spec";
+import { confFromBytes, confListFromConf, confListFromFile, loadConfList } from "./conf.js";
+import type { NetworkConfigList } from "./conf.js";
+import { cnitoolContainerId } from "./container-id.js";
+import { CniRuntime } from "./runtime.js";
+import type { RuntimeConf } from "./runtime.js";
+import { formatResultSummary } from "./summary.js";
+
+/** The process-facing parts the CLI uses (injectable for tests). */
+export interface CliIo {
+  env: Readonly<Record<string, string | undefined>>;
+  stdout: { write(s: string): unknown; isTTY?: boolean | undefined };
+  stderr: { write(s: string | Uint8Array): unknown };
+}
+
+const COMMANDS = ["add", "check", "del", "status", "gc"] as const;
+type Command = (typeof COMMANDS)[number];
+
+const ERROR_NAMES: Record<number, string> = Object.fromEntries(Object.entries(ErrorCode).map(([k, v]) => [v, k]));
+
+/** `cnikit --help`. */
+export const USAGE = `Usage: cnikit <command> [options] <network> <netns>
+
+Executes a CNI network configuration against a network namespace (a drop-in for cnitool).
+
+Commands:
+  add      add an interface to <netns> and print the result
+  check    check the interface against the cached result
+  del      delete the interface (idempotent)
+  status   ask every plugin of the network whether it is ready (<netns> optional)
+  gc       delete stale cached attachments of the network and run GC (<netns> optional)
+
+Options:
+  -i, --ifname NAME         interface name (default: $CNI_IFNAME or eth0)
+      --conflist FILE       use this .conflist/.conf file instead of searching $NETCONFPATH
+                            (<network> may then be omitted)
+      --cache-dir DIR       result cache directory (default: /var/lib/cni, as libcni)
+      --container-id ID     container ID (default: cnitool's, derived from the netns path)
+      --valid ID/IFNAME     gc: an attachment to keep (repeatable)
+      --json                print the result as JSON even on a terminal
+  -h, --help                show this help
+
+Environment:
+  NETCONFPATH   directory of network configs (default /etc/cni/net.d)
+  CNI_PATH      plugin directories, ':'-separated
+  CNI_IFNAME    interface name (default eth0)
+  CNI_ARGS      K=V;K=V passed to the plugins
+  CAP_ARGS      JSON object of capability arguments (runtimeConfig)
+`;
+
+interface Parsed {
+  command: Command;
+  positionals: string[];
+  ifName?: string;
+  conflist?: string;
+  cacheDir?: string;
+  containerId?: string;
+  valid: Attachment[];
+  json: boolean;
+}
+
+class UsageError extends Error {}
+
+function parseArgv(argv: readonly string[]): Parsed | "help" {
+  const positionals: string[] = [];
+  const out: Omit<Parsed, "command" | "positionals"> = { valid: [], json: false };
+  for (let i = 0; i < argv.length; i++) {
+    let arg = argv[i] as string;
+    let inline: string | undefined;
+    if (arg.startsWith("--") && arg.includes("=")) {
+      inline = arg.slice(arg.indexOf("=") + 1);
+      arg = arg.slice(0, arg.indexOf("="));
+    }
+    const value = (): string => {
+      if (inline !== undefined) return inline;
+      const v = argv[++i];
+      if (v === undefined) throw new UsageError(`flag needs an argument: ${arg}`);
+      return v;
+    };
+    switch (arg) {
+      case "-h":
+      case "--help":
+        return "help";
+      case "-i":
+      case "--ifname":
+        out.ifName = value();
+        break;
+      case "--conflist":
+        out.conflist = value();
+        break;
+      case "--cache-dir":
+        out.cacheDir = value();
+        break;
+      case "--container-id":
+        out.containerId = value();
+        break;
+      case "--valid": {
+        const v = value();
+        const slash = v.lastIndexOf("/");
+        if (slash <= 0 || slash === v.length - 1) throw new UsageError(`--valid wants CONTAINERID/IFNAME, got "${v}"`);
+        out.valid.push({ containerID: v.slice(0, slash), ifname: v.slice(slash + 1) });
+        break;
+      }
+      case "--json":
+        out.json = true;
+        break;
+      case "--":
+        positionals.push(...argv.slice(i + 1));
+        i = argv.length;
+        break;
+      default:
+        if (arg.startsWith("-") && arg !== "-") throw new UsageError(`unknown flag: ${arg}`);
+        positionals.push(arg);
+    }
+  }
+  const command = positionals.shift();
+  if (command === undefined) return "help";
+  if (!(COMMANDS as readonly string[]).includes(command)) throw new UsageError(`unknown command "${command}"`);
+  return { command: command as Command, positionals, ...out };
+}
+
+/** cnitool's strict CNI_ARGS parsing: `K=V;K=V`, every pair with a non-empty key and value. */
+function parseCnitoolArgs(value: string): [string, string][] {
+  return value.split(";").map((pair) => {
+    const kv = pair.split("=");
+    if (kv.length !== 2 || kv[0] === "" || kv[1] === "") {
+      throw new CniError(ErrorCode.InvalidEnvironmentVariables, `invalid CNI_ARGS pair "${pair}"`);
+    }
+    return [kv[0] as string, kv[1] as string];
+  });
+}
+
+async function loadList(p: Parsed, env: CliIo["env"]): Promise<{ list: NetworkConfigList; netns: string | undefined }> {
+  const needsNetns = p.command === "add" || p.command === "check" || p.command === "del";
+  if (p.conflist !== undefined) {
+    const file = resolve(p.conflist);
+    let list: NetworkConfigList;
+    if (file.endsWith(".conflist")) {
+      list = await confListFromFile(file);
+    } else {
+      const text = await readFile(file, "utf8").catch((err: Error) => {
+        throw new CniError(ErrorCode.IoFailure, `error reading ${file}: ${err.message}`);
+      });
+      let raw: unknown;
+      try {
+        raw = JSON.parse(text);
+      } catch (err) {
+        throw new CniError(ErrorCode.DecodingFailure, `error parsing configuration: ${(err as Error).message}`);
+      }
+      const isList = typeof raw === "object" && raw !== null && "plugins" in raw;
+      list = isList ? await confListFromFile(file) : confListFromConf(confFromBytes(text));
+    }
+    // positionals: [<network>] <netns>
+    let [a, b] = p.positionals;
+    if (p.positionals.length > 2) throw new UsageError("too many arguments");
+    if (b === undefined && a !== undefined && (needsNetns || a !== list.name)) {
+      b = a;
+      a = undefined;
+    }
+    if (a !== undefined && a !== list.name) {
+      throw new UsageError(`network "${a}" does not match the name "${list.name}" in ${p.conflist}`);
+    }
+    if (needsNetns && b === undefined) throw new UsageError("network namespace is required");
+    return { list, netns: b };
+  }
+  const [name, netns] = p.positionals;
+  if (p.positionals.length > 2) throw new UsageError("too many arguments");
+  if (name === undefined || (needsNetns && netns === undefined)) {
+    throw new UsageError("network name and namespace are required");
+  }
+  const dir = env.NETCONFPATH || "/etc/cni/net.d";
+  return { list: await loadConfList(dir, name), netns };
+}
+
+function printError(io: CliIo, command: string, err: unknown): void {
+  if (err instanceof UsageError) {
+    io.stderr.write(`cnikit: ${err.message}\nRun 'cnikit --help' for usage.\n`);
+    return;
+  }
+  const e = CniError.from(err);
+  const codeName = ERROR_NAMES[e.code];
+  io.stderr.write(`cnikit ${command}: ${e.msg}\n`);
+  if (e.details !== undefined) io.stderr.write(`  details: ${e.details}\n`);
+  io.stderr.write(`  CNI error code ${e.code}${codeName ? ` (${codeName})` : ""}\n`);
+}
+
+/**
+ * Runs the CLI with `argv` (without `node` and the script) and returns the exit code.
+ *
+ * @example process.exitCode = await runCli(process.argv.slice(2), { env: process.env, stdout: process.stdout, stderr: process.stderr });
+ */
+export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+  let parsed: Parsed | "help";
+  try {
+    parsed = parseArgv(argv);
+  } catch (err) {
+    printError(io, "", err);
+    return 2;
+  }
+  if (parsed === "help") {
+    io.stdout.write(USAGE);
+    return 0;
+  }
+  const p = parsed;
+  const env = io.env;
+  try {
+    const { list, netns } = await loadList(p, env);
+    let capabilityArgs: Record<string, unknown> | undefined;
+    if (env.CAP_ARGS) {
+      try {
+        capabilityArgs = JSON.parse(env.CAP_ARGS) as Record<string, unknown>;
+      } catch (err) {
+        throw new CniError(ErrorCode.InvalidEnvironmentVariables, `invalid CAP_ARGS: ${(err as Error).message}`);
+      }
+      if (capabilityArgs === null || typeof capabilityArgs !== "object" || Array.isArray(capabilityArgs)) {
+        throw new CniError(ErrorCode.InvalidEnvironmentVariables, "invalid CAP_ARGS: not a JSON object");
+      }
+    }
+    const cniArgs = env.CNI_ARGS ? parseCnitoolArgs(env.CNI_ARGS) : undefined;
+    const ifName = p.ifName || env.CNI_IFNAME || "eth0";
+    const absNetns = netns === undefined ? "" : resolve(netns);
+    const rt: RuntimeConf = {
+      containerId: p.containerId ?? (netns === undefined ? "" : cnitoolContainerId(absNetns)),
+      netns: absNetns,
+      ifName,
+      args: cniArgs,
+      capabilityArgs,
+    };
+    const cni = new CniRuntime({ path: splitPath(env.CNI_PATH), cacheDir: p.cacheDir, env });
+    switch (p.command) {
+      case "add": {
+        const result = await cni.addNetworkList(list, rt);
+        if (result !== undefined) {
+          if (io.stdout.isTTY && !p.json) io.stdout.write(formatResultSummary(result));
+          else io.stdout.write(`${JSON.stringify(result, null, 4)}\n`);
+        }
+        break;
+      }
+      case "check":
+        await cni.checkNetworkList(list, rt);
+        break;
+      case "del":
+        await cni.delNetworkList(list, rt);
+        break;
+      case "status":
+        await cni.getStatusNetworkList(list);
+        break;
+      case "gc":
+        await cni.gcNetworkList(list, p.valid.length > 0 ? { validAttachments: p.valid } : undefined);
+        break;
+    }
+    return 0;
+  } catch (err) {
+    printError(io, p.command, err);
+    return err instanceof UsageError ? 2 : 1;
+  }
+}
