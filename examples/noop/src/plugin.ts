@@ -1,0 +1,92 @@
+/**
+ * noop: a CNI plugin that does nothing to the network and does what its debug file says
+ * (see debug.ts). Without a debug file ADD echoes prevResult (or an empty result) and the
+ * other commands succeed: handy as a harmless link in a chain.
+ */
+import { type AddResult, CniError, ErrorCode, type Plugin, type PluginContext, definePlugin } from "@cnikit/skel";
+import { ALL_VERSIONS } from "@cnikit/spec";
+import { type Debug, appendCommandLog, debugFilePath, readDebug, writeDebug } from "./debug.js";
+
+/** How a call asks `main` to finish differently from skel's output. */
+export interface Outcome {
+  /** Print this on stdout instead of skel's output. */
+  rawStdout?: string;
+  /** Exit with this status and print nothing. */
+  exitCode?: number;
+}
+
+/** Builds the plugin; `outcome` collects what the handler wants `main` to do at the end. */
+export function createNoopPlugin(options: { cniVersions?: readonly string[]; outcome?: Outcome } = {}): Plugin {
+  const outcome = options.outcome ?? {};
+
+  function behave(ctx: PluginContext): Debug | undefined {
+    const file = debugFilePath(ctx.rawArgs, ctx.config);
+    const commandLog = typeof ctx.config.commandLog === "string" ? ctx.config.commandLog : undefined;
+    if (!file) {
+      if (commandLog) appendCommandLog(commandLog, logEntry(ctx));
+      ctx.log.info("CNI_ARGS DEBUG= or config debugFile empty, no debug behavior");
+      return undefined;
+    }
+    const debug = readDebug(file);
+    debug.command = ctx.command;
+    debug.cmdArgs = {
+      containerId: ctx.containerId,
+      netns: ctx.netns,
+      ifName: ctx.ifName,
+      args: ctx.rawArgs,
+      path: ctx.path.join(":"),
+      stdin: ctx.stdin,
+    };
+    writeDebug(file, debug);
+    const log = commandLog ?? (typeof debug.commandLog === "string" ? debug.commandLog : undefined);
+    if (log) appendCommandLog(log, logEntry(ctx));
+    if (debug.reportStderr) process.stderr.write(debug.reportStderr);
+    if (typeof debug.exitWithCode === "number" && debug.exitWithCode > 0) {
+      outcome.exitCode = debug.exitWithCode;
+      return debug;
+    }
+    if (debug.reportError) {
+      const code =
+        typeof debug.reportErrorCode === "number" && debug.reportErrorCode > 0
+          ? debug.reportErrorCode
+          : ErrorCode.Internal;
+      throw new CniError(code, debug.reportError);
+    }
+    return debug;
+  }
+
+  return definePlugin({
+    name: "noop",
+    version: "0.1.0",
+    cniVersions: options.cniVersions ?? ALL_VERSIONS,
+    add(ctx): AddResult {
+      const debug = behave(ctx);
+      const empty = { cniVersion: ctx.config.cniVersion || "0.1.0" };
+      const report = debug?.reportResult;
+      if (report === "PASSTHROUGH" || report === "INJECT-DNS" || !report) {
+        const prev = ctx.prevResult;
+        if (!prev) return empty;
+        if (report === "INJECT-DNS") return { ...prev, dns: { ...prev.dns, nameservers: ["1.2.3.4"] } };
+        return prev;
+      }
+      outcome.rawStdout = report;
+      return empty;
+    },
+    del: (ctx) => void behave(ctx),
+    check: (ctx) => void behave(ctx),
+    status: (ctx) => void behave(ctx),
+    gc: (ctx) => void behave(ctx),
+  });
+}
+
+function logEntry(ctx: PluginContext): Record<string, unknown> {
+  return {
+    time: new Date().toISOString(),
+    command: ctx.command,
+    containerId: ctx.containerId,
+    ifName: ctx.ifName,
+    netns: ctx.netns,
+    network: ctx.config.name,
+    type: ctx.config.type,
+  };
+}

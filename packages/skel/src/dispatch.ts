@@ -1,0 +1,344 @@
+/**
+ * One plugin invocation from env + stdin to exit status: the order of checks, the handler
+ * call with its context, result conversion, and the single JSON document on stdout.
+ *
+ * Order (the Go library's, except where noted): CNI_COMMAND (missing → about banner or code 4;
+ * unknown → code 4 before stdin is read), the env table (code 4), VERSION (stdin not read),
+ * stdin (code 5), config decoding (code 6) and network name (code 7), version negotiation
+ * (codes 1/6), the netns self-check (code 8; before the handler, as the spec asks), config
+ * and CNI_ARGS schemas, prevResult, then the handler.
+ *
+ * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#cni-operations
+ */
+import {
+  type AnyResult,
+  type Attachment,
+  CURRENT_VERSION,
+  CniError,
+  ErrorCode,
+  type NetConf,
+  convertResult,
+  loadCniArgs,
+  parseCniArgs,
+  parsePrevResult,
+  parseResult,
+  validateNetworkName,
+  validateWithSchema,
+} from "@cnikit/spec";
+import { type Command, isKnownCommand, isNetnsOverride, missingEnvError, readCniEnv, splitCniPath } from "./env.js";
+import { MAX_STDIN_BYTES, type PluginIo } from "./io.js";
+import { LogSink, type Logger, createLogger, parseLogLevel } from "./logger.js";
+import { isOwnNetns } from "./netns-self-check.js";
+import { redirectStdout } from "./stdout-guard.js";
+import type { Handler, PluginContext, PluginDefinition, RollbackStep } from "./types.js";
+import { checkVersion } from "./version-gate.js";
+
+// biome-ignore lint/suspicious/noExplicitAny: the dispatcher is generic over any schema outputs
+type AnyDefinition = PluginDefinition<any, any>;
+
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+function writeJson(io: PluginIo, value: unknown): void {
+  io.stdout.write(`${JSON.stringify(value)}\n`);
+}
+
+function kindOf(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "array";
+  return typeof value;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** Stdin bytes → text; invalid UTF-8 is a decoding failure (6), an oversized input an I/O failure (5). */
+function stdinText(data: Buffer | string): string {
+  const size = typeof data === "string" ? Buffer.byteLength(data) : data.length;
+  if (size > MAX_STDIN_BYTES) {
+    throw new CniError(ErrorCode.IoFailure, `error reading from stdin: input is larger than ${MAX_STDIN_BYTES} bytes`);
+  }
+  if (typeof data === "string") return data;
+  try {
+    return utf8.decode(data);
+  } catch {
+    throw new CniError(ErrorCode.DecodingFailure, "error unmarshall network config: stdin is not valid UTF-8");
+  }
+}
+
+/** Parses stdin as the network config: it must be a JSON object. */
+function decodeConfig(stdin: string): Record<string, unknown> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(stdin);
+  } catch (err) {
+    throw new CniError(ErrorCode.DecodingFailure, `error unmarshall network config: ${(err as Error).message}`);
+  }
+  if (!isObject(parsed)) {
+    throw new CniError(
+      ErrorCode.DecodingFailure,
+      `error unmarshall network config: expected a JSON object, got ${kindOf(parsed)}`,
+    );
+  }
+  return parsed;
+}
+
+/** The config's `name` must be present and valid (Go's validateConfig). */
+function checkNetworkName(config: Record<string, unknown>): void {
+  const name = config.name;
+  if (name !== undefined && name !== null && typeof name !== "string") {
+    throw new CniError(
+      ErrorCode.DecodingFailure,
+      `error unmarshall network config: "name" must be a string, got ${kindOf(name)}`,
+    );
+  }
+  if (!name) throw new CniError(ErrorCode.InvalidNetworkConfig, "missing network name");
+  validateNetworkName(name);
+}
+
+/** The config's cniVersion; missing or empty means 0.1.0 (Go). */
+function configVersionOf(config: Record<string, unknown>): string {
+  const v = config.cniVersion;
+  if (v === undefined || v === null || v === "") return "0.1.0";
+  if (typeof v !== "string") {
+    throw new CniError(
+      ErrorCode.DecodingFailure,
+      `decoding version from network config: "cniVersion" must be a string, got ${kindOf(v)}`,
+    );
+  }
+  return v;
+}
+
+function isAttachmentList(value: unknown): value is Attachment[] {
+  return (
+    Array.isArray(value) &&
+    value.every((a) => isObject(a) && typeof a.containerID === "string" && typeof a.ifname === "string")
+  );
+}
+
+/** GC's keep-list: `cni.dev/valid-attachments`, else the legacy `cni.dev/attachments`. */
+function validAttachmentsOf(config: Record<string, unknown>): Attachment[] {
+  for (const key of ["cni.dev/valid-attachments", "cni.dev/attachments"]) {
+    const value = config[key];
+    if (value === undefined || value === null) continue;
+    if (!isAttachmentList(value)) {
+      throw new CniError(
+        ErrorCode.InvalidNetworkConfig,
+        `invalid ${key}`,
+        "expected a list of {containerID, ifname} objects",
+      );
+    }
+    return value.map((a) => ({ containerID: a.containerID, ifname: a.ifname }));
+  }
+  return [];
+}
+
+async function runRollbacks(steps: RollbackStep[], log: Logger): Promise<void> {
+  for (let i = steps.length - 1; i >= 0; i--) {
+    try {
+      await (steps[i] as RollbackStep)();
+    } catch (err) {
+      log.warn("rollback step failed", { step: i, error: err });
+    }
+  }
+}
+
+/**
+ * Runs one invocation of `def` against `io` and returns the exit status (0 or 1).
+ * Never throws: every failure becomes the error JSON on stdout.
+ * @internal
+ */
+export async function dispatch(def: AnyDefinition & { about: string }, io: PluginIo): Promise<number> {
+  const sink = new LogSink({
+    level: parseLogLevel(io.env.CNI_LOG_LEVEL),
+    stderr: io.stderr,
+    file: io.env.CNI_LOG_FILE || undefined,
+    base: { plugin: def.name },
+  });
+  const log = createLogger(sink);
+  let replyVersion: string = CURRENT_VERSION;
+
+  try {
+    const command = io.env.CNI_COMMAND ?? "";
+    if (command === "") {
+      if (def.about !== "") {
+        io.stderr.write(`${def.about}\nCNI protocol versions supported: ${def.cniVersions.join(", ")}\n`);
+        return 0;
+      }
+      throw missingEnvError(["CNI_COMMAND"]);
+    }
+    // Unlike Go (which reads and validates stdin first), an unknown command is reported as such.
+    if (!isKnownCommand(command)) {
+      throw new CniError(ErrorCode.InvalidEnvironmentVariables, `unknown CNI_COMMAND: ${command}`);
+    }
+    sink.base.command = command;
+    const env = readCniEnv(io.env, command);
+    if (env.containerId) sink.base.containerId = env.containerId;
+
+    if (command === "VERSION") {
+      // The spec asks to echo the input's cniVersion, but VERSION must not read stdin (cni#485):
+      // like Go, answer with the version this library implements.
+      writeJson(io, {
+        cniVersion: CURRENT_VERSION,
+        supportedVersions: [...def.cniVersions],
+      });
+      return 0;
+    }
+
+    let data: Buffer | string;
+    try {
+      data = await io.readStdin();
+    } catch (err) {
+      throw new CniError(ErrorCode.IoFailure, `error reading from stdin: ${(err as Error)?.message ?? String(err)}`);
+    }
+    const stdin = stdinText(data);
+    const raw = decodeConfig(stdin);
+    if (typeof raw.cniVersion === "string" && raw.cniVersion !== "") replyVersion = raw.cniVersion;
+    if (typeof raw.logFile === "string" && raw.logFile !== "") sink.setFile(raw.logFile);
+    checkNetworkName(raw);
+    const configVersion = configVersionOf(raw);
+    checkVersion(command, configVersion, def.cniVersions);
+
+    const handler = handlerFor(def, command);
+    if (!handler) {
+      log.debug("no handler: success", {});
+      return 0;
+    }
+
+    if (command === "ADD" || command === "DEL" || command === "CHECK") {
+      if (!isNetnsOverride(env.netnsOverride) && isOwnNetns(env.netns)) {
+        throw new CniError(ErrorCode.InvalidNetns, "plugin's netns and netns from CNI_NETNS should not be the same");
+      }
+    }
+
+    const ctx = buildContext(def, command, env, raw, configVersion, stdin, log, io);
+    const rollbacks: RollbackStep[] = [];
+    ctx.onRollback = (step) => {
+      if (typeof step !== "function") throw new TypeError("onRollback expects a function");
+      rollbacks.push(step);
+    };
+
+    const restore = redirectStdout((chunk) => io.stderr.write(chunk));
+    let output: string | undefined;
+    try {
+      const returned = await handler(ctx);
+      if (command === "ADD") output = `${JSON.stringify(convertAddResult(returned, configVersion))}\n`;
+    } catch (err) {
+      await runRollbacks(rollbacks, log);
+      throw err;
+    } finally {
+      restore();
+    }
+    if (output !== undefined) io.stdout.write(output);
+    return 0;
+  } catch (err) {
+    const e = CniError.from(err);
+    if (!CniError.isInstance(err)) log.error("unexpected error", { error: e.msg });
+    log.debug("command failed", {
+      code: e.code,
+      error: e.msg,
+      details: e.details,
+      stack: err instanceof Error ? err.stack : undefined,
+    });
+    writeJson(io, e.toJSON(replyVersion));
+    return 1;
+  }
+}
+
+type AnyHandler = Handler<unknown, unknown, unknown>;
+
+function handlerFor(def: AnyDefinition, command: Command): AnyHandler | undefined {
+  switch (command) {
+    case "ADD":
+      return def.add;
+    case "DEL":
+      return def.del;
+    case "CHECK":
+      return def.check;
+    case "STATUS":
+      return def.status;
+    case "GC":
+      return def.gc;
+  }
+}
+
+function convertAddResult(returned: unknown, configVersion: string): AnyResult {
+  if (!isObject(returned)) {
+    throw new CniError(ErrorCode.Internal, "ADD handler returned no result", `got ${kindOf(returned)}`);
+  }
+  let result: AnyResult;
+  try {
+    // Validates the handler's result and keeps only the fields of its version.
+    result = parseResult(returned, CURRENT_VERSION);
+  } catch (err) {
+    const e = CniError.from(err);
+    throw new CniError(e.code, `invalid result from ADD handler: ${e.msg}`, e.details, { cause: err });
+  }
+  return convertResult(result, configVersion);
+}
+
+function buildContext(
+  def: AnyDefinition,
+  command: Command,
+  env: ReturnType<typeof readCniEnv>,
+  raw: Record<string, unknown>,
+  configVersion: string,
+  stdin: string,
+  log: Logger,
+  io: PluginIo,
+): PluginContext<unknown, unknown> {
+  let config: Record<string, unknown> = raw;
+  if (def.config) {
+    const validated = validateWithSchema(def.config, raw, {
+      code: ErrorCode.InvalidNetworkConfig,
+      what: "network config",
+    });
+    config = isObject(validated) ? { ...raw, ...validated } : raw;
+  }
+
+  const ctx = {
+    command,
+    containerId: env.containerId,
+    netns: env.netns,
+    ifName: env.ifName,
+    rawArgs: env.args,
+    path: splitCniPath(env.path),
+    config: config as NetConf,
+    stdin,
+    validAttachments: command === "GC" ? validAttachmentsOf(raw) : [],
+    log,
+    onRollback: () => {},
+    signal: io.signal ?? new AbortController().signal,
+  } as Omit<PluginContext<unknown, unknown>, "args"> as PluginContext<unknown, unknown>;
+
+  if (def.args) {
+    ctx.args = loadCniArgs(env.args, def.args);
+  } else {
+    let parsed: Record<string, string> | undefined;
+    Object.defineProperty(ctx, "args", {
+      enumerable: true,
+      configurable: true,
+      get: () => {
+        parsed ??= parseCniArgs(env.args);
+        return parsed;
+      },
+    });
+  }
+
+  if (raw.prevResult !== undefined && raw.prevResult !== null) {
+    try {
+      const prev = parsePrevResult({
+        cniVersion: configVersion,
+        prevResult: raw.prevResult,
+      });
+      if (prev) ctx.prevResult = prev;
+    } catch (err) {
+      // DEL must be able to clean up even after a runtime stored a broken result.
+      if (command !== "DEL") throw err;
+      log.warn("ignoring unparsable prevResult on DEL", {
+        error: (err as Error).message,
+      });
+    }
+  }
+  return ctx;
+}

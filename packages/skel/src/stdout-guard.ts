@@ -1,0 +1,80 @@
+/**
+ * Keeps stdout for the protocol: while a handler runs, whatever it (or a library it calls)
+ * writes to process.stdout — console.log, console.info, process.stdout.write — goes to
+ * stderr instead.
+ */
+
+import { format, inspect } from "node:util";
+
+type Write = typeof process.stdout.write;
+
+/** console methods that print to stdout. */
+const CONSOLE_METHODS = ["log", "info", "debug", "dir"] as const;
+type ConsoleMethod = (typeof CONSOLE_METHODS)[number];
+
+const targets: Array<(chunk: string) => void> = [];
+let saved:
+  | {
+      write: Write;
+      console: Record<ConsoleMethod, (...args: unknown[]) => void>;
+    }
+  | undefined;
+
+function emit(text: string): void {
+  targets[targets.length - 1]?.(text);
+}
+
+// Replacing the console methods too (not only stdout.write) also covers consoles that do not
+// print through process.stdout (test runners install their own).
+const consoleReplacements: Record<ConsoleMethod, (...args: unknown[]) => void> = {
+  log: (...args) => emit(`${format(...args)}\n`),
+  info: (...args) => emit(`${format(...args)}\n`),
+  debug: (...args) => emit(`${format(...args)}\n`),
+  dir: (obj, options) => emit(`${inspect(obj, options as object)}\n`),
+};
+
+function redirected(this: unknown, chunk: unknown, encoding?: unknown, callback?: unknown): boolean {
+  const text =
+    typeof chunk === "string"
+      ? chunk
+      : chunk instanceof Uint8Array
+        ? Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength).toString()
+        : String(chunk);
+  emit(text);
+  const cb = typeof encoding === "function" ? encoding : callback;
+  if (typeof cb === "function") queueMicrotask(() => (cb as () => void)());
+  return true;
+}
+
+/**
+ * Sends process.stdout writes to `target` until the returned function is called.
+ * Nested calls stack; the last restore puts the original write back.
+ *
+ * @example
+ * const restore = redirectStdout((s) => process.stderr.write(s));
+ * try { await handler(); } finally { restore(); }
+ */
+export function redirectStdout(target: (chunk: string) => void): () => void {
+  targets.push(target);
+  if (saved === undefined) {
+    const con = console as unknown as Record<ConsoleMethod, (...args: unknown[]) => void>;
+    saved = {
+      write: process.stdout.write,
+      console: { log: con.log, info: con.info, debug: con.debug, dir: con.dir },
+    };
+    process.stdout.write = redirected as Write;
+    for (const m of CONSOLE_METHODS) con[m] = consoleReplacements[m];
+  }
+  let done = false;
+  return () => {
+    if (done) return;
+    done = true;
+    const i = targets.lastIndexOf(target);
+    if (i >= 0) targets.splice(i, 1);
+    if (targets.length === 0 && saved !== undefined) {
+      process.stdout.write = saved.write;
+      Object.assign(console, saved.console);
+      saved = undefined;
+    }
+  };
+}

@@ -1,0 +1,108 @@
+/**
+ * The shapes a plugin author writes against: the definition passed to `definePlugin`, the
+ * one context every handler receives, and the Plugin it returns.
+ *
+ * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#cni-operations
+ */
+import type { AnyResult, Attachment, NetConf, Result, StandardSchemaV1 } from "@cnikit/spec";
+import type { Command } from "./env.js";
+import type { PluginIo, RunOutput } from "./io.js";
+import type { Logger } from "./logger.js";
+
+/** An undo step registered with `onRollback`. */
+export type RollbackStep = () => unknown;
+
+/**
+ * What every handler receives: the CNI_* parameters, the decoded (and, given a schema,
+ * validated) config, the previous result converted to 1.1.0, a logger and a rollback hook.
+ *
+ * @typeParam C - the config schema's output (merged over the base NetConf fields)
+ * @typeParam A - the CNI_ARGS schema's output (without one: a string map)
+ */
+export interface PluginContext<C = unknown, A = Record<string, string>> {
+  /** The CNI_COMMAND being served. */
+  command: Command;
+  /** CNI_CONTAINERID ("" for STATUS/GC unless set). */
+  containerId: string;
+  /** CNI_NETNS: path of the container's netns ("" when absent: DEL, STATUS, GC). */
+  netns: string;
+  /** CNI_IFNAME ("" for STATUS/GC unless set). */
+  ifName: string;
+  /**
+   * CNI_ARGS parsed: validated by the plugin's `args` schema, else a `K=V` map parsed on first
+   * access (so a malformed CNI_ARGS only fails handlers that read it).
+   */
+  args: A;
+  /** CNI_ARGS as given. */
+  rawArgs: string;
+  /** CNI_PATH split on ":" (empty entries dropped). */
+  path: string[];
+  /** The network config from stdin (validated by the plugin's `config` schema when it has one). */
+  config: NetConf & C;
+  /** Stdin exactly as received. */
+  stdin: string;
+  /** `config.prevResult` of any version, converted to 1.1.0 (absent when the config has none). */
+  prevResult?: Result;
+  /** GC: the attachments to keep (`cni.dev/valid-attachments`, else legacy `cni.dev/attachments`); [] otherwise. */
+  validAttachments: Attachment[];
+  /** Leveled JSON-lines logger (stderr, plus CNI_LOG_FILE or config `logFile`). */
+  log: Logger;
+  /** Registers an undo step; if the command fails, steps run in reverse order. */
+  onRollback(step: RollbackStep): void;
+  /** Aborted when the plugin should stop (SIGTERM/SIGINT in `main`). */
+  signal: AbortSignal;
+}
+
+/** A result as an ADD handler may return it: any version; no cniVersion means 1.1.0. */
+export type AddResult = AnyResult | (Omit<Result, "cniVersion"> & { cniVersion?: string });
+
+/** A handler that may be sync or async. */
+export type Handler<C, A, R> = (ctx: PluginContext<C, A>) => R | Promise<R>;
+
+/**
+ * What `definePlugin` takes.
+ *
+ * @example
+ * definePlugin({ name: "noop", version: "1.0.0", cniVersions: ["1.0.0", "1.1.0"],
+ *   add: ({ prevResult }) => prevResult ?? { interfaces: [], ips: [] },
+ *   del: () => {} });
+ */
+export interface PluginDefinition<C = unknown, A = Record<string, string>> {
+  /** Plugin name (logs, default about string). */
+  name: string;
+  /** Plugin version (default about string). */
+  version: string;
+  /** Printed with the supported versions when run without CNI_COMMAND. Default `CNI <name> plugin <version>`; "" disables. */
+  about?: string;
+  /** Config cniVersions served; matched exactly (SPEC.md "Version considerations"). */
+  cniVersions: readonly string[];
+  /** Schema for the whole config (issues → code 7). */
+  config?: StandardSchemaV1<unknown, C>;
+  /** Schema for the parsed CNI_ARGS map (issues → the spec helper's code). */
+  args?: StandardSchemaV1<unknown, A>;
+  /** ADD: returns the result; skel converts it to the config's cniVersion and prints it. */
+  add: Handler<C, A, AddResult>;
+  /** DEL: should succeed when things are already gone. */
+  del: Handler<C, A, void>;
+  /** CHECK (config >= 0.4.0). Absent: success. */
+  check?: Handler<C, A, void>;
+  /** STATUS (config >= 1.1.0). Absent: success (the plugin is ready). */
+  status?: Handler<C, A, void>;
+  /** GC (config >= 1.1.0) with `validAttachments`. Absent: success. */
+  gc?: Handler<C, A, void>;
+}
+
+/** A plugin ready to run. */
+export interface Plugin {
+  readonly name: string;
+  readonly version: string;
+  readonly about: string;
+  readonly cniVersions: readonly string[];
+  /**
+   * Runs against the real process (env, stdin, stdout, stderr), sets `process.exitCode`, and
+   * by default exits once output is flushed (so stray handles cannot hang the runtime).
+   */
+  main(io?: Partial<PluginIo> & { exit?: boolean }): Promise<number>;
+  /** Runs in-process against `io` (defaults: empty env, empty stdin) and returns what was written. */
+  run(io?: Partial<PluginIo>): Promise<RunOutput>;
+}
