@@ -1,0 +1,4 @@
+/** The host-local executable. */
+import { createHostLocalPlugin } from "./plugin.js";
+
+await createHostLocalPlugin().main();

@@ -1,0 +1,4 @@
+/** The static-ipam executable. */
+import { createStaticIpamPlugin } from "./plugin.js";
+
+await createStaticIpamPlugin().main();

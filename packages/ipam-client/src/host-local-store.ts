@@ -1,0 +1,328 @@
+/**
+ * The on-disk lease store of host-local, compatible with Go's
+ * (`plugins/ipam/host-local/backend/disk`): one directory per network, one file per leased IP
+ * named by the IP text and holding `<containerID>\r\n<ifname>`, `last_reserved_ip.<rangeIdx>`
+ * for round-robin, and a `lock` file taken with flock. Go and TypeScript plugins can share a
+ * data dir.
+ *
+ * @see https://www.cni.dev/plugins/current/ipam/host-local/
+ */
+import {
+  closeSync,
+  constants as fsConstants,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  unlinkSync,
+  writeFileSync,
+  writeSync,
+} from "node:fs";
+import { join, resolve } from "node:path";
+import { flock } from "@cnikit/ns";
+import { type Attachment, CniError, ErrorCode } from "@cnikit/spec";
+import { parseIp } from "./ip-address.js";
+
+/** Go host-local's default data dir. */
+export const DEFAULT_DATA_DIR = "/var/lib/cni/networks";
+
+const LAST_IP_PREFIX = "last_reserved_ip.";
+const LOCK_FILE = "lock";
+const LINE_BREAK = "\r\n";
+
+/**
+ * Takes and drops an exclusive lock on an open file descriptor. The default is flock(2)
+ * through `@cnikit/ns` (the lock Go's host-local takes).
+ */
+export interface FileLocker {
+  lock(fd: number): void | Promise<void>;
+  unlock(fd: number): void | Promise<void>;
+}
+
+/** A lease found on disk. `ifName` is undefined for leases written in the old (ID only) format. */
+export interface Lease {
+  ip: string;
+  containerId: string;
+  ifName: string | undefined;
+}
+
+/** Options of {@link HostLocalStore.open}. */
+export interface HostLocalStoreOptions {
+  /** Root of the data dirs (`ipam.dataDir`); default `/var/lib/cni/networks`. */
+  dataDir?: string | undefined;
+  /** How the `lock` file is locked; default flock(2) via `@cnikit/ns`. */
+  locker?: FileLocker;
+}
+
+const flockLocker: FileLocker = {
+  lock(fd) {
+    flock(fd, "ex");
+  },
+  unlock(fd) {
+    flock(fd, "un");
+  },
+};
+
+/** In-process queue per directory: flock conflicts between two fds of one process too. */
+const localQueues = new Map<string, Promise<void>>();
+
+function ioError(err: unknown, what: string): CniError {
+  return new CniError(ErrorCode.Internal, `${what}: ${(err as Error).message}`, undefined, { cause: err });
+}
+
+function leaseKey(containerId: string, ifName: string): string {
+  return `${containerId.trim()}${LINE_BREAK}${ifName}`;
+}
+
+/**
+ * Go host-local's disk store. Methods other than {@link withLock} and {@link close} do not lock:
+ * call them inside `withLock` (as {@link HostLocalAllocator} does).
+ *
+ * @example
+ * const store = await HostLocalStore.open("mynet", { dataDir: "/tmp/cni" });
+ * try {
+ *   const ok = await store.withLock(() => store.reserve("ctr1", "eth0", "10.1.0.5", "0"));
+ * } finally {
+ *   store.close();
+ * }
+ */
+export class HostLocalStore {
+  /** `<dataDir>/<network>`: where the lease files live. */
+  readonly dir: string;
+  readonly #lockFd: number;
+  readonly #locker: FileLocker;
+  #closed = false;
+
+  private constructor(dir: string, lockFd: number, locker: FileLocker) {
+    this.dir = dir;
+    this.#lockFd = lockFd;
+    this.#locker = locker;
+  }
+
+  /**
+   * Opens (creating with mode 0755 if needed) `<dataDir>/<network>` and its `lock` file.
+   *
+   * @throws CniError code 999 when the directory or lock file cannot be created.
+   * @example const store = await HostLocalStore.open("mynet");
+   */
+  static async open(network: string, options: HostLocalStoreOptions = {}): Promise<HostLocalStore> {
+    const dataDir = options.dataDir === undefined || options.dataDir === "" ? DEFAULT_DATA_DIR : options.dataDir;
+    const dir = resolve(join(dataDir, network));
+    try {
+      mkdirSync(dir, { recursive: true, mode: 0o755 });
+    } catch (err) {
+      throw ioError(err, `mkdir ${dir}`);
+    }
+    let fd: number;
+    try {
+      fd = openSync(join(dir, LOCK_FILE), fsConstants.O_RDONLY | fsConstants.O_CREAT, 0o600);
+    } catch (err) {
+      throw ioError(err, `open ${join(dir, LOCK_FILE)}`);
+    }
+    return new HostLocalStore(dir, fd, options.locker ?? flockLocker);
+  }
+
+  /**
+   * Runs `fn` holding the store's exclusive lock (an in-process queue plus flock on `lock`, so
+   * other processes, Go's host-local included, wait).
+   *
+   * @throws whatever `fn` throws; CniError if the lock cannot be taken.
+   * @example await store.withLock(() => store.releaseById("ctr1", "eth0"));
+   */
+  async withLock<T>(fn: () => T | Promise<T>): Promise<T> {
+    if (this.#closed) throw new CniError(ErrorCode.Internal, "host-local store is closed");
+    const previous = localQueues.get(this.dir) ?? Promise.resolve();
+    let release!: () => void;
+    const mine = new Promise<void>((r) => {
+      release = r;
+    });
+    const tail = previous.then(() => mine);
+    localQueues.set(this.dir, tail);
+    await previous;
+    try {
+      await this.#locker.lock(this.#lockFd);
+      try {
+        return await fn();
+      } finally {
+        await this.#locker.unlock(this.#lockFd);
+      }
+    } finally {
+      release();
+      if (localQueues.get(this.dir) === tail) localQueues.delete(this.dir);
+    }
+  }
+
+  /** Closes the lock file. The store cannot be used afterwards. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    try {
+      closeSync(this.#lockFd);
+    } catch {
+      /* already closed */
+    }
+  }
+
+  /**
+   * Reserves `ip` for (containerId, ifName): creates its file exclusively (mode 0600) and records
+   * it in `last_reserved_ip.<rangeId>`. Returns false when the IP is already taken.
+   *
+   * @throws CniError on an I/O error other than "exists".
+   * @example store.reserve("ctr1", "eth0", "10.1.0.5", "0") // true
+   */
+  reserve(containerId: string, ifName: string, ip: string, rangeId: string): boolean {
+    const path = join(this.dir, ip);
+    let fd: number;
+    try {
+      fd = openSync(path, fsConstants.O_RDWR | fsConstants.O_CREAT | fsConstants.O_EXCL, 0o600);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "EEXIST") return false;
+      throw ioError(err, `open ${path}`);
+    }
+    try {
+      writeSync(fd, leaseKey(containerId, ifName));
+      closeSync(fd);
+    } catch (err) {
+      try {
+        closeSync(fd);
+      } catch {
+        /* ignore */
+      }
+      try {
+        unlinkSync(path);
+      } catch {
+        /* ignore */
+      }
+      throw ioError(err, `write ${path}`);
+    }
+    const lastPath = join(this.dir, LAST_IP_PREFIX + rangeId);
+    try {
+      writeFileSync(lastPath, ip, { mode: 0o600 });
+    } catch (err) {
+      throw ioError(err, `open ${lastPath}`);
+    }
+    return true;
+  }
+
+  /** The text of `last_reserved_ip.<rangeId>`, or undefined when there is none. */
+  lastReservedIp(rangeId: string): string | undefined {
+    try {
+      return readFileSync(join(this.dir, LAST_IP_PREFIX + rangeId), "utf8");
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Every lease file's (name, trimmed content), skipping `lock` and `last_reserved_ip.*`. */
+  *#entries(): Generator<{ name: string; path: string; content: string }> {
+    let names: string[];
+    try {
+      names = readdirSync(this.dir, { withFileTypes: true })
+        .filter((d) => d.isFile())
+        .map((d) => d.name);
+    } catch {
+      return;
+    }
+    for (const name of names) {
+      if (name === LOCK_FILE || name.startsWith(LAST_IP_PREFIX)) continue;
+      const path = join(this.dir, name);
+      let content: string;
+      try {
+        content = readFileSync(path, "utf8").trim();
+      } catch {
+        continue;
+      }
+      yield { name, path, content };
+    }
+  }
+
+  /** Removes every lease whose trimmed content equals `match`; returns the file names removed. */
+  #releaseByKey(match: string): string[] {
+    const released: string[] = [];
+    for (const e of this.#entries()) {
+      if (e.content !== match) continue;
+      try {
+        unlinkSync(e.path);
+        released.push(e.name);
+      } catch {
+        /* release as much as possible */
+      }
+    }
+    return released;
+  }
+
+  /**
+   * Releases the leases of (containerId, ifName); when there are none, those of a lease file in
+   * the old format holding only `containerId`. Errors are swallowed (release as much as possible).
+   * Returns the IPs released.
+   */
+  releaseById(containerId: string, ifName: string): string[] {
+    const released = this.#releaseByKey(leaseKey(containerId, ifName));
+    if (released.length > 0) return released;
+    return this.#releaseByKey(containerId.trim());
+  }
+
+  /** True when (containerId, ifName) holds a lease (or an old-format lease of containerId exists). */
+  findById(containerId: string, ifName: string): boolean {
+    const key = leaseKey(containerId, ifName);
+    const bare = containerId.trim();
+    let legacy = false;
+    for (const e of this.#entries()) {
+      if (e.content === key) return true;
+      if (e.content === bare) legacy = true;
+    }
+    return legacy;
+  }
+
+  /** The IPs leased to (containerId, ifName), old-format leases of containerId included. */
+  getById(containerId: string, ifName: string): string[] {
+    const key = leaseKey(containerId, ifName);
+    const bare = containerId.trim();
+    const out: string[] = [];
+    for (const e of this.#entries()) {
+      if ((e.content === key || e.content === bare) && parseIp(e.name)) out.push(e.name);
+    }
+    return out;
+  }
+
+  /** Every lease in the directory (files whose name is an IP). */
+  listLeases(): Lease[] {
+    const out: Lease[] = [];
+    for (const e of this.#entries()) {
+      if (!parseIp(e.name)) continue;
+      const sep = e.content.indexOf(LINE_BREAK);
+      out.push(
+        sep < 0
+          ? { ip: e.name, containerId: e.content, ifName: undefined }
+          : { ip: e.name, containerId: e.content.slice(0, sep), ifName: e.content.slice(sep + LINE_BREAK.length) },
+      );
+    }
+    return out;
+  }
+
+  /**
+   * GC: releases every lease not held by one of `valid` (SPEC "GC", `cni.dev/valid-attachments`).
+   * An old-format lease (ID only) is kept when any valid attachment has that container ID.
+   * `lock`, `last_reserved_ip.*` and files whose name is not an IP are never touched.
+   * Returns the IPs released.
+   *
+   * @example store.releaseStale([{ containerID: "ctr1", ifname: "eth0" }])
+   */
+  releaseStale(valid: readonly Attachment[]): string[] {
+    const keep = new Set(valid.map((a) => leaseKey(a.containerID, a.ifname)));
+    const keepIds = new Set(valid.map((a) => a.containerID.trim()));
+    const released: string[] = [];
+    for (const lease of this.listLeases()) {
+      const held =
+        lease.ifName === undefined ? keepIds.has(lease.containerId) : keep.has(leaseKey(lease.containerId, lease.ifName));
+      if (held) continue;
+      try {
+        unlinkSync(join(this.dir, lease.ip));
+        released.push(lease.ip);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw ioError(err, `remove ${lease.ip}`);
+      }
+    }
+    return released;
+  }
+}

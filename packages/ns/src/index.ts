@@ -1,0 +1,56 @@
+/**
+ * @cnikit/ns — network namespaces, links, addresses, routes, sysctls, forwarding and
+ * masquerade for CNI plugins, in-process (netlink + setns), no `ip` spawns on the hot path.
+ *
+ * @packageDocumentation
+ */
+export { Netns, NETNS_RUN_DIR } from "./netns.js";
+export type { LinkRef } from "./netns.js";
+export type {
+  Link,
+  BridgePortOptions,
+  CreateBridgeOptions,
+  CreateLinkCommon,
+  CreateVethOptions,
+  CreateVxlanOptions,
+} from "./links.js";
+export { IFF } from "./links.js";
+export type { Address, AddAddressOptions, ScopeName } from "./addresses.js";
+export { IFA_F, SCOPE } from "./addresses.js";
+export type { Route, RouteInput, RouteTypeName } from "./routes.js";
+export { TABLE, ROUTE_TYPE } from "./routes.js";
+export { setupVeth } from "./veth.js";
+export type { SetupVethOptions, VethPair } from "./veth.js";
+export { ensureBridge, setHairpin, setBridgePort } from "./bridge.js";
+export type { EnsureBridgeOptions } from "./bridge.js";
+export { enableIpForward, familiesOf, getSysctl, setSysctl } from "./forward.js";
+export type { ForwardFamily } from "./forward.js";
+export { sysctlPath } from "./sysctl.js";
+export { setupIpMasq, teardownIpMasq, gcIpMasq, ipMasqChainName, IPMASQ_NFT_TABLE, IPMASQ_NFT_CHAIN } from "./ipmasq.js";
+export type { IpMasqBackend, IpMasqOptions } from "./ipmasq.js";
+export { randomMac, randomVethName } from "./mac.js";
+export {
+  addToIp,
+  broadcastOf,
+  cidrContains,
+  compareIps,
+  gatewayOf,
+  ipFamily,
+  networkOf,
+  nextIp,
+  parseCidr,
+  prevIp,
+} from "./cidr.js";
+export type { IpFamily, ParsedCidr } from "./cidr.js";
+export {
+  LinkExistsError,
+  LinkNotFoundError,
+  NetlinkError,
+  NetnsClosedError,
+  NetnsNotFoundError,
+  NotANetnsError,
+} from "./errors.js";
+export { loadKoffi } from "./native.js";
+export type { Koffi } from "./native.js";
+export { flock } from "./libc.js";
+export type { FlockMode } from "./libc.js";

@@ -1,0 +1,292 @@
+/**
+ * IP masquerade per (network, container), compatible with Go's `ip.SetupIPMasqForNetworks`
+ * (same nftables table/chain/comment hashes and iptables chain names/comments, so Go and
+ * TypeScript plugins can clean up after each other). Uses the `nft`/`iptables` binaries;
+ * prefers nftables, falls back to iptables.
+ */
+import { createHash } from "node:crypto";
+import { accessSync, constants as fsConstants } from "node:fs";
+import { CniError, ErrorCode } from "@cnikit/spec";
+import type { Attachment } from "@cnikit/spec";
+import { parseCidr } from "./cidr.js";
+
+/** nftables table (family inet) shared with Go plugins. */
+export const IPMASQ_NFT_TABLE = "cni_plugins_masquerade";
+/** nftables chain holding one rule per masqueraded address. */
+export const IPMASQ_NFT_CHAIN = "masq_checks";
+const COMMENT_MAX = 128;
+
+/** Which firewall tool to use. */
+export type IpMasqBackend = "nftables" | "iptables";
+
+/** Identifies one attachment's masquerade rules. */
+export interface IpMasqOptions {
+  /** CNI network name. */
+  network: string;
+  containerId: string;
+  /** Container interface name (the iptables backend ignores it, like Go). */
+  ifName: string;
+  /** The container's addresses with prefix (`10.22.0.5/16`). */
+  ips: readonly string[];
+  /** Force a backend; default nftables when `nft` is installed, else iptables. */
+  backend?: IpMasqBackend;
+}
+
+interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function findBinary(name: string): string | undefined {
+  const dirs = [...(process.env.PATH ?? "").split(":"), "/usr/sbin", "/sbin", "/usr/bin", "/bin"];
+  for (const d of dirs) {
+    if (!d) continue;
+    const p = `${d}/${name}`;
+    try {
+      accessSync(p, fsConstants.X_OK);
+      return p;
+    } catch {
+      /* next */
+    }
+  }
+  return undefined;
+}
+
+async function run(cmd: string, args: string[], input?: string): Promise<RunResult> {
+  // loaded on first use: keeps child_process off the start-up path of plugins that never masquerade
+  const { spawn } = await import("node:child_process");
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: [input === undefined ? "ignore" : "pipe", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout?.setEncoding("utf8").on("data", (d: string) => (stdout += d));
+    child.stderr?.setEncoding("utf8").on("data", (d: string) => (stderr += d));
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code: code ?? 1, stdout, stderr }));
+    if (input !== undefined && child.stdin) {
+      child.stdin.on("error", () => {}); // the exit code tells what happened
+      child.stdin.end(input);
+    }
+  });
+}
+
+function fail(what: string, r: RunResult): never {
+  throw new CniError(ErrorCode.Internal, what, r.stderr.trim() || `exit code ${r.code}`);
+}
+
+/** sha512 hex of `s`, truncated to `len` chars, after `prefix` (Go's `MustFormatHashWithPrefix`). */
+function hashWithPrefix(len: number, prefix: string, s: string): string {
+  return (prefix + createHash("sha512").update(s).digest("hex")).slice(0, len);
+}
+
+/**
+ * The iptables chain Go uses for a (network, container): `CNI-` + sha512 hex, 28 chars.
+ *
+ * @example
+ * ipMasqChainName("mynet", "ctr1") // "CNI-…" (28 chars)
+ */
+export function ipMasqChainName(network: string, containerId: string): string {
+  return hashWithPrefix(28, "CNI-", network + containerId);
+}
+
+function iptablesComment(network: string, containerId: string): string {
+  return `name: ${JSON.stringify(network)} id: ${JSON.stringify(containerId)}`;
+}
+
+function hashForNetwork(network: string): string {
+  return hashWithPrefix(16, "", network);
+}
+
+function hashForInstance(network: string, ifName: string, containerId: string): string {
+  return `${hashForNetwork(network)}-${hashWithPrefix(16, "", `${ifName}:${containerId}`)}`;
+}
+
+function commentForInstance(network: string, ifName: string, containerId: string): string {
+  const clean = (s: string) => s.replaceAll('"', "");
+  const c = `${hashForInstance(network, ifName, containerId)}, net: ${clean(network)}, if: ${clean(ifName)}, id: ${clean(containerId)}`;
+  return c.length > COMMENT_MAX ? c.slice(0, COMMENT_MAX) : c;
+}
+
+interface NftRule {
+  handle: number;
+  comment?: string;
+}
+
+async function nftRules(nft: string): Promise<NftRule[]> {
+  const r = await run(nft, ["-j", "list", "chain", "inet", IPMASQ_NFT_TABLE, IPMASQ_NFT_CHAIN]);
+  if (r.code !== 0) {
+    if (/No such file or directory|does not exist/i.test(r.stderr)) return [];
+    fail("failed to list nftables masquerade rules", r);
+  }
+  const doc = JSON.parse(r.stdout) as { nftables?: Array<{ rule?: { handle: number; comment?: string } }> };
+  const out: NftRule[] = [];
+  for (const item of doc.nftables ?? []) {
+    if (item.rule) {
+      const rule: NftRule = { handle: item.rule.handle };
+      if (item.rule.comment !== undefined) rule.comment = item.rule.comment;
+      out.push(rule);
+    }
+  }
+  return out;
+}
+
+function nftDelete(handles: number[]): string {
+  return handles.map((h) => `delete rule inet ${IPMASQ_NFT_TABLE} ${IPMASQ_NFT_CHAIN} handle ${h}\n`).join("");
+}
+
+async function setupNft(nft: string, o: IpMasqOptions): Promise<void> {
+  const prefix = hashForInstance(o.network, o.ifName, o.containerId);
+  const stale = (await nftRules(nft)).filter((r) => r.comment?.startsWith(prefix)).map((r) => r.handle);
+  const comment = commentForInstance(o.network, o.ifName, o.containerId);
+  const t = `inet ${IPMASQ_NFT_TABLE}`;
+  let script =
+    `add table ${t} { comment "Masquerading for plugins from github.com/containernetworking/plugins" ; }\n` +
+    `add chain ${t} ${IPMASQ_NFT_CHAIN} { comment "Masquerade traffic from certain IPs to any (non-multicast) IP outside their subnet" ; }\n` +
+    `add chain ${t} postrouting { type nat hook postrouting priority 100 ; }\n` +
+    `flush chain ${t} postrouting\n` +
+    `add rule ${t} postrouting ip daddr == 224.0.0.0/4 return\n` +
+    `add rule ${t} postrouting ip6 daddr == ff00::/8 return\n` +
+    `add rule ${t} postrouting goto ${IPMASQ_NFT_CHAIN}\n` +
+    nftDelete(stale);
+  for (const cidr of o.ips) {
+    const p = parseCidr(cidr);
+    const ip = p.family === 4 ? "ip" : "ip6";
+    script += `add rule ${t} ${IPMASQ_NFT_CHAIN} ${ip} saddr == ${p.ip} ${ip} daddr != ${p.network} masquerade comment ${JSON.stringify(comment)}\n`;
+  }
+  const r = await run(nft, ["-f", "-"], script);
+  if (r.code !== 0) fail("failed to set up nftables masquerade", r);
+}
+
+async function teardownNft(nft: string, network: string, ifName: string, containerId: string): Promise<void> {
+  const prefix = hashForInstance(network, ifName, containerId);
+  const handles = (await nftRules(nft)).filter((r) => r.comment?.startsWith(prefix)).map((r) => r.handle);
+  if (handles.length === 0) return;
+  const r = await run(nft, ["-f", "-"], nftDelete(handles));
+  if (r.code !== 0) fail("failed to tear down nftables masquerade", r);
+}
+
+function iptablesFor(family: 4 | 6): string | undefined {
+  return findBinary(family === 4 ? "iptables" : "ip6tables");
+}
+
+async function setupIptables(o: IpMasqOptions): Promise<void> {
+  const chain = ipMasqChainName(o.network, o.containerId);
+  const comment = iptablesComment(o.network, o.containerId);
+  for (const cidr of o.ips) {
+    const p = parseCidr(cidr);
+    const ipt = iptablesFor(p.family);
+    if (!ipt) throw new CniError(ErrorCode.Internal, "failed to locate iptables");
+    const multicast = p.family === 4 ? "224.0.0.0/4" : "ff00::/8";
+    const base = ["-w", "-t", "nat"];
+    if ((await run(ipt, [...base, "-S", chain])).code !== 0) {
+      const r = await run(ipt, [...base, "-N", chain]);
+      if (r.code !== 0) fail(`failed to create iptables chain ${chain}`, r);
+    }
+    const rules: [string, string[]][] = [
+      [chain, ["-d", p.network, "-j", "ACCEPT", "-m", "comment", "--comment", comment]],
+      [chain, ["!", "-d", multicast, "-j", "MASQUERADE", "-m", "comment", "--comment", comment]],
+      ["POSTROUTING", ["-s", p.ip, "-j", chain, "-m", "comment", "--comment", comment]],
+    ];
+    for (const [c, spec] of rules) {
+      if ((await run(ipt, [...base, "-C", c, ...spec])).code === 0) continue;
+      const r = await run(ipt, [...base, "-A", c, ...spec]);
+      if (r.code !== 0) fail(`failed to add iptables rule to ${c}`, r);
+    }
+  }
+}
+
+async function teardownIptables(network: string, containerId: string, ips: readonly string[]): Promise<void> {
+  const chain = ipMasqChainName(network, containerId);
+  const comment = iptablesComment(network, containerId);
+  const families = new Set(ips.map((c) => parseCidr(c).family));
+  for (const family of families) {
+    const ipt = iptablesFor(family);
+    if (!ipt) continue;
+    const base = ["-w", "-t", "nat"];
+    if ((await run(ipt, [...base, "-S", chain])).code !== 0) continue; // no chain: nothing of ours
+    for (const cidr of ips) {
+      const p = parseCidr(cidr);
+      if (p.family !== family) continue;
+      for (const src of [p.ip, p.cidr]) {
+        await run(ipt, [...base, "-D", "POSTROUTING", "-s", src, "-j", chain, "-m", "comment", "--comment", comment]);
+      }
+    }
+    await run(ipt, [...base, "-F", chain]);
+    const r = await run(ipt, [...base, "-X", chain]);
+    if (r.code !== 0 && !/No chain|does not exist/i.test(r.stderr)) fail(`failed to delete iptables chain ${chain}`, r);
+  }
+}
+
+/**
+ * Masquerades traffic from the container's addresses to anything outside their subnets
+ * (multicast excluded). Idempotent per (network, ifName, containerId).
+ *
+ * @example
+ * await setupIpMasq({ network: "mynet", containerId, ifName: "eth0", ips: ["10.22.0.5/16"] });
+ * @throws {CniError} when neither nft nor iptables works, or a rule cannot be added.
+ */
+export async function setupIpMasq(options: IpMasqOptions): Promise<IpMasqBackend> {
+  const nft = findBinary("nft");
+  const backend = options.backend ?? (nft ? "nftables" : "iptables");
+  if (backend === "nftables") {
+    if (!nft) throw new CniError(ErrorCode.Internal, "failed to locate nft");
+    await setupNft(nft, options);
+  } else {
+    await setupIptables(options);
+  }
+  return backend;
+}
+
+/**
+ * Removes what {@link setupIpMasq} (or Go's plugins) set up for this attachment, in both
+ * backends. Missing rules are not an error (DEL is idempotent).
+ *
+ * @example
+ * await teardownIpMasq({ network: "mynet", containerId, ifName: "eth0", ips: ["10.22.0.5/16"] });
+ * @throws {CniError} when an existing rule cannot be removed.
+ */
+export async function teardownIpMasq(options: Omit<IpMasqOptions, "backend">): Promise<void> {
+  const errors: string[] = [];
+  try {
+    await teardownIptables(options.network, options.containerId, options.ips);
+  } catch (err) {
+    errors.push((err as Error).message);
+  }
+  const nft = findBinary("nft");
+  if (nft) {
+    try {
+      await teardownNft(nft, options.network, options.ifName, options.containerId);
+    } catch (err) {
+      errors.push((err as Error).message);
+    }
+  }
+  if (errors.length) throw new CniError(ErrorCode.Internal, "failed to tear down ip masquerade", errors.join("; "));
+}
+
+/**
+ * Garbage-collects nftables masquerade rules of `network` whose attachment is not in
+ * `validAttachments` (CNI GC). Like Go, the iptables backend has no GC.
+ *
+ * @example
+ * await gcIpMasq("mynet", config["cni.dev/valid-attachments"] ?? []);
+ * await gcIpMasq({ network: "mynet", validAttachments });
+ * @returns the number of rules removed.
+ * @throws {CniError} when nft fails.
+ */
+export async function gcIpMasq(
+  networkOrOptions: string | { network: string; validAttachments: readonly Attachment[] },
+  validAttachments: readonly Attachment[] = [],
+): Promise<number> {
+  const network = typeof networkOrOptions === "string" ? networkOrOptions : networkOrOptions.network;
+  const attachments = typeof networkOrOptions === "string" ? validAttachments : networkOrOptions.validAttachments;
+  const nft = findBinary("nft");
+  if (!nft) return 0;
+  const prefix = hashForNetwork(network);
+  const valid = new Set(attachments.map((a) => commentForInstance(network, a.ifname, a.containerID)));
+  const stale = (await nftRules(nft)).filter((r) => r.comment?.startsWith(prefix) && !valid.has(r.comment)).map((r) => r.handle);
+  if (stale.length === 0) return 0;
+  const r = await run(nft, ["-f", "-"], nftDelete(stale));
+  if (r.code !== 0) fail("failed to garbage-collect nftables masquerade rules", r);
+  return stale.length;
+}

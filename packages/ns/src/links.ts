@@ -1,0 +1,414 @@
+/**
+ * rtnetlink link operations (RTM_*LINK), including our own IFLA_LINKINFO encoding for
+ * veth, bridge and vxlan (netlink 0.3 leaves it raw).
+ * @internal
+ */
+import { isIPv4, isIPv6 } from "node:net";
+import { CniError, ErrorCode } from "@cnikit/spec";
+import { LinkExistsError, LinkNotFoundError, NetlinkError } from "./errors.js";
+import { ipToBytes } from "./cidr.js";
+import {
+  type AttrInput,
+  attrMap,
+  bytes,
+  encodeAttrs,
+  nested,
+  readStr,
+  readU32,
+  readU8,
+  str,
+  u16be,
+  u32,
+  u8,
+} from "./netlink-attrs.js";
+import { NLM_F_CREATE, NLM_F_EXCL, type RtnlSocket } from "./netlink-socket.js";
+
+const RTM_NEWLINK = 16;
+const RTM_DELLINK = 17;
+const RTM_GETLINK = 18;
+const RTM_SETLINK = 19;
+
+const IFLA_ADDRESS = 1;
+const IFLA_IFNAME = 3;
+const IFLA_MTU = 4;
+const IFLA_LINK = 5;
+const IFLA_MASTER = 10;
+const IFLA_PROTINFO = 12;
+const IFLA_TXQLEN = 13;
+const IFLA_OPERSTATE = 16;
+const IFLA_LINKINFO = 18;
+const IFLA_IFALIAS = 20;
+const IFLA_NET_NS_FD = 28;
+const IFLA_LINK_NETNSID = 37;
+const IFLA_INFO_KIND = 1;
+const IFLA_INFO_DATA = 2;
+const IFLA_INFO_SLAVE_KIND = 4;
+const VETH_INFO_PEER = 1;
+const IFLA_BR_VLAN_FILTERING = 7;
+
+const AF_BRIDGE = 7;
+/** Link flag bits (IFF_*). */
+export const IFF = { UP: 0x1, BROADCAST: 0x2, LOOPBACK: 0x8, RUNNING: 0x40, PROMISC: 0x100, LOWER_UP: 0x10000 } as const;
+
+const OPERSTATES = ["unknown", "notpresent", "down", "lowerlayerdown", "testing", "dormant", "up"] as const;
+
+/** A network interface as the kernel reports it. */
+export interface Link {
+  /** Interface name (≤ 15 bytes). */
+  name: string;
+  /** Interface index (unique within its netns). */
+  index: number;
+  /** Hardware address, lower-case `aa:bb:cc:dd:ee:ff` ("" when the link has none). */
+  mac: string;
+  /** MTU in bytes. */
+  mtu: number;
+  /** Administratively up (IFF_UP). */
+  up: boolean;
+  /** Operational state (`up`, `down`, `lowerlayerdown`, `unknown`, ...). */
+  operState: string;
+  /** Raw IFF_* flags. */
+  flags: number;
+  /** Promiscuous mode. */
+  promisc: boolean;
+  /** `IFLA_INFO_KIND`: "veth", "bridge", "vxlan", ... (undefined for physical links and lo). */
+  kind?: string;
+  /** `IFLA_INFO_SLAVE_KIND`, e.g. "bridge" when the link is a bridge port. */
+  slaveKind?: string;
+  /** Index of the master (bridge) device, if enslaved. */
+  master?: number;
+  /** `IFLA_LINK`: for a veth, the peer's index (in the peer's netns). */
+  parentIndex?: number;
+  /** `IFLA_LINK_NETNSID`: the netns id (relative to this netns) where the peer/parent lives. */
+  linkNetnsId?: number;
+  /** Transmit queue length. */
+  txqlen?: number;
+  /** Interface alias, if set. */
+  alias?: string;
+}
+
+/** Formats 6 bytes as `aa:bb:cc:dd:ee:ff`. */
+function macToString(b: Buffer | undefined): string {
+  if (!b) return "";
+  return [...b].map((x) => x.toString(16).padStart(2, "0")).join(":");
+}
+
+/** Parses `aa:bb:cc:dd:ee:ff` (or `-` separated) into 6 bytes. */
+export function parseMac(mac: string): Buffer {
+  const parts = mac.split(/[:-]/);
+  if (parts.length !== 6 || parts.some((p) => !/^[0-9a-fA-F]{1,2}$/.test(p))) {
+    throw new CniError(ErrorCode.InvalidNetworkConfig, `invalid MAC address "${mac}"`);
+  }
+  return Buffer.from(parts.map((p) => Number.parseInt(p, 16)));
+}
+
+function ifinfomsg(opts: { family?: number; index?: number; flags?: number; change?: number } = {}): Buffer {
+  const b = Buffer.alloc(16);
+  b.writeUInt8(opts.family ?? 0, 0);
+  b.writeInt32LE(opts.index ?? 0, 4);
+  b.writeUInt32LE((opts.flags ?? 0) >>> 0, 8);
+  b.writeUInt32LE((opts.change ?? 0) >>> 0, 12);
+  return b;
+}
+
+/** Decodes an RTM_NEWLINK payload. */
+export function parseLink(p: Buffer): Link {
+  const index = p.readInt32LE(4);
+  const flags = p.readUInt32LE(8);
+  const a = attrMap(p, 16);
+  const link: Link = {
+    name: readStr(a.get(IFLA_IFNAME)) ?? "",
+    index,
+    mac: macToString(a.get(IFLA_ADDRESS)),
+    mtu: readU32(a.get(IFLA_MTU)) ?? 0,
+    up: (flags & IFF.UP) !== 0,
+    operState: OPERSTATES[readU8(a.get(IFLA_OPERSTATE)) ?? 0] ?? "unknown",
+    flags,
+    promisc: (flags & IFF.PROMISC) !== 0,
+  };
+  const info = a.get(IFLA_LINKINFO);
+  if (info) {
+    const i = attrMap(info);
+    const kind = readStr(i.get(IFLA_INFO_KIND));
+    if (kind) link.kind = kind;
+    const slaveKind = readStr(i.get(IFLA_INFO_SLAVE_KIND));
+    if (slaveKind) link.slaveKind = slaveKind;
+  }
+  const master = readU32(a.get(IFLA_MASTER));
+  if (master) link.master = master;
+  const parent = readU32(a.get(IFLA_LINK));
+  const nsid = a.get(IFLA_LINK_NETNSID);
+  if (nsid && nsid.length >= 4) link.linkNetnsId = nsid.readInt32LE(0);
+  if (parent !== undefined && (parent !== index || link.linkNetnsId !== undefined)) link.parentIndex = parent;
+  const txq = readU32(a.get(IFLA_TXQLEN));
+  if (txq !== undefined) link.txqlen = txq;
+  const alias = readStr(a.get(IFLA_IFALIAS));
+  if (alias) link.alias = alias;
+  return link;
+}
+
+/** Name or index selector attributes. */
+function selector(link: string | number): { index: number; attrs: AttrInput[] } {
+  if (typeof link === "number") return { index: link, attrs: [] };
+  return { index: 0, attrs: [str(IFLA_IFNAME, link)] };
+}
+
+function notFound(link: string | number, err: unknown): never {
+  if (NetlinkError.isInstance(err) && (err.errnoCode === "ENODEV" || err.errnoCode === "ENOENT")) {
+    throw new LinkNotFoundError(link, { cause: err });
+  }
+  throw err;
+}
+
+export async function listLinks(nl: RtnlSocket): Promise<Link[]> {
+  const msgs = await nl.dump(RTM_GETLINK, ifinfomsg(), "list links");
+  return msgs.map(parseLink);
+}
+
+export async function getLink(nl: RtnlSocket, link: string | number): Promise<Link> {
+  const s = selector(link);
+  try {
+    const msgs = await nl.request(RTM_GETLINK, 0, Buffer.concat([ifinfomsg({ index: s.index }), encodeAttrs(s.attrs)]), `get link ${link}`);
+    const m = msgs[0];
+    if (!m) throw new LinkNotFoundError(link);
+    return parseLink(m);
+  } catch (err) {
+    notFound(link, err);
+  }
+}
+
+export async function findLink(nl: RtnlSocket, link: string | number): Promise<Link | undefined> {
+  try {
+    return await getLink(nl, link);
+  } catch (err) {
+    if (LinkNotFoundError.isInstance(err)) return undefined;
+    throw err;
+  }
+}
+
+/** Changes attributes/flags of an existing link (RTM_NEWLINK without NLM_F_CREATE). */
+export async function modifyLink(
+  nl: RtnlSocket,
+  link: string | number,
+  what: string,
+  change: { flags?: number; change?: number; attrs?: AttrInput[] },
+): Promise<void> {
+  const s = selector(link);
+  const body = Buffer.concat([
+    ifinfomsg({ index: s.index, flags: change.flags ?? 0, change: change.change ?? 0 }),
+    encodeAttrs([...s.attrs, ...(change.attrs ?? [])]),
+  ]);
+  try {
+    await nl.request(RTM_NEWLINK, 0, body, `${what} ${link}`);
+  } catch (err) {
+    notFound(link, err);
+  }
+}
+
+export function setLinkUp(nl: RtnlSocket, link: string | number, up: boolean): Promise<void> {
+  return modifyLink(nl, link, up ? "set up" : "set down", { flags: up ? IFF.UP : 0, change: IFF.UP });
+}
+
+export function setPromisc(nl: RtnlSocket, link: string | number, on: boolean): Promise<void> {
+  return modifyLink(nl, link, "set promisc", { flags: on ? IFF.PROMISC : 0, change: IFF.PROMISC });
+}
+
+export function setMtu(nl: RtnlSocket, link: string | number, mtu: number): Promise<void> {
+  return modifyLink(nl, link, `set mtu ${mtu}`, { attrs: [u32(IFLA_MTU, mtu)] });
+}
+
+export function setMac(nl: RtnlSocket, link: string | number, mac: string): Promise<void> {
+  return modifyLink(nl, link, `set mac ${mac}`, { attrs: [bytes(IFLA_ADDRESS, parseMac(mac))] });
+}
+
+export async function setMaster(nl: RtnlSocket, link: string | number, master: string | number | null): Promise<void> {
+  let idx = 0;
+  if (master !== null) idx = typeof master === "number" ? master : (await getLink(nl, master)).index;
+  return modifyLink(nl, link, master === null ? "set nomaster" : `set master ${master}`, {
+    attrs: [u32(IFLA_MASTER, idx)],
+  });
+}
+
+export async function renameLink(nl: RtnlSocket, from: string | number, to: string): Promise<void> {
+  const idx = typeof from === "number" ? from : (await getLink(nl, from)).index;
+  const body = Buffer.concat([ifinfomsg({ index: idx }), encodeAttrs([str(IFLA_IFNAME, to)])]);
+  try {
+    await nl.request(RTM_NEWLINK, 0, body, `rename ${from} to ${to}`);
+  } catch (err) {
+    if (NetlinkError.isInstance(err) && err.errnoCode === "EEXIST") throw new LinkExistsError(to, undefined, { cause: err });
+    notFound(from, err);
+  }
+}
+
+export async function deleteLink(nl: RtnlSocket, link: string | number, missingOk: boolean): Promise<boolean> {
+  const s = selector(link);
+  try {
+    await nl.request(RTM_DELLINK, 0, Buffer.concat([ifinfomsg({ index: s.index }), encodeAttrs(s.attrs)]), `delete link ${link}`);
+    return true;
+  } catch (err) {
+    try {
+      notFound(link, err);
+    } catch (e) {
+      if (missingOk && LinkNotFoundError.isInstance(e)) return false;
+      throw e;
+    }
+  }
+}
+
+/** Bridge port options (IFLA_BRPORT_*), set on a link enslaved to a bridge. */
+export interface BridgePortOptions {
+  /** Hairpin mode (`IFLA_BRPORT_MODE`): reflect frames back out of the port they came in on. */
+  hairpin?: boolean;
+  /** Learn source MACs on this port. */
+  learning?: boolean;
+  /** Flood unknown unicast to this port. */
+  unicastFlood?: boolean;
+  /** Isolated port (only talks to non-isolated ports). */
+  isolated?: boolean;
+  /** Proxy ARP on this port. */
+  proxyArp?: boolean;
+  /** BPDU guard. */
+  guard?: boolean;
+  /** Root block. */
+  rootBlock?: boolean;
+  /** Fast leave for multicast snooping. */
+  fastLeave?: boolean;
+}
+
+const BRPORT: Record<keyof BridgePortOptions, number> = {
+  hairpin: 4,
+  guard: 5,
+  rootBlock: 6,
+  fastLeave: 7,
+  learning: 8,
+  unicastFlood: 9,
+  proxyArp: 10,
+  isolated: 33,
+};
+
+export async function setBridgePort(nl: RtnlSocket, link: string | number, opts: BridgePortOptions): Promise<void> {
+  const idx = typeof link === "number" ? link : (await getLink(nl, link)).index;
+  const attrs: AttrInput[] = [];
+  for (const [k, type] of Object.entries(BRPORT) as [keyof BridgePortOptions, number][]) {
+    const v = opts[k];
+    if (v !== undefined) attrs.push(u8(type, v ? 1 : 0));
+  }
+  if (attrs.length === 0) return;
+  const body = Buffer.concat([ifinfomsg({ family: AF_BRIDGE, index: idx }), encodeAttrs([nested(IFLA_PROTINFO, attrs)])]);
+  try {
+    await nl.request(RTM_SETLINK, 0, body, `set bridge port ${link}`);
+  } catch (err) {
+    notFound(link, err);
+  }
+}
+
+/** Options common to every link we create. */
+export interface CreateLinkCommon {
+  /** Interface name (≤ 15 bytes). */
+  name: string;
+  mtu?: number;
+  mac?: string;
+  txqlen?: number;
+  /** Bring the link up as part of creation. */
+  up?: boolean;
+}
+
+async function createLink(nl: RtnlSocket, o: CreateLinkCommon, kind: string, data: AttrInput[] | undefined, extra: AttrInput[] = [], peerName?: string): Promise<void> {
+  const attrs: AttrInput[] = [str(IFLA_IFNAME, o.name)];
+  if (o.mtu !== undefined) attrs.push(u32(IFLA_MTU, o.mtu));
+  if (o.mac !== undefined) attrs.push(bytes(IFLA_ADDRESS, parseMac(o.mac)));
+  if (o.txqlen !== undefined) attrs.push(u32(IFLA_TXQLEN, o.txqlen));
+  attrs.push(...extra);
+  const info: AttrInput[] = [str(IFLA_INFO_KIND, kind)];
+  if (data) info.push(nested(IFLA_INFO_DATA, data));
+  attrs.push(nested(IFLA_LINKINFO, info));
+  const body = Buffer.concat([
+    ifinfomsg(o.up ? { flags: IFF.UP, change: IFF.UP } : {}),
+    encodeAttrs(attrs),
+  ]);
+  try {
+    await nl.request(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, body, `create ${kind} ${o.name}`);
+  } catch (err) {
+    if (NetlinkError.isInstance(err) && err.errnoCode === "EEXIST") {
+      throw new LinkExistsError(o.name, peerName === undefined ? undefined : `link "${o.name}" or peer "${peerName}" already exists`, { cause: err });
+    }
+    throw err;
+  }
+}
+
+/** Options for a veth pair created from one netns with its peer born in another. */
+export interface CreateVethOptions extends CreateLinkCommon {
+  peer: {
+    name: string;
+    /** fd of the netns the peer is created in (IFLA_NET_NS_FD); default: same netns. */
+    netnsFd?: number;
+    mtu?: number;
+    mac?: string;
+  };
+}
+
+export function createVeth(nl: RtnlSocket, o: CreateVethOptions): Promise<void> {
+  const pa: AttrInput[] = [str(IFLA_IFNAME, o.peer.name)];
+  if (o.peer.netnsFd !== undefined) pa.push(u32(IFLA_NET_NS_FD, o.peer.netnsFd));
+  const mtu = o.peer.mtu ?? o.mtu;
+  if (mtu !== undefined) pa.push(u32(IFLA_MTU, mtu));
+  if (o.peer.mac !== undefined) pa.push(bytes(IFLA_ADDRESS, parseMac(o.peer.mac)));
+  // The peer cannot be brought up in the same request (veth_open fails with ENOTCONN before pairing).
+  const peer = Buffer.concat([ifinfomsg(), encodeAttrs(pa)]);
+  return createLink(nl, o, "veth", [{ type: VETH_INFO_PEER, data: peer }], [], o.peer.name);
+}
+
+/** Options for a Linux bridge. */
+export interface CreateBridgeOptions extends CreateLinkCommon {
+  /** IFLA_BR_VLAN_FILTERING. */
+  vlanFiltering?: boolean;
+}
+
+export function createBridge(nl: RtnlSocket, o: CreateBridgeOptions): Promise<void> {
+  const data: AttrInput[] = [];
+  if (o.vlanFiltering !== undefined) data.push(u8(IFLA_BR_VLAN_FILTERING, o.vlanFiltering ? 1 : 0));
+  return createLink(nl, o, "bridge", data.length ? data : undefined);
+}
+
+/** Options for a VXLAN device. */
+export interface CreateVxlanOptions extends CreateLinkCommon {
+  /** VXLAN network identifier (VNI), 0..16777215. */
+  id: number;
+  /** Local (source) IP address. */
+  local?: string;
+  /** Unicast remote VTEP (mutually exclusive with `group`). */
+  remote?: string;
+  /** Multicast group (needs `dev`). */
+  group?: string;
+  /** Underlay device (name or index) for the tunnel. */
+  dev?: string | number;
+  /** UDP destination port (default 4789, the IANA port). */
+  port?: number;
+  /** Learn remote MACs from received packets (default: kernel's, on). */
+  learning?: boolean;
+  ttl?: number;
+}
+
+const VX = { ID: 1, GROUP: 2, LINK: 3, LOCAL: 4, TTL: 5, LEARNING: 7, PORT: 15, GROUP6: 16, LOCAL6: 17 } as const;
+
+export async function createVxlan(nl: RtnlSocket, o: CreateVxlanOptions): Promise<void> {
+  if (!Number.isInteger(o.id) || o.id < 0 || o.id > 0xffffff) {
+    throw new CniError(ErrorCode.InvalidNetworkConfig, `invalid VXLAN id ${o.id}`);
+  }
+  const data: AttrInput[] = [u32(VX.ID, o.id)];
+  const addr = (v4: number, v6: number, ip: string): AttrInput => {
+    if (isIPv4(ip)) return bytes(v4, ipToBytes(ip));
+    if (isIPv6(ip)) return bytes(v6, ipToBytes(ip));
+    throw new CniError(ErrorCode.InvalidNetworkConfig, `invalid IP address "${ip}"`);
+  };
+  const dst = o.remote ?? o.group;
+  if (dst !== undefined) data.push(addr(VX.GROUP, VX.GROUP6, dst));
+  if (o.local !== undefined) data.push(addr(VX.LOCAL, VX.LOCAL6, o.local));
+  if (o.dev !== undefined) {
+    const idx = typeof o.dev === "number" ? o.dev : (await getLink(nl, o.dev)).index;
+    data.push(u32(VX.LINK, idx));
+  }
+  if (o.ttl !== undefined) data.push(u8(VX.TTL, o.ttl));
+  if (o.learning !== undefined) data.push(u8(VX.LEARNING, o.learning ? 1 : 0));
+  data.push(u16be(VX.PORT, o.port ?? 4789));
+  return createLink(nl, o, "vxlan", data);
+}

@@ -1,0 +1,139 @@
+/**
+ * Lazy, bundle-aware loading of the two native addons @cnikit/ns needs (koffi and netlink).
+ *
+ * Unbundled, both are resolved from node_modules. When the code runs from a bundle made by
+ * `tools/build-plugin.mjs`, the bundler defines `__CNIKIT_BUNDLED__` and copies the addons next
+ * to the bundle as `koffi.node` and `netlink.node`; they are then loaded from the directory of
+ * the entry's real path (so a symlink from /opt/cni/bin works). Nothing is loaded until first use.
+ */
+import { existsSync, realpathSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import type * as KoffiModule from "koffi";
+import { CniError, ErrorCode } from "@cnikit/spec";
+
+declare const __CNIKIT_BUNDLED__: boolean | undefined;
+
+/** The koffi module type (what `import koffi from "koffi"` gives). */
+export type Koffi = typeof KoffiModule;
+
+/** The part of netlink's native binding we use. */
+export interface NetlinkBinding {
+  NativeNetlink: new (
+    protocol: number,
+    msgBuffer: number,
+    onMessage: (msg: Buffer, rinfo: { truncated?: boolean }) => void,
+    onError: (err: Error) => void,
+  ) => NativeNetlinkSocket;
+}
+
+/** @internal netlink's native socket object. */
+export interface NativeNetlinkSocket {
+  bind(port: number, groups: number): void;
+  send(port: number, groups: number, data: Buffer, cb: (err?: Error) => void): void;
+  close(): void;
+  ref(): void;
+  unref(): void;
+  address(): { port: number; groups: number };
+}
+
+let koffi: Koffi | undefined;
+let netlinkBinding: NetlinkBinding | undefined;
+
+function isBundled(): boolean {
+  return typeof __CNIKIT_BUNDLED__ !== "undefined" && __CNIKIT_BUNDLED__ === true;
+}
+
+/** Directory of the running entry's real path (the bundle's dist/ when bundled). */
+function entryDir(): string | undefined {
+  const entry = process.argv[1];
+  if (!entry) return undefined;
+  try {
+    return dirname(realpathSync(entry));
+  } catch {
+    return undefined;
+  }
+}
+
+function loadBeside(file: string): unknown {
+  const dir = entryDir();
+  const candidates = [dir && join(dir, file), dir && join(dir, "..", file)].filter(
+    (x): x is string => typeof x === "string",
+  );
+  for (const p of candidates) {
+    if (existsSync(p)) return createRequire(import.meta.url)(p);
+  }
+  throw new CniError(
+    ErrorCode.Internal,
+    `native addon ${file} not found`,
+    `looked in ${candidates.join(", ") || "(no entry path)"}; copy it next to the plugin bundle`,
+  );
+}
+
+/**
+ * Loads koffi (the C FFI) on first call and returns it; later calls return the same module.
+ * Bundle-aware: when bundled by tools/build-plugin.mjs, loads `koffi.node` from beside the entry.
+ *
+ * @example
+ * const koffi = loadKoffi();
+ * const getpid = koffi.load("libc.so.6").func("int getpid()");
+ * @throws {CniError} code 999 when the addon cannot be found or loaded.
+ * @see https://github.com/containernetworking/cni/blob/main/SPEC.md
+ */
+export function loadKoffi(): Koffi {
+  if (koffi) return koffi;
+  try {
+    if (isBundled()) {
+      koffi = loadBeside("koffi.node") as Koffi;
+    } else {
+      try {
+        koffi = createRequire(import.meta.url)("koffi") as Koffi;
+      } catch (err) {
+        // bundled by another tool: try beside the entry before giving up
+        try {
+          koffi = loadBeside("koffi.node") as Koffi;
+        } catch {
+          throw err;
+        }
+      }
+    }
+  } catch (err) {
+    if (CniError.isInstance(err)) throw err;
+    throw new CniError(ErrorCode.Internal, "cannot load koffi", (err as Error).message, { cause: err });
+  }
+  return koffi;
+}
+
+/**
+ * Loads netlink's native binding on first call (without netlink's JavaScript layers).
+ * Bundle-aware like {@link loadKoffi} (`netlink.node` beside the entry).
+ *
+ * @example
+ * const { NativeNetlink } = loadNetlinkBinding();
+ * @throws {CniError} code 999 when the addon cannot be found or loaded.
+ */
+export function loadNetlinkBinding(): NetlinkBinding {
+  if (netlinkBinding) return netlinkBinding;
+  try {
+    if (isBundled()) {
+      netlinkBinding = loadBeside("netlink.node") as NetlinkBinding;
+    } else {
+      try {
+        const req = createRequire(import.meta.url);
+        const pkgJson = req.resolve("netlink/package.json");
+        const gypBuild = createRequire(pkgJson)("node-gyp-build") as (dir: string) => unknown;
+        netlinkBinding = gypBuild(dirname(pkgJson)) as NetlinkBinding;
+      } catch (err) {
+        try {
+          netlinkBinding = loadBeside("netlink.node") as NetlinkBinding;
+        } catch {
+          throw err;
+        }
+      }
+    }
+  } catch (err) {
+    if (CniError.isInstance(err)) throw err;
+    throw new CniError(ErrorCode.Internal, "cannot load the netlink addon", (err as Error).message, { cause: err });
+  }
+  return netlinkBinding;
+}

@@ -1,0 +1,93 @@
+/**
+ * `setupVeth`: a veth pair between a container netns and the host, the way Go's
+ * `ip.SetupVeth`/`SetupVethWithName` do it, but with both ends born in place.
+ */
+import { CniError, ErrorCode } from "@cnikit/spec";
+import { LinkExistsError } from "./errors.js";
+import type { Link } from "./links.js";
+import { randomVethName } from "./mac.js";
+import { Netns } from "./netns.js";
+
+/** Options for {@link setupVeth}. */
+export interface SetupVethOptions {
+  /** The container netns (the container end is created there). */
+  netns: Netns;
+  /** Container-side interface name (CNI_IFNAME). */
+  ifName: string;
+  /** Host-side name; default a random `vethXXXXXXXX` (retried on EEXIST). */
+  hostIfName?: string;
+  /** MTU of both ends. */
+  mtu?: number;
+  /** Container-side MAC address. */
+  mac?: string;
+  /** Host-side bridge (name, index or Link) to enslave the host end to. */
+  master?: string | number | Link;
+  /** Set hairpin mode on the host end (needs `master`). */
+  hairpin?: boolean;
+  /** The host netns (default {@link Netns.host}). */
+  hostNetns?: Netns;
+}
+
+/** Both ends of a veth pair. */
+export interface VethPair {
+  /** Host end: up, enslaved to `master` if given. */
+  host: Link;
+  /** Container end: created down (configureInterface brings it up). */
+  container: Link;
+}
+
+const MAX_TRIES = 10;
+
+/**
+ * Creates a veth pair: `ifName` inside `netns` and its peer in the host netns, both created
+ * in place with one netlink request (IFLA_NET_NS_FD inside VETH_INFO_PEER). The host end is
+ * brought up, enslaved to `master` and gets `accept_ra=0`; the container end stays down.
+ *
+ * @example
+ * const ns = await Netns.open(netnsPath);
+ * const { host, container } = await setupVeth({ netns: ns, ifName: "eth0", mtu: 1500, master: "cni0" });
+ * @throws {LinkExistsError} when `ifName` exists in the container, or `hostIfName` on the host.
+ * @throws {LinkNotFoundError} when `master` does not exist.
+ * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#add-add-container-to-network-or-apply-modifications
+ */
+export async function setupVeth(options: SetupVethOptions): Promise<VethPair> {
+  const { netns, ifName } = options;
+  const host = options.hostNetns ?? Netns.host();
+  let hostName = "";
+  for (let i = 0; ; i++) {
+    hostName = options.hostIfName ?? randomVethName();
+    try {
+      const peer = { name: hostName, netnsFd: host.fd };
+      const o: Parameters<Netns["createVeth"]>[0] = { name: ifName, peer };
+      if (options.mtu !== undefined) o.mtu = options.mtu;
+      if (options.mac !== undefined) o.mac = options.mac;
+      await netns.createVeth(o);
+      break;
+    } catch (err) {
+      if (!LinkExistsError.isInstance(err)) throw err;
+      const msg = `container veth name ("${ifName}") peer provided ("${hostName}") already exists`;
+      if (await netns.findLink(ifName)) throw new LinkExistsError(ifName, msg, { cause: err });
+      if (options.hostIfName !== undefined) throw new LinkExistsError(hostName, msg, { cause: err });
+      if (i + 1 >= MAX_TRIES) throw new CniError(ErrorCode.Internal, "failed to find a unique veth name", undefined, { cause: err });
+    }
+  }
+  try {
+    const container = await netns.getLink(ifName);
+    if (options.master !== undefined) {
+      const m = options.master;
+      await host.setMaster(hostName, typeof m === "object" ? m.index : m);
+      if (options.hairpin) await host.setBridgePort(hostName, { hairpin: true });
+    }
+    await host.setLinkUp(hostName);
+    try {
+      host.setSysctlSync(`net/ipv6/conf/${hostName}/accept_ra`, "0");
+    } catch {
+      /* IPv6 disabled on the host: nothing to do */
+    }
+    const hostLink = await host.getLink(hostName);
+    return { host: hostLink, container };
+  } catch (err) {
+    await netns.deleteLink(ifName, { missingOk: true }).catch(() => {});
+    throw err;
+  }
+}

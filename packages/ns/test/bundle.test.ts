@@ -1,0 +1,50 @@
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync, statSync, symlinkSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { describe, expect, it } from "vitest";
+import { Netns } from "../src/index.js";
+import { uniq, withNetns } from "./helpers.js";
+
+const root = resolve(import.meta.dirname, "../../..");
+type BuildPlugin = (o: { entry: string; outfile: string }) => Promise<{ outfile: string }>;
+const loadTool = async () => (await import(join(root, "tools/build-plugin.mjs"))) as { buildPlugin: BuildPlugin };
+
+describe("bundled (tools/build-plugin.mjs)", () => {
+  it("copies koffi.node and netlink.node beside the bundle; runs from a symlink elsewhere", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "ckbundle-"));
+    try {
+      const { buildPlugin } = await loadTool();
+      const out = join(dir, "dist", "vethtest");
+      await buildPlugin({ entry: join(root, "packages/ns/test/fixtures/bundle-veth.ts"), outfile: out });
+      expect(existsSync(join(dir, "dist", "koffi.node"))).toBe(true);
+      expect(existsSync(join(dir, "dist", "netlink.node"))).toBe(true);
+      expect(statSync(out).mode & 0o111).not.toBe(0);
+      const bin = join(dir, "bin");
+      execFileSync("mkdir", ["-p", bin]);
+      symlinkSync(out, join(bin, "vethtest"));
+      const stdout = execFileSync(join(bin, "vethtest"), { cwd: "/", env: { PATH: "/usr/bin:/bin" }, encoding: "utf8" });
+      expect(JSON.parse(stdout)).toMatchObject({ kind: "veth", deleted: true });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("a fresh process whose first async call is made inside a window keeps its pool in the host netns", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "ckpool-"));
+    try {
+      const { buildPlugin } = await loadTool();
+      const out = join(dir, "pool");
+      await buildPlugin({ entry: join(root, "packages/ns/test/fixtures/pool-first-use.ts"), outfile: out });
+      await withNetns(1, async (ns) => {
+        await ns.createVeth({ name: uniq("ckq"), peer: { name: uniq("ckq") } });
+        const r = JSON.parse(execFileSync(out, [ns.path, "ns"], { encoding: "utf8" })) as { host: string; seen: string[] };
+        expect(r.seen).toEqual([r.host]);
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+void Netns;
