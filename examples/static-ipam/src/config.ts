@@ -4,8 +4,17 @@
  * `IP=<cidr>[,<cidr>]` adds to them and `GATEWAY=<ip>[,<ip>]` sets the gateway of the address
  * whose subnet holds it — the same rules as Go's `static` plugin, hand-validated (no zod at start-up).
  */
-import { BlockList, isIP } from "node:net";
-import { CniError, type DNS, ErrorCode, type Route, versionGte } from "@cnikit/spec";
+import {
+  cidrContains,
+  CniError,
+  type DNS,
+  ErrorCode,
+  ipFamily,
+  isCidr,
+  isIpAddress,
+  type Route,
+  versionGte,
+} from "@cnikit/spec";
 
 /** One address to hand out. */
 export interface StaticAddress {
@@ -31,29 +40,6 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
-/** Parses `ip/prefix`; undefined when it is not a CIDR. */
-export function parseCidr(text: string): { ip: string; prefix: number; family: 4 | 6 } | undefined {
-  const slash = text.lastIndexOf("/");
-  if (slash < 0) return undefined;
-  const ip = text.slice(0, slash);
-  const family = isIP(ip);
-  const prefixText = text.slice(slash + 1);
-  if ((family !== 4 && family !== 6) || !/^\d{1,3}$/.test(prefixText)) return undefined;
-  const prefix = Number(prefixText);
-  if (prefix > (family === 4 ? 32 : 128)) return undefined;
-  return { ip, prefix, family };
-}
-
-function cidrContains(cidr: string, ip: string): boolean {
-  const c = parseCidr(cidr);
-  const family = isIP(ip);
-  if (!c || family !== c.family) return false;
-  const list = new BlockList();
-  const type = family === 4 ? "ipv4" : "ipv6";
-  list.addSubnet(c.ip, c.prefix, type);
-  return list.check(ip, type);
-}
-
 function stringList(value: unknown, field: string): string[] {
   if (!Array.isArray(value) || value.some((v) => typeof v !== "string")) fail(`${field} must be an array of strings`);
   return value as string[];
@@ -62,10 +48,10 @@ function stringList(value: unknown, field: string): string[] {
 function parseRoutes(value: unknown): Route[] {
   if (!Array.isArray(value)) fail("ipam.routes must be an array");
   return value.map((r, i) => {
-    if (!isObject(r) || typeof r.dst !== "string" || !parseCidr(r.dst)) fail(`ipam.routes[${i}].dst must be a CIDR`);
+    if (!isObject(r) || typeof r.dst !== "string" || !isCidr(r.dst)) fail(`ipam.routes[${i}].dst must be a CIDR`);
     const route: Route = { dst: r.dst };
     if (r.gw !== undefined) {
-      if (typeof r.gw !== "string" || isIP(r.gw) === 0) fail(`ipam.routes[${i}].gw must be an IP address`);
+      if (typeof r.gw !== "string" || !isIpAddress(r.gw)) fail(`ipam.routes[${i}].gw must be an IP address`);
       route.gw = r.gw;
     }
     for (const key of ["mtu", "advmss", "priority", "table", "scope"] as const) {
@@ -93,9 +79,10 @@ function parseDns(value: unknown): DNS | undefined {
 }
 
 function cidrAddress(text: string, message: string): StaticAddress {
-  const c = parseCidr(text.trim());
-  if (!c) fail(message);
-  return { address: text.trim(), family: c.family };
+  const address = text.trim();
+  const family = isCidr(address) ? ipFamily(address) : undefined;
+  if (family === undefined) fail(message);
+  return { address, family };
 }
 
 /** Reads CNI_ARGS `IP=` and `GATEWAY=` (other keys are ignored). */
@@ -133,7 +120,7 @@ export function loadStaticConfig(config: unknown, rawArgs: string): StaticIpamCo
       if (!isObject(a) || typeof a.address !== "string") fail(`ipam.addresses[${i}].address must be a string`);
       const out = cidrAddress(a.address, `the 'address' field is expected to be in CIDR notation, got: '${a.address}'`);
       if (a.gateway !== undefined && a.gateway !== "") {
-        if (typeof a.gateway !== "string" || isIP(a.gateway) === 0) fail(`invalid gateway address: ${String(a.gateway)}`);
+        if (typeof a.gateway !== "string" || !isIpAddress(a.gateway)) fail(`invalid gateway address: ${String(a.gateway)}`);
         out.gateway = a.gateway;
       }
       return out;
@@ -149,7 +136,7 @@ export function loadStaticConfig(config: unknown, rawArgs: string): StaticIpamCo
   if (env.gateway) {
     for (const item of env.gateway.split(",")) {
       const gw = item.trim();
-      if (isIP(gw) === 0) fail(`invalid gateway address: ${item}`);
+      if (!isIpAddress(gw)) fail(`invalid gateway address: ${item}`);
       for (const a of addresses) if (cidrContains(a.address, gw)) a.gateway = gw;
     }
   }

@@ -5,8 +5,7 @@
  *
  * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#add-success
  */
-import { CniError, ErrorCode, type IPConfig, type Result, type Route } from "@cnikit/spec";
-import { formatIp, parseCidr, parseIp } from "./ip-address.js";
+import { CniError, ErrorCode, formatIp, type IPConfig, parseCidr, parseIp, type Result, type Route } from "@cnikit/spec";
 
 /**
  * The namespace operations configureInterface needs; `Netns` from `@cnikit/ns` provides them.

@@ -2,10 +2,10 @@ import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { parseIp } from "@cnikit/spec";
 import { HostLocalAllocator, iterateRangeSet } from "./host-local-allocator.js";
 import { loadHostLocalConfig } from "./host-local-config.js";
 import { HostLocalStore } from "./host-local-store.js";
-import { parseIp } from "./ip-address.js";
 import { canonicalizeRangeSet } from "./range.js";
 
 let root: string;

@@ -6,10 +6,22 @@
  *
  * @see https://www.cni.dev/plugins/current/ipam/host-local/
  */
-import { type Attachment, CniError, CURRENT_VERSION, ErrorCode, type IPConfig, type Result } from "@cnikit/spec";
+import {
+  type Attachment,
+  CniError,
+  CURRENT_VERSION,
+  ErrorCode,
+  formatCidr,
+  formatIp,
+  type IPConfig,
+  type IpAddress,
+  nextAddress,
+  parseIp,
+  type Result,
+  sameAddress,
+} from "@cnikit/spec";
 import { type HostLocalConfig, type LoadHostLocalConfigOptions, loadHostLocalConfig } from "./host-local-config.js";
 import { type FileLocker, HostLocalStore, type HostLocalStoreOptions } from "./host-local-store.js";
-import { formatCidr, formatIp, type IpAddress, nextAddress, parseIp, sameAddress } from "./ip-address.js";
 import { parseResolvConf } from "./resolv-conf.js";
 import { findRange, type IpamRange, type IpamRangeSet, rangeContains, rangeFor, rangeSetToString } from "./range.js";
 

@@ -5,8 +5,18 @@
  *
  * @see https://www.cni.dev/plugins/current/ipam/host-local/
  */
-import { CniError, ErrorCode, type Route, versionGte } from "@cnikit/spec";
-import { canonicalIp, formatCidr, formatIp, type IpAddress, parseCidr, parseIpRaw } from "./ip-address.js";
+import {
+  canonicalIp,
+  CniError,
+  ErrorCode,
+  formatCidr,
+  formatIp,
+  type IpAddress,
+  parseCidr,
+  parseIpRaw,
+  type Route,
+  versionGte,
+} from "@cnikit/spec";
 import {
   canonicalizeRangeSet,
   type IpamRangeSet,

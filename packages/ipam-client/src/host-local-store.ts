@@ -20,8 +20,7 @@ import {
 } from "node:fs";
 import { join, resolve } from "node:path";
 import { flock } from "@cnikit/ns";
-import { type Attachment, CniError, ErrorCode } from "@cnikit/spec";
-import { parseIp } from "./ip-address.js";
+import { type Attachment, CniError, ErrorCode, parseIp } from "@cnikit/spec";
 
 /** Go host-local's default data dir. */
 export const DEFAULT_DATA_DIR = "/var/lib/cni/networks";

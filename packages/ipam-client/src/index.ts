@@ -22,6 +22,6 @@ export {
   rangeToString,
 } from "./range.js";
 export type { IpamRange, IpamRangeSet, RangeSpec } from "./range.js";
-export { formatIp, parseCidr, parseIp } from "./ip-address.js";
-export type { IpAddress, IpCidr } from "./ip-address.js";
+export { formatIp, parseCidr, parseIp } from "@cnikit/spec";
+export type { IpAddress, IpCidr } from "@cnikit/spec";
 export { parseResolvConf, parseResolvConfText } from "./resolv-conf.js";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseIp } from "./ip-address.js";
+import { parseIp } from "@cnikit/spec";
 import { canonicalizeRange, canonicalizeRangeSet, rangeContains, rangeFor, rangeSetToString, rangeToString } from "./range.js";
 
 describe("canonicalizeRange", () => {

@@ -4,9 +4,10 @@
  *
  * @see https://www.cni.dev/plugins/current/ipam/host-local/
  */
-import { CniError, ErrorCode } from "@cnikit/spec";
 import {
+  CniError,
   compareAddresses,
+  ErrorCode,
   familyBits,
   formatCidr,
   formatIp,
@@ -18,7 +19,7 @@ import {
   parseIp,
   sameAddress,
   subnetContains,
-} from "./ip-address.js";
+} from "@cnikit/spec";
 
 /** A range as written in config: `{ subnet, rangeStart?, rangeEnd?, gateway? }`. */
 export interface RangeSpec {

@@ -5,7 +5,7 @@
  * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#add-success
  */
 import { CniError, ErrorCode } from "./errors.js";
-import { ipFamilyOf, isCidr, isIpAddress } from "./ip-text.js";
+import { ipFamilyOf, isCidr, isIpAddress } from "./ip.js";
 import { toCurrentResult } from "./result-convert.js";
 import type {
   AnyResult,

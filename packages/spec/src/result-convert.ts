@@ -6,7 +6,7 @@
  * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#add-success
  */
 import { CniError, ErrorCode } from "./errors.js";
-import { ipFamilyOf } from "./ip-text.js";
+import { ipFamilyOf } from "./ip.js";
 import type {
   AnyResult,
   DNS,

@@ -9,7 +9,7 @@
  * @see https://github.com/containernetworking/cni/blob/main/CONVENTIONS.md
  */
 import * as z from "zod";
-import { isCidr, isIpAddress } from "./ip-text.js";
+import { isCidr, isIpAddress } from "./ip.js";
 
 /**
  * A CIDR string (`10.1.0.5/24`, `2001:db8::1/64`; the host part is kept), Go `net.ParseCIDR` rules.
