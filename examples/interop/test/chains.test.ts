@@ -1,0 +1,209 @@
+/**
+ * Mixed chains: our plugins and the Go reference plugins in one network, in both directions,
+ * under our runtime; and host-local leases shared through one data dir.
+ */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { CniRuntime, confListFromBytes } from "@cnikit/runtime";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import {
+  bridgePorts,
+  buildOurs,
+  cacheFiles,
+  execPlugin,
+  GO_DIR,
+  ipOf,
+  leases,
+  linkExistsIn,
+  masqRulesMentioning,
+  pingFrom,
+  Scratch,
+  sh,
+} from "./helpers.js";
+
+let built: ReturnType<typeof buildOurs>;
+let s: Scratch;
+
+beforeAll(() => {
+  built = buildOurs(["bridge", "host-local"]);
+}, 120_000);
+afterAll(() => built?.remove());
+afterEach(() => s?.cleanup());
+
+function ours(name: string): string {
+  return built.paths[name] as string;
+}
+
+/** Two containers on one conflist: ADD, ping, CHECK, DEL; returns what was observed. */
+async function twoContainers(
+  plugins: Record<string, string>,
+  extraPlugins: Record<string, unknown>[] = [],
+  caps?: Record<string, unknown>,
+) {
+  const pathDir = s.pluginDir(plugins);
+  const cacheDir = s.dir("cache");
+  const dataDir = s.dir("ipam");
+  const bridge = s.link("br");
+  const network = `ckchn${s.id}`;
+  const conf = {
+    cniVersion: "1.0.0",
+    name: network,
+    plugins: [
+      {
+        type: "bridge",
+        bridge,
+        isGateway: true,
+        ipam: { type: "host-local", ranges: [[{ subnet: s.subnet() }]], dataDir },
+      },
+      ...extraPlugins,
+    ],
+  };
+  const list = confListFromBytes(JSON.stringify(conf));
+  const cni = new CniRuntime({ path: [pathDir], cacheDir, stderr: null, timeoutMs: 30_000 });
+  const a = s.netns("a");
+  const b = s.netns("b");
+  const rtA = { containerId: `ctr-a-${s.id}`, netns: a, ifName: "eth0", ...(caps ? { capabilityArgs: caps } : {}) };
+  const rtB = { containerId: `ctr-b-${s.id}`, netns: b, ifName: "eth0" };
+  const attached = new Set<typeof rtA>();
+  try {
+    // biome-ignore lint/suspicious/noExplicitAny: loose result access
+    const ra: any = await cni.addNetworkList(list, rtA);
+    attached.add(rtA);
+    // biome-ignore lint/suspicious/noExplicitAny: loose result access
+    const rb: any = await cni.addNetworkList(list, rtB);
+    attached.add(rtB);
+    const ipA = ipOf(ra);
+    const ipB = ipOf(rb);
+    const ping = pingFrom(a, ipB);
+    // CHECK runs the chain in order; a failure names the plugin that failed
+    const checkA = await cni.checkNetworkList(list, rtA).then(
+      () => "ok",
+      (err: Error) => err.message,
+    );
+    await cni.checkNetworkList(list, rtB);
+    const natWhileAttached = masqRulesMentioning([ipA]);
+    const sysctlInA = (name: string) =>
+      sh(["ip", "netns", "exec", a.split("/").pop() as string, "sysctl", "-n", name]).trim();
+    const observedSysctl = extraPlugins.length > 0 ? sysctlInA("net.ipv4.conf.eth0.arp_ignore") : undefined;
+    for (const rt of [rtA, rtB]) {
+      await cni.delNetworkList(list, rt);
+      attached.delete(rt);
+    }
+    return {
+      ra,
+      rb,
+      ping,
+      checkA,
+      natWhileAttached,
+      observedSysctl,
+      left: {
+        leases: leases(dataDir, network),
+        cache: cacheFiles(cacheDir),
+        ports: bridgePorts(bridge),
+        links: linkExistsIn(a, "eth0") || linkExistsIn(b, "eth0"),
+        nat: masqRulesMentioning([ipA, ipB]),
+      },
+    };
+  } finally {
+    // a failed step must not leave portmap/masquerade rules behind: DEL what is still attached
+    for (const rt of attached) await cni.delNetworkList(list, rt).catch(() => {});
+  }
+}
+
+const NOTHING_LEFT = { leases: [], cache: [], ports: [], links: false, nat: [] };
+
+describe("mixed chains under our runtime", () => {
+  it("our bridge + Go host-local", async () => {
+    s = new Scratch();
+    const out = await twoContainers({ bridge: ours("bridge"), "host-local": `${GO_DIR}/host-local` });
+    expect(out.ra.cniVersion).toBe("1.0.0");
+    expect(out.ping).toMatch(/bytes from/);
+    expect(out.checkA).toBe("ok");
+    expect(out.left).toEqual(NOTHING_LEFT);
+  });
+
+  it("Go bridge + our host-local", async () => {
+    s = new Scratch();
+    const out = await twoContainers({ bridge: `${GO_DIR}/bridge`, "host-local": ours("host-local") });
+    expect(out.ra.ips[0].address).toMatch(/\.2\/24$/);
+    expect(out.rb.ips[0].address).toMatch(/\.3\/24$/);
+    expect(out.ping).toMatch(/bytes from/);
+    expect(out.checkA).toBe("ok");
+    expect(out.left).toEqual(NOTHING_LEFT);
+  });
+
+  it("our bridge → Go tuning → Go portmap", async () => {
+    s = new Scratch();
+    const hostPort = 20000 + Math.floor(Math.random() * 30000);
+    const out = await twoContainers(
+      {
+        bridge: ours("bridge"),
+        "host-local": ours("host-local"),
+        tuning: `${GO_DIR}/tuning`,
+        portmap: `${GO_DIR}/portmap`,
+      },
+      [
+        { type: "tuning", sysctl: { "net.ipv4.conf.eth0.arp_ignore": "1" } },
+        { type: "portmap", capabilities: { portMappings: true }, snat: true },
+      ],
+      { portMappings: [{ hostPort, containerPort: 8080, protocol: "tcp" }] },
+    );
+    expect(out.ping).toMatch(/bytes from/);
+    expect(out.observedSysctl).toBe("1");
+    // bridge and tuning pass CHECK; Debian's portmap 1.1.1 then fails its own CHECK of any
+    // IPv4 mapping ("could not check ipv6 dnat: chain CNI-DN-... not found"), even when a Go
+    // plugin made the prevResult, so only that known failure is accepted here
+    expect(out.checkA === "ok" || /could not check ipv\d dnat/.test(out.checkA), out.checkA).toBe(true);
+    // portmap's DNAT for container a, made from our bridge's result
+    expect(out.natWhileAttached.some((l) => l.includes(`${ipOf(out.ra)}:8080`))).toBe(true);
+    expect(out.left).toEqual(NOTHING_LEFT);
+  });
+});
+
+describe("host-local leases shared between Go and cnikit on one data dir", () => {
+  function ipamConf(dataDir: string, network: string, subnet: string) {
+    return { cniVersion: "1.0.0", name: network, type: "host-local", ipam: { type: "host-local", subnet, dataDir } };
+  }
+
+  for (const [allocator, releaser] of [
+    ["go", "ours"],
+    ["ours", "go"],
+  ] as const) {
+    it(`${allocator} allocates, ${releaser} sees and releases`, async () => {
+      s = new Scratch();
+      const bin = { go: `${GO_DIR}/host-local`, ours: ours("host-local") };
+      const dataDir = s.dir("ipam");
+      const network = `ckhl${s.id}`;
+      const conf = ipamConf(dataDir, network, s.subnet());
+      const ns = s.netns("a");
+      const id = `ctr-${s.id}`;
+      const call = { config: conf, containerId: id, netns: ns, ifName: "eth0", path: GO_DIR };
+
+      const add = await execPlugin(bin[allocator], { ...call, command: "ADD" });
+      expect(add.code, add.stdout + add.stderr).toBe(0);
+      const ip = ipOf(add.json);
+      expect(leases(dataDir, network)).toEqual([ip]);
+      expect(readFileSync(join(dataDir, network, ip), "utf8")).toBe(`${id}\r\neth0`);
+
+      // the other implementation allocates next to it, not on top of it
+      const other = await execPlugin(bin[releaser], { ...call, containerId: `${id}-2`, command: "ADD" });
+      expect(other.code, other.stdout).toBe(0);
+      expect(ipOf(other.json)).not.toBe(ip);
+
+      // and CHECK/DEL of the first lease work across implementations
+      const check = await execPlugin(bin[releaser], {
+        ...call,
+        command: "CHECK",
+        config: { ...conf, prevResult: add.json },
+      });
+      expect(check.code, check.stdout).toBe(0);
+      const del = await execPlugin(bin[releaser], { ...call, command: "DEL" });
+      expect(del.code, del.stdout).toBe(0);
+      expect(leases(dataDir, network)).toEqual([ipOf(other.json)]);
+
+      const del2 = await execPlugin(bin[allocator], { ...call, containerId: `${id}-2`, command: "DEL" });
+      expect(del2.code, del2.stdout).toBe(0);
+      expect(leases(dataDir, network)).toEqual([]);
+    });
+  }
+});
