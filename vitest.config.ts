@@ -8,6 +8,7 @@ export default defineConfig({
       "packages/*/src/**/*.test.ts",
       "packages/*/test/**/*.test.ts",
       "examples/*/test/**/*.test.ts",
+      "docs-tests/test/**/*.test.ts",
     ],
     pool: "forks",
     testTimeout: 60_000,

@@ -3,6 +3,7 @@
  * other's attachments: `<cacheDir>/results/<network>-<containerID>-<ifName>`.
  *
  * @see https://github.com/containernetworking/cni/blob/main/libcni/api.go (cachedInfo)
+ * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#section-4-plugin-delegation
  */
 import { mkdir, readdir, readFile, rename, unlink, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
@@ -10,10 +11,16 @@ import { CniError, convertResult, ErrorCode, parseResult } from "@cnikit/spec";
 import type { AnyResult } from "@cnikit/spec";
 import { goQuote, isObject } from "./go-text.js";
 
-/** libcni's default cache directory. */
+/**
+ * libcni's default cache directory.
+ * @example new CniRuntime({ path, cacheDir: DEFAULT_CACHE_DIR })
+ */
 export const DEFAULT_CACHE_DIR = "/var/lib/cni";
 
-/** The `kind` of the cache file format written by libcni ≥ 0.8 and by us. */
+/**
+ * The `kind` of the cache file format written by libcni ≥ 0.8 and by us.
+ * @example JSON.parse(text).kind === CACHE_KIND
+ */
 export const CACHE_KIND = "cniCacheV1";
 
 /** Which attachment a cache entry belongs to. */

@@ -1,6 +1,8 @@
 /**
  * The `cnikit` command line: a drop-in for Go's `cnitool` (same env, same container IDs, same
  * cache) with a few extra flags. `runCli` is the testable core; `cli.ts` binds it to the process.
+ *
+ * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#section-4-plugin-delegation
  */
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
@@ -9,7 +11,7 @@ import { CniError, ErrorCode } from "@cnikit/spec";
 import type { Attachment } from "@cnikit/spec";
 import { confFromBytes, confListFromConf, confListFromFile, loadConfList } from "./conf.js";
 import type { NetworkConfigList } from "./conf.js";
-import { cnitoolContainerId } from "./container-id.js";
+import { cnitoolContainerId, goAbsPath } from "./container-id.js";
 import { CniRuntime } from "./runtime.js";
 import type { RuntimeConf } from "./runtime.js";
 import { formatResultSummary } from "./summary.js";
@@ -26,7 +28,10 @@ type Command = (typeof COMMANDS)[number];
 
 const ERROR_NAMES: Record<number, string> = Object.fromEntries(Object.entries(ErrorCode).map(([k, v]) => [v, k]));
 
-/** `cnikit --help`. */
+/**
+ * `cnikit --help`.
+ * @example process.stdout.write(USAGE);
+ */
 export const USAGE = `Usage: cnikit <command> [options] <network> <netns>
 
 Executes a CNI network configuration against a network namespace (a drop-in for cnitool).
@@ -226,7 +231,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     }
     const cniArgs = env.CNI_ARGS ? parseCnitoolArgs(env.CNI_ARGS) : undefined;
     const ifName = p.ifName || env.CNI_IFNAME || "eth0";
-    const absNetns = netns === undefined ? "" : resolve(netns);
+    const absNetns = netns === undefined ? "" : goAbsPath(netns, env);
     const rt: RuntimeConf = {
       containerId: p.containerId ?? (netns === undefined ? "" : cnitoolContainerId(absNetns)),
       netns: absNetns,

@@ -31,7 +31,11 @@ export interface NetworkConfigList {
   bytes: string;
 }
 
-/** No config of that network name in the directory (libcni `NotFoundError`). */
+/**
+ * No config of that network name in the directory (libcni `NotFoundError`).
+ * @example
+ * try { await loadConfList(dir, "mynet"); } catch (err) { if (err instanceof NetworkNotFoundError) { ... } }
+ */
 export class NetworkNotFoundError extends CniError {
   constructor(
     readonly dir: string,
@@ -42,7 +46,11 @@ export class NetworkNotFoundError extends CniError {
   }
 }
 
-/** The directory holds no config files at all (libcni `NoConfigsFoundError`). */
+/**
+ * The directory holds no config files at all (libcni `NoConfigsFoundError`).
+ * @example
+ * try { await loadConfList(dir, "mynet"); } catch (err) { if (err instanceof NoConfigsFoundError) { ... } }
+ */
 export class NoConfigsFoundError extends CniError {
   constructor(readonly dir: string) {
     super(ErrorCode.InvalidNetworkConfig, `no net configurations found in ${dir}`);

@@ -31,7 +31,7 @@ export {
 export type { CacheEntry, CacheFile, CacheKey, CachedAttachment } from "./cache.js";
 export { CniRuntime } from "./runtime.js";
 export type { CallOptions, CniRuntimeOptions, GCArgs, RuntimeConf } from "./runtime.js";
-export { cnitoolContainerId } from "./container-id.js";
+export { cnitoolContainerId, goAbsPath } from "./container-id.js";
 export { formatResultSummary } from "./summary.js";
 export { runCli, USAGE } from "./cli-main.js";
 export type { CliIo } from "./cli-main.js";

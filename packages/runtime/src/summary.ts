@@ -1,5 +1,7 @@
 /**
  * A human-readable rendering of a result for terminals.
+ *
+ * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#add-success
  */
 import { toCurrentResult } from "@cnikit/spec";
 import type { AnyResult } from "@cnikit/spec";

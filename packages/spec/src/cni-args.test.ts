@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import * as z from "zod";
+import * as zm from "zod/mini";
 import { cniArgsIgnoreUnknown, loadCniArgs, parseBoolArg, parseCniArgs } from "./cni-args.js";
 import { CniError, ErrorCode } from "./errors.js";
 
@@ -99,6 +100,19 @@ describe("loadCniArgs", () => {
     expect(loadCniArgs("IgnoreUnknown=1;K=v", Strict)).toEqual({ K: "v" });
     const e = err(() => loadCniArgs("K=v;Unk=nown", Strict));
     expect(e.msg).toBe("CNI_ARGS is invalid");
+  });
+
+  it("IgnoreUnknown=1 lets a strict schema accept keys meant for other plugins (Go LoadArgs)", () => {
+    const Strict = z.strictObject({ K: z.string() });
+    expect(loadCniArgs("IgnoreUnknown=1;K=v;Unk=nown", Strict)).toEqual({ K: "v" });
+    expect(loadCniArgs("IgnoreUnknown=True;Unk=nown;K=v", Strict)).toEqual({ K: "v" });
+    // IgnoreUnknown=0 or absent: unknown keys stay an error for a strict schema (Go: `ARGS: unknown args`)
+    expect(err(() => loadCniArgs("IgnoreUnknown=0;K=v;Unk=nown", Strict)).msg).toBe("CNI_ARGS is invalid");
+    // zod/mini objects expose their keys the same way
+    const MiniStrict = zm.strictObject({ K: zm.string() });
+    expect(loadCniArgs("IgnoreUnknown=1;K=v;Unk=nown", MiniStrict)).toEqual({ K: "v" });
+    // a declared key is still validated
+    expect(err(() => loadCniArgs("IgnoreUnknown=1;Unk=nown", Strict)).details).toMatch(/^K: /);
   });
 
   it("reports schema issues as code 4 with `path: message` details", () => {

@@ -57,7 +57,9 @@ export function parseBoolArg(value: string): boolean {
  * does with them (`z.object` drops them, `z.strictObject` rejects them). `IgnoreUnknown`
  * (Go's `CommonArgs`) is checked with {@link parseBoolArg}; without a schema it stays in the
  * record as given, with a schema it is removed before validation so that strict schemas
- * need not declare it.
+ * need not declare it. When it is true and the schema exposes its keys (zod 4 classic or mini
+ * objects, valibot objects), undeclared keys are dropped before validation, so
+ * `z.strictObject` accepts CNI_ARGS meant for other plugins, as Go's LoadArgs does.
  *
  * @example
  * const args = loadCniArgs(env.CNI_ARGS ?? "", z.object({ K8S_POD_NAME: z.string().optional() }));
@@ -83,10 +85,33 @@ export function loadCniArgs<T>(s: string, schema?: StandardSchemaV1<unknown, T>)
   }
   if (!schema) return args;
   const { IgnoreUnknown: _ignored, ...rest } = args;
+  if (ignore !== undefined && parseBoolArg(ignore)) {
+    // IgnoreUnknown=1 (Go's CommonArgs): keys the schema does not declare are dropped before
+    // validation, so even a strict object schema accepts CNI_ARGS meant for other plugins.
+    const known = declaredKeys(schema);
+    if (known) {
+      for (const key of Object.keys(rest)) if (!known.has(key)) delete rest[key];
+    }
+  }
   return validateWithSchema(schema, rest, {
     code: ErrorCode.InvalidEnvironmentVariables,
     what: "CNI_ARGS",
   });
+}
+
+/**
+ * The keys an object schema declares, when the schema exposes them: zod 4 classic and mini
+ * (`shape`, or `_zod.def.shape`), valibot (`entries`). Undefined for any other schema.
+ */
+function declaredKeys(schema: unknown): Set<string> | undefined {
+  const s = schema as {
+    shape?: unknown;
+    entries?: unknown;
+    _zod?: { def?: { shape?: unknown } };
+  };
+  const shape = s._zod?.def?.shape ?? s.shape ?? s.entries;
+  if (typeof shape !== "object" || shape === null) return undefined;
+  return new Set(Object.keys(shape));
 }
 
 /**

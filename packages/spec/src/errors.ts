@@ -67,7 +67,10 @@ export class CniError extends Error {
     this.details = details === "" ? undefined : details;
   }
 
-  /** True for a CniError from any copy of this library (bundles each carry their own class). */
+  /**
+   * True for a CniError from any copy of this library (bundles each carry their own class).
+   * @example if (CniError.isInstance(err)) log.warn("plugin error", { code: err.code });
+   */
   static isInstance(value: unknown): value is CniError {
     return (
       typeof value === "object" &&
@@ -79,6 +82,8 @@ export class CniError extends Error {
   /**
    * Wraps anything thrown into a CniError: a CniError passes through, an Error becomes
    * code 999 with its message (the original kept as `cause`), anything else is stringified.
+   *
+   * @example CniError.from(new Error("disk full")).code // 999
    */
   static from(value: unknown, code: number = ErrorCode.Internal): CniError {
     if (CniError.isInstance(value)) return value;

@@ -22,7 +22,10 @@ import type {
 } from "./types.js";
 import { CURRENT_VERSION, type ResultFamily, resultFamily } from "./version.js";
 
-/** The message Go gives when a result cannot be expressed as 0.1.0/0.2.0. */
+/**
+ * The message Go gives when a result cannot be expressed as 0.1.0/0.2.0.
+ * @example if (CniError.isInstance(err) && err.msg === NO_VALID_IP_MESSAGE) { ... }
+ */
 export const NO_VALID_IP_MESSAGE = "cannot convert: no valid IP addresses";
 
 /**

@@ -9,6 +9,9 @@ import { CniError, ErrorCode } from "./errors.js";
 const ID_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 
 /**
+ * Checks a container ID (CNI_CONTAINERID): non-empty, starting with a letter or digit, then
+ * letters, digits, `_`, `.` or `-`.
+ *
  * @throws CniError code 3 `missing containerID` when empty, code 4
  * `invalid characters in containerID` (details = the ID) when malformed.
  * @example validateContainerId("a51debf7e1eb");
@@ -21,9 +24,12 @@ export function validateContainerId(containerId: string): void {
 }
 
 /**
+ * Checks a network name (the config's `name`) with the container-ID rules.
+ *
  * @throws CniError code 7 `missing network name:` when empty, or
  * `invalid characters found in network name` (details = the name).
  * @example validateNetworkName("mynet");
+ * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#configuration-format
  */
 export function validateNetworkName(name: string): void {
   if (name === "") throw new CniError(ErrorCode.InvalidNetworkConfig, "missing network name:");

@@ -5,10 +5,16 @@
  */
 import { CniError, ErrorCode } from "./errors.js";
 
-/** The spec version this library implements. */
+/**
+ * The spec version this library implements.
+ * @example convertResult(result, CURRENT_VERSION)
+ */
 export const CURRENT_VERSION = "1.1.0";
 
-/** Every released CNI spec version, oldest first. */
+/**
+ * Every released CNI spec version, oldest first.
+ * @example definePlugin({ ..., cniVersions: ALL_VERSIONS })
+ */
 export const ALL_VERSIONS = ["0.1.0", "0.2.0", "0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0"] as const;
 
 /** The result family a version belongs to: 0.1/0.2 (`ip4`/`ip6`), 0.3/0.4 (`ips` with `version`), 1.x. */
@@ -39,7 +45,11 @@ export function parseVersion(version: string): [number, number, number] {
   return [nums[0] ?? 0, nums[1] ?? 0, nums[2] ?? 0];
 }
 
-/** -1, 0 or 1. @throws CniError code 6 on a malformed version. */
+/**
+ * Compares two versions: -1, 0 or 1.
+ * @example compareVersions("0.3.1", "0.3.0") // 1
+ * @throws CniError code 6 on a malformed version.
+ */
 export function compareVersions(a: string, b: string): -1 | 0 | 1 {
   const x = parseVersion(a);
   const y = parseVersion(b);
@@ -50,12 +60,20 @@ export function compareVersions(a: string, b: string): -1 | 0 | 1 {
   return 0;
 }
 
-/** `a >= b`. @throws CniError code 6 on a malformed version. */
+/**
+ * `a >= b`.
+ * @example versionGte("1.0.0", "0.4.0") // true
+ * @throws CniError code 6 on a malformed version.
+ */
 export function versionGte(a: string, b: string): boolean {
   return compareVersions(a, b) >= 0;
 }
 
-/** `a > b`. @throws CniError code 6 on a malformed version. */
+/**
+ * `a > b`.
+ * @example versionGt("1.1.0", "1.1.0") // false
+ * @throws CniError code 6 on a malformed version.
+ */
 export function versionGt(a: string, b: string): boolean {
   return compareVersions(a, b) > 0;
 }
@@ -71,6 +89,8 @@ export function versionsStartingFrom(min: string): string[] {
 /**
  * Which result family a version's results use, or `undefined` for an unknown version.
  * "" counts as 0.1.0.
+ *
+ * @example resultFamily("0.3.1") // "040"
  */
 export function resultFamily(version: string): ResultFamily | undefined {
   switch (version) {
