@@ -2,9 +2,10 @@
  * The noop executable. It reads stdin before skel does (like Go's noop) because the debug
  * file may name the versions to claim, which the plugin needs before it can be defined.
  */
-import { readProcessStdin } from "./stdin.js";
+
 import { debugFilePath, readDebug } from "./debug.js";
-import { type Outcome, createNoopPlugin } from "./plugin.js";
+import { createNoopPlugin, type Outcome } from "./plugin.js";
+import { readProcessStdin } from "./stdin.js";
 
 const env = process.env;
 const command = env.CNI_COMMAND ?? "";
@@ -54,7 +55,17 @@ const code = await plugin.main({
 if (outcome.exitCode !== undefined) {
   process.exit(outcome.exitCode);
 }
+// A closed stdout (EPIPE) must not crash with a stack trace; the reply was lost, so exit 1.
+let writeError: Error | undefined;
+process.stdout.on("error", (err: Error) => {
+  writeError ??= err;
+});
 out(code === 0 && outcome.rawStdout !== undefined ? outcome.rawStdout : written);
 process.exitCode = code;
-// Same rule as skel's main: nothing may keep a CNI plugin alive after it has answered.
-process.stdout.write("", () => process.exit(code));
+// Same rule as skel's main: nothing may keep a CNI plugin alive after it has answered, but the
+// whole reply must reach a (slow) pipe reader first.
+process.stdout.write("", (err?: Error | null) => {
+  const failed = err ?? writeError;
+  if (failed) process.stderr.write(`noop: could not write the reply to stdout: ${failed.message}\n`);
+  process.exit(failed ? 1 : code);
+});

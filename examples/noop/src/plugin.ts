@@ -3,9 +3,9 @@
  * (see debug.ts). Without a debug file ADD echoes prevResult (or an empty result) and the
  * other commands succeed: handy as a harmless link in a chain.
  */
-import { type AddResult, CniError, ErrorCode, type Plugin, type PluginContext, definePlugin } from "@cnikit/skel";
+import { type AddResult, CniError, definePlugin, ErrorCode, type Plugin, type PluginContext } from "@cnikit/skel";
 import { ALL_VERSIONS } from "@cnikit/spec";
-import { type Debug, appendCommandLog, debugFilePath, readDebug, writeDebug } from "./debug.js";
+import { appendCommandLog, type Debug, debugFilePath, readDebug, writeDebug } from "./debug.js";
 
 /** How a call asks `main` to finish differently from skel's output. */
 export interface Outcome {

@@ -1,7 +1,7 @@
 // Black-box tests: run the BUILT plugin (examples/noop/dist/noop) as a runtime would, with
 // env + stdin, and check stdout (exactly one JSON document or nothing), stderr and exit status.
-import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -370,5 +370,51 @@ describe("debug file", () => {
     const r = exec({ ...BASE_ENV, CNI_ARGS: `DEBUG=${join(tmp, "missing.json")}` }, conf());
     expect(r.status).toBe(1);
     expect((r.json as { code: number }).code).toBe(999);
+  });
+});
+
+describe("stdout on a pipe", () => {
+  /** Runs the noop with stdout on a pipe read late (`slow`) or closed after the first chunk (`close`). */
+  function piped(env: Record<string, string>, stdin: string, mode: "slow" | "close") {
+    return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
+      const p = spawn(binary, [], { env: { PATH: process.env.PATH ?? "/usr/bin:/bin", ...env } });
+      p.on("error", reject);
+      p.stdin.end(stdin);
+      const out: Buffer[] = [];
+      let stderr = "";
+      p.stderr.on("data", (d) => {
+        stderr += d;
+      });
+      if (mode === "slow") {
+        p.stdout.pause();
+        setTimeout(() => {
+          p.stdout.on("data", (d: Buffer) => out.push(d));
+          p.stdout.resume();
+        }, 700);
+      } else {
+        p.stdout.once("data", () => p.stdout.destroy());
+      }
+      p.on("close", (code) => resolve({ code, stdout: Buffer.concat(out).toString(), stderr }));
+    });
+  }
+
+  const ips = Array.from({ length: 22000 }, (_, i) => ({
+    address: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}/8`,
+    gateway: "10.0.0.1",
+  }));
+  const bigConf = conf({ prevResult: { cniVersion: "1.1.0", ips } });
+
+  it("a ~1 MB result (PASSTHROUGH) reaches a slow reader whole", async () => {
+    const r = await piped(BASE_ENV, bigConf, "slow");
+    expect(r.code).toBe(0);
+    expect(r.stdout.length).toBeGreaterThan(1_000_000);
+    expect((JSON.parse(r.stdout) as { ips: unknown[] }).ips).toHaveLength(22000);
+  });
+
+  it("a reader that goes away (EPIPE): exit 1, one line on stderr, no stack trace", async () => {
+    const r = await piped(BASE_ENV, bigConf, "close");
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^noop: could not write the reply to stdout: .*EPIPE/);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 });

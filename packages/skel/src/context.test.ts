@@ -3,8 +3,8 @@
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
 import { type AnyResult, CniError, type StandardSchemaV1 } from "@cnikit/spec";
+import { afterEach, describe, expect, it } from "vitest";
 import { definePlugin } from "./define-plugin.js";
 import type { AddResult, PluginContext, PluginDefinition } from "./types.js";
 
@@ -218,6 +218,47 @@ describe("ADD result", () => {
     const out = await runWith(p, { cniVersion: "1.1.0", name: "n" });
     expect(out.exitCode).toBe(1);
     expect(out.json.msg).toMatch(/^invalid result from ADD handler: /);
+  });
+
+  it("an IP whose interface index is outside `interfaces` is refused (and rolls back)", async () => {
+    const undone: string[] = [];
+    const bad = plugin({
+      add: (ctx) => {
+        ctx.onRollback(() => undone.push("link"));
+        return {
+          interfaces: [{ name: "eth0" }],
+          ips: [
+            { interface: 0, address: "10.1.0.5/24" },
+            { interface: 1, address: "10.1.0.6/24" },
+          ],
+        };
+      },
+    });
+    const out = await runWith(bad, { cniVersion: "1.1.0", name: "n" });
+    expect(out.exitCode).toBe(1);
+    expect(out.json).toEqual({
+      cniVersion: "1.1.0",
+      code: 999,
+      msg: "invalid result from ADD handler: IP interface index out of range",
+      details: "ips[1].interface is 1 but the result has 1 interface",
+    });
+    expect(undone).toEqual(["link"]);
+    const none = plugin({ add: () => ({ ips: [{ interface: 0, address: "10.1.0.5/24" }] }) });
+    expect((await runWith(none, { cniVersion: "0.4.0", name: "n" })).json.details).toBe(
+      "ips[0].interface is 0 but the result has 0 interfaces",
+    );
+    const negative = plugin({
+      add: () => ({ interfaces: [{ name: "eth0" }], ips: [{ interface: -1, address: "10.1.0.5/24" }] }),
+    });
+    expect((await runWith(negative, { cniVersion: "1.1.0", name: "n" })).json.code).toBe(999);
+    // a valid index, and no index at all, pass
+    const good = plugin({
+      add: () => ({
+        interfaces: [{ name: "eth0" }],
+        ips: [{ interface: 0, address: "10.1.0.5/24" }, { address: "10.1.0.6/24" }],
+      }),
+    });
+    expect((await runWith(good, { cniVersion: "1.1.0", name: "n" })).exitCode).toBe(0);
   });
 
   it("a result that cannot be expressed at the config version fails (and rolls back)", async () => {

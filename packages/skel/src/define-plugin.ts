@@ -4,7 +4,7 @@
  * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#cni-operations
  */
 import { dispatch } from "./dispatch.js";
-import { type PluginIo, type RunOutput, processIo } from "./io.js";
+import { flushStream, guardProcessStreams, type PluginIo, processIo, type RunOutput } from "./io.js";
 import type { Plugin, PluginDefinition } from "./types.js";
 
 /**
@@ -61,6 +61,7 @@ export function definePlugin<C = unknown, A = Record<string, string>>(definition
 
   async function main(io: Partial<PluginIo> & { exit?: boolean } = {}): Promise<number> {
     const { exit = true, ...overrides } = io;
+    const streams = guardProcessStreams();
     const controller = new AbortController();
     const onSignal = (signal: NodeJS.Signals) => controller.abort(new Error(`received ${signal}`));
     process.once("SIGTERM", onSignal);
@@ -79,8 +80,14 @@ export function definePlugin<C = unknown, A = Record<string, string>>(definition
     process.exitCode = code;
     if (exit) {
       // Flush both streams, then leave: a handle a handler forgot must not hang the runtime.
-      await new Promise<void>((resolve) => process.stdout.write("", () => resolve()));
-      await new Promise<void>((resolve) => process.stderr.write("", () => resolve()));
+      // A 1 MB result on a pipe waits in Node's buffer until the reader takes it.
+      const flushed = await flushStream(process.stdout);
+      const stdoutError = overrides.stdout === undefined ? (flushed ?? streams.stdoutError) : undefined;
+      if (stdoutError !== undefined && code === 0) code = 1; // the reply never arrived
+      if (stdoutError !== undefined) {
+        process.stderr.write(`${def.name}: could not write the reply to stdout: ${stdoutError.message}\n`);
+      }
+      await flushStream(process.stderr);
       process.exit(code);
     }
     return code;

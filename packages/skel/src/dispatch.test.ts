@@ -1,7 +1,8 @@
 // Port of the behaviours pinned by Go's pkg/skel/skel_test.go (same codes and messages),
 // adjusted where we follow the spec instead (CNI_PATH optional except for GC).
-import { describe, expect, it, vi } from "vitest";
+
 import { CniError } from "@cnikit/spec";
+import { describe, expect, it, vi } from "vitest";
 import { definePlugin } from "./define-plugin.js";
 import type { PluginContext, PluginDefinition } from "./types.js";
 
@@ -208,6 +209,13 @@ describe("CHECK", () => {
     });
   });
 
+  it.each(["CNI_ARGS", "CNI_PATH"])("does not require %s (CNI_PATH per spec 1.1.0)", async (name) => {
+    const { plugin, count } = setup();
+    const out = await run(plugin, without(fixtureEnv("CHECK"), name));
+    expect(out).toMatchObject({ exitCode: 0, stdout: "" });
+    expect(count().check).toBe(1);
+  });
+
   it("aggregates missing variables", async () => {
     const { plugin } = setup();
     const out = await run(plugin, without(fixtureEnv("CHECK"), "CNI_NETNS", "CNI_IFNAME", "CNI_PATH"));
@@ -372,6 +380,22 @@ describe("GC and STATUS", () => {
       msg: "plugin not available",
       details: "bridge is down",
     });
+  });
+
+  it.each([
+    [51, "limited connectivity"],
+    [11, "try again later"],
+    [4242, "plugin-specific"],
+  ])("STATUS passes code %i through unchanged", async (code, msg) => {
+    const { plugin } = setup({
+      cniVersions: ["1.1.0"],
+      status: () => {
+        throw new CniError(code, msg);
+      },
+    });
+    const out = await run(plugin, { CNI_COMMAND: "STATUS" }, v110);
+    expect(out.exitCode).toBe(1);
+    expect(out.json).toEqual({ cniVersion: "1.1.0", code, msg });
   });
 
   it("missing GC/STATUS handlers succeed silently", async () => {

@@ -13,12 +13,12 @@
 import {
   type AnyResult,
   type Attachment,
-  CURRENT_VERSION,
   CniError,
-  ErrorCode,
-  type NetConf,
+  CURRENT_VERSION,
   convertResult,
+  ErrorCode,
   loadCniArgs,
+  type NetConf,
   parseCniArgs,
   parsePrevResult,
   parseResult,
@@ -27,7 +27,7 @@ import {
 } from "@cnikit/spec";
 import { type Command, isKnownCommand, isNetnsOverride, missingEnvError, readCniEnv, splitCniPath } from "./env.js";
 import { MAX_STDIN_BYTES, type PluginIo } from "./io.js";
-import { LogSink, type Logger, createLogger, parseLogLevel } from "./logger.js";
+import { createLogger, type Logger, LogSink, parseLogLevel } from "./logger.js";
 import { isOwnNetns } from "./netns-self-check.js";
 import { redirectStdout } from "./stdout-guard.js";
 import type { Handler, PluginContext, PluginDefinition, RollbackStep } from "./types.js";
@@ -274,7 +274,30 @@ function convertAddResult(returned: unknown, configVersion: string): AnyResult {
     const e = CniError.from(err);
     throw new CniError(e.code, `invalid result from ADD handler: ${e.msg}`, e.details, { cause: err });
   }
+  checkInterfaceIndexes(result);
   return convertResult(result, configVersion);
+}
+
+/**
+ * Each IP's `interface` must index the result's `interfaces` list (SPEC.md "ADD Success").
+ * Results read from other plugins are not held to this (Go does not check it); what this
+ * plugin prints is.
+ */
+function checkInterfaceIndexes(result: AnyResult): void {
+  const r = result as { interfaces?: unknown[]; ips?: Array<{ interface?: number }> };
+  if (!Array.isArray(r.ips)) return;
+  const count = Array.isArray(r.interfaces) ? r.interfaces.length : 0;
+  r.ips.forEach((ip, i) => {
+    const idx = ip.interface;
+    if (idx === undefined) return;
+    if (idx < 0 || idx >= count) {
+      throw new CniError(
+        ErrorCode.Internal,
+        "invalid result from ADD handler: IP interface index out of range",
+        `ips[${i}].interface is ${idx} but the result has ${count} interface${count === 1 ? "" : "s"}`,
+      );
+    }
+  });
 }
 
 function buildContext(

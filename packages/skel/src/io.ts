@@ -67,3 +67,47 @@ export function processIo(): PluginIo {
     stderr: { write: (s: string) => err(s) },
   };
 }
+
+/** What went wrong writing to the real stdout (EPIPE when the reader went away), if anything. */
+export interface ProcessStreamState {
+  stdoutError: Error | undefined;
+}
+
+const streamState: ProcessStreamState = { stdoutError: undefined };
+let streamsGuarded = false;
+
+/**
+ * Keeps a closed stdout or stderr (EPIPE: the runtime stopped reading) from crashing the
+ * plugin with an "Unhandled 'error' event" stack trace. The first stdout error is recorded so
+ * `main` can exit 1 (the reply was not delivered); stderr errors are dropped (logs only).
+ * Idempotent.
+ *
+ * @example
+ * const state = guardProcessStreams();
+ * // ... write the reply ...
+ * if (state.stdoutError) process.exitCode = 1;
+ */
+export function guardProcessStreams(): ProcessStreamState {
+  if (!streamsGuarded) {
+    streamsGuarded = true;
+    process.stdout.on("error", (err: Error) => {
+      streamState.stdoutError ??= err;
+    });
+    process.stderr.on("error", () => {});
+  }
+  return streamState;
+}
+
+/**
+ * Resolves once everything written so far to `stream` has been handed to the OS (a pipe
+ * reader may be slow: the data waits in Node's buffer until then). Never rejects.
+ */
+export function flushStream(stream: NodeJS.WritableStream): Promise<Error | undefined> {
+  return new Promise((resolve) => {
+    try {
+      stream.write("", (err?: Error | null) => resolve(err ?? undefined));
+    } catch (err) {
+      resolve(err as Error);
+    }
+  });
+}

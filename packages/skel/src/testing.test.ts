@@ -1,5 +1,5 @@
-import { describe, expect, expectTypeOf, it } from "vitest";
 import type { StandardSchemaV1 } from "@cnikit/spec";
+import { describe, expect, expectTypeOf, it } from "vitest";
 import { definePlugin } from "./define-plugin.js";
 import { invoke } from "./testing.js";
 import type { PluginContext } from "./types.js";
