@@ -44,19 +44,9 @@ function confOf(ctx: Ctx): BridgeConf {
   return loadBridgeConf(ctx.config as unknown as Record<string, unknown>, ctx.rawArgs ? ctx.args : {});
 }
 
-/** The delegate's environment: the caller's CNI_* as received (also right when run in-process). */
+/** The delegate's environment: the one this invocation received (also right when run in-process). */
 function delegateOptions(ctx: Ctx) {
-  return {
-    env: {
-      ...process.env,
-      CNI_CONTAINERID: ctx.containerId,
-      CNI_NETNS: ctx.netns,
-      CNI_IFNAME: ctx.ifName,
-      CNI_ARGS: ctx.rawArgs,
-      CNI_PATH: ctx.path.join(":"),
-    },
-    signal: ctx.signal,
-  };
+  return { env: ctx.env, signal: ctx.signal };
 }
 
 function messageOf(err: unknown): string {

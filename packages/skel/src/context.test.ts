@@ -590,3 +590,20 @@ describe("signal", () => {
     expect(seen).toBe(controller.signal);
   });
 });
+
+describe("env", () => {
+  it("the handler gets the injected env, so delegations can use it in-process", async () => {
+    let seen: Readonly<Record<string, string | undefined>> | undefined;
+    const p = plugin({
+      add: (ctx) => {
+        seen = ctx.env;
+        return { ips: [] };
+      },
+    });
+    const env = { ...ENV, CNI_PATH: "/opt/test/bin", EXTRA: "x" };
+    await p.run({ env, readStdin: async () => '{"cniVersion":"1.1.0","name":"n"}' });
+    expect(seen?.CNI_PATH).toBe("/opt/test/bin");
+    expect(seen?.EXTRA).toBe("x");
+    expect(seen?.CNI_COMMAND).toBe("ADD");
+  });
+});

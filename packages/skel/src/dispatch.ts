@@ -332,6 +332,7 @@ function buildContext(
     log,
     onRollback: () => {},
     signal: io.signal ?? new AbortController().signal,
+    env: io.env,
   } as Omit<PluginContext<unknown, unknown>, "args"> as PluginContext<unknown, unknown>;
 
   if (def.args) {

@@ -51,6 +51,12 @@ export interface PluginContext<C = unknown, A = Record<string, string>> {
   onRollback(step: RollbackStep): void;
   /** Aborted when the plugin should stop (SIGTERM/SIGINT in `main`). */
   signal: AbortSignal;
+  /**
+   * The environment this invocation received (`process.env` under `main`, the injected env
+   * under `run`/`invoke`). Pass it to delegations so they see the same CNI_PATH and CNI_* values
+   * in-process as in a real process: `ipam.add(config, { env: ctx.env, signal: ctx.signal })`.
+   */
+  env: Readonly<Record<string, string | undefined>>;
 }
 
 /** A result as an ADD handler may return it: any version; no cniVersion means 1.1.0. */
