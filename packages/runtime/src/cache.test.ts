@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -36,6 +36,9 @@ describe("result cache (libcni format)", () => {
     expect(cacheFilePath(dir, "mynet", key)).toBe(file);
     expect(statSync(file).mode & 0o777).toBe(0o600);
     expect(statSync(join(dir, "results")).mode & 0o777).toBe(0o700);
+    // no temporary file is left, and none is ever made inside results/ (libcni GC reads them all)
+    expect(readdirSync(join(dir, "results"))).toEqual(["mynet-ctr1-eth0"]);
+    expect(readdirSync(dir)).toEqual(["results"]);
     const json = JSON.parse(readFileSync(file, "utf8"));
     expect(Object.keys(json)).toEqual(["kind", "containerId", "config", "ifName", "networkName", "netns", "cniArgs", "capabilityArgs", "result"]);
     expect(json).toEqual({

@@ -6,7 +6,8 @@
  * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#section-4-plugin-delegation
  */
 import { mkdir, readdir, readFile, rename, unlink, writeFile } from "node:fs/promises";
-import { dirname, join } from "node:path";
+import { randomBytes } from "node:crypto";
+import { basename, dirname, join } from "node:path";
 import { CniError, convertResult, ErrorCode, parseResult } from "@cnikit/spec";
 import type { AnyResult } from "@cnikit/spec";
 import { goQuote, isObject } from "./go-text.js";
@@ -83,7 +84,8 @@ export interface CacheEntry extends CacheKey {
 }
 
 /**
- * Writes the cache file of an attachment (dir 0700, file 0600; atomic rename).
+ * Writes the cache file of an attachment (dir 0700, file 0600; atomic rename from a temporary
+ * file outside `results/`).
  *
  * @example await writeCachedResult("/var/lib/cni", { network, containerId, ifName, config: list.bytes, netns, result });
  * @throws CniError code 5 on I/O failure.
@@ -101,12 +103,16 @@ export async function writeCachedResult(cacheDir: string, entry: CacheEntry): Pr
   if (entry.cniArgs && entry.cniArgs.length > 0) data.cniArgs = entry.cniArgs.map(([k, v]) => [k, v]);
   if (entry.capabilityArgs && Object.keys(entry.capabilityArgs).length > 0) data.capabilityArgs = { ...entry.capabilityArgs };
   if (entry.result !== undefined) data.result = JSON.parse(JSON.stringify(entry.result)) as Record<string, unknown>;
+  // The temporary file lives next to results/, not in it: libcni's GC reads every file in
+  // results/ as an attachment, so a leftover (crash between write and rename) there would be
+  // DELed on every GC and never removed.
+  const tmp = join(cacheDir, `.${basename(file)}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`);
   try {
     await mkdir(dirname(file), { recursive: true, mode: 0o700 });
-    const tmp = `${file}.tmp-${process.pid}`;
     await writeFile(tmp, JSON.stringify(data), { mode: 0o600 });
     await rename(tmp, file);
   } catch (err) {
+    await unlink(tmp).catch(() => undefined);
     throw new CniError(ErrorCode.IoFailure, (err as Error).message, undefined, { cause: err });
   }
 }

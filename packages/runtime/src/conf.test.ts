@@ -77,6 +77,11 @@ describe("injectConf / confFromBytes / confListFromConf", () => {
     const l = confListFromConf(confFromBytes('{"cniVersion":"0.4.0","name":"single","type":"bridge","bridge":"b0"}'));
     expect(l).toMatchObject({ name: "single", cniVersion: "0.4.0" });
     expect(l.plugins[0]?.network).toMatchObject({ type: "bridge", bridge: "b0" });
+    // the bytes libcni caches: Go's json.Marshal of the wrapping map (sorted keys, HTML escaped)
+    const g = confListFromConf(confFromBytes('{"type":"x","name":"n","cniVersion":"1.0.0","z":"<&>","a":{"y":1,"b":[{"d":2,"c":3}]}}'));
+    expect(g.bytes).toBe(
+      '{"cniVersion":"1.0.0","name":"n","plugins":[{"a":{"b":[{"c":3,"d":2}],"y":1},"cniVersion":"1.0.0","name":"n","type":"x","z":"\\u003c\\u0026\\u003e"}]}',
+    );
   });
   it("requires type", () => {
     expect(() => confFromBytes('{"name":"x"}')).toThrow("error parsing configuration: missing 'type'");

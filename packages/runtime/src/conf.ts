@@ -8,7 +8,7 @@ import { readdir, readFile } from "node:fs/promises";
 import { dirname, extname, join } from "node:path";
 import { CniError, CURRENT_VERSION, compareVersions, ErrorCode, versionGt } from "@cnikit/spec";
 import type { PluginConf } from "@cnikit/spec";
-import { goQuote, goTypeName, isObject } from "./go-text.js";
+import { goMarshal, goQuote, goTypeName, isObject } from "./go-text.js";
 
 /** One plugin's config: the decoded object plus the exact JSON text it came from. */
 export interface PluginConfig {
@@ -259,15 +259,15 @@ export async function confListFromFile(file: string): Promise<NetworkConfigList>
 }
 
 /**
- * Wraps a single plugin config into a one-plugin list (libcni `ConfListFromConf`).
+ * Wraps a single plugin config into a one-plugin list (libcni `ConfListFromConf`). The list's
+ * bytes (cached on ADD) are what libcni builds: `{"cniVersion","name","plugins":[conf]}` encoded
+ * like Go's `json.Marshal` (sorted keys), so both runtimes cache the same config text.
  *
  * @example confListFromConf(confFromBytes('{"cniVersion":"1.0.0","name":"n","type":"bridge"}')).plugins.length // 1
  */
 export function confListFromConf(conf: PluginConfig): NetworkConfigList {
   const raw = JSON.parse(conf.bytes) as Record<string, unknown>;
-  return confListFromBytes(
-    JSON.stringify({ name: conf.network.name ?? "", cniVersion: conf.network.cniVersion ?? "", plugins: [raw] }),
-  );
+  return confListFromBytes(goMarshal({ name: conf.network.name ?? "", cniVersion: conf.network.cniVersion ?? "", plugins: [raw] }));
 }
 
 /**

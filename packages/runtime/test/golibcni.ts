@@ -1,0 +1,87 @@
+/**
+ * Test helpers for the Go libcni interop tests: builds interop/go-libcni (offline, cached by
+ * source hash) and keeps a private copy of the cnikit CLI.
+ */
+import { execFileSync, spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { CLI, ROOT } from "./helpers.js";
+
+/** interop/go-libcni. */
+export const GO_LIBCNI_DIR = join(ROOT, "interop/go-libcni");
+const CACHE_ROOT = join(ROOT, "node_modules/.cache/cnikit-golibcni");
+
+function sourcesOf(dir: string): string[] {
+  const out: string[] = [];
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) {
+      if (e.name !== "out") out.push(...sourcesOf(p));
+    } else if (/\.(go|mod|sh)$/.test(e.name)) {
+      out.push(p);
+    }
+  }
+  return out.sort();
+}
+
+/**
+ * Builds golibcni with interop/go-libcni/build.sh unless a binary built from the same sources is
+ * cached under node_modules/.cache; returns its path.
+ *
+ * @throws Error with build.sh's message when Go or the libcni sources are missing, or the build fails.
+ */
+export function buildGolibcni(): string {
+  const hash = createHash("sha256");
+  for (const f of sourcesOf(GO_LIBCNI_DIR))
+    hash.update(f.slice(GO_LIBCNI_DIR.length)).update("\0").update(readFileSync(f));
+  const dir = join(CACHE_ROOT, hash.digest("hex").slice(0, 16));
+  const bin = join(dir, "golibcni");
+  if (existsSync(bin)) return bin;
+  mkdirSync(dir, { recursive: true });
+  const tmp = `${bin}.tmp-${process.pid}`;
+  const r = spawnSync(join(GO_LIBCNI_DIR, "build.sh"), [tmp], {
+    env: {
+      ...process.env,
+      GOLIBCNI_GOCACHE: join(CACHE_ROOT, "gocache"),
+      GOLIBCNI_GOPATH: join(CACHE_ROOT, "gopath"),
+    },
+    encoding: "utf8",
+    timeout: 300_000,
+  });
+  if (r.status !== 0) {
+    rmSync(tmp, { force: true });
+    throw new Error(`building golibcni failed (exit ${r.status ?? r.signal}):\n${r.stderr}${r.stdout}`);
+  }
+  renameSync(tmp, bin);
+  return bin;
+}
+
+function newestMtime(dir: string): number {
+  let newest = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    newest = Math.max(newest, e.isDirectory() ? newestMtime(p) : statSync(p).mtimeMs);
+  }
+  return newest;
+}
+
+/**
+ * Copies packages/runtime/dist/cli.js (self-contained) into `destDir`, building it first when
+ * it is missing or older than the runtime/invoke/spec sources. The copy keeps the test immune
+ * to other test files rebuilding dist/ meanwhile.
+ */
+export function privateCli(destDir: string): string {
+  const sources = ["packages/runtime/src", "packages/invoke/src", "packages/spec/src"].map((d) => join(ROOT, d));
+  const fresh = (): boolean => existsSync(CLI) && statSync(CLI).mtimeMs >= Math.max(...sources.map(newestMtime));
+  const dest = join(destDir, "cli.js");
+  for (let attempt = 0; ; attempt++) {
+    if (!fresh()) execFileSync("pnpm", ["--filter", "@cnikit/runtime", "build"], { cwd: ROOT, stdio: "pipe" });
+    try {
+      copyFileSync(CLI, dest);
+      return dest;
+    } catch (err) {
+      if (attempt >= 3) throw err; // another test file was rebuilding dist/: try again
+    }
+  }
+}

@@ -1,0 +1,33 @@
+/**
+ * A network namespace as the fixtures accept it: a handle from
+ * `createTempNetns`, anything with a `path`, a name under /var/run/netns, or a path.
+ */
+export type NetnsRef = string | { readonly path: string; readonly name?: string };
+
+/** `/var/run/netns`, where `ip netns` keeps named namespaces. */
+export const NETNS_RUN_DIR = "/var/run/netns";
+
+/** The path of a namespace reference. */
+export function netnsPath(ref: NetnsRef): string {
+  if (typeof ref !== "string") return ref.path;
+  return ref.includes("/") ? ref : `${NETNS_RUN_DIR}/${ref}`;
+}
+
+/** A short label for messages: the name when there is one, else the path. */
+export function netnsLabel(ref: NetnsRef): string {
+  if (typeof ref !== "string") return ref.name ?? ref.path;
+  return ref;
+}
+
+/** Path naming the namespace this process runs in. */
+export const OWN_NETNS_PATH = "/proc/self/ns/net";
+
+/**
+ * Prefix that runs a command inside the namespace (`nsenter --net=PATH`); nothing
+ * for the namespace we are in.
+ * @internal
+ */
+export function inNetns(ref: NetnsRef): string[] {
+  const path = netnsPath(ref);
+  return path === OWN_NETNS_PATH ? [] : ["nsenter", `--net=${path}`];
+}

@@ -1,0 +1,218 @@
+import { dirname } from "node:path";
+import { performance } from "node:perf_hooks";
+import {
+  type AnyResult,
+  type ErrorReply,
+  type VersionReply,
+  CniError,
+  decodeVersionReply,
+  parseResult,
+  toCurrentResult,
+  type Result,
+} from "@cnikit/spec";
+import { runCommand } from "./exec.js";
+import { type NetnsRef, netnsPath } from "./netns-ref.js";
+
+/** A CNI command, or anything else to test how a plugin rejects it. */
+export type PluginCommand = "ADD" | "DEL" | "CHECK" | "STATUS" | "GC" | "VERSION" | (string & {});
+
+/** How to call the plugin: the CNI_* variables and stdin a runtime would give it. */
+export interface RunPluginOptions {
+  /** CNI_COMMAND. */
+  command: PluginCommand;
+  /**
+   * Stdin: an object is JSON-encoded, a string sent as is. Default for VERSION:
+   * `{"cniVersion":"1.1.0"}`; otherwise required.
+   */
+  config?: object | string;
+  /** CNI_NETNS: a temp netns, a name under /var/run/netns, or a path. */
+  netns?: NetnsRef;
+  /** CNI_CONTAINERID (default `cnikit-test` for ADD/DEL/CHECK). */
+  containerId?: string;
+  /** CNI_IFNAME (default `eth0` for ADD/DEL/CHECK). */
+  ifName?: string;
+  /** CNI_ARGS: a map becomes `K=V;K2=V2`. */
+  args?: string | Readonly<Record<string, string>>;
+  /** CNI_PATH entries (default: the plugin's own directory plus `/opt/cni/bin` and `/usr/lib/cni`). */
+  path?: readonly string[];
+  /** Extra environment; `undefined` removes a variable. */
+  env?: Readonly<Record<string, string | undefined>>;
+  /**
+   * Start from the test process's environment instead of a clean one (default false: only
+   * PATH, like a runtime that sets its own env).
+   */
+  inheritEnv?: boolean;
+  /** Kill the plugin after this long (default 30 s). */
+  timeoutMs?: number;
+}
+
+/** What the plugin did. */
+export interface PluginRun {
+  /** The options' command. */
+  command: string;
+  /** Exit code (`null` if killed by a signal). */
+  exitCode: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  /** Wall time of the process, ms. */
+  durationMs: number;
+  /** ADD (or anything that printed a result) on success: the result as printed. */
+  result?: AnyResult;
+  /** VERSION on success: the decoded reply. */
+  version?: VersionReply;
+  /** On failure: the error JSON the plugin printed. */
+  error?: ErrorReply;
+  /** Set when stdout broke the protocol (not one JSON document of the right shape). */
+  protocolError?: string;
+}
+
+const DEFAULT_DIRS = ["/opt/cni/bin", "/usr/lib/cni"];
+const NEEDS_ATTACHMENT = new Set(["ADD", "DEL", "CHECK"]);
+
+/**
+ * Runs a built plugin executable the way a runtime does: CNI_* in the environment,
+ * the config on stdin, one JSON document read back from stdout. Never throws for a
+ * plugin failure: inspect `exitCode`/`error`, or use {@link expectPluginSuccess}.
+ *
+ * @throws Error only when the executable cannot be started.
+ * @example
+ * ```ts
+ * const run = await runPlugin("dist/my-plugin", { command: "ADD", config, netns: ns });
+ * const result = expectPluginSuccess(run);
+ * ```
+ * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#section-2-execution-protocol
+ */
+export async function runPlugin(pluginPath: string, options: RunPluginOptions): Promise<PluginRun> {
+  const env: Record<string, string | undefined> = options.inheritEnv
+    ? { ...process.env }
+    : { PATH: process.env.PATH ?? "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" };
+  env.CNI_COMMAND = options.command;
+  if (NEEDS_ATTACHMENT.has(options.command)) {
+    env.CNI_CONTAINERID = "cnikit-test";
+    env.CNI_IFNAME = "eth0";
+  }
+  if (options.containerId !== undefined) env.CNI_CONTAINERID = options.containerId;
+  if (options.ifName !== undefined) env.CNI_IFNAME = options.ifName;
+  if (options.netns !== undefined) env.CNI_NETNS = netnsPath(options.netns);
+  if (options.args !== undefined) {
+    env.CNI_ARGS =
+      typeof options.args === "string"
+        ? options.args
+        : Object.entries(options.args)
+            .map(([k, v]) => `${k}=${v}`)
+            .join(";");
+  }
+  env.CNI_PATH = (options.path ?? [dirname(pluginPath), ...DEFAULT_DIRS]).join(":");
+  for (const [k, v] of Object.entries(options.env ?? {})) env[k] = v;
+  for (const k of Object.keys(env)) if (env[k] === undefined) delete env[k];
+
+  let stdin: string;
+  if (options.config === undefined) {
+    if (options.command !== "VERSION") throw new TypeError(`runPlugin: ${options.command} needs a config`);
+    stdin = JSON.stringify({ cniVersion: "1.1.0" });
+  } else {
+    stdin = typeof options.config === "string" ? options.config : JSON.stringify(options.config);
+  }
+
+  const start = performance.now();
+  const out = await runCommand([pluginPath], { stdin, env: env as NodeJS.ProcessEnv, timeoutMs: options.timeoutMs ?? 30_000 });
+  const run: PluginRun = {
+    command: options.command,
+    exitCode: out.code,
+    signal: out.signal,
+    stdout: out.stdout,
+    stderr: out.stderr,
+    durationMs: performance.now() - start,
+  };
+  const text = out.stdout.trim();
+  if (out.code === 0) {
+    if (text === "") {
+      if (options.command === "ADD" || options.command === "VERSION") {
+        run.protocolError = `${options.command} succeeded but printed nothing on stdout`;
+      }
+      return run;
+    }
+    try {
+      if (options.command === "VERSION") run.version = decodeVersionReply(text);
+      else run.result = parseResult(text);
+    } catch (err) {
+      run.protocolError = `stdout is not a valid ${options.command === "VERSION" ? "VERSION reply" : "result"}: ${describe(err)}`;
+    }
+    return run;
+  }
+  try {
+    const parsed = JSON.parse(text) as unknown;
+    if (parsed && typeof parsed === "object" && typeof (parsed as ErrorReply).code === "number") {
+      run.error = parsed as ErrorReply;
+    } else {
+      run.protocolError = "the plugin failed but stdout holds no error JSON ({code, msg})";
+    }
+  } catch {
+    run.protocolError = `the plugin failed and stdout is not JSON: ${JSON.stringify(text.slice(0, 200))}`;
+  }
+  return run;
+}
+
+/** A plugin run that did not go as the test expected; the message shows stdout and stderr. */
+export class PluginRunError extends Error {
+  override readonly name = "PluginRunError";
+  constructor(
+    message: string,
+    readonly run: PluginRun,
+  ) {
+    super(`${message}\n${formatRun(run)}`);
+  }
+}
+
+/**
+ * Asserts that a run succeeded and followed the protocol; returns the result
+ * converted to 1.1.0 (undefined for commands that print nothing).
+ *
+ * @throws {PluginRunError} with exit code, error JSON, stdout and stderr.
+ * @example
+ * ```ts
+ * const result = expectPluginSuccess(await runPlugin(bin, { command: "ADD", config, netns: ns }));
+ * expect(result?.ips?.[0]?.address).toMatch(/^10\.1\./);
+ * ```
+ */
+export function expectPluginSuccess(run: PluginRun): Result | undefined {
+  if (run.exitCode !== 0) {
+    const why = run.error ? `error ${run.error.code}: ${run.error.msg}${run.error.details ? ` (${run.error.details})` : ""}` : `exit ${run.exitCode ?? run.signal}`;
+    throw new PluginRunError(`${run.command} failed: ${why}`, run);
+  }
+  if (run.protocolError) throw new PluginRunError(`${run.command} broke the protocol: ${run.protocolError}`, run);
+  return run.result ? toCurrentResult(run.result) : undefined;
+}
+
+/**
+ * Asserts that a run failed with a proper CNI error (JSON on stdout, exit 1),
+ * optionally with the given code and a message matching `msg`.
+ *
+ * @throws {PluginRunError} when it succeeded, or failed differently.
+ * @example
+ * ```ts
+ * expectPluginError(await runPlugin(bin, { command: "ADD", config: "{" }), 6);
+ * ```
+ */
+export function expectPluginError(run: PluginRun, code?: number, msg?: string | RegExp): ErrorReply {
+  if (run.exitCode === 0) throw new PluginRunError(`${run.command} was expected to fail but succeeded`, run);
+  if (!run.error) throw new PluginRunError(`${run.command} failed without a CNI error: ${run.protocolError ?? ""}`, run);
+  if (code !== undefined && run.error.code !== code) {
+    throw new PluginRunError(`${run.command} failed with code ${run.error.code}, expected ${code}`, run);
+  }
+  if (msg !== undefined && !(typeof msg === "string" ? run.error.msg.includes(msg) : msg.test(run.error.msg))) {
+    throw new PluginRunError(`${run.command} error message ${JSON.stringify(run.error.msg)} does not match ${String(msg)}`, run);
+  }
+  return run.error;
+}
+
+function formatRun(run: PluginRun): string {
+  const indent = (s: string) => (s.trim() === "" ? "  (empty)" : s.trimEnd().replace(/^/gm, "  "));
+  return `exit: ${run.exitCode ?? run.signal}\nstdout:\n${indent(run.stdout)}\nstderr:\n${indent(run.stderr)}`;
+}
+
+function describe(err: unknown): string {
+  if (CniError.isInstance(err)) return `${err.msg}${err.details ? ` (${err.details})` : ""}`;
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,180 @@
+import { spawnSync } from "node:child_process";
+import { Netns } from "@cnikit/ns";
+import { type CommandOutput, mustRun, runCommand } from "./exec.js";
+import { uniqueName } from "./names.js";
+import { NETNS_RUN_DIR } from "./netns-ref.js";
+
+/** A network namespace made for one test; remove it with `remove()` or `await using`. */
+export interface TempNetns {
+  /** Name under /var/run/netns (`ck` + random hex unless a prefix was given). */
+  readonly name: string;
+  /** `/var/run/netns/<name>`: what a runtime passes as CNI_NETNS. */
+  readonly path: string;
+  /** True once removed. */
+  readonly removed: boolean;
+  /** A `@cnikit/ns` handle acting inside the namespace (closed by `remove()`). */
+  open(): Promise<Netns>;
+  /** Runs a command inside the namespace (`nsenter --net=<path> ...`). */
+  exec(argv: readonly string[]): Promise<CommandOutput>;
+  /** Deletes the namespace (and every link in it); safe to call twice. */
+  remove(): Promise<void>;
+  /** Same as `remove()`, for `await using ns = await createTempNetns()`. */
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+/** Options for {@link createTempNetns}. */
+export interface CreateTempNetnsOptions {
+  /** Name prefix (default `ck`); the name is at most 15 characters. */
+  prefix?: string;
+  /** Bring `lo` up, as runtimes do (default true). */
+  loopbackUp?: boolean;
+}
+
+const live = new Set<string>();
+let exitHookInstalled = false;
+
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  // Last line of defence: a test that forgot remove() (or crashed) still leaves nothing behind.
+  const removeLive = () => {
+    for (const name of live) spawnSync("ip", ["netns", "delete", name], { stdio: "ignore" });
+    live.clear();
+  };
+  process.once("exit", removeLive);
+  // Killed by a signal nobody handles: clean up, then die of that signal as before.
+  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+    if (process.listenerCount(signal) > 0) continue;
+    process.once(signal, () => {
+      removeLive();
+      process.kill(process.pid, signal);
+    });
+  }
+}
+
+/**
+ * Creates a uniquely named network namespace (`ip netns add`), registered for
+ * removal even if the test forgets (process exit hook). Needs root.
+ *
+ * @throws Error when the namespace cannot be created (not root, no `ip`).
+ * @example
+ * ```ts
+ * await using ns = await createTempNetns();
+ * const run = await runPlugin(bin, { command: "ADD", config, netns: ns.path });
+ * ```
+ * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#parameters (CNI_NETNS)
+ */
+export async function createTempNetns(options: CreateTempNetnsOptions = {}): Promise<TempNetns> {
+  installExitHook();
+  const name = uniqueName(options.prefix ?? "ck");
+  await mustRun(["ip", "netns", "add", name], `creating netns ${name}`);
+  live.add(name);
+  const path = `${NETNS_RUN_DIR}/${name}`;
+  const handles: Netns[] = [];
+  let removed = false;
+  const remove = async (): Promise<void> => {
+    if (removed) return;
+    removed = true;
+    for (const h of handles.splice(0)) {
+      try {
+        h.close();
+      } catch {
+        // already closed
+      }
+    }
+    await removeNetnsByName(name);
+  };
+  const ns: TempNetns = {
+    name,
+    path,
+    get removed() {
+      return removed;
+    },
+    async open() {
+      if (removed) throw new Error(`netns ${name} was removed`);
+      const h = await Netns.open(path);
+      handles.push(h);
+      return h;
+    },
+    exec: (argv) => runCommand(["nsenter", `--net=${path}`, ...argv], { timeoutMs: 60_000 }),
+    remove,
+    [Symbol.asyncDispose]: remove,
+  };
+  try {
+    if (options.loopbackUp !== false) await mustRun(["ip", "-n", name, "link", "set", "lo", "up"], `bringing lo up in ${name}`);
+  } catch (err) {
+    await remove();
+    throw err;
+  }
+  return ns;
+}
+
+/**
+ * Runs `fn` with a fresh namespace (or several) and removes them afterwards,
+ * whether `fn` succeeds or throws.
+ *
+ * @example
+ * ```ts
+ * await withTempNetns(async (ns) => { await expectLink(ns, "lo", { up: true }); });
+ * await withTempNetns(2, async ([a, b]) => { ... });
+ * ```
+ * @throws whatever `fn` throws (after cleanup).
+ */
+export function withTempNetns<T>(fn: (ns: TempNetns) => Promise<T> | T): Promise<T>;
+export function withTempNetns<T>(count: number, fn: (ns: TempNetns[]) => Promise<T> | T): Promise<T>;
+export async function withTempNetns<T>(
+  a: number | ((ns: TempNetns) => Promise<T> | T),
+  b?: (ns: TempNetns[]) => Promise<T> | T,
+): Promise<T> {
+  const count = typeof a === "number" ? a : 1;
+  const created: TempNetns[] = [];
+  let outcome: { ok: true; value: T } | { ok: false; error: unknown };
+  try {
+    for (let i = 0; i < count; i++) created.push(await createTempNetns());
+    if (typeof a === "number") {
+      if (!b) throw new TypeError("withTempNetns(count, fn): fn missing");
+      outcome = { ok: true, value: await b(created) };
+    } else {
+      outcome = { ok: true, value: await a(created[0] as TempNetns) };
+    }
+  } catch (error) {
+    outcome = { ok: false, error };
+  }
+  const errors: unknown[] = [];
+  for (const ns of created.reverse()) {
+    try {
+      await ns.remove();
+    } catch (err) {
+      errors.push(err);
+    }
+  }
+  if (!outcome.ok) throw outcome.error;
+  if (errors.length) throw new AggregateError(errors, "removing temporary namespaces failed");
+  return outcome.value;
+}
+
+/**
+ * Removes every namespace created by {@link createTempNetns} in this process
+ * that is still there (e.g. in a global `afterAll`).
+ *
+ * @example
+ * ```ts
+ * afterAll(() => removeAllTempNetns());
+ * ```
+ */
+export async function removeAllTempNetns(): Promise<void> {
+  for (const name of [...live]) await removeNetnsByName(name);
+}
+
+/** Names of the temporary namespaces still alive in this process. */
+export function liveTempNetns(): string[] {
+  return [...live];
+}
+
+async function removeNetnsByName(name: string): Promise<void> {
+  const r = await runCommand(["ip", "netns", "delete", name], { timeoutMs: 30_000 });
+  if (r.code !== 0 && !/No such file|not found|Invalid argument/i.test(r.stderr)) {
+    throw new Error(`removing netns ${name} failed: ${r.stderr.trim()}`);
+  }
+  live.delete(name);
+}
