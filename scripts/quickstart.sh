@@ -18,10 +18,10 @@ if [ "$(id -u)" != 0 ]; then
   exit 1
 fi
 
-# Debian packages: the Go reference plugins (interop tests, demo --network go-*), iproute2,
+# Debian packages: the Go reference plugins (interop tests, demo --network go-*), iproute2, GNU time (bench RSS),
 # nftables/iptables (masquerade), ping, flock/script (util-linux), and Go + the libcni sources
 # (Debian golang-github-appc-cni-dev) to build a real Go libcni runtime for the interop tests.
-debs="containernetworking-plugins iproute2 nftables iptables iputils-ping util-linux golang-go golang-github-appc-cni-dev"
+debs="containernetworking-plugins iproute2 nftables iptables iputils-ping util-linux time golang-go golang-github-appc-cni-dev"
 missing=""
 for p in $debs; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
 if [ -n "$missing" ]; then
