@@ -90,7 +90,6 @@ export interface Answer {
   code: number;
   stdout: string;
   stderr: string;
-  // biome-ignore lint/suspicious/noExplicitAny: tests poke at the JSON freely
   json: any;
 }
 

@@ -66,10 +66,8 @@ async function twoContainers(
   const rtB = { containerId: `ctr-b-${s.id}`, netns: b, ifName: "eth0" };
   const attached = new Set<typeof rtA>();
   try {
-    // biome-ignore lint/suspicious/noExplicitAny: loose result access
     const ra: any = await cni.addNetworkList(list, rtA);
     attached.add(rtA);
-    // biome-ignore lint/suspicious/noExplicitAny: loose result access
     const rb: any = await cni.addNetworkList(list, rtB);
     attached.add(rtB);
     const ipA = ipOf(ra);

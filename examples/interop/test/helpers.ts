@@ -125,7 +125,6 @@ export interface Answer {
   code: number;
   stdout: string;
   stderr: string;
-  // biome-ignore lint/suspicious/noExplicitAny: tests poke at the JSON freely
   json: any;
 }
 
@@ -248,7 +247,6 @@ export function purgeIptablesMasq(network: string): void {
 }
 
 /** The first address of a result without its prefix. */
-// biome-ignore lint/suspicious/noExplicitAny: results are read loosely
 export function ipOf(result: any): string {
   const ips = result?.ips ?? (result?.ip4 ? [{ address: result.ip4.ip }] : []);
   return String(ips[0]?.address ?? "").split("/")[0] as string;

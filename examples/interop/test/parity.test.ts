@@ -94,9 +94,7 @@ async function scenario(pair: "go" | "ours"): Promise<Outcome> {
       for (const rt of [rtA, rtB]) await cni.delNetworkList(list, rt).catch(() => {});
     };
 
-    // biome-ignore lint/suspicious/noExplicitAny: loose result access
     const ra: any = await cni.addNetworkList(list, rtA);
-    // biome-ignore lint/suspicious/noExplicitAny: loose result access
     const rb: any = await cni.addNetworkList(list, rtB);
     const ipA = ipOf(ra);
     const ipB = ipOf(rb);
