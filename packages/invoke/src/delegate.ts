@@ -9,10 +9,23 @@ import { execPluginWithResult, execPluginWithoutResult } from "./exec.js";
 import type { ExecRunOptions } from "./exec.js";
 import { findInPath, splitPath } from "./find.js";
 
-/** Options of the delegate functions: how to run the delegate. CNI_PATH is read from `env`. */
+/**
+ * Options of the delegate functions: how to run the delegate. CNI_PATH is read from `env`.
+ *
+ * @example
+ * const opts: DelegateOptions = { env: { ...process.env, CNI_PATH: "/opt/cni/bin" }, timeoutMs: 10_000 };
+ * const lease = await delegateAdd("host-local", conf, opts);
+ * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#delegated-plugin-execution-procedure
+ */
 export type DelegateOptions = ExecRunOptions;
 
-/** A delegate's network config: the raw JSON text (sent verbatim) or an object (JSON-encoded). */
+/**
+ * A delegate's network config: the raw JSON text (sent verbatim) or an object (JSON-encoded).
+ *
+ * @example
+ * const conf: DelegateConf = ctx.stdin; // or { ...ctx.config, ipam: { type: "host-local", subnet: "10.1.0.0/24" } }
+ * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#delegated-plugin-protocol
+ */
 export type DelegateConf = string | Uint8Array | object;
 
 async function locate(type: string, options: DelegateOptions): Promise<string> {

@@ -4,10 +4,23 @@
  * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#parameters
  */
 
-/** CNI_ARGS in any of its forms: the raw `K=V;K=V` string, pairs, or an object. */
+/**
+ * CNI_ARGS in any of its forms: the raw `K=V;K=V` string, pairs, or an object.
+ *
+ * @example
+ * const args: CniArgsInput = { IgnoreUnknown: "1", K8S_POD_NAME: "web" }; // or "IgnoreUnknown=1;K8S_POD_NAME=web"
+ * @see https://github.com/containernetworking/cni/blob/main/CONVENTIONS.md#cni_args
+ */
 export type CniArgsInput = string | readonly (readonly [string, string])[] | Readonly<Record<string, string>>;
 
-/** The CNI parameters of one call. A field left `undefined` is inherited from the base env. */
+/**
+ * The CNI parameters of one call. A field left `undefined` is inherited from the base env.
+ *
+ * @example
+ * const call: CniEnvArgs = { command: "ADD", containerId: "c1", netns: "/run/netns/x", ifName: "eth0", path: ["/opt/cni/bin"] };
+ * const env = buildPluginEnv(call);
+ * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#parameters
+ */
 export interface CniEnvArgs {
   /** CNI_COMMAND: ADD, DEL, CHECK, STATUS, GC or VERSION. */
   command: string;

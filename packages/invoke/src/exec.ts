@@ -11,7 +11,14 @@ import { clip, goQuote } from "./go-format.js";
 import { rawExec } from "./raw-exec.js";
 import type { RawExec, StderrSink } from "./raw-exec.js";
 
-/** How to run a process: timeout, cancellation, stderr, base env and a replaceable executor. */
+/**
+ * How to run a process: timeout, cancellation, stderr, base env and a replaceable executor.
+ *
+ * @example
+ * const run: ExecRunOptions = { timeoutMs: 10_000, signal: AbortSignal.timeout(30_000), stderr: null };
+ * await delegateDel("host-local", conf, run);
+ * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#section-2-execution-protocol
+ */
 export interface ExecRunOptions {
   /** Base environment (default `process.env`); CNI_* variables given explicitly replace its values. */
   env?: Readonly<Record<string, string | undefined>> | undefined;
@@ -25,7 +32,22 @@ export interface ExecRunOptions {
   exec?: RawExec | undefined;
 }
 
-/** One plugin call: the binary, the command, stdin and the CNI parameters. */
+/**
+ * One plugin call: the binary, the command, stdin and the CNI parameters.
+ *
+ * @example
+ * const call: ExecPluginOptions = {
+ *   pluginPath: "/opt/cni/bin/bridge",
+ *   command: "ADD",
+ *   stdin: { cniVersion: "1.1.0", name: "mynet", type: "bridge" },
+ *   containerId: "c1",
+ *   netns: "/var/run/netns/c1",
+ *   ifName: "eth0",
+ *   path: ["/opt/cni/bin"],
+ * };
+ * const result = await execPluginWithResult(call);
+ * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#parameters
+ */
 export interface ExecPluginOptions extends ExecRunOptions {
   /** Absolute path of the plugin (see `findInPath`). */
   pluginPath: string;

@@ -7,12 +7,27 @@ import { spawn } from "node:child_process";
 import { CniError, ErrorCode } from "@cnikit/spec";
 import { clip, exitText, goQuote, systemErrorText } from "./go-format.js";
 
-/** Where a plugin's stderr goes: anything with a `write` method (a stream), or `null` to drop it. */
+/**
+ * Where a plugin's stderr goes: anything with a `write` method (a stream), or `null` to drop it.
+ *
+ * @example
+ * const lines: string[] = [];
+ * const sink: StderrSink = { write: (chunk) => lines.push(String(chunk)) };
+ * await execPlugin({ pluginPath, command: "VERSION", stdin: { cniVersion: "1.1.0" }, stderr: sink });
+ * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#section-2-execution-protocol
+ */
 export interface StderrSink {
   write(chunk: Uint8Array | string): unknown;
 }
 
-/** One process execution. */
+/**
+ * One process execution.
+ *
+ * @example
+ * const req: RawExecRequest = { pluginPath: "/opt/cni/bin/bridge", stdin: confText, env: { CNI_COMMAND: "VERSION" }, timeoutMs: 5000 };
+ * const stdout = await rawExec(req);
+ * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#section-2-execution-protocol
+ */
 export interface RawExecRequest {
   /** Absolute path of the plugin binary. */
   pluginPath: string;
@@ -31,6 +46,12 @@ export interface RawExecRequest {
 /**
  * Executes a plugin and returns its stdout, or throws the decoded failure. The default is
  * {@link rawExec}; pass your own to the `exec` option of the exec/delegate functions to fake plugins.
+ *
+ * @example
+ * const fake: RawExec = async (req) =>
+ *   req.env.CNI_COMMAND === "ADD" ? JSON.stringify({ cniVersion: "1.1.0", ips: [{ address: "10.1.0.5/24" }] }) : "";
+ * const lease = await execPluginWithResult({ pluginPath: "/fake/host-local", command: "ADD", stdin: conf, exec: fake });
+ * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#section-2-execution-protocol
  */
 export type RawExec = (request: RawExecRequest) => Promise<Uint8Array | string>;
 

@@ -10,6 +10,11 @@ import { CniError, ErrorCode, formatIp, type IPConfig, parseCidr, parseIp, type 
 /**
  * The namespace operations configureInterface needs; `Netns` from `@cnikit/ns` provides them.
  * Methods may be sync or async.
+ *
+ * @example
+ * const netns: InterfaceNetns = await Netns.open(ctx.netns); // a Netns fits; so does a fake in unit tests
+ * await configureInterface(netns, "eth0", result);
+ * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#add-success
  */
 export interface InterfaceNetns {
   getLink(nameOrIndex: string | number): unknown;
@@ -30,7 +35,14 @@ export interface InterfaceNetns {
   setSysctl(name: string, value: string): unknown;
 }
 
-/** Options of {@link configureInterface}. */
+/**
+ * Options of {@link configureInterface}.
+ *
+ * @example
+ * const opts: ConfigureInterfaceOptions = { settleTimeoutMs: 2000, warn: (m) => ctx.log.warn(m), routeMetrics: false };
+ * await configureInterface(netns, "eth0", result, opts);
+ * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#add-success
+ */
 export interface ConfigureInterfaceOptions {
   /** How long to wait for IPv6 DAD when there is a v6 gateway (default 5000 ms, as Go). */
   settleTimeoutMs?: number;
@@ -55,6 +67,13 @@ const SETTLE_INTERVAL_MS = 50;
 /**
  * The error for an IP whose `interface` index is out of range or names another interface
  * (`failed to add IP addr ... to "eth0": invalid interface index`).
+ *
+ * @example
+ * try {
+ *   await configureInterface(netns, "eth0", result);
+ * } catch (err) {
+ *   if (InvalidInterfaceIndexError.isInstance(err)) console.error(err.ipConfig.address);
+ * }
  */
 export class InvalidInterfaceIndexError extends CniError {
   /** The offending IP config. */
@@ -66,7 +85,11 @@ export class InvalidInterfaceIndexError extends CniError {
     this.ipConfig = ipConfig;
   }
 
-  /** True for this error from any bundled copy of the library. */
+  /**
+   * True for this error from any bundled copy of the library.
+   *
+   * @example if (InvalidInterfaceIndexError.isInstance(err)) return err.ipConfig;
+   */
   static override isInstance(value: unknown): value is InvalidInterfaceIndexError {
     return (
       value instanceof InvalidInterfaceIndexError ||

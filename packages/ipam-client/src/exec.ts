@@ -16,7 +16,14 @@ import {
 } from "@cnikit/invoke";
 import { CniError, ErrorCode, type Result } from "@cnikit/spec";
 
-/** Options of the exec helpers: how to run the IPAM plugin (env, timeout, signal, stderr). */
+/**
+ * Options of the exec helpers: how to run the IPAM plugin (env, timeout, signal, stderr).
+ *
+ * @example
+ * const opts: IpamExecOptions = { timeoutMs: 10_000, signal: ctx.signal };
+ * const lease = await ipam.add(ctx.config, opts);
+ * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#delegated-plugin-execution-procedure
+ */
 export type IpamExecOptions = DelegateOptions;
 
 /**
@@ -66,7 +73,14 @@ export function execGC(pluginType: string, netconf: DelegateConf, options?: Ipam
   return delegateGC(pluginType, netconf, options);
 }
 
-/** A network config with an `ipam` section naming the IPAM plugin. */
+/**
+ * A network config with an `ipam` section naming the IPAM plugin.
+ *
+ * @example
+ * const config: ConfigWithIpam = { cniVersion: "1.1.0", name: "mynet", type: "bridge", ipam: { type: "host-local", subnet: "10.1.0.0/24" } };
+ * await ipam.del(config);
+ * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#delegated-plugins-ipam
+ */
 export interface ConfigWithIpam {
   ipam?: { type?: unknown; [key: string]: unknown } | undefined;
   [key: string]: unknown;

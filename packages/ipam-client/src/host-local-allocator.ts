@@ -92,7 +92,9 @@ class RangeIterator {
  * }
  */
 export class HostLocalAllocator {
+  /** The loaded host-local settings (range sets, routes, requested IPs). */
   readonly config: HostLocalConfig;
+  /** The lease store of the network; {@link close} closes it. */
   readonly store: HostLocalStore;
 
   constructor(config: HostLocalConfig, store: HostLocalStore) {
@@ -121,7 +123,12 @@ export class HostLocalAllocator {
     return new HostLocalAllocator(config, store);
   }
 
-  /** Closes the store (its lock file). */
+  /**
+   * Closes the store (its lock file).
+   *
+   * @example
+   * try { await alloc.release(ctx.containerId, ctx.ifName); } finally { alloc.close(); }
+   */
   close(): void {
     this.store.close();
   }
@@ -134,6 +141,7 @@ export class HostLocalAllocator {
    * `requested IP address X is not available in range set a-b`,
    * `X has been allocated to ID, duplicate allocation is not allowed`,
    * `no IP addresses available in range set: a-b`.
+   * @example const { address, gateway } = await allocator.allocateFromRangeSet(0, "ctr1", "eth0");
    */
   async allocateFromRangeSet(
     rangeIdx: number,
@@ -228,6 +236,9 @@ export class HostLocalAllocator {
   /**
    * host-local DEL: releases the leases of (containerId, ifName) once per range set (Go's loop;
    * with more than one set this also clears old-format leases). A missing lease is not an error.
+   * Returns the IPs released.
+   *
+   * @example await allocator.release("ctr1", "eth0") // ["10.1.0.5"]
    */
   async release(containerId: string, ifName: string): Promise<string[]> {
     const released: string[] = [];
@@ -240,6 +251,7 @@ export class HostLocalAllocator {
   /**
    * host-local CHECK: passes when (containerId, ifName) holds any lease in this network.
    * @throws CniError `host-local: Failed to find address added by container <id>`.
+   * @example await allocator.check(ctx.containerId, ctx.ifName);
    */
   async check(containerId: string, ifName: string): Promise<void> {
     const found = await this.store.withLock(() => this.store.findById(containerId, ifName));
@@ -249,6 +261,8 @@ export class HostLocalAllocator {
   /**
    * GC: releases every lease of this network not held by one of `validAttachments`. Returns the
    * IPs released.
+   *
+   * @example await allocator.gc(ctx.validAttachments) // ["10.1.0.9"] (leases of containers that are gone)
    */
   async gc(validAttachments: readonly Attachment[]): Promise<string[]> {
     return this.store.withLock(() => this.store.releaseStale(validAttachments));

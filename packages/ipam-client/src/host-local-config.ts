@@ -25,7 +25,13 @@ import {
   rangeSetsOverlap,
 } from "./range.js";
 
-/** host-local's IPAM settings after loading: range sets canonical, requested IPs collected. */
+/**
+ * host-local's IPAM settings after loading: range sets canonical, requested IPs collected.
+ *
+ * @example
+ * const conf: HostLocalConfig = loadHostLocalConfig(ctx.stdin, ctx.rawArgs);
+ * conf.ranges.length; // one entry per range set: one IP each
+ */
 export interface HostLocalConfig {
   /** The network name (the data dir's sub-directory). */
   name: string;
@@ -45,7 +51,13 @@ export interface HostLocalConfig {
   requestedIps: IpAddress[];
 }
 
-/** Options of {@link loadHostLocalConfig}. */
+/**
+ * Options of {@link loadHostLocalConfig}.
+ *
+ * @example
+ * const opts: LoadHostLocalConfigOptions = { strictArgs: true }; // reject unknown CNI_ARGS keys, as Go does
+ * loadHostLocalConfig(ctx.stdin, ctx.rawArgs, opts);
+ */
 export interface LoadHostLocalConfigOptions {
   /**
    * Reject unknown CNI_ARGS keys unless `IgnoreUnknown` is set, as Go's `types.LoadArgs` does.

@@ -22,7 +22,12 @@ import { join, resolve } from "node:path";
 import { flock } from "@cnikit/ns";
 import { type Attachment, CniError, ErrorCode, parseIp } from "@cnikit/spec";
 
-/** Go host-local's default data dir. */
+/**
+ * Go host-local's default data dir.
+ *
+ * @example
+ * const store = await HostLocalStore.open("mynet", { dataDir: config.ipam.dataDir ?? DEFAULT_DATA_DIR });
+ */
 export const DEFAULT_DATA_DIR = "/var/lib/cni/networks";
 
 const LAST_IP_PREFIX = "last_reserved_ip.";
@@ -32,20 +37,36 @@ const LINE_BREAK = "\r\n";
 /**
  * Takes and drops an exclusive lock on an open file descriptor. The default is flock(2)
  * through `@cnikit/ns` (the lock Go's host-local takes).
+ *
+ * @example
+ * const noLock: FileLocker = { lock() {}, unlock() {} }; // single-process tests only
+ * const store = await HostLocalStore.open("mynet", { dataDir: tmp, locker: noLock });
  */
 export interface FileLocker {
   lock(fd: number): void | Promise<void>;
   unlock(fd: number): void | Promise<void>;
 }
 
-/** A lease found on disk. `ifName` is undefined for leases written in the old (ID only) format. */
+/**
+ * A lease found on disk. `ifName` is undefined for leases written in the old (ID only) format.
+ *
+ * @example
+ * const lease: Lease = { ip: "10.1.0.5", containerId: "ctr1", ifName: "eth0" };
+ * store.listLeases().filter((l) => l.containerId === "ctr1");
+ */
 export interface Lease {
   ip: string;
   containerId: string;
   ifName: string | undefined;
 }
 
-/** Options of {@link HostLocalStore.open}. */
+/**
+ * Options of {@link HostLocalStore.open}.
+ *
+ * @example
+ * const opts: HostLocalStoreOptions = { dataDir: "/run/cni/networks" };
+ * const store = await HostLocalStore.open("mynet", opts);
+ */
 export interface HostLocalStoreOptions {
   /** Root of the data dirs (`ipam.dataDir`); default `/var/lib/cni/networks`. */
   dataDir?: string | undefined;
@@ -151,7 +172,12 @@ export class HostLocalStore {
     }
   }
 
-  /** Closes the lock file. The store cannot be used afterwards. */
+  /**
+   * Closes the lock file. The store cannot be used afterwards.
+   *
+   * @example
+   * try { await store.withLock(() => store.releaseById("ctr1", "eth0")); } finally { store.close(); }
+   */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
@@ -203,7 +229,11 @@ export class HostLocalStore {
     return true;
   }
 
-  /** The text of `last_reserved_ip.<rangeId>`, or undefined when there is none. */
+  /**
+   * The text of `last_reserved_ip.<rangeId>`, or undefined when there is none.
+   *
+   * @example store.lastReservedIp("0") // "10.1.0.5" after store.reserve("ctr1", "eth0", "10.1.0.5", "0")
+   */
   lastReservedIp(rangeId: string): string | undefined {
     try {
       return readFileSync(join(this.dir, LAST_IP_PREFIX + rangeId), "utf8");
@@ -254,6 +284,8 @@ export class HostLocalStore {
    * Releases the leases of (containerId, ifName); when there are none, those of a lease file in
    * the old format holding only `containerId`. Errors are swallowed (release as much as possible).
    * Returns the IPs released.
+   *
+   * @example await store.withLock(() => store.releaseById("ctr1", "eth0")) // ["10.1.0.5"]
    */
   releaseById(containerId: string, ifName: string): string[] {
     const released = this.#releaseByKey(leaseKey(containerId, ifName));
@@ -261,7 +293,11 @@ export class HostLocalStore {
     return this.#releaseByKey(containerId.trim());
   }
 
-  /** True when (containerId, ifName) holds a lease (or an old-format lease of containerId exists). */
+  /**
+   * True when (containerId, ifName) holds a lease (or an old-format lease of containerId exists).
+   *
+   * @example if (!store.findById("ctr1", "eth0")) throw new CniError(ErrorCode.Internal, "no lease for ctr1/eth0");
+   */
   findById(containerId: string, ifName: string): boolean {
     const key = leaseKey(containerId, ifName);
     const bare = containerId.trim();
@@ -273,7 +309,11 @@ export class HostLocalStore {
     return legacy;
   }
 
-  /** The IPs leased to (containerId, ifName), old-format leases of containerId included. */
+  /**
+   * The IPs leased to (containerId, ifName), old-format leases of containerId included.
+   *
+   * @example store.getById("ctr1", "eth0") // ["10.1.0.5", "fd00::5"]
+   */
   getById(containerId: string, ifName: string): string[] {
     const key = leaseKey(containerId, ifName);
     const bare = containerId.trim();
@@ -284,7 +324,11 @@ export class HostLocalStore {
     return out;
   }
 
-  /** Every lease in the directory (files whose name is an IP). */
+  /**
+   * Every lease in the directory (files whose name is an IP).
+   *
+   * @example store.listLeases() // [{ ip: "10.1.0.5", containerId: "ctr1", ifName: "eth0" }]
+   */
   listLeases(): Lease[] {
     const out: Lease[] = [];
     for (const e of this.#entries()) {
@@ -305,6 +349,7 @@ export class HostLocalStore {
    * `lock`, `last_reserved_ip.*` and files whose name is not an IP are never touched.
    * Returns the IPs released.
    *
+   * @throws CniError code 999 when a stale lease file exists but cannot be removed.
    * @example store.releaseStale([{ containerID: "ctr1", ifname: "eth0" }])
    */
   releaseStale(valid: readonly Attachment[]): string[] {

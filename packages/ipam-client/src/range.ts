@@ -21,7 +21,13 @@ import {
   subnetContains,
 } from "@cnikit/spec";
 
-/** A range as written in config: `{ subnet, rangeStart?, rangeEnd?, gateway? }`. */
+/**
+ * A range as written in config: `{ subnet, rangeStart?, rangeEnd?, gateway? }`.
+ *
+ * @example
+ * const spec: RangeSpec = { subnet: "10.1.0.0/24", rangeStart: "10.1.0.100", rangeEnd: "10.1.0.200" };
+ * canonicalizeRange(spec).gateway; // 10.1.0.1 (as an IpAddress)
+ */
 export interface RangeSpec {
   subnet: string;
   rangeStart?: string;
@@ -29,7 +35,13 @@ export interface RangeSpec {
   gateway?: string;
 }
 
-/** A canonical range: every bound filled in, as Go's `Range.Canonicalize` leaves it. */
+/**
+ * A canonical range: every bound filled in, as Go's `Range.Canonicalize` leaves it.
+ *
+ * @example
+ * const range: IpamRange = canonicalizeRange({ subnet: "10.1.0.0/24" });
+ * rangeToString(range); // "10.1.0.1-10.1.0.254"
+ */
 export interface IpamRange {
   /** Network address of the subnet. */
   readonly network: IpAddress;
@@ -42,7 +54,13 @@ export interface IpamRange {
   readonly gateway: IpAddress;
 }
 
-/** One or more ranges of one family; one IP is allocated per range set. */
+/**
+ * One or more ranges of one family; one IP is allocated per range set.
+ *
+ * @example
+ * const set: IpamRangeSet = canonicalizeRangeSet([{ subnet: "10.1.0.0/24" }, { subnet: "10.1.1.0/24" }]);
+ * rangeSetToString(set); // "10.1.0.1-10.1.0.254,10.1.1.1-10.1.1.254"
+ */
 export type IpamRangeSet = readonly IpamRange[];
 
 function fail(msg: string): never {
@@ -127,7 +145,11 @@ export function canonicalizeRange(spec: RangeSpec): IpamRange {
   return { network, prefix, rangeStart, rangeEnd, gateway };
 }
 
-/** True when `ip` is in the range's subnet and between rangeStart and rangeEnd (inclusive). */
+/**
+ * True when `ip` is in the range's subnet and between rangeStart and rangeEnd (inclusive).
+ *
+ * @example rangeContains(canonicalizeRange({ subnet: "10.1.0.0/24" }), parseIp("10.1.0.255")!) // false (broadcast)
+ */
 export function rangeContains(r: IpamRange, ip: IpAddress): boolean {
   return inRange(r.network, r.prefix, r.rangeStart, r.rangeEnd, ip);
 }
@@ -143,12 +165,20 @@ export function rangesOverlap(a: IpamRange, b: IpamRange): boolean {
   );
 }
 
-/** `start-end`, as Go prints a range. */
+/**
+ * `start-end`, as Go prints a range.
+ *
+ * @example rangeToString(canonicalizeRange({ subnet: "10.1.0.0/24" })) // "10.1.0.1-10.1.0.254"
+ */
 export function rangeToString(r: IpamRange): string {
   return `${formatIp(r.rangeStart)}-${formatIp(r.rangeEnd)}`;
 }
 
-/** `a-b,c-d`, as Go prints a range set. */
+/**
+ * `a-b,c-d`, as Go prints a range set.
+ *
+ * @example rangeSetToString(canonicalizeRangeSet([{ subnet: "10.1.0.0/30" }, { subnet: "10.1.1.0/30" }])) // "10.1.0.1-10.1.0.2,10.1.1.1-10.1.1.2"
+ */
 export function rangeSetToString(set: IpamRangeSet): string {
   return set.map(rangeToString).join(",");
 }

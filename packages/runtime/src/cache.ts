@@ -3,7 +3,7 @@
  * other's attachments: `<cacheDir>/results/<network>-<containerID>-<ifName>`.
  *
  * @see https://github.com/containernetworking/cni/blob/main/libcni/api.go (cachedInfo)
- * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#section-4-plugin-delegation
+ * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#section-3-execution-of-network-configurations
  */
 import { mkdir, readdir, readFile, rename, unlink, writeFile } from "node:fs/promises";
 import { randomBytes } from "node:crypto";
@@ -24,13 +24,26 @@ export const DEFAULT_CACHE_DIR = "/var/lib/cni";
  */
 export const CACHE_KIND = "cniCacheV1";
 
-/** Which attachment a cache entry belongs to. */
+/**
+ * Which attachment a cache entry belongs to.
+ *
+ * @example
+ * const key: CacheKey = { containerId: "c1", ifName: "eth0" };
+ * const prev = await readCachedResult("/var/lib/cni", "mynet", key);
+ * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#attachment-parameters
+ */
 export interface CacheKey {
   containerId: string;
   ifName: string;
 }
 
-/** What libcni stores next to a result: enough to DEL the attachment later. */
+/**
+ * What libcni stores next to a result: enough to DEL the attachment later.
+ *
+ * @example
+ * for (const a of await listCachedAttachments("/var/lib/cni", "c1")) console.log(a.network, a.ifName, a.netns);
+ * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#deleting-an-attachment
+ */
 export interface CachedAttachment {
   containerId: string;
   network: string;
@@ -42,7 +55,14 @@ export interface CachedAttachment {
   capabilityArgs: Record<string, unknown>;
 }
 
-/** The JSON object stored in a cache file. */
+/**
+ * The JSON object stored in a cache file.
+ *
+ * @example
+ * const file = JSON.parse(readFileSync(cacheFilePath("/var/lib/cni", "mynet", key), "utf8")) as CacheFile;
+ * file.kind === CACHE_KIND; // true
+ * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#section-3-execution-of-network-configurations
+ */
 export interface CacheFile {
   kind: string;
   containerId: string;
@@ -72,7 +92,14 @@ export function cacheFilePath(cacheDir: string, network: string, key: CacheKey):
   return join(cacheDir, "results", `${network}-${key.containerId}-${key.ifName}`);
 }
 
-/** What {@link writeCachedResult} records. */
+/**
+ * What {@link writeCachedResult} records.
+ *
+ * @example
+ * const entry: CacheEntry = { network: "mynet", containerId: "c1", ifName: "eth0", config: list.bytes, netns: "/run/netns/c1", result };
+ * await writeCachedResult("/var/lib/cni", entry);
+ * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#adding-an-attachment
+ */
 export interface CacheEntry extends CacheKey {
   network: string;
   /** The config list JSON text. */

@@ -2,7 +2,8 @@
  * The `cnikit` command line: a drop-in for Go's `cnitool` (same env, same container IDs, same
  * cache) with a few extra flags. `runCli` is the testable core; `cli.ts` binds it to the process.
  *
- * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#section-4-plugin-delegation
+ * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#section-3-execution-of-network-configurations
+ * @see https://github.com/cnikit/cnikit/blob/main/docs/runtime.md
  */
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
@@ -16,7 +17,15 @@ import { CniRuntime } from "./runtime.js";
 import type { RuntimeConf } from "./runtime.js";
 import { formatResultSummary } from "./summary.js";
 
-/** The process-facing parts the CLI uses (injectable for tests). */
+/**
+ * The process-facing parts the CLI uses (injectable for tests).
+ *
+ * @example
+ * let out = "";
+ * const io: CliIo = { env: { ...process.env, NETCONFPATH: "/etc/cni/net.d" }, stdout: { write: (s) => (out += s) }, stderr: process.stderr };
+ * const code = await runCli(["status", "mynet"], io);
+ * @see https://github.com/cnikit/cnikit/blob/main/docs/runtime.md
+ */
 export interface CliIo {
   env: Readonly<Record<string, string | undefined>>;
   stdout: { write(s: string): unknown; isTTY?: boolean | undefined };

@@ -10,7 +10,14 @@ import { CniError, CURRENT_VERSION, compareVersions, ErrorCode, versionGt } from
 import type { PluginConf } from "@cnikit/spec";
 import { goMarshal, goQuote, goTypeName, isObject } from "./go-text.js";
 
-/** One plugin's config: the decoded object plus the exact JSON text it came from. */
+/**
+ * One plugin's config: the decoded object plus the exact JSON text it came from.
+ *
+ * @example
+ * const conf: PluginConfig = confFromBytes('{"cniVersion":"1.1.0","name":"mynet","type":"bridge"}');
+ * conf.network.type; // "bridge"
+ * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#plugin-configuration-objects
+ */
 export interface PluginConfig {
   /** The decoded config (`type` always set; `name`/`cniVersion` for standalone `.conf` files). */
   network: PluginConf & { name?: string; cniVersion?: string };
@@ -18,7 +25,14 @@ export interface PluginConfig {
   bytes: string;
 }
 
-/** A network configuration list (libcni `NetworkConfigList`). */
+/**
+ * A network configuration list (libcni `NetworkConfigList`).
+ *
+ * @example
+ * const list: NetworkConfigList = await loadConfList("/etc/cni/net.d", "mynet");
+ * list.plugins.map((p) => p.network.type); // ["bridge", "portmap"]
+ * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#configuration-format
+ */
 export interface NetworkConfigList {
   name: string;
   /** The chosen version ("" when the file names none: treated as 0.1.0). */

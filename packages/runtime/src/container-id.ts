@@ -1,6 +1,9 @@
 /**
  * cnitool's container ID derivation, and Go's `filepath.Abs` (which cnitool applies to the
  * netns argument first).
+ *
+ * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#parameters (the container ID)
+ * @see https://github.com/cnikit/cnikit/blob/main/docs/runtime.md
  */
 import { createHash } from "node:crypto";
 import { statSync } from "node:fs";

@@ -1,7 +1,7 @@
 /**
  * Running network configuration lists: the libcni `CNIConfig` equivalent.
  *
- * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#section-4-plugin-delegation
+ * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#section-3-execution-of-network-configurations
  */
 import {
   findInPath,
@@ -32,7 +32,20 @@ import { injectConf } from "./conf.js";
 import type { NetworkConfigList, PluginConfig } from "./conf.js";
 import { goQuote } from "./go-text.js";
 
-/** Per-attachment runtime parameters (libcni `RuntimeConf`). */
+/**
+ * Per-attachment runtime parameters (libcni `RuntimeConf`).
+ *
+ * @example
+ * const rt: RuntimeConf = {
+ *   containerId: "c1",
+ *   netns: "/run/netns/c1",
+ *   ifName: "eth0",
+ *   args: [["K8S_POD_NAME", "web"]],
+ *   capabilityArgs: { portMappings: [{ hostPort: 8080, containerPort: 80, protocol: "tcp" }] },
+ * };
+ * await cni.addNetworkList(list, rt);
+ * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#attachment-parameters
+ */
 export interface RuntimeConf {
   containerId: string;
   netns: string;
@@ -43,7 +56,14 @@ export interface RuntimeConf {
   capabilityArgs?: Readonly<Record<string, unknown>> | undefined;
 }
 
-/** How a {@link CniRuntime} finds and runs plugins. */
+/**
+ * How a {@link CniRuntime} finds and runs plugins.
+ *
+ * @example
+ * const opts: CniRuntimeOptions = { path: ["/opt/cni/bin"], cacheDir: "/var/lib/cni", timeoutMs: 30_000, stderr: null };
+ * const cni = new CniRuntime(opts);
+ * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#section-3-execution-of-network-configurations
+ */
 export interface CniRuntimeOptions {
   /** Directories searched for plugin binaries (CNI_PATH). */
   path: readonly string[];
@@ -59,13 +79,27 @@ export interface CniRuntimeOptions {
   exec?: RawExec | undefined;
 }
 
-/** Per-call options. */
+/**
+ * Per-call options.
+ *
+ * @example
+ * const call: CallOptions = { signal: AbortSignal.timeout(60_000) };
+ * await cni.delNetworkList(list, rt, call);
+ * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#lifecycle--ordering
+ */
 export interface CallOptions {
   /** Abort the running plugin (SIGKILL) and fail. */
   signal?: AbortSignal | undefined;
 }
 
-/** GC arguments: the attachments that must be kept. `undefined` keeps none (cnitool's `gc`). */
+/**
+ * GC arguments: the attachments that must be kept. `undefined` keeps none (cnitool's `gc`).
+ *
+ * @example
+ * const args: GCArgs = { validAttachments: [{ containerID: "c1", ifname: "eth0" }] };
+ * await cni.gcNetworkList(list, args);
+ * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#garbage-collecting-a-network
+ */
 export interface GCArgs {
   validAttachments?: readonly Attachment[] | undefined;
 }

@@ -27,10 +27,23 @@ export const ErrorCode = {
   Internal: 999,
 } as const;
 
-/** One of the well-known codes, or a plugin-specific code (>= 100). */
+/**
+ * One of the well-known codes, or a plugin-specific code (>= 100).
+ *
+ * @example
+ * const code: ErrorCodeValue = ErrorCode.TryAgainLater; // 11; a plugin's own codes start at 100
+ * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#error
+ */
 export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode] | number;
 
-/** The JSON error object a plugin prints on stdout (SPEC.md "Error"). */
+/**
+ * The JSON error object a plugin prints on stdout (SPEC.md "Error").
+ *
+ * @example
+ * const reply: ErrorReply = new CniError(ErrorCode.InvalidNetworkConfig, "invalid MTU", "mtu: 70000").toJSON("1.1.0");
+ * // { cniVersion: "1.1.0", code: 7, msg: "invalid MTU", details: "mtu: 70000" }
+ * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#error
+ */
 export interface ErrorReply {
   cniVersion?: string;
   code: number;

@@ -12,11 +12,16 @@
  *   lenient like `node:net` (a bare address is a host CIDR, surrounding blanks and an IPv6 zone
  *   are ignored) and throwing {@link CniError} code 7 on bad input.
  *
- * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#ips
+ * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#add-success (the `ips` and `routes` of a result)
  */
 import { CniError, ErrorCode } from "./errors.js";
 
-/** An address family: 4 or 6. */
+/**
+ * An address family: 4 or 6.
+ *
+ * @example
+ * const family: IpFamily | undefined = ipFamily("fd00::1/64"); // 6
+ */
 export type IpFamily = 4 | 6;
 
 /**

@@ -278,7 +278,7 @@ export function parseResult(input: string | unknown, fallbackVersion?: string): 
  * const prev = parsePrevResult(conf); // Result | undefined
  * @throws CniError code 6 `could not parse prevResult: ...` for a malformed prevResult
  *   (code 1 for an unknown version), details as for {@link parseResult}.
- * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#chained-plugins
+ * @see https://github.com/containernetworking/cni/blob/main/CONVENTIONS.md#chained-plugins
  */
 export function parsePrevResult(conf: { cniVersion?: unknown; prevResult?: unknown }): Result | undefined {
   if (conf.prevResult === undefined || conf.prevResult === null) return undefined;

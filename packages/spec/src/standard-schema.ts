@@ -4,35 +4,72 @@
  * plus a synchronous helper that turns validation issues into a `CniError`.
  *
  * @see https://github.com/standard-schema/standard-schema
+ * @see https://github.com/cnikit/cnikit/blob/main/docs/interface-plugin.md (a plugin's `config` schema)
  */
 import { CniError, ErrorCode } from "./errors.js";
 
-/** One step of an issue path, in its object form. */
+/**
+ * One step of an issue path, in its object form.
+ *
+ * @example
+ * const seg: StandardSchemaV1PathSegment = { key: "ipam" };
+ */
 export interface StandardSchemaV1PathSegment {
   readonly key: PropertyKey;
 }
 
-/** One validation problem reported by a schema. */
+/**
+ * One validation problem reported by a schema.
+ *
+ * @example
+ * const issue: StandardSchemaV1Issue = { message: "Expected number", path: ["ipam", "ranges", 0, { key: "subnet" }] };
+ */
 export interface StandardSchemaV1Issue {
   readonly message: string;
   readonly path?: ReadonlyArray<PropertyKey | StandardSchemaV1PathSegment> | undefined;
 }
 
-/** A successful validation: the (possibly transformed) value. */
+/**
+ * A successful validation: the (possibly transformed) value.
+ *
+ * @example
+ * const ok: StandardSchemaV1SuccessResult<{ mtu: number }> = { value: { mtu: 1500 } };
+ */
 export interface StandardSchemaV1SuccessResult<Output> {
   readonly value: Output;
   readonly issues?: undefined;
 }
 
-/** A failed validation: the list of issues. */
+/**
+ * A failed validation: the list of issues.
+ *
+ * @example
+ * const failed: StandardSchemaV1FailureResult = { issues: [{ message: "Required", path: ["bridge"] }] };
+ */
 export interface StandardSchemaV1FailureResult {
   readonly issues: ReadonlyArray<StandardSchemaV1Issue>;
 }
 
-/** What `validate` returns. */
+/**
+ * What `validate` returns.
+ *
+ * @example
+ * const r = schema["~standard"].validate(value) as StandardSchemaV1Result<NetConf>;
+ * if (r.issues) console.error(r.issues.map((i) => i.message));
+ * else use(r.value);
+ */
 export type StandardSchemaV1Result<Output> = StandardSchemaV1SuccessResult<Output> | StandardSchemaV1FailureResult;
 
-/** The `~standard` property bag of a schema. */
+/**
+ * The `~standard` property bag of a schema.
+ *
+ * @example
+ * const props: StandardSchemaV1Props<unknown, string> = {
+ *   version: 1,
+ *   vendor: "hand-written",
+ *   validate: (v) => (typeof v === "string" ? { value: v } : { issues: [{ message: "not a string" }] }),
+ * };
+ */
 export interface StandardSchemaV1Props<Input = unknown, Output = Input> {
   readonly version: 1;
   readonly vendor: string;
@@ -55,13 +92,28 @@ export interface StandardSchemaV1<Input = unknown, Output = Input> {
   readonly "~standard": StandardSchemaV1Props<Input, Output>;
 }
 
-/** The output type of a Standard Schema. */
+/**
+ * The output type of a Standard Schema.
+ *
+ * @example
+ * type Conf = StandardSchemaV1InferOutput<typeof MyConfigSchema>; // for zod 4, the same as z.output<...>
+ */
 export type StandardSchemaV1InferOutput<S extends StandardSchemaV1> = NonNullable<S["~standard"]["types"]>["output"];
 
-/** The input type of a Standard Schema. */
+/**
+ * The input type of a Standard Schema.
+ *
+ * @example
+ * type ConfInput = StandardSchemaV1InferInput<typeof MyConfigSchema>; // for zod 4, the same as z.input<...>
+ */
 export type StandardSchemaV1InferInput<S extends StandardSchemaV1> = NonNullable<S["~standard"]["types"]>["input"];
 
-/** Options for {@link validateWithSchema}. */
+/**
+ * Options for {@link validateWithSchema}.
+ *
+ * @example
+ * const opts: ValidateWithSchemaOptions = { code: ErrorCode.InvalidNetworkConfig, what: "network config" };
+ */
 export interface ValidateWithSchemaOptions {
   /** The CNI error code thrown when the value is invalid (e.g. 7 for a network config). */
   code: number;

@@ -17,7 +17,13 @@ export const CURRENT_VERSION = "1.1.0";
  */
 export const ALL_VERSIONS = ["0.1.0", "0.2.0", "0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0"] as const;
 
-/** The result family a version belongs to: 0.1/0.2 (`ip4`/`ip6`), 0.3/0.4 (`ips` with `version`), 1.x. */
+/**
+ * The result family a version belongs to: 0.1/0.2 (`ip4`/`ip6`), 0.3/0.4 (`ips` with `version`), 1.x.
+ *
+ * @example
+ * const family: ResultFamily | undefined = resultFamily("0.3.1"); // "040"
+ * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#version-considerations
+ */
 export type ResultFamily = "020" | "040" | "100";
 
 /**

@@ -1,3 +1,9 @@
+/**
+ * Assertions on the links, addresses and routes of a namespace.
+ *
+ * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#check-check-containers-networking-is-as-expected
+ * @see https://github.com/cnikit/cnikit/blob/main/docs/testing.md
+ */
 import { type NetnsRef, netnsLabel } from "./netns-ref.js";
 import {
   type ObservedAddress,
@@ -13,8 +19,14 @@ import {
 /**
  * A failed network assertion. Named `AssertionError` with `expected`/`actual`, so
  * test runners (vitest, node:test) show it like their own assertion failures.
+ *
+ * @example
+ * ```ts
+ * await expect(expectLink(ns, "eth9")).rejects.toBeInstanceOf(NetworkAssertionError);
+ * ```
  */
 export class NetworkAssertionError extends Error {
+  /** `"AssertionError"`, so test runners treat it as an assertion failure. */
   override name = "AssertionError";
   constructor(
     message: string,
@@ -25,7 +37,15 @@ export class NetworkAssertionError extends Error {
   }
 }
 
-/** Link properties {@link expectLink} can check; unset ones are not checked. */
+/**
+ * Link properties {@link expectLink} can check; unset ones are not checked.
+ *
+ * @example
+ * ```ts
+ * const hostEnd: LinkExpectation = { kind: "veth", up: true, master: bridgeName };
+ * await expectLink(HOST_NETNS, hostIfName, hostEnd);
+ * ```
+ */
 export interface LinkExpectation {
   up?: boolean;
   mtu?: number;
@@ -129,7 +149,15 @@ export async function expectNoAddress(ns: NetnsRef, address: string, ifName?: st
   if (found) throw new NetworkAssertionError(`expected no address ${address} in netns ${netnsLabel(ns)}, but found ${found.cidr}`, undefined, found);
 }
 
-/** What {@link expectRoute} matches; unset fields are not compared. */
+/**
+ * What {@link expectRoute} matches; unset fields are not compared.
+ *
+ * @example
+ * ```ts
+ * const defaultRoute: RouteExpectation = { dst: "default", gw: "10.1.0.1", dev: "eth0" };
+ * await expectRoute(ns, defaultRoute);
+ * ```
+ */
 export interface RouteExpectation {
   /** `10.2.0.0/16`, `default`, `0.0.0.0/0`, `::/0`, or a bare address (host route). */
   dst: string;

@@ -1,6 +1,23 @@
+/**
+ * Undo stacks for the host-side things a test creates.
+ *
+ * @see https://github.com/cnikit/cnikit/blob/main/docs/testing.md
+ */
 import { runCommand } from "./exec.js";
 
-/** A stack of undo steps that all run, last first, even when some fail. */
+/**
+ * A stack of undo steps that all run, last first, even when some fail.
+ *
+ * @example
+ * ```ts
+ * const cleanup: CleanupStack = createCleanup();
+ * try {
+ *   cleanup.defer(() => removeHostLink(bridge));
+ * } finally {
+ *   await cleanup.run();
+ * }
+ * ```
+ */
 export interface CleanupStack {
   /** Registers a step; returns it so `const x = defer(() => ...)` reads well. */
   defer(step: () => unknown): void;

@@ -1,3 +1,9 @@
+/**
+ * Running a whole network configuration list through `@cnikit/runtime` in a test.
+ *
+ * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#section-3-execution-of-network-configurations
+ * @see https://github.com/cnikit/cnikit/blob/main/docs/testing.md
+ */
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -5,7 +11,15 @@ import { CniRuntime, confListFromBytes, type NetworkConfigList, type RuntimeConf
 import { type Attachment, type Result, toCurrentResult } from "@cnikit/spec";
 import { type NetnsRef, netnsPath } from "./netns-ref.js";
 
-/** Options for {@link createConflistRunner}. */
+/**
+ * Options for {@link createConflistRunner}.
+ *
+ * @example
+ * ```ts
+ * const opts: ConflistRunnerOptions = { conflist, path: [dirname(bin), "/usr/lib/cni"], echoStderr: true };
+ * await using net = await createConflistRunner(opts);
+ * ```
+ */
 export interface ConflistRunnerOptions {
   /** The network config list: an object or its JSON text. */
   conflist: object | string;
@@ -21,7 +35,16 @@ export interface ConflistRunnerOptions {
   echoStderr?: boolean;
 }
 
-/** One attachment of the network: which container, netns and interface. */
+/**
+ * One attachment of the network: which container, netns and interface.
+ *
+ * @example
+ * ```ts
+ * const att: AttachmentOptions = { netns: ns, containerId: "ctr1", ifName: "eth1", capabilityArgs: { mac: "0a:58:0a:01:00:05" } };
+ * await net.add(att);
+ * ```
+ * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#attachment-parameters
+ */
 export interface AttachmentOptions {
   netns: NetnsRef;
   /** Default `cnikit-test`. */
@@ -34,7 +57,21 @@ export interface AttachmentOptions {
   capabilityArgs?: Readonly<Record<string, unknown>>;
 }
 
-/** Runs one conflist through `@cnikit/runtime` like a container runtime would. */
+/**
+ * Runs one conflist through `@cnikit/runtime` like a container runtime would.
+ *
+ * @example
+ * ```ts
+ * const net: ConflistRunner = await createConflistRunner({ conflist, path: ["/usr/lib/cni"] });
+ * try {
+ *   await net.add({ netns: ns });
+ *   await net.check({ netns: ns });
+ *   await net.del({ netns: ns });
+ * } finally {
+ *   await net.remove();
+ * }
+ * ```
+ */
 export interface ConflistRunner {
   readonly list: NetworkConfigList;
   readonly cacheDir: string;
@@ -67,7 +104,7 @@ export interface ConflistRunner {
  * const result = await net.add({ netns: ns });
  * await net.del({ netns: ns });
  * ```
- * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#section-4-plugin-delegation
+ * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#section-3-execution-of-network-configurations
  */
 export async function createConflistRunner(options: ConflistRunnerOptions): Promise<ConflistRunner> {
   const list = confListFromBytes(typeof options.conflist === "string" ? options.conflist : JSON.stringify(options.conflist));

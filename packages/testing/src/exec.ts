@@ -1,6 +1,19 @@
+/**
+ * Running helper commands (iproute2, nsenter, ping) and collecting their output.
+ *
+ * @see https://github.com/cnikit/cnikit/blob/main/docs/testing.md
+ */
 import { spawn } from "node:child_process";
 
-/** What a helper command printed. */
+/**
+ * What a helper command printed.
+ *
+ * @example
+ * ```ts
+ * const out: CommandOutput = await ns.exec(["ip", "-brief", "addr"]);
+ * if (out.code !== 0) throw new Error(out.stderr);
+ * ```
+ */
 export interface CommandOutput {
   code: number | null;
   signal: NodeJS.Signals | null;

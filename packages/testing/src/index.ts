@@ -10,6 +10,7 @@ export type { NetnsRef } from "./netns-ref.js";
 export { netnsPath, NETNS_RUN_DIR } from "./netns-ref.js";
 export { createTempNetns, withTempNetns, removeAllTempNetns, liveTempNetns } from "./temp-netns.js";
 export type { TempNetns, CreateTempNetnsOptions } from "./temp-netns.js";
+export type { CommandOutput } from "./exec.js";
 export { runPlugin, expectPluginSuccess, expectPluginError, PluginRunError } from "./run-plugin.js";
 export type { RunPluginOptions, PluginRun, PluginCommand } from "./run-plugin.js";
 export { createConflistRunner } from "./conflist.js";

@@ -1,6 +1,18 @@
+/**
+ * Unique names for the namespaces and links a test creates.
+ *
+ * @see https://github.com/cnikit/cnikit/blob/main/docs/testing.md
+ */
 import { randomBytes } from "node:crypto";
 
-/** Longest Linux interface name (IFNAMSIZ - 1). */
+/**
+ * Longest Linux interface name (IFNAMSIZ - 1).
+ *
+ * @example
+ * ```ts
+ * uniqueName("ckveth", MAX_LINK_NAME).length; // 15
+ * ```
+ */
 export const MAX_LINK_NAME = 15;
 
 /**

@@ -1,13 +1,39 @@
 /**
+ * How the fixtures name a network namespace (a handle, a name or a path).
+ *
+ * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#parameters (CNI_NETNS)
+ * @see https://github.com/cnikit/cnikit/blob/main/docs/testing.md
+ */
+/**
  * A network namespace as the fixtures accept it: a handle from
  * `createTempNetns`, anything with a `path`, a name under /var/run/netns, or a path.
+ *
+ * @example
+ * ```ts
+ * const refs: NetnsRef[] = [await createTempNetns(), "ckblue", "/var/run/netns/ckblue", HOST_NETNS];
+ * ```
  */
 export type NetnsRef = string | { readonly path: string; readonly name?: string };
 
-/** `/var/run/netns`, where `ip netns` keeps named namespaces. */
+/**
+ * `/var/run/netns`, where `ip netns` keeps named namespaces.
+ *
+ * @example
+ * ```ts
+ * existsSync(`${NETNS_RUN_DIR}/${ns.name}`); // true until ns.remove()
+ * ```
+ */
 export const NETNS_RUN_DIR = "/var/run/netns";
 
-/** The path of a namespace reference. */
+/**
+ * The path of a namespace reference.
+ *
+ * @example
+ * ```ts
+ * netnsPath("ckblue");              // "/var/run/netns/ckblue"
+ * netnsPath({ path: "/proc/1/ns/net" }); // "/proc/1/ns/net"
+ * ```
+ */
 export function netnsPath(ref: NetnsRef): string {
   if (typeof ref !== "string") return ref.path;
   return ref.includes("/") ? ref : `${NETNS_RUN_DIR}/${ref}`;

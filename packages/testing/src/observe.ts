@@ -1,13 +1,32 @@
+/**
+ * Reading a namespace's links, addresses and routes with iproute2, independently of the code under test.
+ *
+ * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#add-success (what a result claims, to compare with what is there)
+ * @see https://github.com/cnikit/cnikit/blob/main/docs/testing.md
+ */
 import { runCommand } from "./exec.js";
 import { type NetnsRef, OWN_NETNS_PATH, inNetns, netnsLabel } from "./netns-ref.js";
 
 /**
  * The namespace the tests run in (the host's), for assertions on host-side links
  * such as a bridge or the host end of a veth.
+ *
+ * @example
+ * ```ts
+ * await expectLink(HOST_NETNS, bridgeName, { kind: "bridge", up: true });
+ * ```
  */
 export const HOST_NETNS: { readonly path: string; readonly name: string } = { path: OWN_NETNS_PATH, name: "host" };
 
-/** A link as `ip -details -json link` reports it. */
+/**
+ * A link as `ip -details -json link` reports it.
+ *
+ * @example
+ * ```ts
+ * const eth0: ObservedLink | undefined = await findLink(ns, "eth0");
+ * // { name: "eth0", index: 2, mtu: 1500, mac: "0a:58:...", up: true, operState: "UP", kind: "veth" }
+ * ```
+ */
 export interface ObservedLink {
   name: string;
   index: number;
@@ -22,7 +41,15 @@ export interface ObservedLink {
   master?: string;
 }
 
-/** An address as `ip -json addr` reports it. */
+/**
+ * An address as `ip -json addr` reports it.
+ *
+ * @example
+ * ```ts
+ * const [addr]: ObservedAddress[] = await listAddresses(ns, "eth0");
+ * // { cidr: "10.1.0.2/24", address: "10.1.0.2", prefixLength: 24, family: 4, scope: "global" }
+ * ```
+ */
 export interface ObservedAddress {
   /** `10.1.0.2/24`. */
   cidr: string;
@@ -32,7 +59,15 @@ export interface ObservedAddress {
   scope: string;
 }
 
-/** A route as `ip -json route` reports it (main table unless `table` is given). */
+/**
+ * A route as `ip -json route` reports it (main table unless `table` is given).
+ *
+ * @example
+ * ```ts
+ * const routes: ObservedRoute[] = await listRoutes(ns);
+ * routes.find((r) => r.dst === "0.0.0.0/0")?.gw; // "10.1.0.1"
+ * ```
+ */
 export interface ObservedRoute {
   /** `default` is reported as `0.0.0.0/0` or `::/0`; host routes get `/32` or `/128`. */
   dst: string;

@@ -1,8 +1,21 @@
+/**
+ * Connectivity checks between namespaces a test created.
+ *
+ * @see https://github.com/cnikit/cnikit/blob/main/docs/testing.md
+ */
 import { runCommand } from "./exec.js";
 import { NetworkAssertionError } from "./assertions.js";
 import { type NetnsRef, inNetns, netnsLabel } from "./netns-ref.js";
 
-/** Options for {@link ping}. */
+/**
+ * Options for {@link ping}.
+ *
+ * @example
+ * ```ts
+ * const opts: PingOptions = { count: 5, timeoutSec: 2 };
+ * await expectPing(nsA, "10.1.0.3", opts);
+ * ```
+ */
 export interface PingOptions {
   /** Echo requests to send (default 1). */
   count?: number;
@@ -10,7 +23,15 @@ export interface PingOptions {
   timeoutSec?: number;
 }
 
-/** What `ping` said. */
+/**
+ * What `ping` said.
+ *
+ * @example
+ * ```ts
+ * const outcome: PingOutcome = await ping(nsA, "10.1.0.3");
+ * if (!outcome.ok) console.log(outcome.output);
+ * ```
+ */
 export interface PingOutcome {
   ok: boolean;
   output: string;

@@ -1,3 +1,9 @@
+/**
+ * Black-box runs of a built plugin executable, as a runtime runs it, and assertions on them.
+ *
+ * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#section-2-execution-protocol
+ * @see https://github.com/cnikit/cnikit/blob/main/docs/testing.md
+ */
 import { dirname } from "node:path";
 import { performance } from "node:perf_hooks";
 import {
@@ -13,10 +19,26 @@ import {
 import { runCommand } from "./exec.js";
 import { type NetnsRef, netnsPath } from "./netns-ref.js";
 
-/** A CNI command, or anything else to test how a plugin rejects it. */
+/**
+ * A CNI command, or anything else to test how a plugin rejects it.
+ *
+ * @example
+ * ```ts
+ * const command: PluginCommand = "BOGUS";
+ * expectPluginError(await runPlugin(bin, { command, config }), 4);
+ * ```
+ */
 export type PluginCommand = "ADD" | "DEL" | "CHECK" | "STATUS" | "GC" | "VERSION" | (string & {});
 
-/** How to call the plugin: the CNI_* variables and stdin a runtime would give it. */
+/**
+ * How to call the plugin: the CNI_* variables and stdin a runtime would give it.
+ *
+ * @example
+ * ```ts
+ * const opts: RunPluginOptions = { command: "ADD", config, netns: ns, containerId: "ctr1", ifName: "eth0", args: { IgnoreUnknown: "1" } };
+ * const run = await runPlugin(bin, opts);
+ * ```
+ */
 export interface RunPluginOptions {
   /** CNI_COMMAND. */
   command: PluginCommand;
@@ -46,7 +68,15 @@ export interface RunPluginOptions {
   timeoutMs?: number;
 }
 
-/** What the plugin did. */
+/**
+ * What the plugin did.
+ *
+ * @example
+ * ```ts
+ * const run: PluginRun = await runPlugin(bin, { command: "VERSION" });
+ * expect(run.version?.supportedVersions).toContain("1.1.0");
+ * ```
+ */
 export interface PluginRun {
   /** The options' command. */
   command: string;
@@ -154,8 +184,21 @@ export async function runPlugin(pluginPath: string, options: RunPluginOptions): 
   return run;
 }
 
-/** A plugin run that did not go as the test expected; the message shows stdout and stderr. */
+/**
+ * A plugin run that did not go as the test expected; the message shows stdout and stderr.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   expectPluginSuccess(run);
+ * } catch (err) {
+ *   if (err instanceof PluginRunError) console.error(err.run.stderr);
+ *   throw err;
+ * }
+ * ```
+ */
 export class PluginRunError extends Error {
+  /** Always `"PluginRunError"`. */
   override readonly name = "PluginRunError";
   constructor(
     message: string,

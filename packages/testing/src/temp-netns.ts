@@ -1,10 +1,24 @@
+/**
+ * Temporary network namespaces for tests, removed even when a test forgets.
+ *
+ * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#parameters (CNI_NETNS)
+ * @see https://github.com/cnikit/cnikit/blob/main/docs/testing.md
+ */
 import { spawnSync } from "node:child_process";
 import { Netns } from "@cnikit/ns";
 import { type CommandOutput, mustRun, runCommand } from "./exec.js";
 import { uniqueName } from "./names.js";
 import { NETNS_RUN_DIR } from "./netns-ref.js";
 
-/** A network namespace made for one test; remove it with `remove()` or `await using`. */
+/**
+ * A network namespace made for one test; remove it with `remove()` or `await using`.
+ *
+ * @example
+ * ```ts
+ * await using ns: TempNetns = await createTempNetns();
+ * const { stdout } = await ns.exec(["ip", "-brief", "link"]);
+ * ```
+ */
 export interface TempNetns {
   /** Name under /var/run/netns (`ck` + random hex unless a prefix was given). */
   readonly name: string;
@@ -22,7 +36,15 @@ export interface TempNetns {
   [Symbol.asyncDispose](): Promise<void>;
 }
 
-/** Options for {@link createTempNetns}. */
+/**
+ * Options for {@link createTempNetns}.
+ *
+ * @example
+ * ```ts
+ * const opts: CreateTempNetnsOptions = { prefix: "ckbr", loopbackUp: false };
+ * await using ns = await createTempNetns(opts);
+ * ```
+ */
 export interface CreateTempNetnsOptions {
   /** Name prefix (default `ck`); the name is at most 15 characters. */
   prefix?: string;
@@ -166,7 +188,14 @@ export async function removeAllTempNetns(): Promise<void> {
   for (const name of [...live]) await removeNetnsByName(name);
 }
 
-/** Names of the temporary namespaces still alive in this process. */
+/**
+ * Names of the temporary namespaces still alive in this process.
+ *
+ * @example
+ * ```ts
+ * afterAll(() => expect(liveTempNetns()).toEqual([])); // every test removed its namespaces
+ * ```
+ */
 export function liveTempNetns(): string[] {
   return [...live];
 }
