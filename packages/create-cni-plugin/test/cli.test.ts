@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -55,7 +55,7 @@ describe("non-interactive scaffolding (piped stdio)", () => {
     expect(r.stdout).toMatch(/Next steps:\n {2}cd proj-\w+\n {2}npm install\n {2}npm run build/);
     const root = join(cwd, dir);
     const files = listFiles(root);
-    for (const f of [".gitignore", "README.md", "package.json", "tsconfig.json", "scripts/build.mjs", "scripts/build-sea.mjs", "src/main.ts", "src/plugin.ts", "test/plugin.test.ts", `net.d/10-${dir}.conflist`]) {
+    for (const f of [".gitignore", "README.md", "package.json", "tsconfig.json", "src/main.ts", "src/plugin.ts", "test/plugin.test.ts", `net.d/10-${dir}.conflist`]) {
       expect(files).toContain(f);
     }
     expect(files).not.toContain("_gitignore");
@@ -152,12 +152,6 @@ describe("non-interactive scaffolding (piped stdio)", () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toContain("yarn failed (exit 3); run it yourself in with-yarn.");
     expect(existsSync(join(cwd, "with-yarn/package.json"))).toBe(true);
-  });
-
-  it("keeps the executable bit of template scripts", async () => {
-    const mode = statSync(join(cwd, "proj-main/scripts/build.mjs")).mode & 0o111;
-    const tmode = statSync(join(__dirname, "../../../templates/template-main/scripts/build.mjs")).mode & 0o111;
-    expect(mode).toBe(tmode);
   });
 });
 

@@ -25,7 +25,7 @@ import {
 import { PKG_DIR, cleanEnv } from "./cli-harness.js";
 
 const REPO = join(PKG_DIR, "../..");
-const PACKAGES = ["spec", "skel", "ns", "invoke", "ipam-client", "runtime", "testing", "create-cni-plugin"];
+const PACKAGES = ["spec", "skel", "ns", "invoke", "ipam-client", "runtime", "testing", "build", "create-cni-plugin"];
 const MIN = 60_000;
 
 interface Step {
@@ -115,11 +115,13 @@ async function createProject(template: string): Promise<{ dir: string; name: str
   expect(testOutput).toMatch(/Tests\s+\d+ passed/);
   expect(testOutput).not.toMatch(/\d+ failed|skipped/);
 
-  // one executable + native addons; install it the way the README says (copy dist/), elsewhere
+  // one executable + native addons (+ a package.json without "type": the project is
+  // "type": "module" and the bundle CommonJS); install it the way the README says (copy dist/)
   const dist = readdirSync(join(dir, "dist")).sort();
-  expect(dist).toEqual([name, "koffi.node", "netlink.node"].sort());
+  expect(dist).toEqual([name, "koffi.node", "netlink.node", "package.json"].sort());
+  expect(JSON.parse(readFileSync(join(dir, "dist/package.json"), "utf8")).type).toBeUndefined();
   const entry = readFileSync(join(dir, "dist", name), "utf8");
-  expect(entry.startsWith("#!/usr/bin/env node\n")).toBe(true);
+  expect(entry.startsWith('#!/usr/bin/env node\n"use strict";\n')).toBe(true); // CommonJS, the default
   expect(statSync(join(dir, "dist", name)).mode & 0o111).toBe(0o111);
   t.bundleBytes = statSync(join(dir, "dist", name)).size;
   const binDir = join(work, `opt-cni-bin-${template}`);

@@ -1,5 +1,6 @@
 // The templates/ folder itself: one folder per entry of TEMPLATES, each a complete project,
-// and the files every template shares kept identical (they are copies, not links).
+// and the files every template shares kept identical (they are copies, not links). The build
+// itself is the published @cnikit/build (`cnikit-build`), not a script copied into each template.
 import { existsSync, readFileSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -8,7 +9,7 @@ import { TEMPLATES } from "../src/templates.js";
 import { PKG_DIR } from "./cli-harness.js";
 
 const ROOT = join(PKG_DIR, "../../templates");
-const SHARED = ["scripts/build.mjs", "scripts/build-sea.mjs", "tsconfig.json", "vitest.config.ts", "_gitignore", "src/main.ts"];
+const SHARED = ["tsconfig.json", "vitest.config.ts", "_gitignore", "src/main.ts"];
 const REQUIRED = [...SHARED, "package.json", "README.md", "src/plugin.ts", "test/plugin.test.ts", `net.d/10-${NAME_PLACEHOLDER}.conflist`];
 
 describe("templates/", () => {
@@ -22,10 +23,17 @@ describe("templates/", () => {
     const pkg = JSON.parse(readFileSync(join(ROOT, folder, "package.json"), "utf8"));
     expect(pkg.name).toBe(NAME_PLACEHOLDER);
     expect(pkg.bin).toEqual({ [NAME_PLACEHOLDER]: `dist/${NAME_PLACEHOLDER}` });
-    expect(pkg.scripts).toMatchObject({ build: "node scripts/build.mjs", "build:sea": "node scripts/build-sea.mjs", test: "node scripts/build.mjs && vitest run" });
+    expect(pkg.scripts).toMatchObject({
+      build: `cnikit-build src/main.ts dist/${NAME_PLACEHOLDER}`,
+      "build:sea": `cnikit-build src/main.ts dist-sea/${NAME_PLACEHOLDER} --sea`,
+      test: "npm run build && vitest run",
+    });
+    expect(existsSync(join(ROOT, folder, "scripts")), `${folder}/scripts`).toBe(false);
     expect(pkg.dependencies["@cnikit/skel"]).toBeDefined();
     expect(pkg.devDependencies["@cnikit/testing"]).toBeDefined();
-    expect(pkg.devDependencies.esbuild).toBeDefined();
+    expect(pkg.devDependencies["@cnikit/build"]).toBeDefined();
+    expect(pkg.devDependencies.postject).toBeDefined(); // build:sea
+    expect(pkg.devDependencies.typescript).toBeDefined(); // @cnikit/build's peer
     // published packages only: no workspace: protocol, no file: links
     for (const v of Object.values<string>({ ...pkg.dependencies, ...pkg.devDependencies })) expect(v).toMatch(/^[\^~]?\d/);
     const readme = readFileSync(join(ROOT, folder, "README.md"), "utf8");

@@ -1,0 +1,200 @@
+/**
+ * The esbuild calls behind every build mode (internal).
+ */
+import { existsSync, readFileSync, realpathSync, writeFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { type BuildOptions, build, type Metafile, type Plugin } from "esbuild";
+import { deferEntryPlugin, ENTRY_MAIN } from "./defer-entry.js";
+import { BuildError } from "./errors.js";
+
+/** Options shared by every bundle. */
+export interface BundleOptions {
+  /** Absolute path of the entry. */
+  readonly entryAbs: string;
+  /** Minify whitespace and syntax. */
+  readonly minify: boolean;
+  /** Module names left out of the bundle. */
+  readonly external: readonly string[];
+  /** Extra export conditions (esbuild `conditions`). */
+  readonly conditions: readonly string[];
+  /** esbuild `define` entries added to ours. */
+  readonly define: Readonly<Record<string, string>>;
+}
+
+/**
+ * esbuild plugin: a `@cnikit/*` import resolves to the package's TypeScript sources (its
+ * "@cnikit/source" export condition) when they exist, i.e. inside the cnikit repository, so
+ * the workspace packages need no build first; published packages (dist only) resolve normally.
+ */
+export function cnikitSourcePlugin(): Plugin {
+  return {
+    name: "cnikit-source",
+    setup(b) {
+      b.onResolve({ filter: /^@cnikit\/[^/]+/ }, (args) => {
+        const m = /^(@cnikit\/[^/]+)(\/.*)?$/.exec(args.path);
+        if (!m?.[1]) return undefined;
+        const subpath = m[2] ? `.${m[2]}` : ".";
+        let dir = args.resolveDir || process.cwd();
+        while (true) {
+          const pkgDir = join(dir, "node_modules", m[1]);
+          const pkgFile = join(pkgDir, "package.json");
+          if (existsSync(pkgFile)) {
+            try {
+              const pkg = JSON.parse(readFileSync(pkgFile, "utf8")) as { exports?: Record<string, unknown> };
+              const target = pkg.exports?.[subpath] as Record<string, unknown> | undefined;
+              const src = target && typeof target === "object" ? target["@cnikit/source"] : undefined;
+              if (typeof src === "string" && existsSync(join(pkgDir, src)))
+                return { path: realpathSync(resolve(pkgDir, src)) };
+            } catch {
+              // unreadable package.json: let esbuild resolve (and report) it
+            }
+            return undefined;
+          }
+          if (dir === dirname(dir)) return undefined;
+          dir = dirname(dir);
+        }
+      });
+    },
+  };
+}
+
+function baseOptions(o: BundleOptions): BuildOptions {
+  return {
+    bundle: true,
+    platform: "node",
+    target: "node20",
+    conditions: [...o.conditions],
+    treeShaking: true,
+    minifyWhitespace: o.minify,
+    minifySyntax: o.minify,
+    external: [...o.external],
+    metafile: true,
+    write: true,
+    logLevel: "silent",
+    legalComments: "none",
+    absWorkingDir: process.cwd(),
+  };
+}
+
+/** Runs esbuild; its errors become one BuildError listing them (file:line: text). */
+async function run(options: BuildOptions): Promise<Metafile> {
+  try {
+    const result = await build(options);
+    return result.metafile as Metafile;
+  } catch (err) {
+    const errors = (
+      err as { errors?: Array<{ text: string; location?: { file: string; line: number; column: number } | null }> }
+    ).errors;
+    if (!errors?.length) throw new BuildError(`esbuild failed: ${(err as Error).message}`, { cause: err });
+    const lines = errors.map((e) =>
+      e.location ? `${e.location.file}:${e.location.line}:${e.location.column}: ${e.text}` : e.text,
+    );
+    throw new BuildError(`bundling failed:\n  ${lines.join("\n  ")}`, { cause: err });
+  }
+}
+
+/** The first line of an executable bundle. */
+export const NODE_SHEBANG = "#!/usr/bin/env node";
+
+/** Lets bundled CommonJS dependencies call require() inside an ESM bundle. */
+const ESM_REQUIRE = [
+  'import { createRequire as __cnikitCreateRequire } from "node:module";',
+  "const require = __cnikitCreateRequire(import.meta.url);",
+].join("\n");
+
+/**
+ * One ES module with a node shebang. Its directory needs no package.json: Node detects the
+ * module syntax of an extensionless file (on by default since Node 20.19 / 22).
+ */
+export function bundleEsm(o: BundleOptions, outfile: string, shebang: string = NODE_SHEBANG): Promise<Metafile> {
+  return run({
+    ...baseOptions(o),
+    entryPoints: [o.entryAbs],
+    outfile,
+    format: "esm",
+    banner: { js: `${shebang}\n${ESM_REQUIRE}` },
+    plugins: [cnikitSourcePlugin()],
+    // tells @cnikit/ns to load its native addons from beside the bundle
+    define: { __CNIKIT_BUNDLED__: "true", ...o.define },
+  });
+}
+
+/** Where a deferred CommonJS bundle finds its own file (what `import.meta` describes). */
+export type SelfPath = "filename" | "argv1" | "execPath";
+
+const SELF_EXPR: Record<SelfPath, string> = {
+  // the plain script itself
+  filename: "__filename",
+  // a snapshot runs from its launcher, passed as argv[1]
+  argv1: "process.argv[1]",
+  // a single executable is the node binary itself
+  execPath: "process.execPath",
+};
+
+/**
+ * Opens the plain CommonJS executable (closed by a `}` footer). An extensionless file is loaded
+ * as an ES module when the nearest package.json above it says `"type": "module"` (a scaffolded
+ * project's own dist/, run in place): the script is then valid module code that runs nothing
+ * but this branch, which loads the same file as CommonJS through `require` (which decides by
+ * extension only for `.js` files), ~10 ms slower. buildPlugin avoids that detour in a project's
+ * dist/ by writing a package.json without "type" beside the bundle; this guard covers copies
+ * made without it. Elsewhere (e.g. /opt/cni/bin) it costs one `typeof`.
+ */
+const ESM_SCOPE_GUARD = [
+  'if (typeof module === "undefined") {',
+  '  import("node:module").then((m) => m.createRequire(process.argv[1])(process.argv[1]));',
+  "} else {",
+];
+
+/**
+ * One CommonJS script whose entry module body runs from `mainCall` (see defer-entry.ts).
+ * `import.meta` (url, filename, dirname) describes the running file's real path.
+ */
+export async function bundleDeferredCjs(
+  o: BundleOptions,
+  {
+    outfile,
+    work,
+    mainCall,
+    shebang,
+    self,
+  }: { outfile: string; work: string; mainCall: string; shebang: string | undefined; self: SelfPath },
+): Promise<Metafile> {
+  const wrapper = join(work, "entry-wrapper.mjs");
+  writeFileSync(
+    wrapper,
+    [
+      `import { ${ENTRY_MAIN} } from ${JSON.stringify(o.entryAbs)};`,
+      "const __cnikitRun = () => {",
+      `  ${ENTRY_MAIN}().catch((err) => {`,
+      '    process.stderr.write(String(err?.stack ?? err) + "\\n");',
+      "    process.exitCode = 1;",
+      "  });",
+      "};",
+      mainCall,
+      "",
+    ].join("\n"),
+  );
+  const metafile = await run({
+    ...baseOptions(o),
+    entryPoints: [wrapper],
+    outfile,
+    format: "cjs",
+    plugins: [cnikitSourcePlugin(), deferEntryPlugin(o.entryAbs)],
+    banner: {
+      js: [
+        ...(shebang ? [shebang] : []),
+        '"use strict";',
+        ...(self === "filename" ? ESM_SCOPE_GUARD : []),
+        'const { realpathSync: __cnikitRealpath } = require("node:fs");',
+        'const { pathToFileURL: __cnikitToUrl } = require("node:url");',
+        `const __cnikitImportMeta = { get filename() { return __cnikitRealpath(${SELF_EXPR[self]}); }, get dirname() { return require("node:path").dirname(this.filename); }, get url() { return __cnikitToUrl(this.filename).href; } };`,
+      ].join("\n"),
+    },
+    ...(self === "filename" ? { footer: { js: "}" } } : {}),
+    define: { __CNIKIT_BUNDLED__: "true", "import.meta": "__cnikitImportMeta", ...o.define },
+  });
+  // the wrapper is an input: report the user's entry, not our temp file
+  const inputs = Object.fromEntries(Object.entries(metafile.inputs).filter(([k]) => !k.endsWith("entry-wrapper.mjs")));
+  return { ...metafile, inputs };
+}

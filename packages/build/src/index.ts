@@ -1,0 +1,35 @@
+/**
+ * `@cnikit/build`: bundles a CNI plugin written in TypeScript into one executable file, a
+ * start-up snapshot or a single executable, with `@cnikit/ns`'s native addons beside it.
+ * The `cnikit-build` bin is the command-line form. See docs/shipping.md and docs/performance.md.
+ *
+ * @packageDocumentation
+ */
+export {
+  type AfterBundleContext,
+  type AfterBundleHook,
+  BUILD_FORMATS,
+  type BuildFormat,
+  type BuildPluginOptions,
+  type BuildPluginResult,
+  buildPlugin,
+  DEFAULT_FORMAT,
+} from "./build-plugin.js";
+export { BuildError } from "./errors.js";
+export {
+  type BundleMetafile,
+  copyNsNativeAddons,
+  findNsPackageDir,
+  type NativeAddonContext,
+  nsNativeAddonPaths,
+} from "./native-addons.js";
+export { type CliIo, runCli, USAGE } from "./run-cli.js";
+export { type BuildSeaOptions, type BuildSeaResult, buildSea } from "./sea.js";
+export {
+  SNAPSHOT_LOAD_FAILURE_EXIT_CODE,
+  SNAPSHOT_NODE_FLAGS,
+  type SnapshotLauncherOptions,
+  snapshotBlobName,
+  snapshotFallbackName,
+  snapshotLauncher,
+} from "./snapshot.js";

@@ -1,0 +1,188 @@
+/**
+ * `@cnikit/ns`'s native addons (koffi's and netlink's `.node` files) cannot be inlined into
+ * JavaScript: when a bundle includes `@cnikit/ns`, they are copied beside it as `koffi.node`
+ * and `netlink.node`, where `@cnikit/ns` loads them from (through the entry's real path, so a
+ * symlink from `/opt/cni/bin` works).
+ *
+ * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#section-2-execution-protocol — a plugin is an executable the runtime execs
+ */
+import { copyFileSync, existsSync, readFileSync, realpathSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join, resolve } from "node:path";
+import { BuildError } from "./errors.js";
+
+/**
+ * esbuild's metafile, as far as this package reads it.
+ *
+ * @example
+ * ```ts
+ * const metafile: BundleMetafile = { inputs: { "src/main.ts": {} } };
+ * ```
+ */
+export interface BundleMetafile {
+  /** Every bundled input, keyed by its path relative to `workingDir` (or absolute). */
+  readonly inputs: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * What {@link copyNsNativeAddons} needs to know about a written bundle.
+ *
+ * @example
+ * ```ts
+ * const ctx: NativeAddonContext = { outdir: "dist", metafile: result.metafile };
+ * ```
+ */
+export interface NativeAddonContext {
+  /** Directory the addons are copied into (the bundle's directory). */
+  readonly outdir: string;
+  /** esbuild's metafile of the bundle: tells whether `@cnikit/ns` is in it. */
+  readonly metafile: BundleMetafile;
+  /** Directory the metafile's relative input paths start from; default `process.cwd()`. */
+  readonly workingDir?: string;
+}
+
+/** Reads a package.json's "name", or undefined. */
+function packageName(file: string): string | undefined {
+  try {
+    const name = (JSON.parse(readFileSync(file, "utf8")) as { name?: unknown }).name;
+    return typeof name === "string" ? name : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The directory of the `@cnikit/ns` package whose sources or dist are among the bundle's inputs,
+ * or undefined when the bundle does not include `@cnikit/ns`.
+ *
+ * @example
+ * ```ts
+ * findNsPackageDir(result.metafile); // "/repo/node_modules/@cnikit/ns" or undefined
+ * ```
+ */
+export function findNsPackageDir(metafile: BundleMetafile, workingDir = process.cwd()): string | undefined {
+  const seen = new Map<string, string | undefined>();
+  for (const input of Object.keys(metafile.inputs)) {
+    if (input.startsWith("<") || input.includes(":")) continue; // esbuild's virtual inputs
+    let dir = dirname(resolve(workingDir, input));
+    const visited: string[] = [];
+    let found: string | undefined;
+    while (dir !== dirname(dir)) {
+      if (seen.has(dir)) {
+        found = seen.get(dir);
+        break;
+      }
+      visited.push(dir);
+      const pkg = join(dir, "package.json");
+      if (existsSync(pkg)) {
+        found = packageName(pkg) === "@cnikit/ns" ? dir : undefined;
+        break;
+      }
+      dir = dirname(dir);
+    }
+    for (const v of visited) seen.set(v, found);
+    if (found) return realpathSync(found);
+  }
+  return undefined;
+}
+
+/** The directory of an installed package (also when its "exports" hide package.json). */
+function packageDir(req: NodeJS.Require, name: string): string {
+  try {
+    return dirname(req.resolve(`${name}/package.json`));
+  } catch {
+    let dir = dirname(req.resolve(name));
+    while (dir !== dirname(dir)) {
+      const file = join(dir, "package.json");
+      if (existsSync(file) && packageName(file) === name) return dir;
+      dir = dirname(dir);
+    }
+    throw new BuildError(`cannot find the directory of the package ${name}`);
+  }
+}
+
+/**
+ * Paths of the native addons `@cnikit/ns` (installed at `nsDir`) needs on this platform, keyed by
+ * the file name they get beside the bundle.
+ *
+ * @example
+ * ```ts
+ * nsNativeAddonPaths("/repo/node_modules/@cnikit/ns");
+ * // { "koffi.node": ".../linux_x64/koffi.node", "netlink.node": ".../netlink.node" }
+ * ```
+ * @throws {BuildError} when koffi or netlink, or their binary for this platform, is missing.
+ */
+export function nsNativeAddonPaths(nsDir: string): Record<"koffi.node" | "netlink.node", string> {
+  const nsReq = createRequire(join(nsDir, "package.json"));
+  const { arch, platform } = process;
+  const report = process.report?.getReport?.() as { header?: { glibcVersionRuntime?: string } } | undefined;
+  const libc = platform === "linux" && !report?.header?.glibcVersionRuntime ? "musl" : platform;
+
+  // koffi: the prebuilt binary is in the platform package @koromix/koffi-<platform>-<arch>,
+  // or under koffi's own build/ when it was built from source
+  let koffiDir: string;
+  try {
+    koffiDir = packageDir(nsReq, "koffi");
+  } catch (err) {
+    throw new BuildError(`cannot resolve koffi from ${nsDir} (is @cnikit/ns installed with its dependencies?)`, {
+      cause: err,
+    });
+  }
+  const koffiCandidates: string[] = [];
+  try {
+    const platformDir = packageDir(createRequire(join(koffiDir, "package.json")), `@koromix/koffi-${platform}-${arch}`);
+    koffiCandidates.push(
+      join(platformDir, `${libc}_${arch}`, "koffi.node"),
+      join(platformDir, `${platform}_${arch}`, "koffi.node"),
+    );
+  } catch {
+    // no platform package: koffi was built from source
+  }
+  koffiCandidates.push(
+    join(koffiDir, "build", "koffi", `${libc}_${arch}`, "koffi.node"),
+    join(koffiDir, "build", "koffi", `${platform}_${arch}`, "koffi.node"),
+  );
+  const koffi = koffiCandidates.find((p) => existsSync(p));
+  if (!koffi) {
+    throw new BuildError(
+      `koffi's native addon for ${platform}-${arch} not found (looked in ${koffiCandidates.join(", ")})`,
+    );
+  }
+
+  // netlink: node-gyp-build (its own loader) knows where the prebuild or local build is
+  let netlink: string;
+  try {
+    const netlinkDir = packageDir(nsReq, "netlink");
+    const gypBuild = createRequire(join(netlinkDir, "package.json"))("node-gyp-build") as { path(dir: string): string };
+    netlink = gypBuild.path(netlinkDir);
+  } catch (err) {
+    throw new BuildError(`netlink's native addon for ${platform}-${arch} not found: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
+  return { "koffi.node": koffi, "netlink.node": netlink };
+}
+
+/**
+ * Copies `@cnikit/ns`'s native addons beside a bundle as `koffi.node` and `netlink.node` when the
+ * bundle includes `@cnikit/ns`; does nothing otherwise. Returns the paths written.
+ * `buildPlugin` calls it after every build.
+ *
+ * @example
+ * ```ts
+ * const copied = copyNsNativeAddons({ outdir: "dist", metafile: result.metafile });
+ * // ["dist/koffi.node", "dist/netlink.node"] for a plugin that uses @cnikit/ns
+ * ```
+ * @throws {BuildError} when the bundle uses `@cnikit/ns` but an addon cannot be found.
+ */
+export function copyNsNativeAddons({ outdir, metafile, workingDir }: NativeAddonContext): string[] {
+  const nsDir = findNsPackageDir(metafile, workingDir);
+  if (!nsDir) return [];
+  const copied: string[] = [];
+  for (const [name, from] of Object.entries(nsNativeAddonPaths(nsDir))) {
+    const to = join(outdir, name);
+    copyFileSync(realpathSync(from), to);
+    copied.push(to);
+  }
+  return copied;
+}

@@ -1,0 +1,154 @@
+/**
+ * The `cnikit-build` command line (the bin in cli.ts calls {@link runCli}).
+ *
+ * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#section-2-execution-protocol — a plugin is an executable the runtime execs
+ */
+import { relative } from "node:path";
+import { parseArgs } from "node:util";
+import { BUILD_FORMATS, type BuildFormat, buildPlugin, DEFAULT_FORMAT } from "./build-plugin.js";
+import { BuildError } from "./errors.js";
+import { buildSea } from "./sea.js";
+
+/**
+ * The text of `cnikit-build --help`.
+ *
+ * @example
+ * ```ts
+ * process.stdout.write(USAGE);
+ * ```
+ */
+export const USAGE = `usage: cnikit-build <entry> <outfile> [options]
+
+Bundles a CNI plugin into ONE executable file (#!/usr/bin/env node, chmod 755); when the
+plugin uses @cnikit/ns, its native addons (koffi.node, netlink.node) are copied beside it.
+Installing the plugin = copying the output directory.
+
+  cnikit-build src/main.ts dist/my-plugin              CommonJS bundle (default)
+  cnikit-build src/main.ts dist/my-plugin --snapshot   start-up snapshot: sh launcher + .blob
+  cnikit-build src/main.ts dist-sea/my-plugin --sea    single executable, node embedded
+
+options:
+  --format cjs|esm     module format of the bundle (default ${DEFAULT_FORMAT})
+  --snapshot           evaluate the plugin at build time into a start-up snapshot; the
+                       launcher falls back to <outfile>.cjs under another node version
+  --snapshot-rehash    with --snapshot: keep V8's per-start heap rehash (slower start)
+  --sea                Node single executable application (needs postject installed)
+  --shebang <line>     first line of the bundle (default #!/usr/bin/env node),
+                       e.g. '#!/opt/cni/bin/node' to ship node beside the plugin
+  --minify             minify the bundle
+  --external <module>  leave <module> out of the bundle (repeatable)
+  -h, --help           this help
+`;
+
+/**
+ * Where the CLI writes (process.stdout / process.stderr by default).
+ *
+ * @example
+ * ```ts
+ * let log = "";
+ * await runCli(["--help"], { out: (s) => (log += s), err: (s) => (log += s), cwd: process.cwd() });
+ * ```
+ */
+export interface CliIo {
+  /** Writes to stdout. */
+  readonly out: (s: string) => void;
+  /** Writes to stderr. */
+  readonly err: (s: string) => void;
+  /** Directory paths are relative to. */
+  readonly cwd: string;
+}
+
+const defaultIo: CliIo = {
+  out: (s) => void process.stdout.write(s),
+  err: (s) => void process.stderr.write(s),
+  cwd: process.cwd(),
+};
+
+/**
+ * Runs `cnikit-build` with `argv` (without node and the script); returns the exit code:
+ * 0 built, 1 build failed, 2 usage error.
+ *
+ * @example
+ * ```ts
+ * process.exitCode = await runCli(["src/main.ts", "dist/my-plugin", "--snapshot"]);
+ * ```
+ */
+export async function runCli(argv: readonly string[], io: CliIo = defaultIo): Promise<number> {
+  let parsed: ReturnType<typeof parse>;
+  try {
+    parsed = parse(argv);
+  } catch (err) {
+    io.err(`cnikit-build: ${(err as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    io.out(USAGE);
+    return 0;
+  }
+  const [entry, outfile, ...extra] = positionals;
+  const usageError = (msg: string) => {
+    io.err(`cnikit-build: ${msg}\n\n${USAGE}`);
+    return 2;
+  };
+  if (!entry || !outfile) return usageError("an entry and an outfile are required");
+  if (extra.length) return usageError(`unexpected argument ${JSON.stringify(extra[0])}`);
+  const format = values.format as BuildFormat | undefined;
+  if (format !== undefined && !(BUILD_FORMATS as readonly string[]).includes(format)) {
+    return usageError(`--format must be ${BUILD_FORMATS.join(" or ")}, not ${JSON.stringify(format)}`);
+  }
+  if (values.sea && (values.snapshot || format))
+    return usageError("--sea cannot be combined with --snapshot or --format");
+  if (values["snapshot-rehash"] && !values.snapshot) return usageError("--snapshot-rehash needs --snapshot");
+  if (values.snapshot && format) return usageError("--snapshot cannot be combined with --format");
+  if (values.shebang !== undefined && (values.snapshot || values.sea))
+    return usageError("--shebang applies to plain bundles only");
+  const common = { entry, outfile, cwd: io.cwd, minify: values.minify ?? false, external: values.external ?? [] };
+  try {
+    const r: {
+      outfile: string;
+      nativeAddons: readonly string[];
+      blob?: string | undefined;
+      fallback?: string | undefined;
+      scopeFile?: string | undefined;
+    } = values.sea
+      ? await buildSea(common)
+      : await buildPlugin({
+          ...common,
+          ...(format ? { format } : {}),
+          ...(values.shebang !== undefined ? { shebang: values.shebang } : {}),
+          snapshot: values.snapshot ?? false,
+          snapshotRehash: values["snapshot-rehash"] ?? false,
+        });
+    const rel = (p: string) => {
+      const r = relative(io.cwd, p);
+      return r && !r.startsWith("..") ? r : p;
+    };
+    const extras: string[] = [...r.nativeAddons, ...(r.scopeFile ? [r.scopeFile] : [])];
+    if (r.blob) extras.unshift(r.blob, ...(r.fallback ? [r.fallback] : []));
+    io.err(`built ${rel(r.outfile)}${extras.length ? ` (+ ${extras.map(rel).join(", ")})` : ""}\n`);
+    return 0;
+  } catch (err) {
+    const msg = BuildError.isInstance(err) ? err.message : String((err as Error)?.stack ?? err);
+    io.err(`cnikit-build: ${msg}\n`);
+    return 1;
+  }
+}
+
+function parse(argv: readonly string[]) {
+  return parseArgs({
+    args: [...argv],
+    allowPositionals: true,
+    strict: true,
+    options: {
+      format: { type: "string" },
+      snapshot: { type: "boolean" },
+      "snapshot-rehash": { type: "boolean" },
+      sea: { type: "boolean" },
+      minify: { type: "boolean" },
+      shebang: { type: "string" },
+      external: { type: "string", multiple: true },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+}
