@@ -41,6 +41,7 @@ export const PACKAGES = {
   "ipam-client": ["src/index.ts"],
   runtime: ["src/index.ts"],
   testing: ["src/index.ts"],
+  build: ["src/index.ts"],
 };
 
 const SPEC_LINK = /SPEC\.md|CONVENTIONS\.md|cni\.dev/;

@@ -1,6 +1,6 @@
 // Build variants of our example plugins, measured next to what `pnpm build` put in dist/:
 // besides dist/<name>, the same sources are built into a temp dir as a start-up snapshot
-// (`--snapshot`) and as a CommonJS bundle (`--format cjs`), unless dist already is that kind,
+// (`--snapshot`) and as an ESM bundle (`--format esm`; dist/ is CommonJS by default),
 // so every run shows what each build mode buys on the real plugins.
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -31,7 +31,7 @@ const memo = new Map();
  * (id "ts"), then `extra` kinds built from the same sources (ids "ts-snapshot", "ts-cjs", "ts-esm").
  * Empty when dist/<name> is not built.
  */
-export function variantsOf(name, extra = ["snapshot", "cjs"]) {
+export function variantsOf(name, extra = ["snapshot", "esm"]) {
   const key = `${name}:${extra.join(",")}`;
   if (!memo.has(key)) memo.set(key, buildVariants(name, extra));
   return memo.get(key);
