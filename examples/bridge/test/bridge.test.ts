@@ -3,7 +3,7 @@
  * our host-local (built fresh into a temp dir) or the Go reference plugins.
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -152,6 +152,74 @@ describe("bridge ADD failures leave nothing behind", () => {
     expect(r.json.msg).toMatch(/already exists/);
     expect(leases(conf.ipam.dataDir, conf.name)).toEqual([]);
     expect(hostLinkExists(conf.bridge)).toBe(false);
+  });
+});
+
+describe("IPAM runs in parallel with the link work", () => {
+  // ADD starts the IPAM delegate before creating the bridge and the veth, DEL before deleting
+  // the veth: whatever fails, a granted lease is released and both errors are accounted for.
+
+  it("a bridge that cannot be created (the name is a veth): the lease started meanwhile is released", async () => {
+    s = new Scratch();
+    const conf = netConf();
+    sh(["ip", "link", "add", conf.bridge, "type", "veth", "peer", "name", s.link("pe")]);
+    const a = s.netns("a");
+    const r = await call("ADD", conf, a, `ca${s.id}`);
+    expect(r.code).toBe(1);
+    expect(r.json.msg).toMatch(/^failed to create bridge "ck\w+"/);
+    expect(leases(conf.ipam.dataDir, conf.name)).toEqual([]);
+    expect(linkJson(["link", "show", conf.bridge]).linkinfo.info_kind).toBe("veth");
+    expect(trySh(["ip", "-n", nsName(a), "link", "show", "eth0"]).status).not.toBe(0);
+  });
+
+  it("a container netns that does not exist: the lease is released, the new bridge removed", async () => {
+    s = new Scratch();
+    const conf = netConf();
+    const r = await call("ADD", conf, `/var/run/netns/ckgone${s.id}`, `ca${s.id}`);
+    expect(r.code).toBe(1);
+    expect(r.json.msg).toMatch(/^failed to open netns/);
+    expect(leases(conf.ipam.dataDir, conf.name)).toEqual([]);
+    expect(hostLinkExists(conf.bridge)).toBe(false);
+  });
+
+  it("the same ADD twice: the second fails on the taken interface and releases only its own lease", async () => {
+    s = new Scratch();
+    const conf = netConf();
+    const a = s.netns("a");
+    const first = await call("ADD", conf, a, `ca${s.id}`);
+    expect(first.code, first.stdout).toBe(0);
+    const second = await call("ADD", conf, a, `cb${s.id}`);
+    expect(second.code).toBe(1);
+    expect(second.json.msg).toMatch(/already exists/);
+    // the first container keeps its lease and address
+    const ip = (first.json.ips[0].address as string).split("/")[0] as string;
+    expect(leases(conf.ipam.dataDir, conf.name)).toEqual([ip]);
+    expect(addressesIn(a, "eth0")).toEqual([first.json.ips[0].address]);
+  });
+
+  it("DEL whose IPAM fails still deletes the interface, and reports the IPAM error", async () => {
+    s = new Scratch();
+    const conf = netConf();
+    const a = s.netns("a");
+    expect((await call("ADD", conf, a, `ca${s.id}`)).code).toBe(0);
+    const broken = { ...conf, ipam: { ...conf.ipam, type: "no-such-ipam" } };
+    const d = await call("DEL", broken, a, `ca${s.id}`);
+    expect(d.code).toBe(1);
+    expect(d.json.msg).toMatch(/no-such-ipam/);
+    expect(trySh(["ip", "-n", nsName(a), "link", "show", "eth0"]).status).not.toBe(0);
+    expect((await call("DEL", conf, a, `ca${s.id}`)).code).toBe(0);
+    expect(leases(conf.ipam.dataDir, conf.name)).toEqual([]);
+  });
+
+  it("DEL where both fail: the IPAM error first, the interface error in its details", async () => {
+    s = new Scratch();
+    const conf = { ...netConf(), ipam: { type: "no-such-ipam" } };
+    const notANetns = join(s.dir("f"), "not-a-netns");
+    writeFileSync(notANetns, "");
+    const d = await call("DEL", conf, notANetns, `ca${s.id}`);
+    expect(d.code).toBe(1);
+    expect(d.json.msg).toMatch(/no-such-ipam/);
+    expect(d.json.details).toMatch(/also failed: deleting "eth0": /);
   });
 });
 

@@ -1,5 +1,6 @@
 /**
  * rtnetlink address operations (RTM_*ADDR).
+ * @see https://github.com/cnikit/cnikit/blob/main/docs/netns.md
  * @internal
  */
 import { broadcastOf, bytesToIp, ipToBytes, parseCidr, type IpFamily } from "./cidr.js";
@@ -17,7 +18,12 @@ const IFA_FLAGS = 8;
 const AF_INET = 2;
 const AF_INET6 = 10;
 
-/** Address flag bits (IFA_F_*). */
+/**
+ * Address flag bits (IFA_F_*).
+ *
+ * @example
+ * const stable = (await ns.listAddresses("eth0")).filter((a) => (a.flags & IFA_F.TENTATIVE) === 0);
+ */
 export const IFA_F = {
   SECONDARY: 0x01,
   NODAD: 0x02,
@@ -31,11 +37,30 @@ export const IFA_F = {
   NOPREFIXROUTE: 0x200,
 } as const;
 
-/** Scope names for addresses and routes (RT_SCOPE_*). */
+/**
+ * Scope names for addresses and routes (RT_SCOPE_*).
+ *
+ * @example
+ * const linkLocal = (await ns.listAddresses("eth0")).filter((a) => a.scope === SCOPE.link);
+ */
 export const SCOPE = { universe: 0, site: 200, link: 253, host: 254, nowhere: 255 } as const;
+/**
+ * A scope by name: a key of {@link SCOPE}.
+ *
+ * @example
+ * const scope: ScopeName = "link";
+ * await ns.addRoute({ dst: "10.99.0.0/16", dev: "eth0", scope });
+ */
 export type ScopeName = keyof typeof SCOPE;
 
-/** An address assigned to a link. */
+/**
+ * An address assigned to a link.
+ *
+ * @example
+ * const [addr]: Address[] = await ns.listAddresses("eth0", { family: 4 });
+ * addr?.cidr; // "10.22.0.5/16"
+ * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#add-success (a result's `ips`)
+ */
 export interface Address {
   /** Index of the link carrying it. */
   ifIndex: number;
@@ -61,7 +86,13 @@ export interface Address {
   peer?: string;
 }
 
-/** Options for adding an address. */
+/**
+ * Options for adding an address.
+ *
+ * @example
+ * const opts: AddAddressOptions = { noDad: true, noPrefixRoute: true };
+ * await ns.addAddress("eth0", "fd00::5/64", opts);
+ */
 export interface AddAddressOptions {
   /** Skip IPv6 duplicate address detection (IFA_F_NODAD). */
   noDad?: boolean;
@@ -127,7 +158,12 @@ function scopeValue(s: ScopeName | number | undefined): number {
   return typeof s === "number" ? s : SCOPE[s];
 }
 
-export async function addAddress(nl: RtnlSocket, ifIndex: number, cidr: string, o: AddAddressOptions = {}): Promise<void> {
+export async function addAddress(
+  nl: RtnlSocket,
+  ifIndex: number,
+  cidr: string,
+  o: AddAddressOptions = {},
+): Promise<void> {
   const p = parseCidr(cidr);
   let flags = 0;
   if (o.noDad) flags |= IFA_F.NODAD;

@@ -1,5 +1,7 @@
 /**
  * `ensureBridge` and bridge-port helpers, as the Go bridge plugin uses them.
+ *
+ * @see https://github.com/cnikit/cnikit/blob/main/docs/netns.md
  */
 import { CniError, ErrorCode } from "@cnikit/spec";
 import { parseCidr } from "./cidr.js";
@@ -7,7 +9,13 @@ import { LinkExistsError } from "./errors.js";
 import type { BridgePortOptions, CreateBridgeOptions, Link } from "./links.js";
 import { Netns } from "./netns.js";
 
-/** Options for {@link ensureBridge}. */
+/**
+ * Options for {@link ensureBridge}.
+ *
+ * @example
+ * const opts: EnsureBridgeOptions = { name: "cni0", mtu: 1500, addresses: ["10.22.0.1/16"], forceAddress: false };
+ * const bridge = await ensureBridge(opts);
+ */
 export interface EnsureBridgeOptions {
   /** Bridge name (≤ 15 bytes). */
   name: string;
@@ -54,7 +62,9 @@ export async function ensureBridge(options: EnsureBridgeOptions): Promise<Link> 
     if (!LinkExistsError.isInstance(err)) throw err;
     link = await ns.getLink(options.name);
     if (link.kind !== "bridge") {
-      throw new CniError(ErrorCode.Internal, `"${options.name}" already exists but is not a bridge`, undefined, { cause: err });
+      throw new CniError(ErrorCode.Internal, `"${options.name}" already exists but is not a bridge`, undefined, {
+        cause: err,
+      });
     }
     if (!link.up) await ns.setLinkUp(link.index);
   }
@@ -68,7 +78,10 @@ export async function ensureBridge(options: EnsureBridgeOptions): Promise<Link> 
     );
     for (const c of conflicts) {
       if (!options.forceAddress) {
-        throw new CniError(ErrorCode.Internal, `"${options.name}" already has an IP address different from ${want.cidr}`);
+        throw new CniError(
+          ErrorCode.Internal,
+          `"${options.name}" already has an IP address different from ${want.cidr}`,
+        );
       }
       await ns.deleteAddress(link.index, c.cidr);
     }

@@ -24,6 +24,7 @@ const NETNS_CLOSED = Symbol.for("cnikit.NetnsClosedError");
  * try { await Netns.open(path) } catch (e) { if (NetnsNotFoundError.isInstance(e)) return; throw e; }
  */
 export class NetnsNotFoundError extends CniError {
+  /** @internal marker so `isInstance` works across bundled copies of this class. */
   readonly [NETNS_NOT_FOUND] = true;
   /** The path that was opened. */
   readonly path: string;
@@ -32,7 +33,11 @@ export class NetnsNotFoundError extends CniError {
     this.name = "NetnsNotFoundError";
     this.path = path;
   }
-  /** True for this error from any copy of @cnikit/ns. */
+  /**
+   * True for this error from any copy of @cnikit/ns.
+   *
+   * @example if (NetnsNotFoundError.isInstance(err)) console.error(err.message);
+   */
   static override isInstance(value: unknown): value is NetnsNotFoundError {
     return marked(value, NETNS_NOT_FOUND);
   }
@@ -45,6 +50,7 @@ export class NetnsNotFoundError extends CniError {
  * await Netns.open("/etc/hostname"); // throws NotANetnsError
  */
 export class NotANetnsError extends CniError {
+  /** @internal marker so `isInstance` works across bundled copies of this class. */
   readonly [NOT_A_NETNS] = true;
   /** The path that was opened. */
   readonly path: string;
@@ -53,7 +59,11 @@ export class NotANetnsError extends CniError {
     this.name = "NotANetnsError";
     this.path = path;
   }
-  /** True for this error from any copy of @cnikit/ns. */
+  /**
+   * True for this error from any copy of @cnikit/ns.
+   *
+   * @example if (NotANetnsError.isInstance(err)) console.error(err.message);
+   */
   static override isInstance(value: unknown): value is NotANetnsError {
     return marked(value, NOT_A_NETNS);
   }
@@ -66,12 +76,17 @@ export class NotANetnsError extends CniError {
  * ns.close(); await ns.listLinks(); // throws NetnsClosedError
  */
 export class NetnsClosedError extends CniError {
+  /** @internal marker so `isInstance` works across bundled copies of this class. */
   readonly [NETNS_CLOSED] = true;
   constructor(path: string) {
     super(ErrorCode.Internal, `"${path}" has already been closed`);
     this.name = "NetnsClosedError";
   }
-  /** True for this error from any copy of @cnikit/ns. */
+  /**
+   * True for this error from any copy of @cnikit/ns.
+   *
+   * @example if (NetnsClosedError.isInstance(err)) console.error(err.message);
+   */
   static override isInstance(value: unknown): value is NetnsClosedError {
     return marked(value, NETNS_CLOSED);
   }
@@ -84,6 +99,7 @@ export class NetnsClosedError extends CniError {
  * await ns.deleteLink("eth0", { missingOk: true }); // never throws this
  */
 export class LinkNotFoundError extends CniError {
+  /** @internal marker so `isInstance` works across bundled copies of this class. */
   readonly [LINK_NOT_FOUND] = true;
   /** The name or index looked up. */
   readonly link: string | number;
@@ -92,7 +108,11 @@ export class LinkNotFoundError extends CniError {
     this.name = "LinkNotFoundError";
     this.link = link;
   }
-  /** True for this error from any copy of @cnikit/ns. */
+  /**
+   * True for this error from any copy of @cnikit/ns.
+   *
+   * @example if (LinkNotFoundError.isInstance(err)) console.error(err.message);
+   */
   static override isInstance(value: unknown): value is LinkNotFoundError {
     return marked(value, LINK_NOT_FOUND);
   }
@@ -105,6 +125,7 @@ export class LinkNotFoundError extends CniError {
  * await ns.createBridge({ name: "cni0" }); // throws LinkExistsError the second time
  */
 export class LinkExistsError extends CniError {
+  /** @internal marker so `isInstance` works across bundled copies of this class. */
   readonly [LINK_EXISTS] = true;
   /** The conflicting name. */
   readonly link: string;
@@ -113,7 +134,11 @@ export class LinkExistsError extends CniError {
     this.name = "LinkExistsError";
     this.link = link;
   }
-  /** True for this error from any copy of @cnikit/ns. */
+  /**
+   * True for this error from any copy of @cnikit/ns.
+   *
+   * @example if (LinkExistsError.isInstance(err)) console.error(err.message);
+   */
   static override isInstance(value: unknown): value is LinkExistsError {
     return marked(value, LINK_EXISTS);
   }
@@ -126,6 +151,7 @@ export class LinkExistsError extends CniError {
  * try { await ns.addRoute(r) } catch (e) { if (NetlinkError.isInstance(e) && e.errnoCode === "EEXIST") ... }
  */
 export class NetlinkError extends CniError {
+  /** @internal marker so `isInstance` works across bundled copies of this class. */
   readonly [NETLINK] = true;
   /** Positive errno from the kernel. */
   readonly errno: number;
@@ -140,7 +166,11 @@ export class NetlinkError extends CniError {
     this.errnoCode = errnoCode;
     this.operation = operation;
   }
-  /** True for this error from any copy of @cnikit/ns. */
+  /**
+   * True for this error from any copy of @cnikit/ns.
+   *
+   * @example if (NetlinkError.isInstance(err)) console.error(err.message);
+   */
   static override isInstance(value: unknown): value is NetlinkError {
     return marked(value, NETLINK);
   }

@@ -1,5 +1,7 @@
 /**
  * Host sysctls and IP forwarding (Go's `ip.EnableIP4Forward`/`EnableIP6Forward`, `sysctl.Sysctl`).
+ *
+ * @see https://github.com/cnikit/cnikit/blob/main/docs/netns.md
  */
 import { Netns } from "./netns.js";
 import { ipFamily } from "./cidr.js";
@@ -27,6 +29,13 @@ export async function setSysctl(name: string, value: string | number, netns?: Ne
 }
 
 /** An address family for forwarding: "4"/"6" (also 4/6). */
+/**
+ * An address family for {@link enableIpForward}, as a string (`"4"`, as CNI 0.x results write it) or a number.
+ *
+ * @example
+ * const families: ForwardFamily[] = familiesOf(result.ips?.map((ip) => ip.address) ?? []);
+ * await enableIpForward(families);
+ */
 export type ForwardFamily = "4" | "6" | 4 | 6;
 
 const FORWARD_SYSCTL = { "4": "net/ipv4/ip_forward", "6": "net/ipv6/conf/all/forwarding" } as const;
@@ -40,7 +49,10 @@ const FORWARD_SYSCTL = { "4": "net/ipv4/ip_forward", "6": "net/ipv6/conf/all/for
  * await enableIpForward(["4", "6"], { netns }); // inside a netns
  * @throws {CniError} code 5 when the sysctl cannot be read or written.
  */
-export async function enableIpForward(families: readonly ForwardFamily[], options?: { netns?: Netns }): Promise<("4" | "6")[]> {
+export async function enableIpForward(
+  families: readonly ForwardFamily[],
+  options?: { netns?: Netns },
+): Promise<("4" | "6")[]> {
   const ns = options?.netns ?? Netns.host();
   const changed: ("4" | "6")[] = [];
   for (const f of new Set(families.map((x) => String(x) as "4" | "6"))) {

@@ -6,6 +6,7 @@
  */
 export { Netns, NETNS_RUN_DIR } from "./netns.js";
 export type { LinkRef } from "./netns.js";
+export type { RtnlSocket } from "./netlink-socket.js";
 export type {
   Link,
   BridgePortOptions,
@@ -26,7 +27,14 @@ export type { EnsureBridgeOptions } from "./bridge.js";
 export { enableIpForward, familiesOf, getSysctl, setSysctl } from "./forward.js";
 export type { ForwardFamily } from "./forward.js";
 export { sysctlPath } from "./sysctl.js";
-export { setupIpMasq, teardownIpMasq, gcIpMasq, ipMasqChainName, IPMASQ_NFT_TABLE, IPMASQ_NFT_CHAIN } from "./ipmasq.js";
+export {
+  setupIpMasq,
+  teardownIpMasq,
+  gcIpMasq,
+  ipMasqChainName,
+  IPMASQ_NFT_TABLE,
+  IPMASQ_NFT_CHAIN,
+} from "./ipmasq.js";
 export type { IpMasqBackend, IpMasqOptions } from "./ipmasq.js";
 export { randomMac, randomVethName } from "./mac.js";
 export {

@@ -3,23 +3,47 @@
  * (same nftables table/chain/comment hashes and iptables chain names/comments, so Go and
  * TypeScript plugins can clean up after each other). Uses the `nft`/`iptables` binaries;
  * prefers nftables, falls back to iptables.
+ *
+ * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#gc-clean-up-any-stale-resources (gcIpMasq)
+ * @see https://github.com/cnikit/cnikit/blob/main/docs/netns.md
  */
-import { createHash } from "node:crypto";
 import { accessSync, constants as fsConstants } from "node:fs";
 import { CniError, ErrorCode } from "@cnikit/spec";
 import type { Attachment } from "@cnikit/spec";
+import { builtin } from "./builtin.js";
 import { parseCidr } from "./cidr.js";
 
-/** nftables table (family inet) shared with Go plugins. */
+/**
+ * nftables table (family inet) shared with Go plugins.
+ *
+ * @example
+ * execFileSync("nft", ["list", "chain", "inet", IPMASQ_NFT_TABLE, IPMASQ_NFT_CHAIN]);
+ */
 export const IPMASQ_NFT_TABLE = "cni_plugins_masquerade";
-/** nftables chain holding one rule per masqueraded address. */
+/**
+ * nftables chain holding one rule per masqueraded address.
+ *
+ * @example
+ * execFileSync("nft", ["-j", "list", "chain", "inet", IPMASQ_NFT_TABLE, IPMASQ_NFT_CHAIN]);
+ */
 export const IPMASQ_NFT_CHAIN = "masq_checks";
 const COMMENT_MAX = 128;
 
-/** Which firewall tool to use. */
+/**
+ * Which firewall tool to use.
+ *
+ * @example
+ * const backend: IpMasqBackend = await setupIpMasq({ network: "mynet", containerId, ifName: "eth0", ips: ["10.22.0.5/16"] });
+ */
 export type IpMasqBackend = "nftables" | "iptables";
 
-/** Identifies one attachment's masquerade rules. */
+/**
+ * Identifies one attachment's masquerade rules.
+ *
+ * @example
+ * const opts: IpMasqOptions = { network: "mynet", containerId: ctx.containerId, ifName: ctx.ifName, ips: ["10.22.0.5/16"], backend: "iptables" };
+ * await setupIpMasq(opts);
+ */
 export interface IpMasqOptions {
   /** CNI network name. */
   network: string;
@@ -77,6 +101,8 @@ function fail(what: string, r: RunResult): never {
 
 /** sha512 hex of `s`, truncated to `len` chars, after `prefix` (Go's `MustFormatHashWithPrefix`). */
 function hashWithPrefix(len: number, prefix: string, s: string): string {
+  // node:crypto is loaded here, not at start-up: most plugin calls never masquerade
+  const { createHash } = builtin<typeof import("node:crypto")>("node:crypto");
   return (prefix + createHash("sha512").update(s).digest("hex")).slice(0, len);
 }
 
@@ -284,7 +310,9 @@ export async function gcIpMasq(
   if (!nft) return 0;
   const prefix = hashForNetwork(network);
   const valid = new Set(attachments.map((a) => commentForInstance(network, a.ifname, a.containerID)));
-  const stale = (await nftRules(nft)).filter((r) => r.comment?.startsWith(prefix) && !valid.has(r.comment)).map((r) => r.handle);
+  const stale = (await nftRules(nft))
+    .filter((r) => r.comment?.startsWith(prefix) && !valid.has(r.comment))
+    .map((r) => r.handle);
   if (stale.length === 0) return 0;
   const r = await run(nft, ["-f", "-"], nftDelete(stale));
   if (r.code !== 0) fail("failed to garbage-collect nftables masquerade rules", r);

@@ -27,7 +27,9 @@ export function getLibc(): Libc {
   libc = {
     setns: lib.func("int setns(int fd, int nstype)") as Fn,
     unshare: lib.func("int unshare(int flags)") as Fn,
-    mount: lib.func("int mount(const char *source, const char *target, const char *fstype, unsigned long flags, const void *data)") as Fn,
+    mount: lib.func(
+      "int mount(const char *source, const char *target, const char *fstype, unsigned long flags, const void *data)",
+    ) as Fn,
     umount2: lib.func("int umount2(const char *target, int flags)") as Fn,
     flock: lib.func("int flock(int fd, int operation)") as Fn,
     ioctl: lib.func("int ioctl(int fd, unsigned long request, unsigned long arg)") as Fn,
@@ -38,8 +40,7 @@ export function getLibc(): Libc {
 /** @internal errno of the last failed libc call, with its name. */
 export function lastErrno(): { errno: number; code: string } {
   const errno = loadKoffi().errno();
-  const code =
-    Object.entries(osConstants.errno).find(([, v]) => v === errno)?.[0] ?? `errno ${errno}`;
+  const code = Object.entries(osConstants.errno).find(([, v]) => v === errno)?.[0] ?? `errno ${errno}`;
   return { errno, code };
 }
 
@@ -66,7 +67,14 @@ export function check(rc: number, syscall: string, detail?: string): number {
   return rc;
 }
 
-/** flock(2) operations. */
+/**
+ * flock(2) operations: exclusive, shared, unlock.
+ *
+ * @example
+ * const mode: FlockMode = "ex";
+ * flock(fd, mode);
+ * @see https://github.com/cnikit/cnikit/blob/main/docs/netns.md
+ */
 export type FlockMode = "ex" | "sh" | "un";
 
 const LOCK_SH = 1;
@@ -85,6 +93,7 @@ const LOCK_UN = 8;
  * try { ... } finally { flock(fd, "un"); closeSync(fd); }
  * @returns true when the operation succeeded, false only for a non-blocking attempt on a held lock.
  * @throws {CniError} code 5 (IoFailure) when flock fails (bad fd, ...).
+ * @see https://github.com/cnikit/cnikit/blob/main/docs/netns.md
  */
 export function flock(fd: number, mode: FlockMode, options?: { nonBlocking?: boolean }): boolean {
   let op = mode === "ex" ? LOCK_EX : mode === "sh" ? LOCK_SH : mode === "un" ? LOCK_UN : -1;

@@ -1,10 +1,10 @@
 /**
  * rtnetlink link operations (RTM_*LINK), including our own IFLA_LINKINFO encoding for
  * veth, bridge and vxlan (netlink 0.3 leaves it raw).
+ * @see https://github.com/cnikit/cnikit/blob/main/docs/netns.md
  * @internal
  */
-import { isIPv4, isIPv6 } from "node:net";
-import { CniError, ErrorCode } from "@cnikit/spec";
+import { CniError, ErrorCode, ipFamily } from "@cnikit/spec";
 import { LinkExistsError, LinkNotFoundError, NetlinkError } from "./errors.js";
 import { ipToBytes } from "./cidr.js";
 import {
@@ -47,12 +47,32 @@ const VETH_INFO_PEER = 1;
 const IFLA_BR_VLAN_FILTERING = 7;
 
 const AF_BRIDGE = 7;
-/** Link flag bits (IFF_*). */
-export const IFF = { UP: 0x1, BROADCAST: 0x2, LOOPBACK: 0x8, RUNNING: 0x40, PROMISC: 0x100, LOWER_UP: 0x10000 } as const;
+/**
+ * Link flag bits (IFF_*).
+ *
+ * @example
+ * const lo = await ns.getLink("lo");
+ * const running = (lo.flags & IFF.RUNNING) !== 0;
+ */
+export const IFF = {
+  UP: 0x1,
+  BROADCAST: 0x2,
+  LOOPBACK: 0x8,
+  RUNNING: 0x40,
+  PROMISC: 0x100,
+  LOWER_UP: 0x10000,
+} as const;
 
 const OPERSTATES = ["unknown", "notpresent", "down", "lowerlayerdown", "testing", "dormant", "up"] as const;
 
-/** A network interface as the kernel reports it. */
+/**
+ * A network interface as the kernel reports it.
+ *
+ * @example
+ * const eth0: Link = await ns.getLink("eth0");
+ * // { name: "eth0", index: 2, mac: "0a:58:0a:16:00:05", mtu: 1500, up: true, operState: "up", kind: "veth", ... }
+ * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#add-success (a result's `interfaces` entry is built from it)
+ */
 export interface Link {
   /** Interface name (≤ 15 bytes). */
   name: string;
@@ -167,7 +187,12 @@ export async function listLinks(nl: RtnlSocket): Promise<Link[]> {
 export async function getLink(nl: RtnlSocket, link: string | number): Promise<Link> {
   const s = selector(link);
   try {
-    const msgs = await nl.request(RTM_GETLINK, 0, Buffer.concat([ifinfomsg({ index: s.index }), encodeAttrs(s.attrs)]), `get link ${link}`);
+    const msgs = await nl.request(
+      RTM_GETLINK,
+      0,
+      Buffer.concat([ifinfomsg({ index: s.index }), encodeAttrs(s.attrs)]),
+      `get link ${link}`,
+    );
     const m = msgs[0];
     if (!m) throw new LinkNotFoundError(link);
     return parseLink(m);
@@ -234,7 +259,8 @@ export async function renameLink(nl: RtnlSocket, from: string | number, to: stri
   try {
     await nl.request(RTM_NEWLINK, 0, body, `rename ${from} to ${to}`);
   } catch (err) {
-    if (NetlinkError.isInstance(err) && err.errnoCode === "EEXIST") throw new LinkExistsError(to, undefined, { cause: err });
+    if (NetlinkError.isInstance(err) && err.errnoCode === "EEXIST")
+      throw new LinkExistsError(to, undefined, { cause: err });
     notFound(from, err);
   }
 }
@@ -242,7 +268,12 @@ export async function renameLink(nl: RtnlSocket, from: string | number, to: stri
 export async function deleteLink(nl: RtnlSocket, link: string | number, missingOk: boolean): Promise<boolean> {
   const s = selector(link);
   try {
-    await nl.request(RTM_DELLINK, 0, Buffer.concat([ifinfomsg({ index: s.index }), encodeAttrs(s.attrs)]), `delete link ${link}`);
+    await nl.request(
+      RTM_DELLINK,
+      0,
+      Buffer.concat([ifinfomsg({ index: s.index }), encodeAttrs(s.attrs)]),
+      `delete link ${link}`,
+    );
     return true;
   } catch (err) {
     try {
@@ -254,7 +285,13 @@ export async function deleteLink(nl: RtnlSocket, link: string | number, missingO
   }
 }
 
-/** Bridge port options (IFLA_BRPORT_*), set on a link enslaved to a bridge. */
+/**
+ * Bridge port options (IFLA_BRPORT_*), set on a link enslaved to a bridge.
+ *
+ * @example
+ * const port: BridgePortOptions = { hairpin: true, learning: false };
+ * await Netns.host().setBridgePort("veth1234abcd", port);
+ */
 export interface BridgePortOptions {
   /** Hairpin mode (`IFLA_BRPORT_MODE`): reflect frames back out of the port they came in on. */
   hairpin?: boolean;
@@ -293,7 +330,10 @@ export async function setBridgePort(nl: RtnlSocket, link: string | number, opts:
     if (v !== undefined) attrs.push(u8(type, v ? 1 : 0));
   }
   if (attrs.length === 0) return;
-  const body = Buffer.concat([ifinfomsg({ family: AF_BRIDGE, index: idx }), encodeAttrs([nested(IFLA_PROTINFO, attrs)])]);
+  const body = Buffer.concat([
+    ifinfomsg({ family: AF_BRIDGE, index: idx }),
+    encodeAttrs([nested(IFLA_PROTINFO, attrs)]),
+  ]);
   try {
     await nl.request(RTM_SETLINK, 0, body, `set bridge port ${link}`);
   } catch (err) {
@@ -301,7 +341,13 @@ export async function setBridgePort(nl: RtnlSocket, link: string | number, opts:
   }
 }
 
-/** Options common to every link we create. */
+/**
+ * Options common to every link we create.
+ *
+ * @example
+ * const common: CreateLinkCommon = { name: "br0", mtu: 1500, up: true };
+ * await ns.createBridge(common);
+ */
 export interface CreateLinkCommon {
   /** Interface name (≤ 15 bytes). */
   name: string;
@@ -312,7 +358,14 @@ export interface CreateLinkCommon {
   up?: boolean;
 }
 
-async function createLink(nl: RtnlSocket, o: CreateLinkCommon, kind: string, data: AttrInput[] | undefined, extra: AttrInput[] = [], peerName?: string): Promise<void> {
+async function createLink(
+  nl: RtnlSocket,
+  o: CreateLinkCommon,
+  kind: string,
+  data: AttrInput[] | undefined,
+  extra: AttrInput[] = [],
+  peerName?: string,
+): Promise<void> {
   const attrs: AttrInput[] = [str(IFLA_IFNAME, o.name)];
   if (o.mtu !== undefined) attrs.push(u32(IFLA_MTU, o.mtu));
   if (o.mac !== undefined) attrs.push(bytes(IFLA_ADDRESS, parseMac(o.mac)));
@@ -321,21 +374,28 @@ async function createLink(nl: RtnlSocket, o: CreateLinkCommon, kind: string, dat
   const info: AttrInput[] = [str(IFLA_INFO_KIND, kind)];
   if (data) info.push(nested(IFLA_INFO_DATA, data));
   attrs.push(nested(IFLA_LINKINFO, info));
-  const body = Buffer.concat([
-    ifinfomsg(o.up ? { flags: IFF.UP, change: IFF.UP } : {}),
-    encodeAttrs(attrs),
-  ]);
+  const body = Buffer.concat([ifinfomsg(o.up ? { flags: IFF.UP, change: IFF.UP } : {}), encodeAttrs(attrs)]);
   try {
     await nl.request(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, body, `create ${kind} ${o.name}`);
   } catch (err) {
     if (NetlinkError.isInstance(err) && err.errnoCode === "EEXIST") {
-      throw new LinkExistsError(o.name, peerName === undefined ? undefined : `link "${o.name}" or peer "${peerName}" already exists`, { cause: err });
+      throw new LinkExistsError(
+        o.name,
+        peerName === undefined ? undefined : `link "${o.name}" or peer "${peerName}" already exists`,
+        { cause: err },
+      );
     }
     throw err;
   }
 }
 
-/** Options for a veth pair created from one netns with its peer born in another. */
+/**
+ * Options for a veth pair created from one netns with its peer born in another.
+ *
+ * @example
+ * const opts: CreateVethOptions = { name: "eth0", mtu: 1500, peer: { name: "veth01", netnsFd: Netns.host().fd } };
+ * await ctr.createVeth(opts);
+ */
 export interface CreateVethOptions extends CreateLinkCommon {
   peer: {
     name: string;
@@ -357,7 +417,13 @@ export function createVeth(nl: RtnlSocket, o: CreateVethOptions): Promise<void> 
   return createLink(nl, o, "veth", [{ type: VETH_INFO_PEER, data: peer }], [], o.peer.name);
 }
 
-/** Options for a Linux bridge. */
+/**
+ * Options for a Linux bridge.
+ *
+ * @example
+ * const opts: CreateBridgeOptions = { name: "cni0", mtu: 1500, vlanFiltering: true, up: true };
+ * await Netns.host().createBridge(opts);
+ */
 export interface CreateBridgeOptions extends CreateLinkCommon {
   /** IFLA_BR_VLAN_FILTERING. */
   vlanFiltering?: boolean;
@@ -369,7 +435,13 @@ export function createBridge(nl: RtnlSocket, o: CreateBridgeOptions): Promise<vo
   return createLink(nl, o, "bridge", data.length ? data : undefined);
 }
 
-/** Options for a VXLAN device. */
+/**
+ * Options for a VXLAN device.
+ *
+ * @example
+ * const opts: CreateVxlanOptions = { name: "vx0", id: 42, local: "10.0.0.1", remote: "10.0.0.2", port: 4789 };
+ * await ns.createVxlan(opts);
+ */
 export interface CreateVxlanOptions extends CreateLinkCommon {
   /** VXLAN network identifier (VNI), 0..16777215. */
   id: number;
@@ -396,8 +468,9 @@ export async function createVxlan(nl: RtnlSocket, o: CreateVxlanOptions): Promis
   }
   const data: AttrInput[] = [u32(VX.ID, o.id)];
   const addr = (v4: number, v6: number, ip: string): AttrInput => {
-    if (isIPv4(ip)) return bytes(v4, ipToBytes(ip));
-    if (isIPv6(ip)) return bytes(v6, ipToBytes(ip));
+    const family = ip.includes("/") ? undefined : ipFamily(ip);
+    if (family === 4) return bytes(v4, ipToBytes(ip));
+    if (family === 6) return bytes(v6, ipToBytes(ip));
     throw new CniError(ErrorCode.InvalidNetworkConfig, `invalid IP address "${ip}"`);
   };
   const dst = o.remote ?? o.group;

@@ -1,8 +1,42 @@
 /**
  * Random names and hardware addresses (Go's `ip.RandomVethName`, and a locally administered
  * unicast MAC like the ones veth devices get).
+ *
+ * The bytes come from `/dev/urandom` read synchronously: loading `node:crypto` costs ~4 ms at
+ * the start of every plugin call, for 4 or 6 random bytes. `node:crypto` is only loaded when
+ * `/dev/urandom` cannot be read.
+ *
+ * @see https://github.com/cnikit/cnikit/blob/main/docs/netns.md
  */
-import { randomBytes } from "node:crypto";
+import { closeSync, openSync, readSync } from "node:fs";
+import { builtin } from "./builtin.js";
+
+/**
+ * `n` cryptographically random bytes.
+ *
+ * @example
+ * randomBytes(4) // <Buffer 1a 2b 3c 4d>
+ * @internal
+ */
+export function randomBytes(n: number): Buffer {
+  const buf = Buffer.alloc(n);
+  try {
+    const fd = openSync("/dev/urandom", "r");
+    try {
+      let got = 0;
+      while (got < n) {
+        const r = readSync(fd, buf, got, n - got, null);
+        if (r <= 0) throw new Error("short read from /dev/urandom");
+        got += r;
+      }
+      return buf;
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return builtin<typeof import("node:crypto")>("node:crypto").randomBytes(n);
+  }
+}
 
 /**
  * A random locally administered, unicast MAC address (`x2:..`, `x6:..`, `xa:..` or `xe:..`).

@@ -42,7 +42,16 @@ interface Pending {
   reject: (e: Error) => void;
 }
 
-/** @internal */
+/**
+ * A NETLINK_ROUTE socket bound to one network namespace: the transport under every link,
+ * address and route method of {@link Netns}. Plugins normally never use it directly;
+ * it is exported as a type so the {@link Netns} API it appears in is fully documented.
+ *
+ * @example
+ * // Netns creates one lazily, inside its namespace, and closes it in close():
+ * const links = await ns.listLinks(); // an RTM_GETLINK dump on the namespace's RtnlSocket
+ * @see https://github.com/cnikit/cnikit/blob/main/docs/netns.md
+ */
 export class RtnlSocket {
   private native: NativeNetlinkSocket | undefined;
   private seq = Math.floor(Math.random() * 0x7fffffff);
@@ -67,12 +76,22 @@ export class RtnlSocket {
     this.native = native;
   }
 
-  /** Sends a request with NLM_F_ACK and resolves with any reply payloads once acked. */
+  /**
+   * Sends a request with NLM_F_ACK and resolves with any reply payloads once acked.
+   *
+   * @example await sock.request(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, body, "create veth eth0");
+   * @throws {NetlinkError} when the kernel answers with an error (its errno and `what`).
+   */
   async request(type: number, flags: number, body: Buffer, what: string): Promise<Buffer[]> {
     return (await this.send(type, NLM_F_REQUEST | NLM_F_ACK | flags, body, what, false)).msgs;
   }
 
-  /** Dumps (NLM_F_DUMP) and returns each reply's payload; retries up to 5 times when interrupted. */
+  /**
+   * Dumps (NLM_F_DUMP) and returns each reply's payload; retries up to 5 times when interrupted.
+   *
+   * @example const payloads = await sock.dump(RTM_GETLINK, ifinfomsg, "list links");
+   * @throws {NetlinkError} when the kernel answers with an error.
+   */
   async dump(type: number, body: Buffer, what: string): Promise<Buffer[]> {
     let last: Buffer[] = [];
     for (let i = 0; i < 5; i++) {
@@ -83,6 +102,11 @@ export class RtnlSocket {
     return last;
   }
 
+  /**
+   * Closes the socket; pending requests are rejected. Safe to call twice.
+   *
+   * @example sock.close();
+   */
   close(): void {
     const n = this.native;
     if (!n) return;
@@ -92,6 +116,11 @@ export class RtnlSocket {
     this.pending.clear();
   }
 
+  /**
+   * Whether `close()` was called.
+   *
+   * @example if (sock.closed) sock = new RtnlSocket();
+   */
   get closed(): boolean {
     return this.native === undefined;
   }

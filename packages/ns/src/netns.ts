@@ -23,7 +23,12 @@ const MS_REC = 16384;
 const MS_SHARED = 1 << 20;
 const MNT_DETACH = 2;
 
-/** Where named namespaces live (as with `ip netns add`). */
+/**
+ * Where named namespaces live (as with `ip netns add`).
+ *
+ * @example
+ * const ns = await Netns.open(`${NETNS_RUN_DIR}/blue`); // what Netns.create("blue") makes
+ */
 export const NETNS_RUN_DIR = "/var/run/netns";
 
 let hostFd = -1;
@@ -95,7 +100,8 @@ function openNsFd(path: string): number {
   }
   const type = getLibc().ioctl(fd, NS_GET_NSTYPE, 0);
   if (type !== CLONE_NEWNET) {
-    const detail = type === -1 ? `not a namespace file (${lastErrno().code})` : "a namespace, but not a network namespace";
+    const detail =
+      type === -1 ? `not a namespace file (${lastErrno().code})` : "a namespace, but not a network namespace";
     closeSync(fd);
     throw new NotANetnsError(path, detail);
   }
@@ -116,12 +122,19 @@ function ensureSharedRunDir(): void {
   const libc = getLibc();
   if (libc.mount("none", NETNS_RUN_DIR, "none", MS_SHARED | MS_REC, null) === 0) return;
   const first = lastErrno();
-  if (first.code !== "EINVAL") throw new SyscallError("mount", first.errno, first.code, `--make-shared ${NETNS_RUN_DIR}`);
+  if (first.code !== "EINVAL")
+    throw new SyscallError("mount", first.errno, first.code, `--make-shared ${NETNS_RUN_DIR}`);
   check(libc.mount(NETNS_RUN_DIR, NETNS_RUN_DIR, "none", MS_BIND | MS_REC, null), "mount", `--bind ${NETNS_RUN_DIR}`);
   check(libc.mount("none", NETNS_RUN_DIR, "none", MS_SHARED | MS_REC, null), "mount", `--make-shared ${NETNS_RUN_DIR}`);
 }
 
-/** A link given by name or by index. */
+/**
+ * A link given by name or by index.
+ *
+ * @example
+ * const byName: LinkRef = "eth0";
+ * const byIndex: LinkRef = (await ns.getLink(byName)).index;
+ */
 export type LinkRef = string | number;
 
 /**
@@ -261,7 +274,9 @@ export class Netns {
       } catch {
         /* already gone */
       }
-      throw new CniError(ErrorCode.Internal, `failed to create netns "${name}"`, (failure as Error).message, { cause: failure });
+      throw new CniError(ErrorCode.Internal, `failed to create netns "${name}"`, (failure as Error).message, {
+        cause: failure,
+      });
     }
     return Netns.openSync(path);
   }
@@ -295,13 +310,22 @@ export class Netns {
     }
   }
 
-  /** The fd on the namespace (valid until `close()`). @throws {NetnsClosedError} after close. */
+  /**
+   * The fd on the namespace (valid until `close()`).
+   *
+   * @example await ctr.createVeth({ name: "eth0", peer: { name: "veth01", netnsFd: Netns.host().fd } });
+   * @throws {NetnsClosedError} after close.
+   */
   get fd(): number {
     if (this.#fd < 0) throw new NetnsClosedError(this.path);
     return this.#fd;
   }
 
-  /** Whether `close()` was called. */
+  /**
+   * Whether `close()` was called.
+   *
+   * @example if (!ns.closed) ns.close();
+   */
   get closed(): boolean {
     return this.#fd < 0;
   }
@@ -673,4 +697,3 @@ export class Netns {
     }
   }
 }
-

@@ -1,5 +1,6 @@
 /**
  * rtnetlink route operations (RTM_*ROUTE).
+ * @see https://github.com/cnikit/cnikit/blob/main/docs/netns.md
  * @internal
  */
 import { CniError, ErrorCode } from "@cnikit/spec";
@@ -26,14 +27,47 @@ const RTM_F_CLONED = 0x200;
 const AF_INET = 2;
 const AF_INET6 = 10;
 
-/** Well-known routing tables. */
+/**
+ * Well-known routing tables.
+ *
+ * @example
+ * const local = await ns.listRoutes({ table: TABLE.local });
+ */
 export const TABLE = { main: 254, local: 255, default: 253 } as const;
 
-/** Route types (RTN_*). */
-export const ROUTE_TYPE = { unicast: 1, local: 2, broadcast: 3, anycast: 4, multicast: 5, blackhole: 6, unreachable: 7, prohibit: 8 } as const;
+/**
+ * Route types (RTN_*).
+ *
+ * @example
+ * const blackholes = (await ns.listRoutes()).filter((r) => r.type === ROUTE_TYPE.blackhole);
+ */
+export const ROUTE_TYPE = {
+  unicast: 1,
+  local: 2,
+  broadcast: 3,
+  anycast: 4,
+  multicast: 5,
+  blackhole: 6,
+  unreachable: 7,
+  prohibit: 8,
+} as const;
+/**
+ * A route type by name: a key of {@link ROUTE_TYPE}.
+ *
+ * @example
+ * const type: RouteTypeName = "blackhole";
+ * await ns.addRoute({ dst: "10.99.0.0/16", type });
+ */
 export type RouteTypeName = keyof typeof ROUTE_TYPE;
 
-/** A route to add, replace or delete. */
+/**
+ * A route to add, replace or delete.
+ *
+ * @example
+ * const r: RouteInput = { dst: "0.0.0.0/0", gw: "10.22.0.1", dev: "eth0", metric: 100 };
+ * await ns.addRoute(r);
+ * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#add-success (a result's `routes`)
+ */
 export interface RouteInput {
   /** Destination CIDR; `"default"` or omitted = the default route of the gateway's family. */
   dst?: string;
@@ -63,7 +97,14 @@ export interface RouteInput {
   protocol?: number;
 }
 
-/** A route as the kernel reports it. */
+/**
+ * A route as the kernel reports it.
+ *
+ * @example
+ * const routes: Route[] = await ns.listRoutes({ family: 4 });
+ * routes.find((r) => r.dst === "0.0.0.0/0")?.gw; // "10.22.0.1"
+ * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#add-success (a result's `routes`)
+ */
 export interface Route {
   family: IpFamily;
   /** Destination CIDR (`0.0.0.0/0` / `::/0` for default routes). */
@@ -91,7 +132,15 @@ export interface RouteFilter {
   table?: number | "all";
 }
 
-function rtmsg(o: { family: number; dstLen: number; table: number; protocol: number; scope: number; type: number; flags: number }): Buffer {
+function rtmsg(o: {
+  family: number;
+  dstLen: number;
+  table: number;
+  protocol: number;
+  scope: number;
+  type: number;
+  flags: number;
+}): Buffer {
   const b = Buffer.alloc(12);
   b.writeUInt8(o.family, 0);
   b.writeUInt8(o.dstLen, 1);
@@ -142,7 +191,11 @@ export function parseRoute(p: Buffer): Route & { cloned: boolean } {
 
 export async function listRoutes(nl: RtnlSocket, f: RouteFilter = {}): Promise<Route[]> {
   const af = f.family === 4 ? AF_INET : f.family === 6 ? AF_INET6 : 0;
-  const msgs = await nl.dump(RTM_GETROUTE, rtmsg({ family: af, dstLen: 0, table: 0, protocol: 0, scope: 0, type: 0, flags: 0 }), "list routes");
+  const msgs = await nl.dump(
+    RTM_GETROUTE,
+    rtmsg({ family: af, dstLen: 0, table: 0, protocol: 0, scope: 0, type: 0, flags: 0 }),
+    "list routes",
+  );
   const table = f.table ?? TABLE.main;
   const out: Route[] = [];
   for (const m of msgs) {
@@ -156,7 +209,11 @@ export async function listRoutes(nl: RtnlSocket, f: RouteFilter = {}): Promise<R
 }
 
 /** Encodes a route; `op` picks defaults for delete (wildcards). */
-export function encodeRoute(r: RouteInput, devIndex: number | undefined, op: "add" | "del"): { body: Buffer; what: string } {
+export function encodeRoute(
+  r: RouteInput,
+  devIndex: number | undefined,
+  op: "add" | "del",
+): { body: Buffer; what: string } {
   let family: IpFamily | undefined;
   let dst: { ip: string; prefixLength: number } | undefined;
   if (r.dst !== undefined && r.dst !== "default") {
@@ -168,12 +225,18 @@ export function encodeRoute(r: RouteInput, devIndex: number | undefined, op: "ad
     const gf = ipFamily(r.gw);
     if (!gf) throw new CniError(ErrorCode.InvalidNetworkConfig, `invalid gateway "${r.gw}"`);
     if (family !== undefined && gf !== family) {
-      throw new CniError(ErrorCode.InvalidNetworkConfig, `gateway ${r.gw} and destination ${r.dst} are of different families`);
+      throw new CniError(
+        ErrorCode.InvalidNetworkConfig,
+        `gateway ${r.gw} and destination ${r.dst} are of different families`,
+      );
     }
     family = gf;
   }
   if (family === undefined) {
-    throw new CniError(ErrorCode.InvalidNetworkConfig, "a default route needs a gateway (or give dst as 0.0.0.0/0 or ::/0)");
+    throw new CniError(
+      ErrorCode.InvalidNetworkConfig,
+      "a default route needs a gateway (or give dst as 0.0.0.0/0 or ::/0)",
+    );
   }
   const table = r.table ?? TABLE.main;
   const scope =
@@ -214,7 +277,12 @@ export function encodeRoute(r: RouteInput, devIndex: number | undefined, op: "ad
   return { body, what: `${dstText}${r.gw ? ` via ${r.gw}` : ""}${r.dev !== undefined ? ` dev ${r.dev}` : ""}` };
 }
 
-export async function addRoute(nl: RtnlSocket, r: RouteInput, devIndex: number | undefined, mode: "add" | "replace" | "append"): Promise<void> {
+export async function addRoute(
+  nl: RtnlSocket,
+  r: RouteInput,
+  devIndex: number | undefined,
+  mode: "add" | "replace" | "append",
+): Promise<void> {
   const { body, what } = encodeRoute(r, devIndex, "add");
   const flags = NLM_F_CREATE | (mode === "replace" ? NLM_F_REPLACE : mode === "append" ? NLM_F_APPEND : NLM_F_EXCL);
   await nl.request(RTM_NEWROUTE, flags, body, `${mode} route ${what}`);

@@ -1,5 +1,6 @@
 /**
  * sysctl names and /proc/sys access (Go's `pkg/utils/sysctl`).
+ * @see https://github.com/cnikit/cnikit/blob/main/docs/netns.md
  * @internal
  */
 import { closeSync, readSync, writeSync } from "node:fs";
@@ -57,5 +58,7 @@ export function writeFd(fd: number, value: string): void {
 /** @internal wraps an fs error for a sysctl. */
 export function sysctlError(name: string, op: "read" | "write", err: unknown): CniError {
   const code = (err as NodeJS.ErrnoException).code ?? "";
-  return new CniError(ErrorCode.IoFailure, `failed to ${op} sysctl ${name}`, code || (err as Error).message, { cause: err });
+  return new CniError(ErrorCode.IoFailure, `failed to ${op} sysctl ${name}`, code || (err as Error).message, {
+    cause: err,
+  });
 }

@@ -1,6 +1,9 @@
 /**
  * `setupVeth`: a veth pair between a container netns and the host, the way Go's
  * `ip.SetupVeth`/`SetupVethWithName` do it, but with both ends born in place.
+ *
+ * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#add-add-container-to-network-or-apply-modifications
+ * @see https://github.com/cnikit/cnikit/blob/main/docs/netns.md
  */
 import { CniError, ErrorCode } from "@cnikit/spec";
 import { LinkExistsError } from "./errors.js";
@@ -8,7 +11,13 @@ import type { Link } from "./links.js";
 import { randomVethName } from "./mac.js";
 import { Netns } from "./netns.js";
 
-/** Options for {@link setupVeth}. */
+/**
+ * Options for {@link setupVeth}.
+ *
+ * @example
+ * const opts: SetupVethOptions = { netns: await Netns.open(ctx.netns), ifName: ctx.ifName, mtu: 1500, master: "cni0", hairpin: true };
+ * const { host, container } = await setupVeth(opts);
+ */
 export interface SetupVethOptions {
   /** The container netns (the container end is created there). */
   netns: Netns;
@@ -28,7 +37,13 @@ export interface SetupVethOptions {
   hostNetns?: Netns;
 }
 
-/** Both ends of a veth pair. */
+/**
+ * Both ends of a veth pair.
+ *
+ * @example
+ * const pair: VethPair = await setupVeth({ netns, ifName: "eth0", master: "cni0" });
+ * const interfaces = [{ name: pair.host.name, mac: pair.host.mac }, { name: pair.container.name, mac: pair.container.mac, sandbox: netns.path }];
+ */
 export interface VethPair {
   /** Host end: up, enslaved to `master` if given. */
   host: Link;
@@ -68,7 +83,8 @@ export async function setupVeth(options: SetupVethOptions): Promise<VethPair> {
       const msg = `container veth name ("${ifName}") peer provided ("${hostName}") already exists`;
       if (await netns.findLink(ifName)) throw new LinkExistsError(ifName, msg, { cause: err });
       if (options.hostIfName !== undefined) throw new LinkExistsError(hostName, msg, { cause: err });
-      if (i + 1 >= MAX_TRIES) throw new CniError(ErrorCode.Internal, "failed to find a unique veth name", undefined, { cause: err });
+      if (i + 1 >= MAX_TRIES)
+        throw new CniError(ErrorCode.Internal, "failed to find a unique veth name", undefined, { cause: err });
     }
   }
   try {

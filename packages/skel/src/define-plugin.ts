@@ -4,8 +4,22 @@
  * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#cni-operations
  */
 import { dispatch } from "./dispatch.js";
-import { flushStream, guardProcessStreams, type PluginIo, processIo, type RunOutput } from "./io.js";
+import type { PluginIo, RunOutput } from "./io.js";
+import {
+  existingStream,
+  flushStream,
+  processIo,
+  type StdStreamName,
+  streamError,
+  trackProcessStreams,
+} from "./stdio.js";
 import type { Plugin, PluginDefinition } from "./types.js";
+
+/** The process stream if something created it (or if that cannot be known). */
+function streamIfCreated(name: StdStreamName): NodeJS.WriteStream | undefined {
+  const s = existingStream(name);
+  return s === "unknown" ? process[name] : s;
+}
 
 /**
  * Defines a CNI plugin. Handlers get one typed context; ADD returns its result, the others
@@ -61,33 +75,63 @@ export function definePlugin<C = unknown, A = Record<string, string>>(definition
 
   async function main(io: Partial<PluginIo> & { exit?: boolean } = {}): Promise<number> {
     const { exit = true, ...overrides } = io;
-    const streams = guardProcessStreams();
-    const controller = new AbortController();
-    const onSignal = (signal: NodeJS.Signals) => controller.abort(new Error(`received ${signal}`));
+    // No process.stdin/stdout/stderr stream is created unless a handler uses one (see stdio.ts).
+    trackProcessStreams();
+    const proc = processIo();
+    // SIGTERM/SIGINT abort the handler's signal. The AbortController is only created when a
+    // handler reads ctx.signal (most calls never do; creating it loads a module).
+    let controller: AbortController | undefined;
+    let received: Error | undefined;
+    const onSignal = (signal: NodeJS.Signals) => {
+      received ??= new Error(`received ${signal}`);
+      controller?.abort(received);
+    };
     process.once("SIGTERM", onSignal);
     process.once("SIGINT", onSignal);
+    const full: PluginIo = { ...proc, ...overrides };
+    if (overrides.signal === undefined) {
+      Object.defineProperty(full, "signal", {
+        enumerable: true,
+        configurable: true,
+        get: () => {
+          if (controller === undefined) {
+            controller = new AbortController();
+            if (received !== undefined) controller.abort(received);
+          }
+          return controller.signal;
+        },
+      });
+    }
     let code: number;
     try {
-      code = await dispatch(def, {
-        ...processIo(),
-        signal: controller.signal,
-        ...overrides,
-      });
+      code = await dispatch(def, full);
     } finally {
-      process.off("SIGTERM", onSignal);
-      process.off("SIGINT", onSignal);
+      // when exiting, the process goes away with its listeners (removing them costs a syscall)
+      if (!exit) {
+        process.off("SIGTERM", onSignal);
+        process.off("SIGINT", onSignal);
+      }
     }
     process.exitCode = code;
     if (exit) {
-      // Flush both streams, then leave: a handle a handler forgot must not hang the runtime.
-      // A 1 MB result on a pipe waits in Node's buffer until the reader takes it.
-      const flushed = await flushStream(process.stdout);
-      const stdoutError = overrides.stdout === undefined ? (flushed ?? streams.stdoutError) : undefined;
-      if (stdoutError !== undefined && code === 0) code = 1; // the reply never arrived
-      if (stdoutError !== undefined) {
-        process.stderr.write(`${def.name}: could not write the reply to stdout: ${stdoutError.message}\n`);
+      // Flush what went through a stream (a 1 MB reply on a full non-blocking pipe waits in
+      // Node's buffer until the reader takes it), then leave: a handle a handler forgot must not
+      // hang the runtime.
+      let stdoutError: Error | undefined;
+      if (overrides.stdout === undefined) {
+        stdoutError = proc.stdout.error;
+        const out = proc.stdout.stream ?? streamIfCreated("stdout");
+        if (stdoutError === undefined && out !== undefined) {
+          stdoutError = (await flushStream(out)) ?? streamError("stdout");
+        }
       }
-      await flushStream(process.stderr);
+      if (stdoutError !== undefined && code === 0) code = 1; // the reply never arrived
+      const stderr = overrides.stderr ?? proc.stderr;
+      if (stdoutError !== undefined) {
+        stderr.write(`${def.name}: could not write the reply to stdout: ${stdoutError.message}\n`);
+      }
+      const err = proc.stderr.stream ?? streamIfCreated("stderr");
+      if (err !== undefined) await flushStream(err);
       process.exit(code);
     }
     return code;

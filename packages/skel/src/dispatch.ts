@@ -331,9 +331,19 @@ function buildContext(
     validAttachments: command === "GC" ? validAttachmentsOf(raw) : [],
     log,
     onRollback: () => {},
-    signal: io.signal ?? new AbortController().signal,
     env: io.env,
-  } as Omit<PluginContext<unknown, unknown>, "args"> as PluginContext<unknown, unknown>;
+  } as Omit<PluginContext<unknown, unknown>, "args" | "signal"> as PluginContext<unknown, unknown>;
+
+  // created on first use: most handlers never look at it, and an AbortController costs a module load
+  let signal: AbortSignal | undefined;
+  Object.defineProperty(ctx, "signal", {
+    enumerable: true,
+    configurable: true,
+    get: () => {
+      signal ??= io.signal ?? new AbortController().signal;
+      return signal;
+    },
+  });
 
   if (def.args) {
     ctx.args = loadCniArgs(env.args, def.args);

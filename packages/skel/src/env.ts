@@ -7,13 +7,32 @@
  */
 import { CniError, ErrorCode, validateContainerId, validateInterfaceName } from "@cnikit/spec";
 
-/** The commands a handler serves. VERSION is answered by skel itself. */
+/**
+ * The commands a handler serves. VERSION is answered by skel itself.
+ *
+ * @example
+ * HANDLER_COMMANDS.includes(command as Command); // false for "VERSION"
+ * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#cni-operations
+ */
 export const HANDLER_COMMANDS = ["ADD", "DEL", "CHECK", "STATUS", "GC"] as const;
 
-/** A command dispatched to a handler. */
+/**
+ * A command dispatched to a handler.
+ *
+ * @example
+ * const command: Command = ctx.command; // "ADD" | "DEL" | "CHECK" | "STATUS" | "GC"
+ * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#cni-operations
+ */
 export type Command = (typeof HANDLER_COMMANDS)[number];
 
-/** Every value of CNI_COMMAND skel understands. */
+/**
+ * Every value of CNI_COMMAND skel understands.
+ *
+ * @example
+ * const command: AnyCommand = "VERSION";
+ * await invoke(plugin, { command });
+ * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#parameters
+ */
 export type AnyCommand = Command | "VERSION";
 
 /** True for a CNI_COMMAND skel knows. */

@@ -21,7 +21,7 @@ export {
   LOG_LEVELS,
   parseLogLevel,
 } from "./logger.js";
-export type { LogFields, Logger, LogLevel } from "./logger.js";
+export type { LogFields, Logger, LogLevel, LogSink } from "./logger.js";
 export { isOwnNetns } from "./netns-self-check.js";
 export { CniError, CURRENT_VERSION, ErrorCode } from "@cnikit/spec";
 export type {

@@ -5,6 +5,7 @@
  */
 
 import { format, inspect } from "node:util";
+import { existingStream, onStreamCreated } from "./stdio.js";
 
 type Write = typeof process.stdout.write;
 
@@ -15,8 +16,11 @@ type ConsoleMethod = (typeof CONSOLE_METHODS)[number];
 const targets: Array<(chunk: string) => void> = [];
 let saved:
   | {
-      write: Write;
       console: Record<ConsoleMethod, (...args: unknown[]) => void>;
+      /** The stream whose write was replaced, its own `write` before (undefined: the prototype's). */
+      patched?: { stream: NodeJS.WriteStream; write: Write | undefined };
+      /** Cancels the patch-on-creation hook while process.stdout does not exist yet. */
+      cancelHook?: () => void;
     }
   | undefined;
 
@@ -46,9 +50,19 @@ function redirected(this: unknown, chunk: unknown, encoding?: unknown, callback?
   return true;
 }
 
+function patch(stream: NodeJS.WriteStream): void {
+  if (saved === undefined) return;
+  const own = Object.hasOwn(stream, "write") ? stream.write : undefined;
+  saved.patched = { stream, write: own };
+  stream.write = redirected as Write;
+}
+
 /**
  * Sends process.stdout writes to `target` until the returned function is called.
  * Nested calls stack; the last restore puts the original write back.
+ *
+ * When `process.stdout` has not been created yet (plugin.main() tracks it, see stdio.ts), it
+ * stays uncreated: only if a handler touches it is the stream created, and patched right then.
  *
  * @example
  * const restore = redirectStdout((s) => process.stderr.write(s));
@@ -58,12 +72,11 @@ export function redirectStdout(target: (chunk: string) => void): () => void {
   targets.push(target);
   if (saved === undefined) {
     const con = console as unknown as Record<ConsoleMethod, (...args: unknown[]) => void>;
-    saved = {
-      write: process.stdout.write,
-      console: { log: con.log, info: con.info, debug: con.debug, dir: con.dir },
-    };
-    process.stdout.write = redirected as Write;
+    saved = { console: { log: con.log, info: con.info, debug: con.debug, dir: con.dir } };
     for (const m of CONSOLE_METHODS) con[m] = consoleReplacements[m];
+    const existing = existingStream("stdout");
+    if (existing === undefined) saved.cancelHook = onStreamCreated("stdout", patch);
+    else patch(existing === "unknown" ? process.stdout : existing);
   }
   let done = false;
   return () => {
@@ -72,7 +85,12 @@ export function redirectStdout(target: (chunk: string) => void): () => void {
     const i = targets.lastIndexOf(target);
     if (i >= 0) targets.splice(i, 1);
     if (targets.length === 0 && saved !== undefined) {
-      process.stdout.write = saved.write;
+      saved.cancelHook?.();
+      const p = saved.patched;
+      if (p !== undefined) {
+        if (p.write === undefined) delete (p.stream as { write?: unknown }).write;
+        else p.stream.write = p.write;
+      }
       Object.assign(console, saved.console);
       saved = undefined;
     }

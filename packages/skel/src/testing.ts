@@ -9,7 +9,14 @@ import type { AnyResult, ErrorReply, VersionReply } from "@cnikit/spec";
 import type { AnyCommand } from "./env.js";
 import type { Plugin } from "./types.js";
 
-/** What to call the plugin with. Unset CNI_* values get test defaults (see each field). */
+/**
+ * What to call the plugin with. Unset CNI_* values get test defaults (see each field).
+ *
+ * @example
+ * const opts: InvokeOptions = { command: "ADD", config: { cniVersion: "1.1.0", name: "net", type: "demo" }, ifName: "eth1", args: { K8S_POD_NAME: "web" } };
+ * const out = await invoke(plugin, opts);
+ * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#parameters
+ */
 export interface InvokeOptions {
   /** CNI_COMMAND. */
   command: AnyCommand | (string & {});
@@ -31,7 +38,14 @@ export interface InvokeOptions {
   signal?: AbortSignal;
 }
 
-/** What the plugin did, parsed. */
+/**
+ * What the plugin did, parsed.
+ *
+ * @example
+ * const out: InvokeOutput = await invoke(plugin, { command: "VERSION" });
+ * expect(out.version?.supportedVersions).toContain("1.1.0");
+ * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#section-5-result-types
+ */
 export interface InvokeOutput {
   exitCode: number;
   stdout: string;

@@ -9,7 +9,14 @@ import type { Command } from "./env.js";
 import type { PluginIo, RunOutput } from "./io.js";
 import type { Logger } from "./logger.js";
 
-/** An undo step registered with `onRollback`. */
+/**
+ * An undo step registered with `onRollback`.
+ *
+ * @example
+ * const undo: RollbackStep = () => host.deleteLink(hostIfName, { missingOk: true });
+ * ctx.onRollback(undo);
+ * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#add-add-container-to-network-or-apply-modifications
+ */
 export type RollbackStep = () => unknown;
 
 /**
@@ -18,6 +25,14 @@ export type RollbackStep = () => unknown;
  *
  * @typeParam C - the config schema's output (merged over the base NetConf fields)
  * @typeParam A - the CNI_ARGS schema's output (without one: a string map)
+ * @example
+ * async function add(ctx: PluginContext<{ bridge: string }>): Promise<AddResult> {
+ *   ctx.log.info("adding", { bridge: ctx.config.bridge, netns: ctx.netns, ifName: ctx.ifName });
+ *   const lease = await ipam.add(ctx.config, { env: ctx.env, signal: ctx.signal });
+ *   ctx.onRollback(() => ipam.del(ctx.config, { env: ctx.env }));
+ *   return lease;
+ * }
+ * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#parameters
  */
 export interface PluginContext<C = unknown, A = Record<string, string>> {
   /** The CNI_COMMAND being served. */
@@ -59,10 +74,24 @@ export interface PluginContext<C = unknown, A = Record<string, string>> {
   env: Readonly<Record<string, string | undefined>>;
 }
 
-/** A result as an ADD handler may return it: any version; no cniVersion means 1.1.0. */
+/**
+ * A result as an ADD handler may return it: any version; no cniVersion means 1.1.0.
+ *
+ * @example
+ * const result: AddResult = { interfaces: [{ name: "eth0", sandbox: ctx.netns }], ips: [{ interface: 0, address: "10.1.0.5/24" }] };
+ * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#add-success
+ */
 export type AddResult = AnyResult | (Omit<Result, "cniVersion"> & { cniVersion?: string });
 
-/** A handler that may be sync or async. */
+/**
+ * A handler that may be sync or async.
+ *
+ * @example
+ * const del: Handler<unknown, Record<string, string>, void> = async (ctx) => {
+ *   await ipam.del(ctx.config, { env: ctx.env });
+ * };
+ * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#cni-operations
+ */
 export type Handler<C, A, R> = (ctx: PluginContext<C, A>) => R | Promise<R>;
 
 /**
@@ -98,7 +127,14 @@ export interface PluginDefinition<C = unknown, A = Record<string, string>> {
   gc?: Handler<C, A, void>;
 }
 
-/** A plugin ready to run. */
+/**
+ * A plugin ready to run.
+ *
+ * @example
+ * const plugin: Plugin = definePlugin({ name: "noop", version: "1.0.0", cniVersions: ["1.1.0"], add: () => ({}), del: () => {} });
+ * await plugin.main(); // in the executable's entry point
+ * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#section-2-execution-protocol
+ */
 export interface Plugin {
   readonly name: string;
   readonly version: string;

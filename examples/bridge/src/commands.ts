@@ -1,0 +1,315 @@
+/**
+ * The bridge plugin's commands. Loaded by `plugin.ts` on the first handler call, not at start-up:
+ * a VERSION call (or any call skel answers itself) never evaluates this module, @cnikit/ns,
+ * @cnikit/ipam-client nor `node:child_process` (a CommonJS bundle requires them lazily).
+ *
+ * @see https://www.cni.dev/plugins/current/main/bridge/
+ */
+import { configureInterface, ipam } from "@cnikit/ipam-client";
+import {
+  enableIpForward,
+  ensureBridge,
+  gcIpMasq,
+  LinkNotFoundError,
+  Netns,
+  setupIpMasq,
+  setupVeth,
+  teardownIpMasq,
+} from "@cnikit/ns";
+import type { AddResult, PluginContext } from "@cnikit/skel";
+import { CniError, ErrorCode, type Interface, type Result } from "@cnikit/spec";
+import { checkAttachment } from "./check.js";
+import { assertAddable, type BridgeConf, loadBridgeConf } from "./config.js";
+import { calcGateways } from "./gateways.js";
+import { gcIptablesMasq } from "./masq-gc.js";
+
+/** Index of the container interface in an ADD result's `interfaces` (bridge, host veth, container). */
+const CONTAINER_IF = 2;
+
+/** Waits before re-reading the host end's operational state (the reference plugin waits up to ~2.5 s). */
+const PORT_STATE_RETRIES_MS = [0, 10, 50, 200, 500, 1000, 1000];
+
+type Ctx = PluginContext;
+
+function confOf(ctx: Ctx): BridgeConf {
+  return loadBridgeConf(ctx.config as unknown as Record<string, unknown>, ctx.rawArgs ? ctx.args : {});
+}
+
+/** The delegate's environment: the one this invocation received (also right when run in-process). */
+function delegateOptions(ctx: Ctx) {
+  return { env: ctx.env, signal: ctx.signal };
+}
+
+function messageOf(err: unknown): string {
+  return CniError.isInstance(err) ? err.msg : err instanceof Error ? err.message : String(err);
+}
+
+/** Re-throws `err` with `prefix: ` in front of its message, keeping its code. */
+function wrap(prefix: string, err: unknown): CniError {
+  const code = CniError.isInstance(err) ? err.code : ErrorCode.Internal;
+  const details = CniError.isInstance(err) ? err.details : undefined;
+  return new CniError(code, `${prefix}: ${messageOf(err)}`, details, { cause: err });
+}
+
+function trySysctl(ns: Netns, name: string, value: string): void {
+  try {
+    ns.setSysctlSync(name, value);
+  } catch {
+    // best effort, like the reference plugin (IPv6 may be disabled)
+  }
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Deletes a bridge this ADD created, unless something else got attached to it meanwhile. */
+async function removeBridgeIfUnused(name: string): Promise<void> {
+  const host = Netns.host();
+  const br = await host.findLink(name);
+  if (br?.kind !== "bridge") return;
+  const links = await host.listLinks();
+  if (links.some((l) => l.master === br.index)) return;
+  await host.deleteLink(br.index, { missingOk: true });
+}
+
+/**
+ * Starts the IPAM ADD now, so the delegate (a child process: most of an ADD's wall time) runs
+ * while this process creates the bridge and the veth. The lease is released on rollback as soon
+ * as it was granted, whatever fails later; the promise is awaited where the result is needed.
+ */
+function startIpamAdd(ctx: Ctx): Promise<Result> {
+  const dopts = delegateOptions(ctx);
+  const lease = ipam.add(ctx.stdin, dopts);
+  lease.catch(() => {}); // awaited below; until then a failure must not be an unhandled rejection
+  ctx.onRollback(async () => {
+    try {
+      await lease;
+    } catch {
+      return; // no lease was granted: nothing to release
+    }
+    await ipam.del(ctx.stdin, dopts);
+  });
+  return lease;
+}
+
+/** The bridge plugin's ADD handler. */
+export async function add(ctx: Ctx): Promise<AddResult> {
+  const conf = confOf(ctx);
+  assertAddable(conf);
+  const lease = conf.ipam ? startIpamAdd(ctx) : undefined;
+  const host = Netns.host();
+
+  const existed = (await host.findLink(conf.bridge)) !== undefined;
+  let br: Awaited<ReturnType<typeof ensureBridge>>;
+  try {
+    const opts: Parameters<typeof ensureBridge>[0] = { name: conf.bridge, promisc: conf.promiscMode };
+    if (conf.mtu !== undefined) opts.mtu = conf.mtu;
+    br = await ensureBridge(opts);
+  } catch (err) {
+    throw wrap(`failed to create bridge "${conf.bridge}"`, err);
+  }
+  if (!existed) {
+    ctx.onRollback(() => removeBridgeIfUnused(conf.bridge));
+    // pin the new bridge's MAC: otherwise it follows the lowest port MAC as containers come
+    // and go, and CHECK of earlier attachments fails on a MAC their result no longer matches
+    if (br.mac) await host.setMac(br.index, br.mac);
+  }
+  // we own the routes of this interface
+  trySysctl(host, `net/ipv6/conf/${conf.bridge}/accept_ra`, "0");
+
+  let ns: Netns;
+  try {
+    ns = await Netns.open(ctx.netns);
+  } catch (err) {
+    throw wrap(`failed to open netns "${ctx.netns}"`, err);
+  }
+  try {
+    const vethOpts: Parameters<typeof setupVeth>[0] = {
+      netns: ns,
+      ifName: ctx.ifName,
+      master: br.index,
+      hairpin: conf.hairpinMode,
+    };
+    if (conf.mtu !== undefined) vethOpts.mtu = conf.mtu;
+    if (conf.mac !== undefined) vethOpts.mac = conf.mac;
+    const veth = await setupVeth(vethOpts);
+    ctx.onRollback(async () => {
+      const again = await Netns.openIfExists(ctx.netns);
+      try {
+        await again?.deleteLink(ctx.ifName, { missingOk: true });
+      } finally {
+        again?.close();
+      }
+    });
+
+    const hostIf: Interface = { name: veth.host.name, mac: veth.host.mac };
+    const brIf: Interface = { name: br.name, mac: br.mac };
+    const result: Result = {
+      cniVersion: "1.1.0",
+      interfaces: [brIf, hostIf, { name: veth.container.name, mac: veth.container.mac, sandbox: ctx.netns }],
+    };
+
+    if (lease) {
+      const ipamResult = await lease;
+      if (!ipamResult.ips || ipamResult.ips.length === 0) {
+        throw new CniError(ErrorCode.Internal, "IPAM plugin returned missing IP config");
+      }
+      const gws = calcGateways(ipamResult.ips, ipamResult.routes ?? [], conf, CONTAINER_IF);
+      result.ips = gws.ips;
+      result.routes = gws.routes;
+      if (ipamResult.dns) result.dns = ipamResult.dns;
+
+      if (conf.enableDad) {
+        trySysctl(ns, `net/ipv6/conf/${ctx.ifName}/enhanced_dad`, "1");
+        trySysctl(ns, `net/ipv6/conf/${ctx.ifName}/accept_dad`, "1");
+      } else {
+        trySysctl(ns, `net/ipv6/conf/${ctx.ifName}/accept_dad`, "0");
+      }
+      // announce the new address (what the reference plugin's gratuitous ARP does)
+      trySysctl(ns, `net/ipv4/conf/${ctx.ifName}/arp_notify`, "1");
+      await configureInterface(ns, ctx.ifName, result);
+
+      if (conf.isGateway) {
+        for (const gws4or6 of [gws.v4, gws.v6]) {
+          if (gws4or6.cidrs.length === 0) continue;
+          try {
+            await ensureBridge({ name: conf.bridge, addresses: gws4or6.cidrs, forceAddress: conf.forceAddress });
+            // pin the bridge's MAC, else it follows the lowest port MAC as ports come and go
+            const now = await host.getLink(conf.bridge);
+            if (now.mac) await host.setMac(now.index, now.mac);
+          } catch (err) {
+            throw wrap("failed to set bridge addr", err);
+          }
+          try {
+            await enableIpForward([gws4or6.family === 4 ? "4" : "6"]);
+          } catch (err) {
+            throw wrap("failed to enable forwarding", err);
+          }
+        }
+      }
+
+      if (conf.ipMasq) {
+        const masq = {
+          network: conf.name,
+          containerId: ctx.containerId,
+          ifName: ctx.ifName,
+          ips: result.ips.map((i) => i.address),
+        };
+        await setupIpMasq(conf.ipMasqBackend ? { ...masq, backend: conf.ipMasqBackend } : masq);
+        ctx.onRollback(() => teardownIpMasq(masq));
+      }
+    } else {
+      try {
+        await ns.setLinkUp(ctx.ifName);
+      } catch (err) {
+        throw wrap(`failed to set "${ctx.ifName}" up`, err);
+      }
+    }
+
+    // wait for the bridge port to come up (the reference plugin's retry loop)
+    for (let i = 0; ; i++) {
+      const retry = PORT_STATE_RETRIES_MS[i];
+      if (retry === undefined) {
+        const l = await host.getLink(hostIf.name);
+        throw new CniError(ErrorCode.Internal, `bridge port in error state: ${l.operState}`);
+      }
+      if (retry > 0) await sleep(retry);
+      const l = await host.getLink(hostIf.name);
+      hostIf.mac = l.mac;
+      if (l.operState === "up") break;
+    }
+    brIf.mac = (await host.getLink(conf.bridge)).mac;
+
+    if (conf.dns) result.dns = conf.dns;
+    return result;
+  } finally {
+    ns.close();
+  }
+}
+
+/** Global-scope addresses of `ifName` (what masquerade rules were made for). */
+async function globalAddresses(ns: Netns, ifName: string): Promise<string[]> {
+  try {
+    return (await ns.listAddresses(ifName)).filter((a) => a.scope === 0).map((a) => a.cidr);
+  } catch (err) {
+    if (LinkNotFoundError.isInstance(err)) return [];
+    throw err;
+  }
+}
+
+/**
+ * DEL: the IPAM DEL (a child process) runs while the container's veth is deleted; both are
+ * awaited. When both fail, the IPAM error is the one reported (Go runs IPAM DEL first and stops
+ * there), with the link error in its details.
+ */
+/** The bridge plugin's DEL handler. */
+export async function del(ctx: Ctx): Promise<void> {
+  const conf = confOf(ctx);
+  const ipamDel = conf.ipam ? ipam.del(ctx.stdin, delegateOptions(ctx)) : undefined;
+  ipamDel?.catch(() => {}); // awaited below
+
+  let removed: string[] = [];
+  let linkError: unknown;
+  try {
+    const ns = await Netns.openIfExists(ctx.netns);
+    if (ns) {
+      try {
+        removed = await globalAddresses(ns, ctx.ifName);
+        await ns.deleteLink(ctx.ifName, { missingOk: true });
+      } finally {
+        ns.close();
+      }
+    }
+  } catch (err) {
+    linkError = err;
+  }
+  try {
+    await ipamDel;
+  } catch (err) {
+    if (linkError === undefined) throw err;
+    ctx.log.warn("deleting the container interface failed too", { error: messageOf(linkError) });
+    const e = CniError.from(err);
+    const also = `also failed: deleting "${ctx.ifName}": ${messageOf(linkError)}`;
+    throw new CniError(e.code, e.msg, e.details ? `${e.details}; ${also}` : also, { cause: err });
+  }
+  if (linkError !== undefined) throw linkError;
+
+  if (conf.ipam && conf.ipMasq) {
+    // the addresses come from the link; when it is already gone, from the cached result
+    const ips = removed.length > 0 ? removed : (ctx.prevResult?.ips ?? []).map((i) => i.address);
+    await teardownIpMasq({ network: conf.name, containerId: ctx.containerId, ifName: ctx.ifName, ips });
+  }
+}
+
+/** The bridge plugin's CHECK handler. */
+export async function check(ctx: Ctx): Promise<void> {
+  const conf = confOf(ctx);
+  let ns: Netns;
+  try {
+    ns = await Netns.open(ctx.netns);
+  } catch (err) {
+    throw wrap(`failed to open netns "${ctx.netns}"`, err);
+  }
+  try {
+    if (conf.ipam) await ipam.check(ctx.stdin, delegateOptions(ctx));
+    if (!ctx.prevResult) throw new CniError(ErrorCode.InvalidNetworkConfig, "Required prevResult missing");
+    await checkAttachment({ conf, prevResult: ctx.prevResult, netns: ns, netnsPath: ctx.netns, ifName: ctx.ifName });
+  } finally {
+    ns.close();
+  }
+}
+
+/** The bridge plugin's STATUS handler. */
+export async function status(ctx: Ctx): Promise<void> {
+  const conf = confOf(ctx);
+  if (conf.ipam) await ipam.status(ctx.stdin, delegateOptions(ctx));
+}
+
+/** The bridge plugin's GC handler. */
+export async function gc(ctx: Ctx): Promise<void> {
+  const conf = confOf(ctx);
+  if (conf.ipMasq) {
+    await gcIpMasq({ network: conf.name, validAttachments: ctx.validAttachments });
+    await gcIptablesMasq(conf.name, ctx.validAttachments);
+  }
+  if (conf.ipam) await ipam.gc(ctx.stdin, delegateOptions(ctx));
+}
