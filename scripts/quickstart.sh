@@ -44,5 +44,5 @@ pnpm build
 
 case "$job" in
   demo) exec node examples/demo/dist/demo "$@" ;;
-  test) exec pnpm test "$@" ;;
+  test) exec pnpm run test "$@" ;;
 esac
