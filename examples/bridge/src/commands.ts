@@ -5,13 +5,16 @@
  *
  * @see https://www.cni.dev/plugins/current/main/bridge/
  */
-import { configureInterface, ipam } from "@cnikit/ipam-client";
+import { configureInterface, type InterfaceNetns, ipam } from "@cnikit/ipam-client";
 import {
   enableIpForward,
   ensureBridge,
   gcIpMasq,
+  type Link,
   LinkNotFoundError,
   Netns,
+  NetnsNotFoundError,
+  randomMac,
   setupIpMasq,
   setupVeth,
   teardownIpMasq,
@@ -91,6 +94,23 @@ function startIpamAdd(ctx: Ctx): Promise<Result> {
   return lease;
 }
 
+/**
+ * `ns` for configureInterface, with the container interface `link` (just created by this ADD)
+ * addressed by its index: no name lookup before each address and route.
+ */
+function withKnownLink(ns: Netns, link: Link): InterfaceNetns {
+  const ref = (name: string): string | number => (name === link.name ? link.index : name);
+  return {
+    getLink: (nameOrIndex) => ns.getLink(nameOrIndex),
+    addAddress: (ifName, cidr) => ns.addAddress(ref(ifName), cidr),
+    setLinkUp: (name) => ns.setLinkUp(ref(name)),
+    addRoute: (route, options) => ns.addRoute(route.dev === undefined ? route : { ...route, dev: ref(route.dev) }, options),
+    listAddresses: (ifName) => ns.listAddresses(ifName === undefined ? undefined : ref(ifName)),
+    getSysctl: (name) => ns.getSysctl(name),
+    setSysctl: (name, value) => ns.setSysctl(name, value),
+  };
+}
+
 /** The bridge plugin's ADD handler. */
 export async function add(ctx: Ctx): Promise<AddResult> {
   const conf = confOf(ctx);
@@ -98,21 +118,28 @@ export async function add(ctx: Ctx): Promise<AddResult> {
   const lease = conf.ipam ? startIpamAdd(ctx) : undefined;
   const host = Netns.host();
 
-  const existed = (await host.findLink(conf.bridge)) !== undefined;
+  // A bridge this ADD creates gets its MAC in the creating request, which pins it (the kernel
+  // marks it as set by the user): otherwise it follows the lowest port MAC as containers come and
+  // go, and CHECK of earlier attachments fails on a MAC their result no longer matches.
+  let created = false;
   let br: Awaited<ReturnType<typeof ensureBridge>>;
   try {
-    const opts: Parameters<typeof ensureBridge>[0] = { name: conf.bridge, promisc: conf.promiscMode };
+    const opts: Parameters<typeof ensureBridge>[0] = {
+      name: conf.bridge,
+      promisc: conf.promiscMode,
+      mac: randomMac(),
+      onCreated: () => {
+        created = true;
+      },
+    };
     if (conf.mtu !== undefined) opts.mtu = conf.mtu;
     br = await ensureBridge(opts);
   } catch (err) {
     throw wrap(`failed to create bridge "${conf.bridge}"`, err);
   }
-  if (!existed) {
-    ctx.onRollback(() => removeBridgeIfUnused(conf.bridge));
-    // pin the new bridge's MAC: otherwise it follows the lowest port MAC as containers come
-    // and go, and CHECK of earlier attachments fails on a MAC their result no longer matches
-    if (br.mac) await host.setMac(br.index, br.mac);
-  }
+  if (created) ctx.onRollback(() => removeBridgeIfUnused(conf.bridge));
+  // the bridge's MAC when it cannot change any more (pinned), else undefined (re-read at the end)
+  let pinnedMac = created ? br.mac : undefined;
   // we own the routes of this interface
   trySysctl(host, `net/ipv6/conf/${conf.bridge}/accept_ra`, "0");
 
@@ -158,24 +185,30 @@ export async function add(ctx: Ctx): Promise<AddResult> {
       result.routes = gws.routes;
       if (ipamResult.dns) result.dns = ipamResult.dns;
 
-      if (conf.enableDad) {
-        trySysctl(ns, `net/ipv6/conf/${ctx.ifName}/enhanced_dad`, "1");
-        trySysctl(ns, `net/ipv6/conf/${ctx.ifName}/accept_dad`, "1");
-      } else {
-        trySysctl(ns, `net/ipv6/conf/${ctx.ifName}/accept_dad`, "0");
-      }
-      // announce the new address (what the reference plugin's gratuitous ARP does)
-      trySysctl(ns, `net/ipv4/conf/${ctx.ifName}/arp_notify`, "1");
-      await configureInterface(ns, ctx.ifName, result);
+      // one switch into the container's netns for all its sysctls
+      ns.run(() => {
+        if (conf.enableDad) {
+          trySysctl(ns, `net/ipv6/conf/${ctx.ifName}/enhanced_dad`, "1");
+          trySysctl(ns, `net/ipv6/conf/${ctx.ifName}/accept_dad`, "1");
+        } else {
+          trySysctl(ns, `net/ipv6/conf/${ctx.ifName}/accept_dad`, "0");
+        }
+        // announce the new address (what the reference plugin's gratuitous ARP does)
+        trySysctl(ns, `net/ipv4/conf/${ctx.ifName}/arp_notify`, "1");
+      });
+      await configureInterface(withKnownLink(ns, veth.container), ctx.ifName, result);
 
       if (conf.isGateway) {
         for (const gws4or6 of [gws.v4, gws.v6]) {
           if (gws4or6.cidrs.length === 0) continue;
           try {
-            await ensureBridge({ name: conf.bridge, addresses: gws4or6.cidrs, forceAddress: conf.forceAddress });
+            const now = await ensureBridge({ name: conf.bridge, addresses: gws4or6.cidrs, forceAddress: conf.forceAddress });
             // pin the bridge's MAC, else it follows the lowest port MAC as ports come and go
-            const now = await host.getLink(conf.bridge);
-            if (now.mac) await host.setMac(now.index, now.mac);
+            // (a bridge this ADD created is pinned already)
+            if (pinnedMac === undefined && now.mac) {
+              await host.setMac(now.index, now.mac);
+              pinnedMac = now.mac;
+            }
           } catch (err) {
             throw wrap("failed to set bridge addr", err);
           }
@@ -199,7 +232,7 @@ export async function add(ctx: Ctx): Promise<AddResult> {
       }
     } else {
       try {
-        await ns.setLinkUp(ctx.ifName);
+        await ns.setLinkUp(veth.container.index);
       } catch (err) {
         throw wrap(`failed to set "${ctx.ifName}" up`, err);
       }
@@ -217,12 +250,23 @@ export async function add(ctx: Ctx): Promise<AddResult> {
       hostIf.mac = l.mac;
       if (l.operState === "up") break;
     }
-    brIf.mac = (await host.getLink(conf.bridge)).mac;
+    brIf.mac = pinnedMac ?? (await host.getLink(conf.bridge)).mac;
 
     if (conf.dns) result.dns = conf.dns;
     return result;
   } finally {
     ns.close();
+  }
+}
+
+/** Synchronous `Netns.openIfExists`: `undefined` when the path is empty or gone. */
+function openNetnsIfExists(path: string): Netns | undefined {
+  if (!path) return undefined;
+  try {
+    return Netns.openSync(path);
+  } catch (err) {
+    if (NetnsNotFoundError.isInstance(err)) return undefined;
+    throw err;
   }
 }
 
@@ -244,21 +288,27 @@ async function globalAddresses(ns: Netns, ifName: string): Promise<string[]> {
 /** The bridge plugin's DEL handler. */
 export async function del(ctx: Ctx): Promise<void> {
   const conf = confOf(ctx);
+  const masq = conf.ipam !== undefined && conf.ipMasq;
+  let removed: string[] = [];
+  // The link delete is started first: the kernel's part (~20 ms for a veth) runs on a pool thread
+  // (Netns.deleteLink), so the IPAM DEL child is spawned and runs meanwhile.
+  const linkDel = (async () => {
+    const ns = openNetnsIfExists(ctx.netns);
+    if (!ns) return;
+    try {
+      // the addresses only matter for the masquerade teardown
+      if (masq) removed = await globalAddresses(ns, ctx.ifName);
+      await ns.deleteLink(ctx.ifName, { missingOk: true });
+    } finally {
+      ns.close();
+    }
+  })();
   const ipamDel = conf.ipam ? ipam.del(ctx.stdin, delegateOptions(ctx)) : undefined;
   ipamDel?.catch(() => {}); // awaited below
 
-  let removed: string[] = [];
   let linkError: unknown;
   try {
-    const ns = await Netns.openIfExists(ctx.netns);
-    if (ns) {
-      try {
-        removed = await globalAddresses(ns, ctx.ifName);
-        await ns.deleteLink(ctx.ifName, { missingOk: true });
-      } finally {
-        ns.close();
-      }
-    }
+    await linkDel;
   } catch (err) {
     linkError = err;
   }
@@ -273,7 +323,7 @@ export async function del(ctx: Ctx): Promise<void> {
   }
   if (linkError !== undefined) throw linkError;
 
-  if (conf.ipam && conf.ipMasq) {
+  if (masq) {
     // the addresses come from the link; when it is already gone, from the cached result
     const ips = removed.length > 0 ? removed : (ctx.prevResult?.ips ?? []).map((i) => i.address);
     await teardownIpMasq({ network: conf.name, containerId: ctx.containerId, ifName: ctx.ifName, ips });

@@ -7,7 +7,7 @@ import { toCurrentResult } from "@cnikit/spec";
 import type { Result } from "@cnikit/spec";
 import { execPluginWithResult, execPluginWithoutResult } from "./exec.js";
 import type { ExecRunOptions } from "./exec.js";
-import { findInPath, splitPath } from "./find.js";
+import { findInPathSync, splitPath } from "./find.js";
 
 /**
  * Options of the delegate functions: how to run the delegate. CNI_PATH is read from `env`.
@@ -28,13 +28,15 @@ export type DelegateOptions = ExecRunOptions;
  */
 export type DelegateConf = string | Uint8Array | object;
 
-async function locate(type: string, options: DelegateOptions): Promise<string> {
+// Found synchronously and spawned in the same tick: a plugin that starts a delegate and then does
+// its own work meanwhile (bridge: IPAM while it creates the veth) gets the child running at once.
+function locate(type: string, options: DelegateOptions): string {
   const env = options.env ?? process.env;
-  return findInPath(type, splitPath(env.CNI_PATH));
+  return findInPathSync(type, splitPath(env.CNI_PATH));
 }
 
 async function delegateNoResult(command: string, type: string, conf: DelegateConf, options: DelegateOptions): Promise<void> {
-  const pluginPath = await locate(type, options);
+  const pluginPath = locate(type, options);
   await execPluginWithoutResult({ ...options, pluginPath, command, stdin: conf });
 }
 
@@ -48,7 +50,7 @@ async function delegateNoResult(command: string, type: string, conf: DelegateCon
  *   msg and details), or an exec/decoding failure.
  */
 export async function delegateAdd(type: string, conf: DelegateConf, options: DelegateOptions = {}): Promise<Result> {
-  const pluginPath = await locate(type, options);
+  const pluginPath = locate(type, options);
   const result = await execPluginWithResult({ ...options, pluginPath, command: "ADD", stdin: conf });
   return toCurrentResult(result);
 }

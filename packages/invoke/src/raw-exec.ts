@@ -81,7 +81,9 @@ const TEXT_BUSY_DELAY_MS = 1000;
  *   code 5 when the binary cannot be executed; code 999 on timeout or abort.
  */
 export async function rawExec(request: RawExecRequest): Promise<Uint8Array> {
-  const sink = request.stderr === undefined ? process.stderr : request.stderr;
+  // process.stderr is only touched when there is something to forward: creating the stream costs
+  // (a pipe becomes a net.Socket) and most plugins print nothing
+  const sink = request.stderr === undefined ? defaultSink : request.stderr;
   let outcome: Outcome | undefined;
   for (let attempt = 0; ; attempt++) {
     try {
@@ -154,6 +156,8 @@ export function decodeErrorReply(stdout: string, exit: string): CniError {
   const details = typeof reply.details === "string" && reply.details !== "" ? reply.details : undefined;
   return new CniError(code, msg, details);
 }
+
+const defaultSink: StderrSink = { write: (chunk) => process.stderr.write(chunk) };
 
 function forward(sink: StderrSink | null, data: Buffer): void {
   if (sink === null || data.length === 0) return;

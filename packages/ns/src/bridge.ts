@@ -37,6 +37,8 @@ export interface EnsureBridgeOptions {
   forceAddress?: boolean;
   /** Netns to work in (default {@link Netns.host}). */
   netns?: Netns;
+  /** Called when this call created the bridge (not when it already existed), right after creating it. */
+  onCreated?: () => void;
 }
 
 /**
@@ -55,8 +57,10 @@ export async function ensureBridge(options: EnsureBridgeOptions): Promise<Link> 
   if (options.mac !== undefined) create.mac = options.mac;
   if (options.vlanFiltering !== undefined) create.vlanFiltering = options.vlanFiltering;
   let link: Link;
+  let changed = false; // the link's attributes changed after `link` was read
   try {
     await ns.createBridge(create);
+    options.onCreated?.();
     link = await ns.getLink(options.name);
   } catch (err) {
     if (!LinkExistsError.isInstance(err)) throw err;
@@ -66,9 +70,15 @@ export async function ensureBridge(options: EnsureBridgeOptions): Promise<Link> 
         cause: err,
       });
     }
-    if (!link.up) await ns.setLinkUp(link.index);
+    if (!link.up) {
+      await ns.setLinkUp(link.index);
+      changed = true;
+    }
   }
-  if (options.promisc && !link.promisc) await ns.setPromisc(link.index, true);
+  if (options.promisc && !link.promisc) {
+    await ns.setPromisc(link.index, true);
+    changed = true;
+  }
   for (const cidr of options.addresses ?? []) {
     const want = parseCidr(cidr);
     const have = await ns.listAddresses(link.index, { family: want.family });
@@ -87,7 +97,8 @@ export async function ensureBridge(options: EnsureBridgeOptions): Promise<Link> 
     }
     await ns.addAddress(link.index, want.cidr, want.family === 6 ? { noDad: true } : {});
   }
-  return ns.getLink(link.index);
+  // addresses are not link attributes: re-read the link only if its flags changed
+  return changed ? ns.getLink(link.index) : link;
 }
 
 /**

@@ -1,6 +1,7 @@
 /**
- * The few libc calls @cnikit/ns needs, bound lazily through koffi. All are synchronous:
- * never call setns/unshare through koffi's async API (see DESIGN "Network namespaces in Node").
+ * The few libc calls @cnikit/ns needs, bound lazily through koffi. All are called synchronously
+ * except send/recv on a netlink socket (pool-request.ts): never call setns/unshare through
+ * koffi's async API (see DESIGN "Network namespaces in Node").
  */
 import { constants as osConstants } from "node:os";
 import { CniError, ErrorCode } from "@cnikit/spec";
@@ -18,12 +19,17 @@ interface Libc {
 }
 
 let libc: Libc | undefined;
+let libcLib: ReturnType<ReturnType<typeof loadKoffi>["load"]> | undefined;
+
+function libcLibrary() {
+  libcLib ??= loadKoffi().load("libc.so.6");
+  return libcLib;
+}
 
 /** @internal */
 export function getLibc(): Libc {
   if (libc) return libc;
-  const koffi = loadKoffi();
-  const lib = koffi.load("libc.so.6");
+  const lib = libcLibrary();
   libc = {
     setns: lib.func("int setns(int fd, int nstype)") as Fn,
     unshare: lib.func("int unshare(int flags)") as Fn,
@@ -35,6 +41,31 @@ export function getLibc(): Libc {
     ioctl: lib.func("int ioctl(int fd, unsigned long request, unsigned long arg)") as Fn,
   };
   return libc;
+}
+
+/** The socket calls of {@link requestOnPoolThread}. */
+interface SocketLibc {
+  socket: Fn;
+  send: KoffiFn;
+  recv: KoffiFn;
+  close: Fn;
+}
+
+type KoffiFn = Fn & { async: (...args: unknown[]) => void };
+
+let socketLibc: SocketLibc | undefined;
+
+/** @internal */
+export function getSocketLibc(): SocketLibc {
+  if (socketLibc) return socketLibc;
+  const lib = libcLibrary();
+  socketLibc = {
+    socket: lib.func("int socket(int domain, int type, int protocol)") as Fn,
+    send: lib.func("long send(int fd, const void *buf, size_t len, int flags)") as KoffiFn,
+    recv: lib.func("long recv(int fd, _Out_ void *buf, size_t len, int flags)") as KoffiFn,
+    close: lib.func("int close(int fd)") as Fn,
+  };
+  return socketLibc;
 }
 
 /** @internal errno of the last failed libc call, with its name. */

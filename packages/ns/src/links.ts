@@ -265,7 +265,11 @@ export async function renameLink(nl: RtnlSocket, from: string | number, to: stri
   }
 }
 
-export async function deleteLink(nl: RtnlSocket, link: string | number, missingOk: boolean): Promise<boolean> {
+export async function deleteLink(
+  nl: Pick<RtnlSocket, "request">,
+  link: string | number,
+  missingOk: boolean,
+): Promise<boolean> {
   const s = selector(link);
   try {
     await nl.request(
@@ -356,6 +360,8 @@ export interface CreateLinkCommon {
   txqlen?: number;
   /** Bring the link up as part of creation. */
   up?: boolean;
+  /** Index of a master (bridge) in the same netns to enslave the link to, as part of creation. */
+  master?: number;
 }
 
 async function createLink(
@@ -370,6 +376,7 @@ async function createLink(
   if (o.mtu !== undefined) attrs.push(u32(IFLA_MTU, o.mtu));
   if (o.mac !== undefined) attrs.push(bytes(IFLA_ADDRESS, parseMac(o.mac)));
   if (o.txqlen !== undefined) attrs.push(u32(IFLA_TXQLEN, o.txqlen));
+  if (o.master !== undefined) attrs.push(u32(IFLA_MASTER, o.master));
   attrs.push(...extra);
   const info: AttrInput[] = [str(IFLA_INFO_KIND, kind)];
   if (data) info.push(nested(IFLA_INFO_DATA, data));

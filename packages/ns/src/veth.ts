@@ -55,8 +55,9 @@ const MAX_TRIES = 10;
 
 /**
  * Creates a veth pair: `ifName` inside `netns` and its peer in the host netns, both created
- * in place with one netlink request (IFLA_NET_NS_FD inside VETH_INFO_PEER). The host end is
- * brought up, enslaved to `master` and gets `accept_ra=0`; the container end stays down.
+ * in place with one netlink request: the host end is created in the host netns, already up and
+ * enslaved to `master`, with the container end born in `netns` (IFLA_NET_NS_FD inside
+ * VETH_INFO_PEER). The host end gets `accept_ra=0`; the container end stays down.
  *
  * @example
  * const ns = await Netns.open(netnsPath);
@@ -68,15 +69,23 @@ const MAX_TRIES = 10;
 export async function setupVeth(options: SetupVethOptions): Promise<VethPair> {
   const { netns, ifName } = options;
   const host = options.hostNetns ?? Netns.host();
+  const m = options.master;
+  // a master given by name is looked up first: a missing one fails before anything is created
+  let master: number | undefined;
+  if (m !== undefined)
+    master = typeof m === "object" ? m.index : typeof m === "number" ? m : (await host.getLink(m)).index;
   let hostName = "";
   for (let i = 0; ; i++) {
     hostName = options.hostIfName ?? randomVethName();
     try {
-      const peer = { name: hostName, netnsFd: host.fd };
-      const o: Parameters<Netns["createVeth"]>[0] = { name: ifName, peer };
+      // The host end is the primary link: only the primary can be brought up (and enslaved) in
+      // the creating request (the peer's veth_open fails with ENOTCONN before the pair is linked).
+      const peer: Parameters<Netns["createVeth"]>[0]["peer"] = { name: ifName, netnsFd: netns.fd };
+      if (options.mac !== undefined) peer.mac = options.mac;
+      const o: Parameters<Netns["createVeth"]>[0] = { name: hostName, up: true, peer };
       if (options.mtu !== undefined) o.mtu = options.mtu;
-      if (options.mac !== undefined) o.mac = options.mac;
-      await netns.createVeth(o);
+      if (master !== undefined) o.master = master;
+      await host.createVeth(o);
       break;
     } catch (err) {
       if (!LinkExistsError.isInstance(err)) throw err;
@@ -88,19 +97,14 @@ export async function setupVeth(options: SetupVethOptions): Promise<VethPair> {
     }
   }
   try {
-    const container = await netns.getLink(ifName);
-    if (options.master !== undefined) {
-      const m = options.master;
-      await host.setMaster(hostName, typeof m === "object" ? m.index : m);
-      if (options.hairpin) await host.setBridgePort(hostName, { hairpin: true });
-    }
-    await host.setLinkUp(hostName);
     try {
       host.setSysctlSync(`net/ipv6/conf/${hostName}/accept_ra`, "0");
     } catch {
       /* IPv6 disabled on the host: nothing to do */
     }
+    const container = await netns.getLink(ifName);
     const hostLink = await host.getLink(hostName);
+    if (master !== undefined && options.hairpin) await host.setBridgePort(hostLink.index, { hairpin: true });
     return { host: hostLink, container };
   } catch (err) {
     await netns.deleteLink(ifName, { missingOk: true }).catch(() => {});

@@ -121,6 +121,34 @@ describe("links", () => {
     });
   });
 
+  it("ensureBridge: onCreated only when it creates; a MAC given at creation stays (pinned)", async () => {
+    await withNetns(1, async (ns) => {
+      const mac = randomMac();
+      let created = 0;
+      const br = await ensureBridge({ name: "br1", netns: ns, mac, onCreated: () => created++ });
+      expect(created).toBe(1);
+      expect(br).toMatchObject({ name: "br1", mac, up: true });
+      // a port with a lower MAC does not move a bridge MAC set at creation
+      await ns.createVeth({ name: "q0", mac: "02:00:00:00:00:01", peer: { name: "q1" } });
+      await ns.setMaster("q0", br.index);
+      await ns.setLinkUp("q0");
+      const again = await ensureBridge({ name: "br1", netns: ns, mac: randomMac(), onCreated: () => created++ });
+      expect(created).toBe(1);
+      expect(again).toMatchObject({ index: br.index, mac });
+    });
+  });
+
+  it("deleteLink (sent from a pool thread) by index; a second delete is LinkNotFoundError", async () => {
+    await withNetns(1, async (ns) => {
+      await ns.createVeth({ name: "d0", peer: { name: "d1" } });
+      const link = await ns.getLink("d0");
+      expect(await ns.deleteLink(link.index)).toBe(true);
+      expect(await ns.findLink("d1")).toBeUndefined();
+      await expect(ns.deleteLink(link.index)).rejects.toSatisfy((e: unknown) => LinkNotFoundError.isInstance(e));
+      expect(await ns.deleteLink(link.index, { missingOk: true })).toBe(false);
+    });
+  });
+
   it("setupVeth: container end in the netns, host end up with a random name, EEXIST handling", async () => {
     await withNetns(2, async (ctr, host) => {
       await ensureBridge({ name: "cni0", netns: host });

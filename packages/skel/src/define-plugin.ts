@@ -15,6 +15,16 @@ import {
 } from "./stdio.js";
 import type { Plugin, PluginDefinition } from "./types.js";
 
+// A start-up snapshot build (`node --build-snapshot`) evaluates this module at build time: run
+// the abort-signal code a handler's `ctx.signal` uses (a delegate subscribes to it) once then, so
+// its functions are compiled in the snapshot instead of at each call (~0.3 ms). Nothing is kept.
+if (process.execArgv.includes("--build-snapshot")) {
+  const warm = new AbortController();
+  const noop = () => {};
+  warm.signal.addEventListener("abort", noop, { once: true });
+  warm.signal.removeEventListener("abort", noop);
+}
+
 /** The process stream if something created it (or if that cannot be known). */
 function streamIfCreated(name: StdStreamName): NodeJS.WriteStream | undefined {
   const s = existingStream(name);
