@@ -182,9 +182,7 @@ export class RtnlSocket {
         const errno = payload.length >= 4 ? -payload.readInt32LE(0) : 0;
         if (errno > 0) this.finish(seq, new NetlinkError(p.what, errno, errnoName(errno)));
         else this.finish(seq);
-      } else if (type === NLMSG_NOOP || type === NLMSG_OVERRUN) {
-        continue;
-      } else {
+      } else if (type !== NLMSG_NOOP && type !== NLMSG_OVERRUN) {
         p.msgs.push(Buffer.from(payload));
       }
     }

@@ -15,11 +15,9 @@ const ENV = {
   CNI_IFNAME: "eth0",
 };
 
-// biome-ignore lint/suspicious/noExplicitAny: tests swap handlers of any config/args type
 type AnyDef = PluginDefinition<any, any>;
 
 function plugin(overrides: Partial<AnyDef> = {}) {
-  // biome-ignore lint/suspicious/noExplicitAny: see AnyDef
   return definePlugin<any, any>({
     name: "ctx-test",
     version: "0.0.1",
