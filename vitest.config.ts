@@ -10,6 +10,7 @@ export default defineConfig({
       "examples/*/test/**/*.test.ts",
       "docs-tests/test/**/*.test.ts",
     ],
+    globalSetup: ["./vitest.global-setup.ts"],
     pool: "forks",
     testTimeout: 60_000,
     hookTimeout: 60_000,

@@ -2,6 +2,7 @@
  * Mixed chains: our plugins and the Go reference plugins in one network, in both directions,
  * under our runtime; and host-local leases shared through one data dir.
  */
+import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { CniRuntime, confListFromBytes } from "@cnikit/runtime";
@@ -29,6 +30,27 @@ beforeAll(() => {
 }, 120_000);
 afterAll(() => built?.remove());
 afterEach(() => s?.cleanup());
+
+const PORTMAP_CHAINS = ["CNI-HOSTPORT-DNAT", "CNI-HOSTPORT-MASQ", "CNI-HOSTPORT-SETMARK"];
+
+function portmapChainsExist(): boolean {
+  return spawnSync("iptables", ["-t", "nat", "-S", "CNI-HOSTPORT-DNAT"], { stdio: "ignore" }).status === 0;
+}
+
+function removePortmapChains(): void {
+  for (const tool of ["iptables", "ip6tables"]) {
+    const rules = spawnSync(tool, ["-t", "nat", "-S"], { encoding: "utf8" }).stdout ?? "";
+    for (const line of rules.split("\n")) {
+      const m = /^-A (PREROUTING|OUTPUT|POSTROUTING) (.*-j CNI-HOSTPORT-\S+.*)$/.exec(line);
+      if (!m) continue;
+      // the rule text as iptables -S prints it, re-split respecting the quoted comment
+      const args = (m[2] as string).match(/"[^"]*"|\S+/g)?.map((a) => a.replace(/^"|"$/g, "")) ?? [];
+      spawnSync(tool, ["-t", "nat", "-D", m[1] as string, ...args], { stdio: "ignore" });
+    }
+    for (const chain of PORTMAP_CHAINS) spawnSync(tool, ["-t", "nat", "-F", chain], { stdio: "ignore" });
+    for (const chain of PORTMAP_CHAINS) spawnSync(tool, ["-t", "nat", "-X", chain], { stdio: "ignore" });
+  }
+}
 
 function ours(name: string): string {
   return built.paths[name] as string;
@@ -132,6 +154,9 @@ describe("mixed chains under our runtime", () => {
 
   it("our bridge → Go tuning → Go portmap", async () => {
     s = new Scratch();
+    // Go portmap creates shared nat chains (CNI-HOSTPORT-*) and never removes them: remove them
+    // afterwards if this test is what created them (never when they were there before).
+    if (!portmapChainsExist()) s.onCleanup(removePortmapChains);
     const hostPort = 20000 + Math.floor(Math.random() * 30000);
     const out = await twoContainers(
       {

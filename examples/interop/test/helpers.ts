@@ -61,6 +61,7 @@ export class Scratch {
   readonly #netns: string[] = [];
   readonly #links: string[] = [];
   readonly #dirs: string[] = [];
+  readonly #steps: (() => void)[] = [];
 
   /** A new netns `ck<id><tag>` with lo up; returns its path. */
   netns(tag: string): string {
@@ -101,11 +102,17 @@ export class Scratch {
     return `10.${150 + (x % 50)}.${y}.0/24`;
   }
 
-  /** Removes namespaces, links and directories. */
+  /** A step run at cleanup, after namespaces, links and directories are removed. */
+  onCleanup(step: () => void): void {
+    this.#steps.push(step);
+  }
+
+  /** Removes namespaces, links and directories, then runs the `onCleanup` steps. */
   cleanup(): void {
     for (const n of this.#netns.splice(0)) trySh(["ip", "netns", "delete", n]);
     for (const l of this.#links.splice(0)) trySh(["ip", "link", "delete", l]);
     for (const d of this.#dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+    for (const step of this.#steps.splice(0)) step();
   }
 }
 
