@@ -24,7 +24,6 @@ import { CniError, ErrorCode, type Interface, type Result } from "@cnikit/spec";
 import { checkAttachment } from "./check.js";
 import { assertAddable, type BridgeConf, loadBridgeConf } from "./config.js";
 import { calcGateways } from "./gateways.js";
-import { gcIptablesMasq } from "./masq-gc.js";
 
 /** Index of the container interface in an ADD result's `interfaces` (bridge, host veth, container). */
 const CONTAINER_IF = 2;
@@ -357,9 +356,6 @@ export async function status(ctx: Ctx): Promise<void> {
 /** The bridge plugin's GC handler. */
 export async function gc(ctx: Ctx): Promise<void> {
   const conf = confOf(ctx);
-  if (conf.ipMasq) {
-    await gcIpMasq({ network: conf.name, validAttachments: ctx.validAttachments });
-    await gcIptablesMasq(conf.name, ctx.validAttachments);
-  }
+  if (conf.ipMasq) await gcIpMasq({ network: conf.name, validAttachments: ctx.validAttachments });
   if (conf.ipam) await ipam.gc(ctx.stdin, delegateOptions(ctx));
 }

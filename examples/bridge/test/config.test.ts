@@ -5,7 +5,6 @@ import { CniError, ErrorCode } from "@cnikit/spec";
 import { describe, expect, it } from "vitest";
 import { assertAddable, DEFAULT_BRIDGE, loadBridgeConf } from "../src/config.js";
 import { calcGateways } from "../src/gateways.js";
-import { parseIptablesMasq } from "../src/masq-gc.js";
 
 const base = { cniVersion: "1.0.0", name: "net", type: "bridge" };
 
@@ -129,20 +128,5 @@ describe("calcGateways", () => {
     const g = calcGateways([{ address: "10.1.0.5/24" }], [], { isGateway: false, isDefaultGateway: false }, 2);
     expect(g.ips[0]?.gateway).toBeUndefined();
     expect(g.v4.cidrs).toEqual([]);
-  });
-});
-
-describe("parseIptablesMasq", () => {
-  it("finds a network's per-container rules in iptables -S output", () => {
-    const listing = [
-      "-P POSTROUTING ACCEPT",
-      '-A POSTROUTING -s 10.1.0.5/32 -m comment --comment "name: \\"net\\" id: \\"c1\\"" -j CNI-aaaa',
-      '-A POSTROUTING -s 10.1.0.6/32 -m comment --comment "name: \\"other\\" id: \\"c2\\"" -j CNI-bbbb',
-      '-A POSTROUTING -s fd00::5/128 -m comment --comment "name: \\"net\\" id: \\"c3\\"" -j CNI-cccc',
-    ].join("\n");
-    expect(parseIptablesMasq(listing, "net")).toEqual([
-      { containerId: "c1", source: "10.1.0.5/32" },
-      { containerId: "c3", source: "fd00::5/128" },
-    ]);
   });
 });

@@ -290,15 +290,63 @@ export async function teardownIpMasq(options: Omit<IpMasqOptions, "backend">): P
   if (errors.length) throw new CniError(ErrorCode.Internal, "failed to tear down ip masquerade", errors.join("; "));
 }
 
+/** One container's iptables masquerade rule as listed by `iptables -S POSTROUTING`. */
+export interface IptablesMasqRule {
+  containerId: string;
+  /** The rule's `-s` source as iptables prints it (`10.22.0.5/32`). */
+  source: string;
+}
+
 /**
- * Garbage-collects nftables masquerade rules of `network` whose attachment is not in
- * `validAttachments` (CNI GC). Like Go, the iptables backend has no GC.
+ * Parses `iptables -t nat -S POSTROUTING` output for `network`'s per-container masquerade
+ * rules (Go's comment `name: "<network>" id: "<containerID>"`). Internal to @cnikit/ns.
+ *
+ * @example
+ * parseIptablesMasq(out, "mynet") // [{ containerId: "c1", source: "10.22.0.5/32" }]
+ */
+export function parseIptablesMasq(listing: string, network: string): IptablesMasqRule[] {
+  const out: IptablesMasqRule[] = [];
+  const quotedNet = JSON.stringify(network).replace(/"/g, '\\"');
+  for (const line of listing.split("\n")) {
+    if (!line.startsWith("-A POSTROUTING ") || !line.includes(`name: ${quotedNet} id: `)) continue;
+    const source = /\s-s (\S+)/.exec(line)?.[1];
+    const id = /id: \\"((?:[^\\]|\\[^"])*)\\""/.exec(line)?.[1];
+    if (source && id !== undefined) out.push({ containerId: id, source });
+  }
+  return out;
+}
+
+async function gcIptables(network: string, attachments: readonly Attachment[]): Promise<number> {
+  const keep = new Set(attachments.map((a) => a.containerID));
+  const stale = new Map<string, string[]>();
+  let removed = 0;
+  for (const family of [4, 6] as const) {
+    const ipt = iptablesFor(family);
+    if (!ipt) continue; // no iptables: nothing to collect
+    const r = await run(ipt, ["-w", "-t", "nat", "-S", "POSTROUTING"]);
+    if (r.code !== 0) continue;
+    for (const rule of parseIptablesMasq(r.stdout, network)) {
+      if (keep.has(rule.containerId)) continue;
+      stale.set(rule.containerId, [...(stale.get(rule.containerId) ?? []), rule.source]);
+      removed++;
+    }
+  }
+  for (const [containerId, ips] of stale) await teardownIptables(network, containerId, ips);
+  return removed;
+}
+
+/**
+ * Garbage-collects the masquerade rules of `network` whose attachment is not in
+ * `validAttachments` (CNI GC): nftables rules per (container, interface) like Go's
+ * `GCIPMasqForNetwork`, and iptables chains per container (chain `CNI-<hash>`, comment
+ * `name: "<network>" id: "<containerID>"`; Go leaves these as a FIXME).
  *
  * @example
  * await gcIpMasq("mynet", config["cni.dev/valid-attachments"] ?? []);
  * await gcIpMasq({ network: "mynet", validAttachments });
- * @returns the number of rules removed.
- * @throws {CniError} when nft fails.
+ * @returns the number of rules removed: nftables rules plus iptables `POSTROUTING` masquerade
+ *   rules (one per container address; each stale container's chain goes with them).
+ * @throws {CniError} when nft fails or a stale iptables chain cannot be removed.
  */
 export async function gcIpMasq(
   networkOrOptions: string | { network: string; validAttachments: readonly Attachment[] },
@@ -306,15 +354,19 @@ export async function gcIpMasq(
 ): Promise<number> {
   const network = typeof networkOrOptions === "string" ? networkOrOptions : networkOrOptions.network;
   const attachments = typeof networkOrOptions === "string" ? validAttachments : networkOrOptions.validAttachments;
+  let removed = 0;
   const nft = findBinary("nft");
-  if (!nft) return 0;
-  const prefix = hashForNetwork(network);
-  const valid = new Set(attachments.map((a) => commentForInstance(network, a.ifname, a.containerID)));
-  const stale = (await nftRules(nft))
-    .filter((r) => r.comment?.startsWith(prefix) && !valid.has(r.comment))
-    .map((r) => r.handle);
-  if (stale.length === 0) return 0;
-  const r = await run(nft, ["-f", "-"], nftDelete(stale));
-  if (r.code !== 0) fail("failed to garbage-collect nftables masquerade rules", r);
-  return stale.length;
+  if (nft) {
+    const prefix = hashForNetwork(network);
+    const valid = new Set(attachments.map((a) => commentForInstance(network, a.ifname, a.containerID)));
+    const stale = (await nftRules(nft))
+      .filter((r) => r.comment?.startsWith(prefix) && !valid.has(r.comment))
+      .map((r) => r.handle);
+    if (stale.length > 0) {
+      const r = await run(nft, ["-f", "-"], nftDelete(stale));
+      if (r.code !== 0) fail("failed to garbage-collect nftables masquerade rules", r);
+      removed += stale.length;
+    }
+  }
+  return removed + (await gcIptables(network, attachments));
 }

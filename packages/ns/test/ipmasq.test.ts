@@ -95,4 +95,30 @@ describe("ip masquerade", () => {
     }
     expect(natRules()).not.toContain(chain);
   });
+
+  it("iptables GC removes only the chains of attachments no longer valid", async () => {
+    const network = uniq("cknet", 6);
+    const a = { network, containerId: uniq("ctr", 8), ifName: "eth0", ips: ["10.234.0.5/24"] };
+    const b = { network, containerId: uniq("ctr", 8), ifName: "eth0", ips: ["10.234.0.6/24"] };
+    const chainA = ipMasqChainName(network, a.containerId);
+    const chainB = ipMasqChainName(network, b.containerId);
+    try {
+      await setupIpMasq({ ...a, backend: "iptables" });
+      await setupIpMasq({ ...b, backend: "iptables" });
+      expect(natRules()).toContain(`-N ${chainB}`);
+      expect(await gcIpMasq({ network, validAttachments: [{ containerID: a.containerId, ifname: "eth0" }] })).toBe(1);
+      const rules = natRules();
+      expect(rules).toContain(`-N ${chainA}`);
+      expect(rules).toMatch(new RegExp(`-A POSTROUTING -s 10\\.234\\.0\\.5/32 .*-j ${chainA}`));
+      expect(rules).not.toContain(chainB);
+      expect(rules).not.toContain(b.containerId);
+      expect(await gcIpMasq(network, [{ containerID: a.containerId, ifname: "eth0" }])).toBe(0);
+    } finally {
+      await teardownIpMasq(a).catch(() => {});
+      await teardownIpMasq(b).catch(() => {});
+    }
+    const rules = natRules();
+    expect(rules).not.toContain(chainA);
+    expect(rules).not.toContain(chainB);
+  });
 });
