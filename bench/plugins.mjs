@@ -34,8 +34,12 @@ function expectIp(prefix) {
   };
 }
 
-/** One bridge ADD+DEL round for `file`, delegating IPAM through CNI_PATH=`cniPath`. */
-export function bridgeSubject(id, label, file, cniPath = GO_DIR) {
+/**
+ * One ADD+DEL round of `file`, called as a runtime calls it, in a fresh netns with a fresh
+ * host-local data dir. `conf({ name, cidr, dataDir })` gives the plugin's config; `bridge` also
+ * registers the network name as a host link to remove (the bridge the plugin creates).
+ */
+function addDelSubject(id, label, file, { cniPath, bridge, conf }) {
   return {
     id,
     label,
@@ -43,18 +47,10 @@ export function bridgeSubject(id, label, file, cniPath = GO_DIR) {
       const res = new Resources();
       try {
         const [ns] = res.addNetns();
-        const name = res.addLink(uniqueName());
+        const name = bridge ? res.addLink(uniqueName()) : uniqueName();
         const dataDir = res.addDir();
         const { cidr, prefix } = freeSubnet();
-        const conf = JSON.stringify({
-          cniVersion: CNI_VERSION,
-          name,
-          type: "bridge",
-          bridge: name,
-          isGateway: true,
-          ipMasq: false,
-          ipam: { type: "host-local", subnet: cidr, dataDir },
-        });
+        const input = JSON.stringify(conf({ name, cidr, dataDir }));
         const env = (cmd) =>
           cleanEnv({
             CNI_COMMAND: cmd,
@@ -65,11 +61,11 @@ export function bridgeSubject(id, label, file, cniPath = GO_DIR) {
           });
         return {
           steps: {
-            ADD: { file, env: env("ADD"), input: conf, check: expectIp(prefix) },
+            ADD: { file, env: env("ADD"), input, check: expectIp(prefix) },
             DEL: {
               file,
               env: env("DEL"),
-              input: conf,
+              input,
               check: () =>
                 leasesIn(dataDir, name).length ? `lease left after DEL: ${leasesIn(dataDir, name)}` : undefined,
             },
@@ -84,51 +80,35 @@ export function bridgeSubject(id, label, file, cniPath = GO_DIR) {
   };
 }
 
+/** One bridge ADD+DEL round for `file`, delegating IPAM through CNI_PATH=`cniPath`. */
+export function bridgeSubject(id, label, file, cniPath = GO_DIR) {
+  return addDelSubject(id, label, file, {
+    cniPath,
+    bridge: true,
+    conf: ({ name, cidr, dataDir }) => ({
+      cniVersion: CNI_VERSION,
+      name,
+      type: "bridge",
+      bridge: name,
+      isGateway: true,
+      ipMasq: false,
+      ipam: { type: "host-local", subnet: cidr, dataDir },
+    }),
+  });
+}
+
 /** One host-local ADD+DEL round for `file` (called directly, as a runtime calls an IPAM plugin). */
 export function hostLocalSubject(id, label, file) {
-  return {
-    id,
-    label,
-    setup() {
-      const res = new Resources();
-      try {
-        const [ns] = res.addNetns();
-        const name = uniqueName();
-        const dataDir = res.addDir();
-        const { cidr, prefix } = freeSubnet();
-        const conf = JSON.stringify({
-          cniVersion: CNI_VERSION,
-          name,
-          type: "bridge",
-          ipam: { type: "host-local", subnet: cidr, dataDir },
-        });
-        const env = (cmd) =>
-          cleanEnv({
-            CNI_COMMAND: cmd,
-            CNI_CONTAINERID: `ckb-${name}`,
-            CNI_NETNS: netnsPath(ns),
-            CNI_IFNAME: "eth0",
-            CNI_PATH: GO_DIR,
-          });
-        return {
-          steps: {
-            ADD: { file, env: env("ADD"), input: conf, check: expectIp(prefix) },
-            DEL: {
-              file,
-              env: env("DEL"),
-              input: conf,
-              check: () =>
-                leasesIn(dataDir, name).length ? `lease left after DEL: ${leasesIn(dataDir, name)}` : undefined,
-            },
-          },
-          cleanup: () => res.cleanup(),
-        };
-      } catch (err) {
-        res.cleanup();
-        throw err;
-      }
-    },
-  };
+  return addDelSubject(id, label, file, {
+    cniPath: GO_DIR,
+    bridge: false,
+    conf: ({ name, cidr, dataDir }) => ({
+      cniVersion: CNI_VERSION,
+      name,
+      type: "bridge",
+      ipam: { type: "host-local", subnet: cidr, dataDir },
+    }),
+  });
 }
 
 const nodeSubject = {

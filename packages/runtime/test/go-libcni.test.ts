@@ -122,6 +122,18 @@ function plugins(e: Env, map: Record<string, string>): void {
   for (const [name, target] of Object.entries(map)) symlinkSync(target, join(e.bin, name));
 }
 
+/** An env whose CNI_PATH holds our built examples/bridge and examples/host-local (fails if unbuilt). */
+function setupWithExamples(): Env {
+  expect(existsSync(EX_BRIDGE), `${EX_BRIDGE} is missing: run pnpm --filter @cnikit-examples/bridge build`).toBe(true);
+  expect(
+    existsSync(EX_HOST_LOCAL),
+    `${EX_HOST_LOCAL} is missing: run pnpm --filter @cnikit-examples/host-local build`,
+  ).toBe(true);
+  const e = setup();
+  plugins(e, { bridge: EX_BRIDGE, "host-local": EX_HOST_LOCAL });
+  return e;
+}
+
 const GO_BRIDGE_HL = {
   bridge: join(GO_PLUGINS, "bridge"),
   "host-local": join(GO_PLUGINS, "host-local"),
@@ -481,15 +493,7 @@ describe("our example plugins under Go libcni (golibcni)", () => {
   });
 
   it("examples/bridge + examples/host-local: golibcni ADD/CHECK/DEL, and mixed with cnikit", () => {
-    expect(existsSync(EX_BRIDGE), `${EX_BRIDGE} is missing: run pnpm --filter @cnikit-examples/bridge build`).toBe(
-      true,
-    );
-    expect(
-      existsSync(EX_HOST_LOCAL),
-      `${EX_HOST_LOCAL} is missing: run pnpm --filter @cnikit-examples/host-local build`,
-    ).toBe(true);
-    const e = setup();
-    plugins(e, { bridge: EX_BRIDGE, "host-local": EX_HOST_LOCAL });
+    const e = setupWithExamples();
     writeConf(e);
     const [a, b] = [newNs(e), newNs(e)] as [Ns, Ns];
     const resA = JSON.parse(ok(go(e, ["add", e.net, a.path]), "golibcni add").stdout) as Json;
@@ -508,15 +512,7 @@ describe("our example plugins under Go libcni (golibcni)", () => {
   });
 
   it("cniVersion 1.1.0 with the examples: golibcni sends GC with the valid attachments and STATUS through libcni's invoke", () => {
-    expect(existsSync(EX_BRIDGE), `${EX_BRIDGE} is missing: run pnpm --filter @cnikit-examples/bridge build`).toBe(
-      true,
-    );
-    expect(
-      existsSync(EX_HOST_LOCAL),
-      `${EX_HOST_LOCAL} is missing: run pnpm --filter @cnikit-examples/host-local build`,
-    ).toBe(true);
-    const e = setup();
-    plugins(e, { bridge: EX_BRIDGE, "host-local": EX_HOST_LOCAL });
+    const e = setupWithExamples();
     writeConf(e, [], "1.1.0");
     const [a, b] = [newNs(e), newNs(e)] as [Ns, Ns];
     const resA = JSON.parse(ok(ck(e, ["add", "--json", e.net, a.path]), "cnikit add A").stdout) as Json;
