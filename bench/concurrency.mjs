@@ -126,7 +126,7 @@ export async function benchConcurrency({ containers = 100, parallel = 10, onProg
   const goBridge = goPlugin("bridge");
   if (goBridge && goPlugin("host-local"))
     pairs.push({ id: "go", label: "Go bridge + Go host-local", bridgeFile: goBridge, cniPath: GO_DIR });
-  const bridges = (await variantsOf("bridge")).filter((v) => v.id === "ts" || v.kind === "snapshot");
+  const bridges = (await variantsOf("bridge")).filter((v) => v.id === "ts" || v.kind === "snapshot" || v.kind === "sea");
   const hostLocals = await variantsOf("host-local");
   const res = new Resources();
   try {

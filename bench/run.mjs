@@ -115,6 +115,7 @@ const c = figures.concurrency ?? {};
 for (const [id, kind] of [
   ["ts", "dist"],
   ["ts-snapshot", "snapshot build"],
+  ["ts-sea", "SEA + snapshot build"],
   ["ts-cjs", "CJS build"],
   ["ts-esm", "ESM build"],
 ]) {

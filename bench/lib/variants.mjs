@@ -1,7 +1,8 @@
 // Build variants of our example plugins, measured next to what `pnpm build` put in dist/:
 // besides dist/<name>, the same sources are built into a temp dir as a start-up snapshot
-// (`--snapshot`) and as an ESM bundle (`--format esm`; dist/ is CommonJS by default),
-// so every run shows what each build mode buys on the real plugins.
+// (`--snapshot`), as a single executable with the snapshot inside (`--sea --snapshot`) and as an
+// ESM bundle (`--format esm`; dist/ is CommonJS by default), so every run shows what each build
+// mode buys on the real plugins.
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -23,7 +24,7 @@ export function buildKind(file) {
   return "esm";
 }
 
-const LABEL = { esm: "ESM bundle", cjs: "CJS bundle", snapshot: "snapshot" };
+const LABEL = { esm: "ESM bundle", cjs: "CJS bundle", snapshot: "snapshot", sea: "SEA + snapshot" };
 const memo = new Map();
 
 /**
@@ -31,7 +32,7 @@ const memo = new Map();
  * (id "ts"), then `extra` kinds built from the same sources (ids "ts-snapshot", "ts-cjs", "ts-esm").
  * Empty when dist/<name> is not built.
  */
-export function variantsOf(name, extra = ["snapshot", "esm"]) {
+export function variantsOf(name, extra = ["snapshot", "sea", "esm"]) {
   const key = `${name}:${extra.join(",")}`;
   if (!memo.has(key)) memo.set(key, buildVariants(name, extra));
   return memo.get(key);
@@ -44,14 +45,15 @@ async function buildOne(name, kind) {
     built.set(
       key,
       (async () => {
-        const { buildPlugin } = await import(join(ROOT, "tools", "build-plugin.mjs"));
+        const { buildPlugin, buildSea } = await import(join(ROOT, "tools", "build-plugin.mjs"));
         buildDir ??= mkdtempSync(join(tmpdir(), "ckb-build-"));
         const outfile = join(buildDir, `${name}-${kind}`, name);
         const entry = join(ROOT, "examples", name, "src", "main.ts");
         const log = process.stderr.write;
         process.stderr.write = () => true; // esbuild warnings were already shown by pnpm build
         try {
-          await buildPlugin({ entry, outfile, snapshot: kind === "snapshot", format: kind === "cjs" ? "cjs" : "esm" });
+          if (kind === "sea") await buildSea({ entry, outfile, snapshot: true });
+          else await buildPlugin({ entry, outfile, snapshot: kind === "snapshot", format: kind === "cjs" ? "cjs" : "esm" });
         } finally {
           process.stderr.write = log;
         }

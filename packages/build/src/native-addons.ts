@@ -1,8 +1,7 @@
 /**
- * `@cnikit/ns`'s native addons (koffi's and netlink's `.node` files) cannot be inlined into
- * JavaScript: when a bundle includes `@cnikit/ns`, they are copied beside it as `koffi.node`
- * and `netlink.node`, where `@cnikit/ns` loads them from (through the entry's real path, so a
- * symlink from `/opt/cni/bin` works).
+ * `@cnikit/ns`'s native addon (koffi's `.node` file) cannot be inlined into JavaScript: when a
+ * bundle includes `@cnikit/ns`, it is copied beside it as `koffi.node`, where `@cnikit/ns` loads
+ * it from (through the entry's real path, so a symlink from `/opt/cni/bin` works).
  *
  * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#section-2-execution-protocol — a plugin is an executable the runtime execs
  */
@@ -108,11 +107,11 @@ function packageDir(req: NodeJS.Require, name: string): string {
  * @example
  * ```ts
  * nsNativeAddonPaths("/repo/node_modules/@cnikit/ns");
- * // { "koffi.node": ".../linux_x64/koffi.node", "netlink.node": ".../netlink.node" }
+ * // { "koffi.node": ".../linux_x64/koffi.node" }
  * ```
- * @throws {BuildError} when koffi or netlink, or their binary for this platform, is missing.
+ * @throws {BuildError} when koffi, or its binary for this platform, is missing.
  */
-export function nsNativeAddonPaths(nsDir: string): Record<"koffi.node" | "netlink.node", string> {
+export function nsNativeAddonPaths(nsDir: string): Record<"koffi.node", string> {
   const nsReq = createRequire(join(nsDir, "package.json"));
   const { arch, platform } = process;
   const report = process.report?.getReport?.() as { header?: { glibcVersionRuntime?: string } } | undefined;
@@ -149,29 +148,18 @@ export function nsNativeAddonPaths(nsDir: string): Record<"koffi.node" | "netlin
     );
   }
 
-  // netlink: node-gyp-build (its own loader) knows where the prebuild or local build is
-  let netlink: string;
-  try {
-    const netlinkDir = packageDir(nsReq, "netlink");
-    const gypBuild = createRequire(join(netlinkDir, "package.json"))("node-gyp-build") as { path(dir: string): string };
-    netlink = gypBuild.path(netlinkDir);
-  } catch (err) {
-    throw new BuildError(`netlink's native addon for ${platform}-${arch} not found: ${(err as Error).message}`, {
-      cause: err,
-    });
-  }
-  return { "koffi.node": koffi, "netlink.node": netlink };
+  return { "koffi.node": koffi };
 }
 
 /**
- * Copies `@cnikit/ns`'s native addons beside a bundle as `koffi.node` and `netlink.node` when the
+ * Copies `@cnikit/ns`'s native addon beside a bundle as `koffi.node` when the
  * bundle includes `@cnikit/ns`; does nothing otherwise. Returns the paths written.
  * `buildPlugin` calls it after every build.
  *
  * @example
  * ```ts
  * const copied = copyNsNativeAddons({ outdir: "dist", metafile: result.metafile });
- * // ["dist/koffi.node", "dist/netlink.node"] for a plugin that uses @cnikit/ns
+ * // ["dist/koffi.node"] for a plugin that uses @cnikit/ns
  * ```
  * @throws {BuildError} when the bundle uses `@cnikit/ns` but an addon cannot be found.
  */

@@ -19,22 +19,29 @@ import { buildSea } from "./sea.js";
  */
 export const USAGE = `usage: cnikit-build <entry> <outfile> [options]
 
-Bundles a CNI plugin into ONE executable file (#!/usr/bin/env node, chmod 755); when the
-plugin uses @cnikit/ns, its native addons (koffi.node, netlink.node) are copied beside it.
+Bundles a CNI plugin into ONE executable file (#!/usr/bin/env node, chmod 755) with V8's
+code cache for it beside it (<outfile>.v8cache); when the plugin uses @cnikit/ns, its native
+addon (koffi.node) is copied beside it too.
 Installing the plugin = copying the output directory.
 
   cnikit-build src/main.ts dist/my-plugin              CommonJS bundle (default)
   cnikit-build src/main.ts dist/my-plugin --snapshot   start-up snapshot: sh launcher + .blob
   cnikit-build src/main.ts dist-sea/my-plugin --sea    single executable, node embedded
+  cnikit-build src/main.ts dist-sea/my-plugin --sea --snapshot
+                                                       the same with a start-up snapshot
+                                                       inside: the fastest start
 
 options:
   --format cjs|esm     module format of the bundle (default ${DEFAULT_FORMAT})
   --snapshot           evaluate the plugin at build time into a start-up snapshot; the
                        launcher falls back to <outfile>.cjs under another node version
+                       (with --sea: the snapshot goes into the executable)
   --snapshot-rehash    with --snapshot: keep V8's per-start heap rehash (slower start)
   --sea                Node single executable application (needs postject installed)
   --shebang <line>     first line of the bundle (default #!/usr/bin/env node),
                        e.g. '#!/opt/cni/bin/node' to ship node beside the plugin
+  --no-code-cache      CommonJS: no <outfile>.v8cache (V8's code cache, used by the node
+                       that built it; without it every call compiles the bundle)
   --minify             minify the bundle
   --external <module>  leave <module> out of the bundle (repeatable)
   -h, --help           this help
@@ -97,9 +104,9 @@ export async function runCli(argv: readonly string[], io: CliIo = defaultIo): Pr
   if (format !== undefined && !(BUILD_FORMATS as readonly string[]).includes(format)) {
     return usageError(`--format must be ${BUILD_FORMATS.join(" or ")}, not ${JSON.stringify(format)}`);
   }
-  if (values.sea && (values.snapshot || format))
-    return usageError("--sea cannot be combined with --snapshot or --format");
+  if (values.sea && format) return usageError("--sea cannot be combined with --format");
   if (values["snapshot-rehash"] && !values.snapshot) return usageError("--snapshot-rehash needs --snapshot");
+  if (values["snapshot-rehash"] && values.sea) return usageError("--snapshot-rehash does not apply to --sea");
   if (values.snapshot && format) return usageError("--snapshot cannot be combined with --format");
   if (values.shebang !== undefined && (values.snapshot || values.sea))
     return usageError("--shebang applies to plain bundles only");
@@ -111,20 +118,26 @@ export async function runCli(argv: readonly string[], io: CliIo = defaultIo): Pr
       blob?: string | undefined;
       fallback?: string | undefined;
       scopeFile?: string | undefined;
+      codeCache?: string | undefined;
     } = values.sea
-      ? await buildSea(common)
+      ? await buildSea({ ...common, snapshot: values.snapshot ?? false })
       : await buildPlugin({
           ...common,
           ...(format ? { format } : {}),
           ...(values.shebang !== undefined ? { shebang: values.shebang } : {}),
           snapshot: values.snapshot ?? false,
           snapshotRehash: values["snapshot-rehash"] ?? false,
+          codeCache: !values["no-code-cache"],
         });
     const rel = (p: string) => {
       const r = relative(io.cwd, p);
       return r && !r.startsWith("..") ? r : p;
     };
-    const extras: string[] = [...r.nativeAddons, ...(r.scopeFile ? [r.scopeFile] : [])];
+    const extras: string[] = [
+      ...(r.codeCache ? [r.codeCache] : []),
+      ...r.nativeAddons,
+      ...(r.scopeFile ? [r.scopeFile] : []),
+    ];
     if (r.blob) extras.unshift(r.blob, ...(r.fallback ? [r.fallback] : []));
     io.err(`built ${rel(r.outfile)}${extras.length ? ` (+ ${extras.map(rel).join(", ")})` : ""}\n`);
     return 0;
@@ -143,6 +156,7 @@ function parse(argv: readonly string[]) {
     options: {
       format: { type: "string" },
       snapshot: { type: "boolean" },
+      "no-code-cache": { type: "boolean" },
       "snapshot-rehash": { type: "boolean" },
       sea: { type: "boolean" },
       minify: { type: "boolean" },

@@ -199,6 +199,31 @@ function snapshotLoader(bundle: string, eagerCompile: boolean): string {
 }
 
 /**
+ * Bundles the plugin for a start-up snapshot and writes the script that `node --build-snapshot`
+ * (or a SEA build with `useSnapshot`) runs: it evaluates every module of the plugin and leaves
+ * its main function to the deserialized process. Internal: shared by the snapshot and SEA builds.
+ */
+export async function writeSnapshotLoader(
+  o: BundleOptions,
+  { work, eagerCompile, self }: { work: string; eagerCompile: boolean; self: "argv1" | "execPath" },
+): Promise<{ metafile: import("esbuild").Metafile; loader: string }> {
+  const bundle = join(work, "snapshot.cjs");
+  const metafile = await bundleDeferredCjs(o, {
+    outfile: bundle,
+    work,
+    mainCall: SNAPSHOT_MAIN,
+    shebang: undefined,
+    self,
+  });
+  // Compiling the whole bundle eagerly (V8 --no-lazy) while building puts the bytecode of every
+  // function in the blob: at run time nothing of ours is parsed or compiled (measured: the
+  // host-local ADD handler 12-22 ms → 6-15 ms on a loaded 2-core machine).
+  const loader = join(work, "snapshot-loader.cjs");
+  writeFileSync(loader, snapshotLoader(bundle, eagerCompile));
+  return { metafile, loader };
+}
+
+/**
  * Writes `<outdir>/<name>.blob` (the snapshot), `<outdir>/<name>.cjs` (the fallback bundle) and
  * the launcher `out` (internal: {@link buildPlugin} with `snapshot: true` calls it).
  */
@@ -213,14 +238,7 @@ export async function writeSnapshotBuild(
   }: { out: string; outdir: string; work: string; rehash: boolean; eagerCompile: boolean },
 ): Promise<{ metafile: import("esbuild").Metafile; blob: string; fallback: string }> {
   const nodeFlags = rehash ? [] : SNAPSHOT_NODE_FLAGS;
-  const bundle = join(work, "snapshot.cjs");
-  const metafile = await bundleDeferredCjs(o, {
-    outfile: bundle,
-    work,
-    mainCall: SNAPSHOT_MAIN,
-    shebang: undefined,
-    self: "argv1",
-  });
+  const { metafile, loader } = await writeSnapshotLoader(o, { work, eagerCompile, self: "argv1" });
   const fallback = join(outdir, snapshotFallbackName(out));
   await bundleDeferredCjs(o, {
     outfile: fallback,
@@ -230,11 +248,6 @@ export async function writeSnapshotBuild(
     self: "filename",
   });
   chmodSync(fallback, 0o755);
-  // Compiling the whole bundle eagerly (V8 --no-lazy) while building puts the bytecode of every
-  // function in the blob: at run time nothing of ours is parsed or compiled (measured: the
-  // host-local ADD handler 12-22 ms → 6-15 ms on a loaded 2-core machine).
-  const loader = join(work, "snapshot-loader.cjs");
-  writeFileSync(loader, snapshotLoader(bundle, eagerCompile));
   const blobName = snapshotBlobName(out);
   const blob = join(outdir, blobName);
   const built = spawnSync(process.execPath, [...nodeFlags, "--snapshot-blob", blob, "--build-snapshot", loader], {

@@ -15,6 +15,7 @@ import {
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { Script, constants as vmConstants } from "node:vm";
 import { BuildError, buildPlugin, buildSea, DEFAULT_FORMAT, runCli, snapshotBlobName } from "@cnikit/build";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
@@ -65,13 +66,49 @@ describe("buildPlugin", () => {
     expect(r.kind).toBe("cjs");
     expect(r.outfile).toBe(join(work, "dist/standalone"));
     expect(r.nativeAddons).toEqual([]);
-    expect(readdirSync(join(work, "dist"))).toEqual(["standalone"]);
+    expect(r.codeCache).toBe(join(work, "dist/standalone.v8cache"));
+    expect(readdirSync(join(work, "dist")).sort()).toEqual(["standalone", "standalone.v8cache"]);
     const text = readFileSync(r.outfile, "utf8");
     expect(text.startsWith('#!/usr/bin/env node\n"use strict";\n')).toBe(true);
     expect(statSync(r.outfile).mode & 0o777).toBe(0o755);
     const out = run(r.outfile);
     expect(out.stderr).toBe("");
     expect(JSON.parse(out.stdout)).toEqual({ cniVersion: "1.1.0", supportedVersions: ["1.0.0", "1.1.0"], stdin: 22 });
+  });
+
+  it("default: V8's code cache beside the executable is accepted by this node; without it, or with a foreign one, the plugin runs the same", async () => {
+    const dir = join(work, "code-cache");
+    const r = await buildPlugin({ entry: standalone, outfile: join(dir, "a") });
+    const other = await buildPlugin({ entry: SKEL_FIXTURE, outfile: join(dir, "b") });
+    const cache = readFileSync(r.codeCache as string);
+    // the executable embeds the bundle (a string) and the 32-char hash the cache starts with
+    const text = readFileSync(r.outfile, "utf8");
+    const source = JSON.parse(/\n {2}return (".*");\n}\n$/s.exec(text)?.[1] ?? '""') as string;
+    expect(source.startsWith("(function (exports, require, module, __filename, __dirname) {")).toBe(true);
+    expect(text).toContain(JSON.stringify(cache.toString("latin1", 0, 32)));
+    const script = new Script(source, {
+      cachedData: cache.subarray(32),
+      importModuleDynamically: vmConstants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
+    });
+    expect(script.cachedDataRejected).toBe(false);
+    const expected = { cniVersion: "1.1.0", supportedVersions: ["1.0.0", "1.1.0"], stdin: 22 };
+    expect(JSON.parse(run(r.outfile).stdout)).toEqual(expected);
+    // another build's cache under this name: its hash differs, so it is not used
+    copyFileSync(other.codeCache as string, r.codeCache as string);
+    const foreign = run(r.outfile);
+    expect(foreign.stderr).toBe("");
+    expect(JSON.parse(foreign.stdout)).toEqual(expected);
+    rmSync(r.codeCache as string);
+    expect(JSON.parse(run(r.outfile).stdout)).toEqual(expected);
+  });
+
+  it("codeCache: false writes the plain bundle and no cache", async () => {
+    const dir = join(work, "no-code-cache");
+    const r = await buildPlugin({ entry: standalone, outfile: join(dir, "a"), codeCache: false });
+    expect(r.codeCache).toBeUndefined();
+    expect(readdirSync(dir)).toEqual(["a"]);
+    expect(readFileSync(r.outfile, "utf8")).not.toContain("__cnikitSource");
+    expect(JSON.parse(run(r.outfile).stdout).stdin).toBe(22);
   });
 
   it('cjs also runs in place under a "type": "module" package.json (where node loads it as ESM)', async () => {
@@ -136,8 +173,10 @@ describe("buildPlugin", () => {
     async (format) => {
       const dist = join(work, `ns-${format}`, "dist");
       const r = await buildPlugin({ entry: NS_FIXTURE, outfile: join(dist, "nsfix"), format });
-      expect(r.nativeAddons.map((p) => p.slice(dist.length + 1)).sort()).toEqual(["koffi.node", "netlink.node"]);
-      expect(readdirSync(dist).sort()).toEqual(["koffi.node", "netlink.node", "nsfix"]);
+      expect(r.nativeAddons.map((p) => p.slice(dist.length + 1)).sort()).toEqual(["koffi.node"]);
+      expect(readdirSync(dist).sort()).toEqual(
+        format === "cjs" ? ["koffi.node", "nsfix", "nsfix.v8cache"] : ["koffi.node", "nsfix"],
+      );
       const bin = join(work, `ns-${format}`, "bin");
       mkdirSync(bin);
       symlinkSync(r.outfile, join(bin, "nsfix"));
@@ -248,7 +287,7 @@ describe("snapshot builds", () => {
 
   it("a later plain build removes the blob and the fallback", async () => {
     await buildPlugin({ entry: standalone, outfile: launcher });
-    expect(readdirSync(dist)).toEqual(["snapfix"]);
+    expect(readdirSync(dist).sort()).toEqual(["snapfix", "snapfix.v8cache"]);
   });
 });
 
@@ -282,7 +321,8 @@ describe("cnikit-build (runCli)", () => {
     [["a.ts"], "an entry and an outfile are required"],
     [["a.ts", "b", "c"], 'unexpected argument "c"'],
     [["a.ts", "b", "--format", "iife"], '--format must be cjs or esm, not "iife"'],
-    [["a.ts", "b", "--sea", "--snapshot"], "--sea cannot be combined"],
+    [["a.ts", "b", "--sea", "--format", "esm"], "--sea cannot be combined with --format"],
+    [["a.ts", "b", "--sea", "--snapshot", "--snapshot-rehash"], "--snapshot-rehash does not apply to --sea"],
     [["a.ts", "b", "--bogus"], "Unknown option '--bogus'"],
   ])("usage error %j → exit 2", async (argv, msg) => {
     const { o, io: cli } = io();
@@ -302,9 +342,31 @@ describe("buildSea", () => {
   it("a single executable (node embedded) with the addons beside it; runs without node on PATH", async () => {
     const dir = join(work, "sea");
     const r = await buildSea({ entry: NS_FIXTURE, outfile: join(dir, "nsfix") });
-    expect(readdirSync(dir).sort()).toEqual(["koffi.node", "netlink.node", "nsfix"]);
+    expect(readdirSync(dir).sort()).toEqual(["koffi.node", "nsfix"]);
     expect(readFileSync(r.outfile).subarray(0, 4).toString("latin1")).toBe("\x7fELF");
     const out = run(r.outfile, { env: { PATH: "/nonexistent" } });
+    expect(out.status, out.stderr).toBe(0);
+    expect(JSON.parse(out.stdout)).toEqual({ lo: true, pid: true });
+  }, 120_000);
+
+  it("--sea --snapshot: the evaluated plugin is inside the executable; a symlink to it works", async () => {
+    const dir = join(work, "sea-snap");
+    let said = "";
+    const cli = {
+      out: () => {},
+      err: (s: string) => {
+        said += s;
+      },
+      cwd: work,
+    };
+    expect(await runCli([NS_FIXTURE, join(dir, "nsfix"), "--sea", "--snapshot"], cli)).toBe(0);
+    expect(said).toContain("built ");
+    expect(readdirSync(dir).sort()).toEqual(["koffi.node", "nsfix"]);
+    const exe = join(dir, "nsfix");
+    expect(readFileSync(exe).subarray(0, 4).toString("latin1")).toBe("\x7fELF");
+    const link = join(work, "sea-snap-link");
+    symlinkSync(exe, link);
+    const out = run(link, { env: { PATH: "/nonexistent" } });
     expect(out.status, out.stderr).toBe(0);
     expect(JSON.parse(out.stdout)).toEqual({ lo: true, pid: true });
   }, 120_000);

@@ -115,10 +115,11 @@ async function createProject(template: string): Promise<{ dir: string; name: str
   expect(testOutput).toMatch(/Tests\s+\d+ passed/);
   expect(testOutput).not.toMatch(/\d+ failed|skipped/);
 
-  // one executable + native addons (+ a package.json without "type": the project is
-  // "type": "module" and the bundle CommonJS); install it the way the README says (copy dist/)
+  // one executable + its V8 code cache + the native addon (+ a package.json without "type":
+  // the project is "type": "module" and the bundle CommonJS); install it the way the README
+  // says (copy dist/)
   const dist = readdirSync(join(dir, "dist")).sort();
-  expect(dist).toEqual([name, "koffi.node", "netlink.node", "package.json"].sort());
+  expect(dist).toEqual([name, `${name}.v8cache`, "koffi.node", "package.json"].sort());
   expect(JSON.parse(readFileSync(join(dir, "dist/package.json"), "utf8")).type).toBeUndefined();
   const entry = readFileSync(join(dir, "dist", name), "utf8");
   expect(entry.startsWith('#!/usr/bin/env node\n"use strict";\n')).toBe(true); // CommonJS, the default
@@ -170,7 +171,7 @@ describe.skipIf(!goBridge || !goHostLocal)("npm create cni-plugin, end to end", 
     const seaBuild = await must("npm", ["run", "build:sea"], dir);
     (timings.main as Record<string, number>).buildSeaMs = seaBuild.ms;
     const sea = join(dir, "dist-sea", name);
-    expect(readdirSync(join(dir, "dist-sea")).sort()).toEqual([name, "koffi.node", "netlink.node"].sort());
+    expect(readdirSync(join(dir, "dist-sea")).sort()).toEqual([name, "koffi.node"].sort());
     expect(readFileSync(sea).subarray(0, 4).toString("latin1")).toBe("\x7fELF");
     const seaPath = [join(goHostLocal ?? "", "..")];
     const seaVersion = await runPlugin(sea, { command: "VERSION", env: { PATH: "/nonexistent" } });

@@ -8,8 +8,8 @@
 export { findInPath, splitPath } from "./find.js";
 export { buildPluginEnv, formatCniArgs } from "./env.js";
 export type { CniArgsInput, CniEnvArgs } from "./env.js";
-export { decodeErrorReply, rawExec } from "./raw-exec.js";
-export type { RawExec, RawExecRequest, StderrSink } from "./raw-exec.js";
+export { createRawExec, decodeErrorReply, nodeSpawn, rawExec } from "./raw-exec.js";
+export type { RawExec, RawExecRequest, SpawnOutcome, SpawnRequest, Spawner, StderrSink } from "./raw-exec.js";
 export {
   configVersion,
   decodeResult,

@@ -55,14 +55,47 @@ export interface RawExecRequest {
  */
 export type RawExec = (request: RawExecRequest) => Promise<Uint8Array | string>;
 
-interface Outcome {
+/**
+ * How a spawned plugin process ended: what a {@link Spawner} resolves with.
+ *
+ * @example
+ * const outcome: SpawnOutcome = { code: 0, signal: null, stdout: Buffer.from("{}"), stderr: Buffer.alloc(0), timedOut: false, aborted: false };
+ * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#section-2-execution-protocol
+ */
+export interface SpawnOutcome {
+  /** Exit status, `null` when a signal ended it. */
   code: number | null;
+  /** The signal that ended it, else `null`. */
   signal: NodeJS.Signals | null;
+  /** Everything it wrote to stdout. */
   stdout: Buffer;
+  /** Everything it wrote to stderr. */
   stderr: Buffer;
+  /** Killed because `timeoutMs` passed. */
   timedOut: boolean;
+  /** Killed (or never started) because `signal` aborted. */
   aborted: boolean;
 }
+
+/**
+ * What a {@link Spawner} is asked to run: a {@link RawExecRequest} without the stderr sink.
+ *
+ * @example
+ * const req: SpawnRequest = { pluginPath: "/opt/cni/bin/host-local", stdin: conf, env: { CNI_COMMAND: "VERSION" } };
+ * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#section-2-execution-protocol
+ */
+export type SpawnRequest = Omit<RawExecRequest, "stderr">;
+
+/**
+ * Starts one process and resolves once it has exited and closed its output; rejects with a
+ * Node-style system error (`code` ENOENT, ETXTBSY, ...) when it cannot be started. The default
+ * is {@link nodeSpawn}; `@cnikit/ns` has `posixSpawn`, which does not fork the Node process.
+ *
+ * @example
+ * const exec = createRawExec(posixSpawn); // from @cnikit/ns
+ * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#section-2-execution-protocol
+ */
+export type Spawner = (request: SpawnRequest) => Promise<SpawnOutcome>;
 
 const TEXT_BUSY_RETRIES = 5;
 const TEXT_BUSY_DELAY_MS = 1000;
@@ -80,14 +113,31 @@ const TEXT_BUSY_DELAY_MS = 1000;
  *   `netplugin failed but error parsing its diagnostic message "<stdout>": ...` otherwise;
  *   code 5 when the binary cannot be executed; code 999 on timeout or abort.
  */
-export async function rawExec(request: RawExecRequest): Promise<Uint8Array> {
+export const rawExec: RawExec = /* @__PURE__ */ createRawExec(nodeSpawn);
+
+/**
+ * A {@link RawExec} like {@link rawExec} (the same retries, errors and stderr forwarding) that
+ * starts processes with `spawner`.
+ *
+ * @example
+ * import { posixSpawn } from "@cnikit/ns";
+ * const exec = createRawExec(posixSpawn);
+ * const result = await delegateAdd("host-local", conf, { exec });
+ * @throws never itself; the returned function throws like {@link rawExec}.
+ * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#section-2-execution-protocol
+ */
+export function createRawExec(spawner: Spawner): RawExec {
+  return (request) => runPlugin(spawner, request);
+}
+
+async function runPlugin(spawner: Spawner, request: RawExecRequest): Promise<Uint8Array> {
   // process.stderr is only touched when there is something to forward: creating the stream costs
   // (a pipe becomes a net.Socket) and most plugins print nothing
   const sink = request.stderr === undefined ? defaultSink : request.stderr;
-  let outcome: Outcome | undefined;
+  let outcome: SpawnOutcome | undefined;
   for (let attempt = 0; ; attempt++) {
     try {
-      outcome = await spawnOnce(request);
+      outcome = await spawner(request);
       break;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === "ETXTBSY" && attempt < TEXT_BUSY_RETRIES) {
@@ -168,10 +218,25 @@ function forward(sink: StderrSink | null, data: Buffer): void {
   }
 }
 
-function spawnOnce(request: RawExecRequest): Promise<Outcome> {
-  return new Promise<Outcome>((resolve, reject) => {
+/**
+ * The default {@link Spawner}: `child_process.spawn` (libuv forks the Node process).
+ *
+ * @example
+ * const { code, stdout } = await nodeSpawn({ pluginPath: "/opt/cni/bin/host-local", stdin: "", env: { CNI_COMMAND: "VERSION" } });
+ * @throws the spawn error (ENOENT, EACCES, ETXTBSY, ...) when the process cannot be started.
+ * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#section-2-execution-protocol
+ */
+export function nodeSpawn(request: SpawnRequest): Promise<SpawnOutcome> {
+  return new Promise<SpawnOutcome>((resolve, reject) => {
     if (request.signal?.aborted) {
-      resolve({ code: null, signal: null, stdout: Buffer.alloc(0), stderr: Buffer.alloc(0), timedOut: false, aborted: true });
+      resolve({
+        code: null,
+        signal: null,
+        stdout: Buffer.alloc(0),
+        stderr: Buffer.alloc(0),
+        timedOut: false,
+        aborted: true,
+      });
       return;
     }
     const child = spawn(request.pluginPath, [], {

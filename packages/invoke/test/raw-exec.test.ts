@@ -2,10 +2,15 @@ import { closeSync, copyFileSync, mkdtempSync, openSync, readFileSync, rmSync, w
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { buildPluginEnv, execPlugin, rawExec } from "../src/index.js";
+import { posixSpawn } from "@cnikit/ns";
+import { buildPluginEnv, createRawExec, execPlugin, type RawExec, rawExec } from "../src/index.js";
 import { ensureNoop, sink, writeScript } from "./helpers.js";
 
-describe("rawExec / execPlugin with the real noop plugin", () => {
+// Every case runs with both ways of starting a process: the outcome must be the same.
+describe.each([
+  ["rawExec (child_process.spawn)", rawExec],
+  ["createRawExec(posixSpawn) (@cnikit/ns)", createRawExec(posixSpawn)],
+] as [string, RawExec][])("%s / execPlugin with the real noop plugin", (_name, exec) => {
   let dir: string;
   let noop: string;
   let debugFile: string;
@@ -22,6 +27,7 @@ describe("rawExec / execPlugin with the real noop plugin", () => {
       args: `DEBUG=${debugFile}`,
       path: "/some/bin/path",
       stderr: null,
+      exec,
       ...extra,
     });
 
@@ -91,9 +97,17 @@ describe("rawExec / execPlugin with the real noop plugin", () => {
   });
 
   it("keeps code, msg and details of a failing plugin; forwards stderr too", async () => {
-    const p = writeScript(join(dir, "detailed"), `echo '{"cniVersion":"1.0.0","code":11,"msg":"busy","details":"try later"}'; echo oops >&2; exit 1`);
+    const p = writeScript(
+      join(dir, "detailed"),
+      `echo '{"cniVersion":"1.0.0","code":11,"msg":"busy","details":"try later"}'; echo oops >&2; exit 1`,
+    );
     const err = sink();
-    await expect(call({ pluginPath: p, stderr: err })).rejects.toMatchObject({ code: 11, msg: "busy", details: "try later", message: "busy; try later" });
+    await expect(call({ pluginPath: p, stderr: err })).rejects.toMatchObject({
+      code: 11,
+      msg: "busy",
+      details: "try later",
+      message: "busy; try later",
+    });
     expect(err.text()).toBe("oops\n");
   });
 
@@ -117,6 +131,14 @@ describe("rawExec / execPlugin with the real noop plugin", () => {
     await expect(call({ pluginPath: p, signal: AbortSignal.abort() })).rejects.toThrow(/aborted/);
   });
 
+  it("reports a file that is not executable like Go", async () => {
+    const plain = join(dir, "plain");
+    writeFileSync(plain, "#!/bin/sh\n");
+    await expect(call({ pluginPath: plain })).rejects.toThrow(
+      `netplugin failed with no error message: fork/exec ${plain}: permission denied`,
+    );
+  });
+
   it("does not fail when the plugin ignores stdin", async () => {
     const p = writeScript(join(dir, "nostdin"), "echo '{}'");
     await expect(call({ pluginPath: p, stdin: "x".repeat(1 << 20) })).resolves.toBe("{}\n");
@@ -130,7 +152,19 @@ describe("rawExec / execPlugin with the real noop plugin", () => {
     debug({ reportResult: '{"cniVersion":"1.0.0"}' });
     const t0 = Date.now();
     await expect(
-      rawExec({ pluginPath: p, stdin, env: buildPluginEnv({ command: "ADD", containerId: "c", netns: "/n", ifName: "eth0", args: `DEBUG=${debugFile}`, path: "/x" }), stderr: null }),
+      exec({
+        pluginPath: p,
+        stdin,
+        env: buildPluginEnv({
+          command: "ADD",
+          containerId: "c",
+          netns: "/n",
+          ifName: "eth0",
+          args: `DEBUG=${debugFile}`,
+          path: "/x",
+        }),
+        stderr: null,
+      }),
     ).resolves.toBeDefined();
     expect(Date.now() - t0).toBeGreaterThanOrEqual(1000);
   });

@@ -6,6 +6,7 @@
  * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#delegated-plugins-ipam
  */
 import {
+  createRawExec,
   type DelegateConf,
   type DelegateOptions,
   delegateAdd,
@@ -13,8 +14,32 @@ import {
   delegateDel,
   delegateGC,
   delegateStatus,
+  nodeSpawn,
+  type RawExec,
+  type Spawner,
 } from "@cnikit/invoke";
+import { posixSpawn, posixSpawnAvailable } from "@cnikit/ns";
 import { CniError, ErrorCode, type Result } from "@cnikit/spec";
+
+let posixInFlight = 0;
+/**
+ * posix_spawn (no fork of this process: ~0.3 ms instead of 3–4 ms on the event loop) for one
+ * delegate at a time; a second concurrent one uses child_process. posixSpawn reads the child's
+ * output on libuv pool threads, so an unbounded number of them could starve the pool.
+ */
+const spawner: Spawner = (request) => {
+  if (posixInFlight > 0 || !posixSpawnAvailable()) return nodeSpawn(request);
+  posixInFlight++;
+  return posixSpawn(request).finally(() => {
+    posixInFlight--;
+  });
+};
+const defaultExec: RawExec = /* @__PURE__ */ createRawExec(spawner);
+
+/** `options` with the default executor unless the caller chose one. */
+function withExec(options: IpamExecOptions | undefined): IpamExecOptions {
+  return options?.exec ? options : { ...options, exec: defaultExec };
+}
 
 /**
  * Options of the exec helpers: how to run the IPAM plugin (env, timeout, signal, stderr).
@@ -34,7 +59,7 @@ export type IpamExecOptions = DelegateOptions;
  * @example const lease = await execAdd("host-local", config);
  */
 export function execAdd(pluginType: string, netconf: DelegateConf, options?: IpamExecOptions): Promise<Result> {
-  return delegateAdd(pluginType, netconf, options);
+  return delegateAdd(pluginType, netconf, withExec(options));
 }
 
 /**
@@ -43,7 +68,7 @@ export function execAdd(pluginType: string, netconf: DelegateConf, options?: Ipa
  * @example await execDel("host-local", config);
  */
 export function execDel(pluginType: string, netconf: DelegateConf, options?: IpamExecOptions): Promise<void> {
-  return delegateDel(pluginType, netconf, options);
+  return delegateDel(pluginType, netconf, withExec(options));
 }
 
 /**
@@ -52,7 +77,7 @@ export function execDel(pluginType: string, netconf: DelegateConf, options?: Ipa
  * @example await execCheck("host-local", config);
  */
 export function execCheck(pluginType: string, netconf: DelegateConf, options?: IpamExecOptions): Promise<void> {
-  return delegateCheck(pluginType, netconf, options);
+  return delegateCheck(pluginType, netconf, withExec(options));
 }
 
 /**
@@ -61,7 +86,7 @@ export function execCheck(pluginType: string, netconf: DelegateConf, options?: I
  * @example await execStatus("host-local", config);
  */
 export function execStatus(pluginType: string, netconf: DelegateConf, options?: IpamExecOptions): Promise<void> {
-  return delegateStatus(pluginType, netconf, options);
+  return delegateStatus(pluginType, netconf, withExec(options));
 }
 
 /**
@@ -70,7 +95,7 @@ export function execStatus(pluginType: string, netconf: DelegateConf, options?: 
  * @example await execGC("host-local", { ...config, "cni.dev/valid-attachments": attachments });
  */
 export function execGC(pluginType: string, netconf: DelegateConf, options?: IpamExecOptions): Promise<void> {
-  return delegateGC(pluginType, netconf, options);
+  return delegateGC(pluginType, netconf, withExec(options));
 }
 
 /**

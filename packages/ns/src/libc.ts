@@ -43,9 +43,10 @@ export function getLibc(): Libc {
   return libc;
 }
 
-/** The socket calls of {@link requestOnPoolThread}. */
+/** The socket calls of RtnlSocket and {@link requestOnPoolThread}. */
 interface SocketLibc {
   socket: Fn;
+  poll: Fn;
   send: KoffiFn;
   recv: KoffiFn;
   close: Fn;
@@ -61,6 +62,7 @@ export function getSocketLibc(): SocketLibc {
   const lib = libcLibrary();
   socketLibc = {
     socket: lib.func("int socket(int domain, int type, int protocol)") as Fn,
+    poll: lib.func("int poll(void *fds, unsigned long nfds, int timeout)") as Fn,
     send: lib.func("long send(int fd, const void *buf, size_t len, int flags)") as KoffiFn,
     recv: lib.func("long recv(int fd, _Out_ void *buf, size_t len, int flags)") as KoffiFn,
     close: lib.func("int close(int fd)") as Fn,

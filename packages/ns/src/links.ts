@@ -1,6 +1,6 @@
 /**
  * rtnetlink link operations (RTM_*LINK), including our own IFLA_LINKINFO encoding for
- * veth, bridge and vxlan (netlink 0.3 leaves it raw).
+ * veth, bridge and vxlan.
  * @see https://github.com/cnikit/cnikit/blob/main/docs/netns.md
  * @internal
  */

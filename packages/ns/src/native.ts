@@ -1,11 +1,11 @@
 /**
- * Lazy, bundle-aware loading of the two native addons @cnikit/ns needs (koffi and netlink).
+ * Lazy, bundle-aware loading of the one native addon @cnikit/ns needs: koffi (libc through FFI:
+ * setns, the netlink socket, posix_spawn, flock).
  *
- * Unbundled, both are resolved from node_modules. When the code runs from a bundle made by
- * `tools/build-plugin.mjs`, the bundler defines `__CNIKIT_BUNDLED__` and copies the addons next
- * to the bundle as `koffi.node` and `netlink.node`; they are then loaded from the directory of
- * the entry's real path (so a symlink from /opt/cni/bin works) with `process.dlopen`. Nothing is
- * loaded until first use.
+ * Unbundled, it is resolved from node_modules. When the code runs from a bundle made by
+ * `@cnikit/build`, the bundler defines `__CNIKIT_BUNDLED__` and copies the addon next to the
+ * bundle as `koffi.node`; it is then loaded from the directory of the entry's real path (so a
+ * symlink from /opt/cni/bin works) with `process.dlopen`. Nothing is loaded until first use.
  */
 import { existsSync, realpathSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -25,28 +25,7 @@ declare const __CNIKIT_BUNDLED__: boolean | undefined;
  */
 export type Koffi = typeof KoffiModule;
 
-/** The part of netlink's native binding we use. */
-export interface NetlinkBinding {
-  NativeNetlink: new (
-    protocol: number,
-    msgBuffer: number,
-    onMessage: (msg: Buffer, rinfo: { truncated?: boolean }) => void,
-    onError: (err: Error) => void,
-  ) => NativeNetlinkSocket;
-}
-
-/** @internal netlink's native socket object. */
-export interface NativeNetlinkSocket {
-  bind(port: number, groups: number): void;
-  send(port: number, groups: number, data: Buffer, cb: (err?: Error) => void): void;
-  close(): void;
-  ref(): void;
-  unref(): void;
-  address(): { port: number; groups: number };
-}
-
 let koffi: Koffi | undefined;
-let netlinkBinding: NetlinkBinding | undefined;
 
 function isBundled(): boolean {
   return typeof __CNIKIT_BUNDLED__ !== "undefined" && __CNIKIT_BUNDLED__ === true;
@@ -89,6 +68,21 @@ function loadBeside(file: string): unknown {
 }
 
 /**
+ * With libc at hand, leave `_exit(2)` where `@cnikit/skel`'s `main()` looks for it: a plugin
+ * then ends right after its 'exit' listeners, without Node's teardown (see skel's define-plugin).
+ */
+function offerFastExit(k: Koffi): void {
+  const key = Symbol.for("cnikit.fastExit");
+  const g = globalThis as Record<symbol, unknown>;
+  if (g[key] !== undefined) return;
+  let exit: ((code: number) => void) | undefined;
+  g[key] = (code: number) => {
+    exit ??= k.load("libc.so.6").func("void _exit(int)") as (code: number) => void;
+    exit(code);
+  };
+}
+
+/**
  * Loads koffi (the C FFI) on first call and returns it; later calls return the same module.
  * Bundle-aware: when bundled by tools/build-plugin.mjs, loads `koffi.node` from beside the entry.
  *
@@ -119,39 +113,6 @@ export function loadKoffi(): Koffi {
     if (CniError.isInstance(err)) throw err;
     throw new CniError(ErrorCode.Internal, "cannot load koffi", (err as Error).message, { cause: err });
   }
+  offerFastExit(koffi);
   return koffi;
-}
-
-/**
- * Loads netlink's native binding on first call (without netlink's JavaScript layers).
- * Bundle-aware like {@link loadKoffi} (`netlink.node` beside the entry).
- *
- * @example
- * const { NativeNetlink } = loadNetlinkBinding();
- * @throws {CniError} code 999 when the addon cannot be found or loaded.
- */
-export function loadNetlinkBinding(): NetlinkBinding {
-  if (netlinkBinding) return netlinkBinding;
-  try {
-    if (isBundled()) {
-      netlinkBinding = loadBeside("netlink.node") as NetlinkBinding;
-    } else {
-      try {
-        const req = createRequire(import.meta.url);
-        const pkgJson = req.resolve("netlink/package.json");
-        const gypBuild = createRequire(pkgJson)("node-gyp-build") as (dir: string) => unknown;
-        netlinkBinding = gypBuild(dirname(pkgJson)) as NetlinkBinding;
-      } catch (err) {
-        try {
-          netlinkBinding = loadBeside("netlink.node") as NetlinkBinding;
-        } catch {
-          throw err;
-        }
-      }
-    }
-  } catch (err) {
-    if (CniError.isInstance(err)) throw err;
-    throw new CniError(ErrorCode.Internal, "cannot load the netlink addon", (err as Error).message, { cause: err });
-  }
-  return netlinkBinding;
 }

@@ -1,6 +1,6 @@
 /**
  * Minimal netlink attribute (TLV) encoding and decoding. Enough for rtnetlink links,
- * addresses and routes, including nested IFLA_LINKINFO, which netlink 0.3 leaves raw.
+ * addresses and routes, including nested IFLA_LINKINFO.
  * @internal
  */
 

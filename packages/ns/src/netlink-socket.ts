@@ -1,12 +1,15 @@
 /**
- * A NETLINK_ROUTE socket on netlink's native binding, with request/ack and dump handling.
- * The socket is bound to the netns of the thread that creates it (the constructor calls
- * socket(2) synchronously), so {@link Netns} creates it inside its setns window.
+ * A NETLINK_ROUTE socket driven synchronously through libc (koffi), with request/ack and dump
+ * handling. rtnetlink answers inside sendmsg(2) (the kernel runs the request in the caller's
+ * context and queues the reply before returning), so a request is one send and one or a few
+ * non-blocking receives: no event-loop round trip per request and no second native addon.
+ * The socket is bound to the netns of the thread that creates it, so {@link Netns} creates it
+ * inside its setns window.
  * @internal
  */
 import { constants as osConstants } from "node:os";
 import { NetlinkError } from "./errors.js";
-import { loadNetlinkBinding, type NativeNetlinkSocket } from "./native.js";
+import { getSocketLibc, lastErrno } from "./libc.js";
 
 export const NLM_F_REQUEST = 0x1;
 export const NLM_F_MULTI = 0x2;
@@ -26,20 +29,24 @@ const NLMSG_DONE = 3;
 const NLMSG_OVERRUN = 4;
 const NETLINK_ROUTE = 0;
 const HDR = 16;
+const AF_NETLINK = 16;
+const SOCK_RAW = 3;
+const SOCK_CLOEXEC = 0x80000;
+const MSG_DONTWAIT = 0x40;
+const MSG_TRUNC = 0x20;
+const EINTR = osConstants.errno.EINTR;
+const EAGAIN = osConstants.errno.EAGAIN;
+const EMSGSIZE = osConstants.errno.EMSGSIZE;
+/** Link and route messages without VF info are a few KB; the kernel sizes dump parts to ≤ 32 KB. */
+const RECV_BYTES = 64 * 1024;
+/** How long to wait for an answer the kernel did not queue at once (it always does). */
+const RECV_TIMEOUT_MS = 10_000;
+const POLLIN = 1;
 
 /** errno number → symbolic name. */
 export function errnoName(errno: number): string {
   for (const [k, v] of Object.entries(osConstants.errno)) if (v === errno) return k;
   return `errno ${errno}`;
-}
-
-interface Pending {
-  dump: boolean;
-  what: string;
-  msgs: Buffer[];
-  intr: boolean;
-  resolve: (v: { msgs: Buffer[]; intr: boolean }) => void;
-  reject: (e: Error) => void;
 }
 
 /**
@@ -53,27 +60,20 @@ interface Pending {
  * @see https://github.com/cnikit/cnikit/blob/main/docs/netns.md
  */
 export class RtnlSocket {
-  private native: NativeNetlinkSocket | undefined;
+  private fd: number;
   private seq = Math.floor(Math.random() * 0x7fffffff);
-  private pending = new Map<number, Pending>();
+  /** One receive buffer per socket: replies are copied out of it. */
+  private readonly rbuf = Buffer.allocUnsafe(RECV_BYTES);
 
   /** Opens a socket in the calling thread's current netns (synchronous). */
   constructor() {
-    const { NativeNetlink } = loadNetlinkBinding();
-    const native = new NativeNetlink(
-      NETLINK_ROUTE,
-      0,
-      (msg) => this.onMessage(msg),
-      (err) => this.onError(err),
-    );
-    try {
-      native.bind(0, 0);
-      native.unref();
-    } catch (err) {
-      native.close();
-      throw err;
+    const c = getSocketLibc();
+    const fd = c.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+    if (fd < 0) {
+      const { errno, code } = lastErrno();
+      throw new NetlinkError("open netlink socket", errno, code);
     }
-    this.native = native;
+    this.fd = fd;
   }
 
   /**
@@ -83,7 +83,7 @@ export class RtnlSocket {
    * @throws {NetlinkError} when the kernel answers with an error (its errno and `what`).
    */
   async request(type: number, flags: number, body: Buffer, what: string): Promise<Buffer[]> {
-    return (await this.send(type, NLM_F_REQUEST | NLM_F_ACK | flags, body, what, false)).msgs;
+    return this.exchange(type, NLM_F_REQUEST | NLM_F_ACK | flags, body, what).msgs;
   }
 
   /**
@@ -95,7 +95,7 @@ export class RtnlSocket {
   async dump(type: number, body: Buffer, what: string): Promise<Buffer[]> {
     let last: Buffer[] = [];
     for (let i = 0; i < 5; i++) {
-      const r = await this.send(type, NLM_F_REQUEST | NLM_F_DUMP, body, what, true);
+      const r = this.exchange(type, NLM_F_REQUEST | NLM_F_DUMP, body, what);
       if (!r.intr) return r.msgs;
       last = r.msgs;
     }
@@ -103,17 +103,14 @@ export class RtnlSocket {
   }
 
   /**
-   * Closes the socket; pending requests are rejected. Safe to call twice.
+   * Closes the socket. Safe to call twice.
    *
    * @example sock.close();
    */
   close(): void {
-    const n = this.native;
-    if (!n) return;
-    this.native = undefined;
-    n.close();
-    for (const p of this.pending.values()) p.reject(new Error("netlink socket closed"));
-    this.pending.clear();
+    if (this.fd < 0) return;
+    getSocketLibc().close(this.fd);
+    this.fd = -1;
   }
 
   /**
@@ -122,18 +119,13 @@ export class RtnlSocket {
    * @example if (sock.closed) sock = new RtnlSocket();
    */
   get closed(): boolean {
-    return this.native === undefined;
+    return this.fd < 0;
   }
 
-  private send(
-    type: number,
-    flags: number,
-    body: Buffer,
-    what: string,
-    dump: boolean,
-  ): Promise<{ msgs: Buffer[]; intr: boolean }> {
-    const native = this.native;
-    if (!native) return Promise.reject(new Error("netlink socket closed"));
+  /** One request and its whole answer (an ack, an error, or a dump up to NLMSG_DONE). */
+  private exchange(type: number, flags: number, body: Buffer, what: string): { msgs: Buffer[]; intr: boolean } {
+    if (this.fd < 0) throw new Error("netlink socket closed");
+    const c = getSocketLibc();
     this.seq = (this.seq % 0x7fffffff) + 1;
     const seq = this.seq;
     const msg = Buffer.alloc(HDR + body.length);
@@ -141,54 +133,54 @@ export class RtnlSocket {
     msg.writeUInt16LE(type, 4);
     msg.writeUInt16LE(flags, 6);
     msg.writeUInt32LE(seq, 8);
-    msg.writeUInt32LE(0, 12);
     body.copy(msg, HDR);
-    return new Promise((resolve, reject) => {
-      if (this.pending.size === 0) native.ref();
-      this.pending.set(seq, { dump, what, msgs: [], intr: false, resolve, reject });
-      native.send(0, 0, msg, (err) => {
-        if (err) this.finish(seq, err);
-      });
-    });
-  }
-
-  private finish(seq: number, err?: Error): void {
-    const p = this.pending.get(seq);
-    if (!p) return;
-    this.pending.delete(seq);
-    if (this.pending.size === 0) this.native?.unref();
-    if (err) p.reject(err);
-    else p.resolve({ msgs: p.msgs, intr: p.intr });
-  }
-
-  private onMessage(buf: Buffer): void {
-    let off = 0;
-    while (off + HDR <= buf.length) {
-      const len = buf.readUInt32LE(off);
-      if (len < HDR || off + len > buf.length) break;
-      const type = buf.readUInt16LE(off + 4);
-      const flags = buf.readUInt16LE(off + 6);
-      const seq = buf.readUInt32LE(off + 8);
-      const payload = buf.subarray(off + HDR, off + len);
-      off += (len + 3) & ~3;
-      const p = this.pending.get(seq);
-      if (!p) continue;
-      if (flags & NLM_F_DUMP_INTR) p.intr = true;
-      if (type === NLMSG_ERROR) {
-        const errno = payload.length >= 4 ? -payload.readInt32LE(0) : 0;
-        if (errno === 0) this.finish(seq);
-        else this.finish(seq, new NetlinkError(p.what, errno, errnoName(errno)));
-      } else if (type === NLMSG_DONE) {
-        const errno = payload.length >= 4 ? -payload.readInt32LE(0) : 0;
-        if (errno > 0) this.finish(seq, new NetlinkError(p.what, errno, errnoName(errno)));
-        else this.finish(seq);
-      } else if (type !== NLMSG_NOOP && type !== NLMSG_OVERRUN) {
-        p.msgs.push(Buffer.from(payload));
+    for (;;) {
+      if (c.send(this.fd, msg, msg.length, 0) >= 0) break;
+      const { errno, code } = lastErrno();
+      if (errno !== EINTR) throw new NetlinkError(what, errno, code);
+    }
+    const msgs: Buffer[] = [];
+    let intr = false;
+    let waited = false;
+    for (;;) {
+      const n = c.recv(this.fd, this.rbuf, this.rbuf.length, MSG_DONTWAIT | MSG_TRUNC);
+      if (n < 0) {
+        const { errno, code } = lastErrno();
+        if (errno === EINTR) continue;
+        if (errno === EAGAIN && !waited) {
+          // never seen for NETLINK_ROUTE (the reply is queued before send returns): wait, bounded
+          const pfd = Buffer.alloc(8); // struct pollfd { int fd; short events; short revents; }
+          pfd.writeInt32LE(this.fd, 0);
+          pfd.writeInt16LE(POLLIN, 4);
+          c.poll(pfd, 1, RECV_TIMEOUT_MS);
+          waited = true;
+          continue;
+        }
+        throw new NetlinkError(what, errno, errno === EAGAIN ? "ETIMEDOUT (no answer from the kernel)" : code);
+      }
+      waited = false;
+      if (n > this.rbuf.length)
+        throw new NetlinkError(what, EMSGSIZE, "EMSGSIZE (reply larger than the receive buffer)");
+      let off = 0;
+      while (off + HDR <= n) {
+        const len = this.rbuf.readUInt32LE(off);
+        if (len < HDR || off + len > n) break;
+        const mtype = this.rbuf.readUInt16LE(off + 4);
+        const mflags = this.rbuf.readUInt16LE(off + 6);
+        const mseq = this.rbuf.readUInt32LE(off + 8);
+        const payloadAt = off + HDR;
+        off += (len + 3) & ~3;
+        if (mseq !== seq) continue; // a late answer to an earlier, abandoned request
+        if (mflags & NLM_F_DUMP_INTR) intr = true;
+        if (mtype === NLMSG_ERROR || mtype === NLMSG_DONE) {
+          const errno = len - HDR >= 4 ? -this.rbuf.readInt32LE(payloadAt) : 0;
+          if (errno > 0) throw new NetlinkError(what, errno, errnoName(errno));
+          return { msgs, intr };
+        }
+        if (mtype !== NLMSG_NOOP && mtype !== NLMSG_OVERRUN) {
+          msgs.push(Buffer.from(this.rbuf.subarray(payloadAt, payloadAt + len - HDR)));
+        }
       }
     }
-  }
-
-  private onError(err: Error): void {
-    for (const seq of [...this.pending.keys()]) this.finish(seq, err);
   }
 }

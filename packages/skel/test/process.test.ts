@@ -59,6 +59,8 @@ interface RunOptions {
   stdinDelayMs?: number;
   /** Command to run instead of the plugin itself (a wrapper that execs it). */
   command?: string[];
+  /** More environment variables. */
+  env?: Record<string, string>;
 }
 
 const CONFIG = JSON.stringify({ cniVersion: "1.1.0", name: "big", type: "big-result" });
@@ -80,6 +82,7 @@ function runWith(o: RunOptions): Promise<Run> {
         CNI_NETNS: "/var/run/netns/cnikit-does-not-exist",
         CNI_IFNAME: "eth0",
         CNI_ARGS: o.args ?? "",
+        ...o.env,
       },
       stdio: [typeof stdin === "object" && "fd" in stdin ? stdin.fd : "pipe", "pipe", "pipe"],
     });
@@ -254,5 +257,35 @@ describe("plugin.main() and signals", () => {
     const r = await runUntilWaiting("SIGNAL=late");
     expect(r.code).toBe(1);
     expect(JSON.parse(r.stdout)).toMatchObject({ code: 999, msg: "aborted: received SIGTERM" });
+  });
+});
+
+describe("plugin.main() with a fast exit offered (what @cnikit/ns does once koffi is loaded)", () => {
+  it("uses it after the reply is written and the 'exit' listeners ran, with the exit status", async () => {
+    const ok = await runWith({ args: "SIZE=3;FAST=1" });
+    expect(ok.code).toBe(0);
+    expect(JSON.parse(ok.stdout)).toMatchObject({ cniVersion: "1.1.0" });
+    expect(ok.stderr).toBe("exit listener\nfast-exit 0\n");
+    const failed = await runWith({ args: "FAST=1;FAIL=1" });
+    expect(failed.code).toBe(1);
+    expect(JSON.parse(failed.stdout)).toMatchObject({ code: 999, msg: "asked to fail" });
+    expect(failed.stderr).toContain("exit listener\nfast-exit 1\n");
+  });
+
+  it("a ~1 MB reply to a slow reader still arrives whole", async () => {
+    const r = await runWith({ args: "SIZE=22000;FAST=1", mode: "slow-reader" });
+    expect(r.code).toBe(0);
+    expect((JSON.parse(r.stdout) as { ips: unknown[] }).ips).toHaveLength(22000);
+  });
+
+  it("is not used when Node's teardown writes something asked for (V8 coverage, profiles)", async () => {
+    const cov = mkdtempSync(join(tmpdir(), "cnikit-skel-cov-"));
+    try {
+      const r = await runWith({ args: "FAST=1", env: { NODE_V8_COVERAGE: cov } });
+      expect(r.code).toBe(0);
+      expect(r.stderr).toBe("exit listener\n");
+    } finally {
+      rmSync(cov, { recursive: true, force: true });
+    }
   });
 });
