@@ -11,12 +11,20 @@ import { median, rotate } from "./stats.mjs";
  *             setup: () => { steps: Record<string, Invocation | (() => Invocation)>, cleanup: () => void } }} Subject
  */
 
+/** Pause after each subject's round (ms): see runScenario. */
+export const SETTLE_MS = 50;
+
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
+function settle(ms) {
+  if (ms > 0) Atomics.wait(sleeper, 0, 0, ms);
+}
+
 /**
  * Runs `rounds` timed rounds and then `rssRounds` rounds under GNU time.
- * @param {{ subjects: Subject[], rounds: number, rssRounds?: number, onProgress?: (s: string) => void }} options
+ * @param {{ subjects: Subject[], rounds: number, rssRounds?: number, onProgress?: (s: string) => void, settleMs?: number }} options
  * @returns {Map<string, { label: string, steps: Record<string, { times: number[], rss: number[], failures: number, error?: string }> }>}
  */
-export function runScenario({ subjects, rounds, rssRounds = 3, onProgress }) {
+export function runScenario({ subjects, rounds, rssRounds = 3, onProgress, settleMs = SETTLE_MS }) {
   const results = new Map(subjects.map((s) => [s.id, { label: s.label, steps: {} }]));
   const total = rounds + (GNU_TIME ? rssRounds : 0);
   for (let round = 0; round < total; round++) {
@@ -43,6 +51,10 @@ export function runScenario({ subjects, rounds, rssRounds = 3, onProgress }) {
         }
       } finally {
         cleanup();
+        // `ip netns del` returns before the kernel has torn the namespace down (that runs later
+        // on a kernel worker, with RCU grace periods): let it finish before the next subject's
+        // measurement instead of charging it to whoever runs next
+        settle(settleMs);
       }
       // a subject that never worked is not retried forever (its first error is reported)
       const done = Object.values(entry.steps);

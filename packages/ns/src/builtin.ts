@@ -6,6 +6,8 @@ import { createRequire } from "node:module";
 
 /**
  * The built-in module `name` (`process.getBuiltinModule` on Node ≥ 20.16, else `require`).
+ * The fallback needs no `import.meta` (empty in CommonJS bundles) nor a global `require`
+ * (absent in ES modules): built-ins resolve from any base path, so `process.execPath` serves.
  *
  * @example
  * const { createHash } = builtin<typeof import("node:crypto")>("node:crypto");
@@ -18,5 +20,5 @@ export function builtin<T>(name: string): T {
     const mod = get.call(process, name);
     if (mod !== undefined) return mod as T;
   }
-  return createRequire(import.meta.url)(name) as T;
+  return createRequire(process.execPath)(name) as T;
 }

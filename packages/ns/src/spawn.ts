@@ -77,7 +77,7 @@ interface SpawnLibc {
   pipe2: Fn;
   fcntl: Fn;
   kill: Fn;
-  waitpid: Fn;
+  waitpid: AsyncFn;
   close: Fn;
 }
 
@@ -104,7 +104,7 @@ function libc(): SpawnLibc {
     pipe2: f("int pipe2(_Out_ int *fds, int flags)"),
     fcntl: f("int fcntl(int fd, int cmd, int arg)"),
     kill: f("int kill(int pid, int sig)"),
-    waitpid: f("int waitpid(int pid, _Out_ int *status, int options)"),
+    waitpid: f("int waitpid(int pid, _Out_ int *status, int options)") as AsyncFn,
     close: f("int close(int fd)"),
   };
   return spawnLibc;
@@ -186,36 +186,24 @@ function drain(fd: number): Promise<Buffer> {
           next();
           return;
         }
-        fsClose(fd, () => resolve(Buffer.concat(chunks)));
+        resolve(Buffer.concat(chunks));
+        fsClose(fd, () => {});
       });
     };
     next();
   });
 }
 
-/** Writes `data` to the child's stdin and closes it; never blocks the event loop. */
-function feed(c: SpawnLibc, fd: number, data: Buffer): void {
-  const closeIt = () => fsClose(fd, () => {});
-  if (data.length === 0) {
-    closeIt();
-    return;
-  }
-  // an empty pipe takes up to its capacity without blocking: the usual case (a CNI config)
-  const capacity = c.fcntl(fd, F_GETPIPE_SZ, 0);
-  if (capacity >= data.length) {
-    try {
-      writeSync(fd, data);
-    } catch {
-      // the child exited without reading stdin (EPIPE): not our failure
-    }
-    closeIt();
-    return;
-  }
-  // bigger than the pipe: a pool thread writes while the child reads
+/**
+ * Writes stdin bigger than the pipe (smaller stdin is written before the spawn) from a pool
+ * thread while the child reads, then closes it; EPIPE (the child exited without reading it all)
+ * is not our failure.
+ */
+function feed(fd: number, data: Buffer): void {
   const writeFrom = (off: number) => {
     fsWrite(fd, data, off, data.length - off, null, (err, n) => {
       if (!err && off + n < data.length) writeFrom(off + n);
-      else closeIt();
+      else fsClose(fd, () => {});
     });
   };
   writeFrom(0);
@@ -298,6 +286,17 @@ export function posixSpawn(request: PosixSpawnRequest): Promise<PosixSpawnOutcom
     return Promise.reject(err);
   }
   const [inR, inW, outR, outW, errR, errW] = fds as [number, number, number, number, number, number];
+  // stdin that fits in the pipe (a CNI config always does) is written and closed now, before the
+  // child exists: it finds its input at once, however long this thread is busy before it gets
+  // back to the event loop (a plugin doing synchronous netlink work meanwhile)
+  const prefed = data.length <= c.fcntl(inW, F_GETPIPE_SZ, 0);
+  if (prefed) {
+    try {
+      if (data.length > 0) writeSync(inW, data);
+    } finally {
+      c.close(inW);
+    }
+  }
 
   // posix_spawn runs on a pool thread: the calling thread is suspended until the child has
   // exec'd (~1 ms), and that must not be the event loop. Pool threads are never inside a
@@ -318,7 +317,7 @@ export function posixSpawn(request: PosixSpawnRequest): Promise<PosixSpawnOutcom
         c.close(outW);
         c.close(errW);
         if (err || rc !== 0) {
-          c.close(inW);
+          if (!prefed) c.close(inW);
           c.close(outR);
           c.close(errR);
           reject(err ?? spawnError(request.pluginPath, rc));
@@ -328,7 +327,9 @@ export function posixSpawn(request: PosixSpawnRequest): Promise<PosixSpawnOutcom
       },
     );
   });
-  return started.then((pid) => supervise(c, request, pid, data, { stdinW: inW, stdoutR: outR, stderrR: errR }));
+  return started.then((pid) =>
+    supervise(c, request, pid, prefed ? undefined : data, { stdinW: inW, stdoutR: outR, stderrR: errR }),
+  );
 }
 
 /** Feeds stdin, collects stdout and stderr, enforces the timeout and abort, reaps the child. */
@@ -336,7 +337,7 @@ function supervise(
   c: SpawnLibc,
   request: PosixSpawnRequest,
   pid: number,
-  data: Buffer,
+  data: Buffer | undefined,
   { stdinW, stdoutR, stderrR }: { stdinW: number; stdoutR: number; stderrR: number },
 ): Promise<PosixSpawnOutcome> {
   let timedOut = false;
@@ -360,7 +361,7 @@ function supervise(
     onAbort(); // while the child was being started
   else request.signal?.addEventListener("abort", onAbort, { once: true });
 
-  feed(c, stdinW, data);
+  if (data !== undefined) feed(stdinW, data);
   const outputs = Promise.all([drain(stdoutR), drain(stderrR)]);
 
   return outputs.then(
@@ -368,14 +369,34 @@ function supervise(
       new Promise<PosixSpawnOutcome>((resolve) => {
         const status = new Int32Array(1);
         let delay = 1;
+        let waited = false;
         const reap = () => {
           const r = c.waitpid(pid, status, WNOHANG);
           if (r === 0) {
-            // it closed its output but runs on: look again soon (no thread waits on it)
+            if (!waited) {
+              // Its pipes close before it becomes a zombie (the kernel closes a dying process's
+              // files first): wait for that on a pool thread, a matter of microseconds. Not
+              // polled with timers, which would add a millisecond to most calls.
+              waited = true;
+              const blocking = new Int32Array(1);
+              c.waitpid.async(pid, blocking, 0, (err: unknown, rc: number) => {
+                if (!err && rc === pid) {
+                  status[0] = blocking[0] as number;
+                  finish(rc);
+                } else {
+                  reap(); // interrupted: look again
+                }
+              });
+              return;
+            }
+            // it closed its output and waitpid was interrupted: look again soon
             setTimeout(reap, delay);
             delay = Math.min(delay * 2, 50);
             return;
           }
+          finish(r);
+        };
+        const finish = (r: number) => {
           exited = true;
           if (timer) clearTimeout(timer);
           request.signal?.removeEventListener("abort", onAbort);
