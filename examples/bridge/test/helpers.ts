@@ -3,18 +3,10 @@
  * are always removed, and a way to call the plugin in-process or as a binary.
  */
 import { spawnSync } from "node:child_process";
-import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import type { Plugin } from "@cnikit/skel";
 
-/** Random lower-case hex of `n` characters. */
-export function hex(n: number): string {
-  return randomBytes(Math.ceil(n / 2))
-    .toString("hex")
-    .slice(0, n);
-}
+/** Uniquely named namespaces, bridges and temp dirs, removed by `cleanup()`. */
+export { Scratch } from "@cnikit/testing";
 
 /** Runs a command; throws with its stderr when it fails. */
 export function sh(argv: readonly string[]): string {
@@ -29,49 +21,6 @@ export function trySh(argv: readonly string[]): { status: number | null; stdout:
   const [cmd, ...args] = argv;
   const r = spawnSync(cmd as string, args, { encoding: "utf8" });
   return { status: r.status, stdout: r.stdout ?? "", stderr: r.stderr ?? "" };
-}
-
-/** Everything one test creates; `cleanup()` removes it all, whatever state it is in. */
-export class Scratch {
-  readonly id = hex(6);
-  readonly #netns: string[] = [];
-  readonly #links: string[] = [];
-  readonly #dirs: string[] = [];
-
-  /** A new netns `ck<id><tag>` with lo up; returns its path. */
-  netns(tag: string): string {
-    const name = `ck${this.id}${tag}`.slice(0, 15);
-    sh(["ip", "netns", "add", name]);
-    this.#netns.push(name);
-    sh(["ip", "-n", name, "link", "set", "lo", "up"]);
-    return `/var/run/netns/${name}`;
-  }
-
-  /** A host link name to remove at cleanup (e.g. a bridge the plugin will create). */
-  link(tag: string): string {
-    const name = `ck${this.id}${tag}`.slice(0, 15);
-    this.#links.push(name);
-    return name;
-  }
-
-  /** A temporary directory. */
-  dir(tag = "d"): string {
-    const d = mkdtempSync(join(tmpdir(), `ck${this.id}${tag}-`));
-    this.#dirs.push(d);
-    return d;
-  }
-
-  /** A 10.x.y.0/24 subnet unlikely to collide with anything else. */
-  subnet(): string {
-    return `10.${200 + ((randomBytes(1)[0] as number) % 50)}.${randomBytes(1)[0] as number}.0/24`;
-  }
-
-  /** Removes namespaces, links and directories. */
-  cleanup(): void {
-    for (const n of this.#netns.splice(0)) trySh(["ip", "netns", "delete", n]);
-    for (const l of this.#links.splice(0)) trySh(["ip", "link", "delete", l]);
-    for (const d of this.#dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-  }
 }
 
 /** One call to a plugin. */

@@ -4,22 +4,17 @@
  * removed, a runtime-free way to exec a plugin, and observations of what is left on the host.
  */
 import { spawn, spawnSync } from "node:child_process";
-import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+
+/** Uniquely named namespaces, bridges, temp and plugin dirs, removed by `cleanup()`. */
+export { Scratch } from "@cnikit/testing";
 
 /** The repository root. */
 export const ROOT = resolve(new URL(".", import.meta.url).pathname, "..", "..", "..");
 /** Where Debian's containernetworking-plugins put the Go reference plugins. */
 export const GO_DIR = "/usr/lib/cni";
-
-/** Random lower-case hex of `n` characters. */
-export function hex(n: number): string {
-  return randomBytes(Math.ceil(n / 2))
-    .toString("hex")
-    .slice(0, n);
-}
 
 /** Runs a command; throws with its output when it fails. */
 export function sh(argv: readonly string[]): string {
@@ -53,67 +48,6 @@ export function buildOurs(names: readonly string[]): { dir: string; paths: Recor
     paths[name] = out;
   }
   return { dir, paths, remove: () => rmSync(dir, { recursive: true, force: true }) };
-}
-
-/** Everything one test creates; `cleanup()` removes it whatever state it is in. */
-export class Scratch {
-  readonly id = hex(6);
-  readonly #netns: string[] = [];
-  readonly #links: string[] = [];
-  readonly #dirs: string[] = [];
-  readonly #steps: (() => void)[] = [];
-
-  /** A new netns `ck<id><tag>` with lo up; returns its path. */
-  netns(tag: string): string {
-    const name = `ck${this.id}${tag}`.slice(0, 15);
-    sh(["ip", "netns", "add", name]);
-    this.#netns.push(name);
-    sh(["ip", "-n", name, "link", "set", "lo", "up"]);
-    return `/var/run/netns/${name}`;
-  }
-
-  /** A host link name (≤ 15 chars) deleted at cleanup, e.g. the bridge a plugin creates. */
-  link(tag: string): string {
-    const name = `ck${this.id}${tag}`.slice(0, 15);
-    this.#links.push(name);
-    return name;
-  }
-
-  /** A temporary directory removed at cleanup. */
-  dir(tag = "d"): string {
-    const d = mkdtempSync(join(tmpdir(), `ck${this.id}${tag}-`));
-    this.#dirs.push(d);
-    return d;
-  }
-
-  /** A CNI_PATH dir of symlinks: type → binary. */
-  pluginDir(plugins: Record<string, string>): string {
-    const d = this.dir("bin");
-    for (const [type, bin] of Object.entries(plugins)) {
-      if (!existsSync(bin)) throw new Error(`plugin binary ${bin} missing`);
-      symlinkSync(bin, join(d, type));
-    }
-    return d;
-  }
-
-  /** A 10.x.y.0/24 subnet unlikely to collide with anything else. */
-  subnet(): string {
-    const [x = 0, y = 0] = randomBytes(2);
-    return `10.${150 + (x % 50)}.${y}.0/24`;
-  }
-
-  /** A step run at cleanup, after namespaces, links and directories are removed. */
-  onCleanup(step: () => void): void {
-    this.#steps.push(step);
-  }
-
-  /** Removes namespaces, links and directories, then runs the `onCleanup` steps. */
-  cleanup(): void {
-    for (const n of this.#netns.splice(0)) trySh(["ip", "netns", "delete", n]);
-    for (const l of this.#links.splice(0)) trySh(["ip", "link", "delete", l]);
-    for (const d of this.#dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-    for (const step of this.#steps.splice(0)) step();
-  }
 }
 
 /** One plugin call as a runtime makes it. */

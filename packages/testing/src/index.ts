@@ -32,3 +32,4 @@ export type { PingOptions, PingOutcome } from "./ping.js";
 export { findPlugin, defaultPluginDirs } from "./find-plugin.js";
 export { createCleanup, removeHostLink } from "./cleanup.js";
 export type { CleanupStack } from "./cleanup.js";
+export { Scratch } from "./scratch.js";

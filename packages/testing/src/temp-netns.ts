@@ -75,6 +75,24 @@ function installExitHook(): void {
 }
 
 /**
+ * Registers a namespace made without {@link createTempNetns} (by a `Scratch`) for removal at
+ * process exit and by {@link removeAllTempNetns}.
+ * @internal
+ */
+export function trackTempNetns(name: string): void {
+  installExitHook();
+  live.add(name);
+}
+
+/**
+ * Forgets a namespace registered by {@link trackTempNetns}, once it is deleted.
+ * @internal
+ */
+export function untrackTempNetns(name: string): void {
+  live.delete(name);
+}
+
+/**
  * Creates a uniquely named network namespace (`ip netns add`), registered for
  * removal even if the test forgets (process exit hook). Needs root.
  *
@@ -176,8 +194,8 @@ export async function withTempNetns<T>(
 }
 
 /**
- * Removes every namespace created by {@link createTempNetns} in this process
- * that is still there (e.g. in a global `afterAll`).
+ * Removes every namespace created by {@link createTempNetns} (or a `Scratch`) in this
+ * process that is still there (e.g. in a global `afterAll`).
  *
  * @example
  * ```ts
