@@ -9,7 +9,7 @@ const pkgDir = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const repo = resolve(pkgDir, "../..");
 const from = join(repo, "templates");
 const to = join(pkgDir, "dist", "templates");
-const SKIP = new Set(["node_modules", "dist", "dist-sea", "package-lock.json", "pnpm-lock.yaml"]);
+const SKIP = new Set(["node_modules", "dist", "dist-sea", "dist-snapshot", "package-lock.json", "pnpm-lock.yaml"]);
 
 export function copyTemplates() {
   rmSync(to, { recursive: true, force: true });

@@ -24,7 +24,7 @@ export interface ScaffoldOptions {
   fallbackVersion: string;
 }
 
-const SKIP = new Set(["node_modules", "dist", "dist-sea", ".vitest"]);
+const SKIP = new Set(["node_modules", "dist", "dist-sea", "dist-snapshot", ".vitest"]);
 
 /**
  * Copies a template into `targetDir`: renames stored dotfiles, replaces the

@@ -167,6 +167,18 @@ describe.skipIf(!goBridge || !goHostLocal)("npm create cni-plugin, end to end", 
     await expectNoLink(ns, "eth0");
     expect(existsSync(join(dataDir, "e2enet", "10.131.0.2"))).toBe(false);
 
+    // build:snapshot: a launcher, the blob and the fallback bundle, + the native addon
+    await must("npm", ["run", "build:snapshot"], dir);
+    expect(readdirSync(join(dir, "dist-snapshot")).sort()).toEqual(
+      [name, `${name}.blob`, `${name}.cjs`, "koffi.node"].sort(),
+    );
+    const snap = join(dir, "dist-snapshot", name);
+    expect(readFileSync(snap, "utf8").startsWith("#!/bin/sh\n")).toBe(true);
+    const snapResult = expectPluginSuccess(await runPlugin(snap, { command: "ADD", config, netns: ns, containerId: "e2e-snap", path }));
+    await expectAddress(ns, "eth0", snapResult?.ips?.[0]?.address ?? "");
+    expectPluginSuccess(await runPlugin(snap, { command: "DEL", config, netns: ns, containerId: "e2e-snap", path }));
+    await expectNoLink(ns, "eth0");
+
     // build:sea: a self-contained binary (node embedded) + the native addons beside it
     const seaBuild = await must("npm", ["run", "build:sea"], dir);
     (timings.main as Record<string, number>).buildSeaMs = seaBuild.ms;

@@ -25,6 +25,7 @@ describe("templates/", () => {
     expect(pkg.bin).toEqual({ [NAME_PLACEHOLDER]: `dist/${NAME_PLACEHOLDER}` });
     expect(pkg.scripts).toMatchObject({
       build: `cnikit-build src/main.ts dist/${NAME_PLACEHOLDER}`,
+      "build:snapshot": `cnikit-build src/main.ts dist-snapshot/${NAME_PLACEHOLDER} --snapshot`,
       "build:sea": `cnikit-build src/main.ts dist-sea/${NAME_PLACEHOLDER} --sea`,
       test: "npm run build && vitest run",
     });
