@@ -1,5 +1,14 @@
 import { spawnSync } from "node:child_process";
-import { chmodSync, closeSync, mkdtempSync, openSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  closeSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readlinkSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -99,6 +108,13 @@ describe("posixSpawn", () => {
     const notExec = join(dir, "plain");
     writeFileSync(notExec, "#!/bin/sh\n");
     await expect(posixSpawn({ pluginPath: notExec, stdin: "", env: {} })).rejects.toMatchObject({ code: "EACCES" });
+  });
+
+  it("rejects (does not throw) an environment value with a NUL byte, and leaves no descriptor open", async () => {
+    const before = readdirSync("/proc/self/fd").length;
+    const p = posixSpawn({ pluginPath: "/bin/true", stdin: "", env: { BAD: "a\0b" } });
+    await expect(p).rejects.toThrow(/NUL/);
+    expect(readdirSync("/proc/self/fd").length).toBe(before);
   });
 
   it("kills the child on timeout and on abort, and never starts it when already aborted", async () => {

@@ -237,6 +237,14 @@ function toCStrings(env: Readonly<Record<string, string>>): (string | null)[] {
  * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#section-2-execution-protocol
  */
 export function posixSpawn(request: PosixSpawnRequest): Promise<PosixSpawnOutcome> {
+  try {
+    return start(request);
+  } catch (err) {
+    return Promise.reject(err); // koffi missing, a NUL in env: rejected like a failed spawn
+  }
+}
+
+function start(request: PosixSpawnRequest): Promise<PosixSpawnOutcome> {
   if (request.signal?.aborted) {
     return Promise.resolve({
       code: null,
@@ -256,6 +264,7 @@ export function posixSpawn(request: PosixSpawnRequest): Promise<PosixSpawnOutcom
   const attr = Buffer.alloc(OPAQUE_BYTES);
   const pidOut = new Int32Array(1);
   let ready = false;
+  let prefed = false;
   try {
     const [inR, inW] = makePipe(c);
     fds.push(inR, inW);
@@ -277,6 +286,11 @@ export function posixSpawn(request: PosixSpawnRequest): Promise<PosixSpawnOutcom
     c.attr_setsigdefault(attr, all); // Node ignores SIGPIPE: the child must not inherit that
     c.attr_setsigmask(attr, none);
     c.attr_setflags(attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+    // stdin that fits in the pipe (a CNI config always does) is written now, before the child
+    // exists: it finds its input at once, however long this thread is busy before it gets back
+    // to the event loop (a plugin doing synchronous netlink work meanwhile)
+    prefed = data.length <= c.fcntl(inW, F_GETPIPE_SZ, 0);
+    if (prefed && data.length > 0) writeSync(inW, data);
   } catch (err) {
     if (ready) {
       c.fa_destroy(fa);
@@ -286,17 +300,7 @@ export function posixSpawn(request: PosixSpawnRequest): Promise<PosixSpawnOutcom
     return Promise.reject(err);
   }
   const [inR, inW, outR, outW, errR, errW] = fds as [number, number, number, number, number, number];
-  // stdin that fits in the pipe (a CNI config always does) is written and closed now, before the
-  // child exists: it finds its input at once, however long this thread is busy before it gets
-  // back to the event loop (a plugin doing synchronous netlink work meanwhile)
-  const prefed = data.length <= c.fcntl(inW, F_GETPIPE_SZ, 0);
-  if (prefed) {
-    try {
-      if (data.length > 0) writeSync(inW, data);
-    } finally {
-      c.close(inW);
-    }
-  }
+  if (prefed) c.close(inW); // all of stdin is in the pipe: the child reads it, then EOF
 
   // posix_spawn runs on a pool thread: the calling thread is suspended until the child has
   // exec'd (~1 ms), and that must not be the event loop. Pool threads are never inside a
