@@ -120,9 +120,11 @@ for (const [id, kind] of [
   ["ts-esm", "ESM build"],
 ]) {
   if (!b[id] && !h[id]) continue;
-  target(`our bridge ADD × Go bridge ADD (${kind})`, b[id]?.add / b.go?.add, 3.5, "×");
-  target(`our bridge DEL × Go bridge DEL (${kind})`, b[id]?.del / b.go?.del, 2, "×");
-  target(`our host-local ADD × node -e 0 (${kind})`, h[id]?.add / h.node?.add, 1.3, "×");
+  // the reference's own time says what kind of moment the run was (docs/performance.md: "How stable the ratios are")
+  const vs = (value, ref, what) => (Number.isFinite(value) ? `${value.toFixed(2)}× (${what} ${ms(ref)} ms)` : undefined);
+  target(`our bridge ADD × Go bridge ADD (${kind})`, b[id]?.add / b.go?.add, 3.5, "×", vs(b[id]?.add / b.go?.add, b.go?.add, "Go"));
+  target(`our bridge DEL × Go bridge DEL (${kind})`, b[id]?.del / b.go?.del, 2, "×", vs(b[id]?.del / b.go?.del, b.go?.del, "Go"));
+  target(`our host-local ADD × node -e 0 (${kind})`, h[id]?.add / h.node?.add, 1.3, "×", vs(h[id]?.add / h.node?.add, h.node?.add, "node -e 0"));
   target(`our host-local VERSION × node -e 0 (${kind})`, s[`${id}-host-local`]?.median / s.node?.median, 1.15, "×");
   target(`our bridge VERSION × node -e 0 (${kind})`, s[`${id}-bridge`]?.median / s.node?.median, 1.15, "×");
   const rssMax = Math.max(h[id]?.rss ?? Number.NaN, b[id]?.rss ?? Number.NaN);
