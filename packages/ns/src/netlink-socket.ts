@@ -49,6 +49,62 @@ export function errnoName(errno: number): string {
   return `errno ${errno}`;
 }
 
+/** @internal A NETLINK_ROUTE socket fd in the calling thread's netns (-1 and errno on failure). */
+export function routeSocketFd(): number {
+  return getSocketLibc().socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+}
+
+/**
+ * @internal One request message: header (`type`, `flags`, `seq`) and `body`, in memory of its own
+ * (`Buffer.alloc` never uses the shared pool), so a pool thread may read it while JS runs on.
+ */
+export function encodeRequest(type: number, flags: number, seq: number, body: Buffer): Buffer {
+  const msg = Buffer.alloc(HDR + body.length);
+  msg.writeUInt32LE(msg.length, 0);
+  msg.writeUInt16LE(type, 4);
+  msg.writeUInt16LE(flags, 6);
+  msg.writeUInt32LE(seq, 8);
+  body.copy(msg, HDR);
+  return msg;
+}
+
+/**
+ * @internal Reads the messages in `buf[0, n)` that answer request `seq`: their payloads go to
+ * `payloads` (when given); `done` once the ack (NLMSG_ERROR 0) or NLMSG_DONE arrived, `intr` when
+ * a dump part was interrupted.
+ * @throws {NetlinkError} when the answer is an error (the kernel's errno and `what`).
+ */
+export function scanAnswer(
+  buf: Buffer,
+  n: number,
+  seq: number,
+  what: string,
+  payloads?: Buffer[],
+): { done: boolean; intr: boolean } {
+  let intr = false;
+  let off = 0;
+  while (off + HDR <= n) {
+    const len = buf.readUInt32LE(off);
+    if (len < HDR || off + len > n) break;
+    const type = buf.readUInt16LE(off + 4);
+    const flags = buf.readUInt16LE(off + 6);
+    const mseq = buf.readUInt32LE(off + 8);
+    const payloadAt = off + HDR;
+    off += (len + 3) & ~3;
+    if (mseq !== seq) continue; // a late answer to an earlier, abandoned request
+    if (flags & NLM_F_DUMP_INTR) intr = true;
+    if (type === NLMSG_ERROR || type === NLMSG_DONE) {
+      const errno = len - HDR >= 4 ? -buf.readInt32LE(payloadAt) : 0;
+      if (errno > 0) throw new NetlinkError(what, errno, errnoName(errno));
+      return { done: true, intr };
+    }
+    if (payloads && type !== NLMSG_NOOP && type !== NLMSG_OVERRUN) {
+      payloads.push(Buffer.from(buf.subarray(payloadAt, payloadAt + len - HDR)));
+    }
+  }
+  return { done: false, intr };
+}
+
 /**
  * A NETLINK_ROUTE socket bound to one network namespace: the transport under every link,
  * address and route method of {@link Netns}. Plugins normally never use it directly;
@@ -67,8 +123,7 @@ export class RtnlSocket {
 
   /** Opens a socket in the calling thread's current netns (synchronous). */
   constructor() {
-    const c = getSocketLibc();
-    const fd = c.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+    const fd = routeSocketFd();
     if (fd < 0) {
       const { errno, code } = lastErrno();
       throw new NetlinkError("open netlink socket", errno, code);
@@ -128,12 +183,7 @@ export class RtnlSocket {
     const c = getSocketLibc();
     this.seq = (this.seq % 0x7fffffff) + 1;
     const seq = this.seq;
-    const msg = Buffer.alloc(HDR + body.length);
-    msg.writeUInt32LE(msg.length, 0);
-    msg.writeUInt16LE(type, 4);
-    msg.writeUInt16LE(flags, 6);
-    msg.writeUInt32LE(seq, 8);
-    body.copy(msg, HDR);
+    const msg = encodeRequest(type, flags, seq, body);
     for (;;) {
       if (c.send(this.fd, msg, msg.length, 0) >= 0) break;
       const { errno, code } = lastErrno();
@@ -161,26 +211,9 @@ export class RtnlSocket {
       waited = false;
       if (n > this.rbuf.length)
         throw new NetlinkError(what, EMSGSIZE, "EMSGSIZE (reply larger than the receive buffer)");
-      let off = 0;
-      while (off + HDR <= n) {
-        const len = this.rbuf.readUInt32LE(off);
-        if (len < HDR || off + len > n) break;
-        const mtype = this.rbuf.readUInt16LE(off + 4);
-        const mflags = this.rbuf.readUInt16LE(off + 6);
-        const mseq = this.rbuf.readUInt32LE(off + 8);
-        const payloadAt = off + HDR;
-        off += (len + 3) & ~3;
-        if (mseq !== seq) continue; // a late answer to an earlier, abandoned request
-        if (mflags & NLM_F_DUMP_INTR) intr = true;
-        if (mtype === NLMSG_ERROR || mtype === NLMSG_DONE) {
-          const errno = len - HDR >= 4 ? -this.rbuf.readInt32LE(payloadAt) : 0;
-          if (errno > 0) throw new NetlinkError(what, errno, errnoName(errno));
-          return { msgs, intr };
-        }
-        if (mtype !== NLMSG_NOOP && mtype !== NLMSG_OVERRUN) {
-          msgs.push(Buffer.from(this.rbuf.subarray(payloadAt, payloadAt + len - HDR)));
-        }
-      }
+      const r = scanAnswer(this.rbuf, n, seq, what, msgs);
+      if (r.intr) intr = true;
+      if (r.done) return { msgs, intr };
     }
   }
 }

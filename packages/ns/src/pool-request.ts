@@ -7,19 +7,13 @@
  */
 import { NetlinkError } from "./errors.js";
 import { check, getSocketLibc } from "./libc.js";
-import { errnoName, NLM_F_ACK, NLM_F_REQUEST } from "./netlink-socket.js";
+import { encodeRequest, NLM_F_ACK, NLM_F_REQUEST, routeSocketFd, scanAnswer } from "./netlink-socket.js";
 
-const AF_NETLINK = 16;
-const SOCK_RAW = 3;
-const SOCK_CLOEXEC = 0x80000;
-const NETLINK_ROUTE = 0;
-const NLMSG_ERROR = 2;
-const HDR = 16;
 const EIO = 5;
 
 /** @internal Opens a NETLINK_ROUTE socket in the calling thread's netns (call it inside `Netns.run`). */
 export function openRouteSocket(): number {
-  return check(getSocketLibc().socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE), "socket", "(netlink)");
+  return check(routeSocketFd(), "socket", "(netlink)");
 }
 
 function onPool(fn: { async: (...args: unknown[]) => void }, ...args: unknown[]): Promise<number> {
@@ -45,13 +39,8 @@ export async function requestOnPoolThread(
   const c = getSocketLibc();
   try {
     const seq = 1;
-    // off-heap memory (an ArrayBuffer of its own): the pool thread reads it while JS runs on
-    const msg = Buffer.from(new ArrayBuffer(HDR + body.length));
-    msg.writeUInt32LE(msg.length, 0);
-    msg.writeUInt16LE(type, 4);
-    msg.writeUInt16LE(NLM_F_REQUEST | NLM_F_ACK | flags, 6);
-    msg.writeUInt32LE(seq, 8);
-    body.copy(msg, HDR);
+    // memory of its own: the pool thread reads it while JS runs on
+    const msg = encodeRequest(type, NLM_F_REQUEST | NLM_F_ACK | flags, seq, body);
     if ((await onPool(c.send, fd, msg, msg.length, 0)) !== msg.length) throw new NetlinkError(what, EIO, "EIO");
     const buf = Buffer.from(new ArrayBuffer(8192));
     for (let failures = 0; ; ) {
@@ -60,16 +49,7 @@ export async function requestOnPoolThread(
         if (++failures >= 3) throw new NetlinkError(what, EIO, "EIO");
         continue; // EINTR
       }
-      for (let off = 0; off + HDR <= n; ) {
-        const len = buf.readUInt32LE(off);
-        if (len < HDR || off + len > n) break;
-        if (buf.readUInt16LE(off + 4) === NLMSG_ERROR && buf.readUInt32LE(off + 8) === seq) {
-          const errno = len >= HDR + 4 ? -buf.readInt32LE(off + HDR) : 0;
-          if (errno === 0) return;
-          throw new NetlinkError(what, errno, errnoName(errno));
-        }
-        off += (len + 3) & ~3;
-      }
+      if (scanAnswer(buf, n, seq, what).done) return;
     }
   } finally {
     c.close(fd);
