@@ -70,11 +70,16 @@ export function getSocketLibc(): SocketLibc {
   return socketLibc;
 }
 
+/** @internal errno number → symbolic name (`ENOENT`; `errno 512` for one Node does not name). */
+export function errnoName(errno: number): string {
+  for (const [k, v] of Object.entries(osConstants.errno)) if (v === errno) return k;
+  return `errno ${errno}`;
+}
+
 /** @internal errno of the last failed libc call, with its name. */
 export function lastErrno(): { errno: number; code: string } {
   const errno = loadKoffi().errno();
-  const code = Object.entries(osConstants.errno).find(([, v]) => v === errno)?.[0] ?? `errno ${errno}`;
-  return { errno, code };
+  return { errno, code: errnoName(errno) };
 }
 
 /** @internal An Error carrying `errno`/`code`/`syscall` like Node's system errors. */

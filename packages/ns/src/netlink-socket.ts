@@ -9,7 +9,7 @@
  */
 import { constants as osConstants } from "node:os";
 import { NetlinkError } from "./errors.js";
-import { getSocketLibc, lastErrno } from "./libc.js";
+import { errnoName, getSocketLibc, lastErrno } from "./libc.js";
 
 export const NLM_F_REQUEST = 0x1;
 export const NLM_F_MULTI = 0x2;
@@ -43,11 +43,6 @@ const RECV_BYTES = 64 * 1024;
 const RECV_TIMEOUT_MS = 10_000;
 const POLLIN = 1;
 
-/** errno number → symbolic name. */
-export function errnoName(errno: number): string {
-  for (const [k, v] of Object.entries(osConstants.errno)) if (v === errno) return k;
-  return `errno ${errno}`;
-}
 
 /** @internal A NETLINK_ROUTE socket fd in the calling thread's netns (-1 and errno on failure). */
 export function routeSocketFd(): number {

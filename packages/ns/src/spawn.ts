@@ -12,6 +12,7 @@
 import { close as fsClose, read as fsRead, write as fsWrite, writeSync } from "node:fs";
 import { constants as osConstants } from "node:os";
 import { CniError, ErrorCode } from "@cnikit/spec";
+import { errnoName } from "./libc.js";
 import { loadKoffi } from "./native.js";
 
 /**
@@ -140,11 +141,6 @@ const OPAQUE_BYTES = 512;
 const SIGSET_BYTES = 128;
 const READ_CHUNK = 64 * 1024;
 
-function errnoCode(errno: number): string {
-  for (const [k, v] of Object.entries(osConstants.errno)) if (v === errno) return k;
-  return `E${errno}`;
-}
-
 function signalName(n: number): NodeJS.Signals | null {
   for (const [k, v] of Object.entries(osConstants.signals)) if (v === n) return k as NodeJS.Signals;
   return null;
@@ -152,7 +148,7 @@ function signalName(n: number): NodeJS.Signals | null {
 
 /** An Error shaped like the one `child_process.spawn` emits (code, negative errno, syscall, path). */
 function spawnError(path: string, errno: number): NodeJS.ErrnoException {
-  const code = errnoCode(errno);
+  const code = errnoName(errno);
   const err = new Error(`spawn ${path} ${code}`) as NodeJS.ErrnoException;
   err.errno = -errno;
   err.code = code;
@@ -165,7 +161,7 @@ function makePipe(c: SpawnLibc): [number, number] {
   const fds = new Int32Array(2);
   if (c.pipe2(fds, O_CLOEXEC) !== 0) {
     const errno = loadKoffi().errno();
-    throw new CniError(ErrorCode.IoFailure, `pipe2 failed: ${errnoCode(errno)}`);
+    throw new CniError(ErrorCode.IoFailure, `pipe2 failed: ${errnoName(errno)}`);
   }
   return [fds[0] as number, fds[1] as number];
 }
