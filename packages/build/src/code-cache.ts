@@ -10,7 +10,7 @@
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
-import { basename } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { BuildError } from "./errors.js";
 
 /** Length of the bundle hash (hex) that starts a `.v8cache` file. */
@@ -120,7 +120,7 @@ export function addCodeCache(
   const id = createHash("sha256").update(source).digest("hex").slice(0, ID_LENGTH);
   const cache = makeCache(source, nodeBinary, work);
   const cacheName = codeCacheName(outfile);
-  const cachePath = `${outfile.slice(0, outfile.length - basename(outfile).length)}${cacheName}`;
+  const cachePath = join(dirname(outfile), cacheName);
   writeFileSync(cachePath, Buffer.concat([Buffer.from(id, "latin1"), cache]));
   writeFileSync(outfile, loader(shebang, id, cacheName, source));
   return cachePath;
