@@ -98,3 +98,19 @@ describe("CniError", () => {
     });
   });
 });
+
+describe("CniError.wrap", () => {
+  it("prefixes the message and keeps code, details and cause", () => {
+    const inner = new CniError(11, "try again later", "etcd down");
+    const wrapped = CniError.wrap("IPAM plugin host-local", inner);
+    expect(wrapped.code).toBe(11);
+    expect(wrapped.msg).toBe("IPAM plugin host-local: try again later");
+    expect(wrapped.details).toBe("etcd down");
+    expect(wrapped.cause).toBe(inner);
+  });
+  it("turns a plain Error into code 999", () => {
+    const wrapped = CniError.wrap("step", new Error("boom"));
+    expect(wrapped.code).toBe(999);
+    expect(wrapped.msg).toBe("step: boom");
+  });
+});

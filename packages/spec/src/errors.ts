@@ -105,6 +105,19 @@ export class CniError extends Error {
   }
 
   /**
+   * The error `err` with `prefix: ` before its message: a CniError keeps its code and details,
+   * anything else becomes code 999 (`ErrorCode.Internal`). The original is kept as `cause`.
+   * Use it to say which step or delegate failed without losing the code a runtime acts on.
+   *
+   * @example
+   * CniError.wrap("IPAM plugin host-local", new CniError(11, "try again later")).msg // "IPAM plugin host-local: try again later"
+   */
+  static wrap(prefix: string, err: unknown): CniError {
+    const inner = CniError.from(err);
+    return new CniError(inner.code, `${prefix}: ${inner.msg}`, inner.details, { cause: err });
+  }
+
+  /**
    * The spec's error object. `cniVersion` is included when given.
    *
    * `JSON.stringify` also calls `toJSON`, passing the property key ("" at the top level,
