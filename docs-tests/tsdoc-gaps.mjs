@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Lists the public exports whose TSDoc breaks STYLE.md's rule, per package: every export has a
+// Lists the public exports whose TSDoc breaks the TSDoc rule of CONTRIBUTING.md, per package: every export has a
 // one-line summary, an @example, @throws where it throws, and a link to the spec section it
 // implements. docs-tests/test/tsdoc.test.ts asserts the list is empty, so an undocumented export
 // fails CI.
