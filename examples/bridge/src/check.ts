@@ -1,15 +1,15 @@
 /**
  * CHECK: the attachment described by prevResult still exists as ADD made it — the bridge (and
  * its promiscuous mode), the container veth, its host peer enslaved to the bridge, every address
- * with a route to its subnet, every route. Messages follow the reference plugin.
+ * with a route to its subnet, every route (the last two with ipam-client's validators). Messages
+ * follow the reference plugin.
  *
  * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#check-check-containers-networking-is-as-expected
  */
-import { Netns, parseCidr } from "@cnikit/ns";
-import { CniError, ErrorCode, type Interface, type Result, type Route } from "@cnikit/spec";
+import { validateInterfaceIps, validateLinkInNetns, validateRoutes } from "@cnikit/ipam-client";
+import { Netns } from "@cnikit/ns";
+import { CniError, ErrorCode, type Result } from "@cnikit/spec";
 import type { BridgeConf } from "./config.js";
-
-type Link = Awaited<ReturnType<Netns["getLink"]>>;
 
 function fail(msg: string): CniError {
   return new CniError(ErrorCode.Internal, msg);
@@ -27,15 +27,6 @@ export interface CheckInput {
   ifName: string;
 }
 
-async function lookup(ns: Netns, intf: Interface | undefined, expectInSandbox: boolean): Promise<Link> {
-  if (!intf?.name) throw fail("Interface name missing ");
-  const link = await ns.findLink(intf.name);
-  if (!link) throw fail(`Interface name ${intf.name} not found`);
-  if (expectInSandbox && !intf.sandbox) throw fail(`Interface ${intf.name} is expected to be in a sandbox`);
-  if (!expectInSandbox && intf.sandbox) throw fail(`Interface ${intf.name} should not be in sandbox`);
-  return link;
-}
-
 /**
  * Validates one attachment against its prevResult.
  *
@@ -49,78 +40,35 @@ export async function checkAttachment(input: CheckInput): Promise<void> {
   const brIntf = interfaces.find((i) => i.name === conf.bridge);
   const contIntf = interfaces.find((i) => i.name === ifName && i.sandbox === netnsPath);
 
-  // the bridge
-  const br = await lookup(host, brIntf, false);
-  if (br.kind !== "bridge") throw fail(`Interface ${br.name} does not have link type of bridge`);
-  if (brIntf?.mac && brIntf.mac !== br.mac) throw fail(`Bridge interface ${br.name} Mac doesn't match: ${brIntf.mac}`);
+  // the bridge (its MAC has a message of its own)
+  const { mac: brMac, ...brRest } = brIntf ?? { name: "" };
+  const br = await validateLinkInNetns(host, brRest, { inSandbox: false, kind: "bridge" });
+  if (brMac && brMac !== br.mac) throw fail(`Bridge interface ${br.name} Mac doesn't match: ${brMac}`);
   if (br.promisc !== conf.promiscMode) {
     throw fail(
       `Bridge interface ${br.name} configured Promisc Mode ${conf.promiscMode} doesn't match current state: ${br.promisc} `,
     );
   }
 
-  if (netnsPath !== (contIntf?.sandbox ?? "")) {
-    throw fail(`Sandbox in prevResult ${contIntf?.sandbox ?? ""} doesn't match configured netns: ${netnsPath}`);
-  }
-
   // the container end
-  const cont = await lookup(netns, contIntf, true);
-  if (cont.kind !== "veth") throw fail(`Error: Container interface ${cont.name} not of type veth`);
+  const cont = await validateLinkInNetns(netns, contIntf, { kind: "veth", netnsPath });
   if (cont.parentIndex === undefined) throw fail(`Unable to obtain veth peer index for veth ${cont.name}`);
-  if (contIntf?.mac && contIntf.mac !== cont.mac) {
-    throw fail(`Interface ${cont.name} Mac ${contIntf.mac} doesn't match container Mac: ${cont.mac}`);
-  }
 
   // the host end: a veth whose peer is the container end and whose master is the bridge
   let vethFound = false;
   for (const intf of interfaces) {
     if (intf.name === brIntf?.name || intf.name === contIntf?.name) continue;
-    const link = await lookup(host, intf, false);
+    const { mac, ...rest } = intf; // a MAC is only compared on the veth that is the peer
+    const link = await validateLinkInNetns(host, rest, { inSandbox: false });
     if (link.kind !== "veth") continue;
     if (link.parentIndex === undefined) throw fail(`Unable to obtain veth peer index for veth ${link.name}`);
     if (link.index !== cont.parentIndex || link.parentIndex !== cont.index || link.master !== br.index) continue;
-    if (intf.mac && intf.mac !== link.mac)
-      throw fail(`Interface ${intf.name} Mac doesn't match: ${intf.mac} not found`);
+    if (mac && mac !== link.mac) throw fail(`Interface ${intf.name} Mac doesn't match: ${mac} not found`);
     vethFound = true;
     break;
   }
   if (!vethFound) throw fail(`CNI veth created for bridge ${conf.bridge} was not found`);
 
-  await validateAddresses(netns, ifName, prevResult);
+  await validateInterfaceIps(netns, cont, prevResult.ips ?? []);
   await validateRoutes(netns, prevResult.routes ?? []);
-}
-
-async function validateAddresses(ns: Netns, ifName: string, result: Result): Promise<void> {
-  const link = await ns.findLink(ifName);
-  if (!link) throw fail(`Cannot find container link ${ifName}`);
-  const addrs = await ns.listAddresses(link.index);
-  for (const ipc of result.ips ?? []) {
-    const want = parseCidr(ipc.address);
-    if (!addrs.some((a) => a.ip === want.ip && a.prefixLength === want.prefixLength)) {
-      throw fail(`Failed to match addr ${want.cidr} on interface ${ifName}`);
-    }
-    const routes = await ns.listRoutes({ family: want.family });
-    if (!routes.some((r) => r.dst === want.network)) {
-      throw fail(`Failed to find Gateway ${ipc.gateway ?? "<nil>"} for interface ${ifName}`);
-    }
-  }
-}
-
-function describeRoute(r: Route): string {
-  return `{Dst:${r.dst} GW:${r.gw ?? "<nil>"}}`;
-}
-
-async function validateRoutes(ns: Netns, routes: readonly Route[]): Promise<void> {
-  for (const route of routes) {
-    const want = parseCidr(route.dst);
-    const isDefault = want.prefixLength === 0;
-    const have = await ns.listRoutes({ family: want.family });
-    const found = have.some((r) => {
-      if (r.dst !== want.network) return false;
-      // the reference plugin matches default routes on the destination alone
-      if (isDefault || !route.gw) return true;
-      return r.gw === parseCidr(route.gw).ip;
-    });
-    if (!found) throw fail(`Expected Route ${describeRoute(route)} not found in routing table`);
-  }
 }

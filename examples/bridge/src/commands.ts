@@ -5,7 +5,7 @@
  *
  * @see https://www.cni.dev/plugins/current/main/bridge/
  */
-import { configureInterface, type InterfaceNetns, ipam } from "@cnikit/ipam-client";
+import { configureInterface, ipam } from "@cnikit/ipam-client";
 import {
   enableIpForward,
   ensureBridge,
@@ -93,23 +93,6 @@ function startIpamAdd(ctx: Ctx): Promise<Result> {
   return lease;
 }
 
-/**
- * `ns` for configureInterface, with the container interface `link` (just created by this ADD)
- * addressed by its index: no name lookup before each address and route.
- */
-function withKnownLink(ns: Netns, link: Link): InterfaceNetns {
-  const ref = (name: string): string | number => (name === link.name ? link.index : name);
-  return {
-    getLink: (nameOrIndex) => ns.getLink(nameOrIndex),
-    addAddress: (ifName, cidr) => ns.addAddress(ref(ifName), cidr),
-    setLinkUp: (name) => ns.setLinkUp(ref(name)),
-    addRoute: (route, options) => ns.addRoute(route.dev === undefined ? route : { ...route, dev: ref(route.dev) }, options),
-    listAddresses: (ifName) => ns.listAddresses(ifName === undefined ? undefined : ref(ifName)),
-    getSysctl: (name) => ns.getSysctl(name),
-    setSysctl: (name, value) => ns.setSysctl(name, value),
-  };
-}
-
 /** The bridge plugin's ADD handler. */
 export async function add(ctx: Ctx): Promise<AddResult> {
   const conf = confOf(ctx);
@@ -121,18 +104,17 @@ export async function add(ctx: Ctx): Promise<AddResult> {
   // marks it as set by the user): otherwise it follows the lowest port MAC as containers come and
   // go, and CHECK of earlier attachments fails on a MAC their result no longer matches.
   let created = false;
-  let br: Awaited<ReturnType<typeof ensureBridge>>;
+  let br: Link;
   try {
-    const opts: Parameters<typeof ensureBridge>[0] = {
+    br = await ensureBridge({
       name: conf.bridge,
+      mtu: conf.mtu,
       promisc: conf.promiscMode,
       mac: randomMac(),
       onCreated: () => {
         created = true;
       },
-    };
-    if (conf.mtu !== undefined) opts.mtu = conf.mtu;
-    br = await ensureBridge(opts);
+    });
   } catch (err) {
     throw wrap(`failed to create bridge "${conf.bridge}"`, err);
   }
@@ -149,15 +131,14 @@ export async function add(ctx: Ctx): Promise<AddResult> {
     throw wrap(`failed to open netns "${ctx.netns}"`, err);
   }
   try {
-    const vethOpts: Parameters<typeof setupVeth>[0] = {
+    const veth = await setupVeth({
       netns: ns,
       ifName: ctx.ifName,
       master: br.index,
       hairpin: conf.hairpinMode,
-    };
-    if (conf.mtu !== undefined) vethOpts.mtu = conf.mtu;
-    if (conf.mac !== undefined) vethOpts.mac = conf.mac;
-    const veth = await setupVeth(vethOpts);
+      mtu: conf.mtu,
+      mac: conf.mac,
+    });
     ctx.onRollback(async () => {
       const again = await Netns.openIfExists(ctx.netns);
       try {
@@ -195,7 +176,8 @@ export async function add(ctx: Ctx): Promise<AddResult> {
         // announce the new address (what the reference plugin's gratuitous ARP does)
         trySysctl(ns, `net/ipv4/conf/${ctx.ifName}/arp_notify`, "1");
       });
-      await configureInterface(withKnownLink(ns, veth.container), ctx.ifName, result);
+      // the Link just created: configureInterface addresses it by index, with no name lookups
+      await configureInterface(ns, veth.container, result);
 
       if (conf.isGateway) {
         for (const gws4or6 of [gws.v4, gws.v6]) {
@@ -226,7 +208,7 @@ export async function add(ctx: Ctx): Promise<AddResult> {
           ifName: ctx.ifName,
           ips: result.ips.map((i) => i.address),
         };
-        await setupIpMasq(conf.ipMasqBackend ? { ...masq, backend: conf.ipMasqBackend } : masq);
+        await setupIpMasq({ ...masq, backend: conf.ipMasqBackend });
         ctx.onRollback(() => teardownIpMasq(masq));
       }
     } else {

@@ -1,65 +1,40 @@
 /**
  * Applying an IPAM result to an interface inside a network namespace (Go's
  * `pkg/ipam.ConfigureIface`): addresses, link up, IPv6 sysctls, DAD settling, routes with the
- * family's gateway as fallback.
+ * family's gateway as fallback; or point-to-point, as Go's ptp plugin sets up the container end.
  *
  * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#add-success
  */
-import { CniError, ErrorCode, formatIp, type IPConfig, parseCidr, parseIp, type Result, type Route } from "@cnikit/spec";
-
-/**
- * The namespace operations configureInterface needs; `Netns` from `@cnikit/ns` provides them.
- * Methods may be sync or async.
- *
- * @example
- * const netns: InterfaceNetns = await Netns.open(ctx.netns); // a Netns fits; so does a fake in unit tests
- * await configureInterface(netns, "eth0", result);
- * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#add-success
- */
-export interface InterfaceNetns {
-  getLink(nameOrIndex: string | number): unknown;
-  addAddress(ifName: string, cidr: string): unknown;
-  setLinkUp(name: string): unknown;
-  addRoute(route: {
-    dst: string;
-    gw?: string;
-    dev?: string;
-    priority?: number;
-    table?: number;
-    scope?: number;
-    mtu?: number;
-    advmss?: number;
-  }, options?: { append?: boolean }): unknown;
-  listAddresses(ifName?: string): unknown;
-  getSysctl(name: string): unknown;
-  setSysctl(name: string, value: string): unknown;
-}
+import type { Link, LinkRef, Netns, RouteInput } from "@cnikit/ns";
+import { CniError, ErrorCode, formatIp, type IPConfig, parseCidr, parseCidrText, parseIp, type Result, type Route } from "@cnikit/spec";
 
 /**
  * Options of {@link configureInterface}.
  *
  * @example
- * const opts: ConfigureInterfaceOptions = { settleTimeoutMs: 2000, warn: (m) => ctx.log.warn(m), routeMetrics: false };
+ * const opts: ConfigureInterfaceOptions = { pointToPoint: true, settleTimeoutMs: 2000, warn: (m) => ctx.log.warn(m) };
  * await configureInterface(netns, "eth0", result, opts);
  * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#add-success
  */
 export interface ConfigureInterfaceOptions {
+  /**
+   * Point-to-point, as Go's ptp plugin configures the container end of a veth: each address
+   * keeps its prefix but gets no on-link subnet route (IFA_F_NOPREFIXROUTE); instead a
+   * link-scope host route to its gateway (`10.1.2.1/32 dev eth0 scope link src 10.1.2.5`) and
+   * its subnet through that gateway (`10.1.2.0/24 via 10.1.2.1 dev eth0 src 10.1.2.5`). All
+   * traffic, to the subnet too, goes to the gateway (the host end of the veth, which answers
+   * ARP/ND for it). The result's routes go through the gateway as usual. Default false.
+   */
+  pointToPoint?: boolean | undefined;
   /** How long to wait for IPv6 DAD when there is a v6 gateway (default 5000 ms, as Go). */
-  settleTimeoutMs?: number;
+  settleTimeoutMs?: number | undefined;
   /** Receives non-fatal warnings (Go prints them on stderr; library code never prints). */
-  warn?: (message: string) => void;
+  warn?: ((message: string) => void) | undefined;
   /**
    * Apply route `mtu` and `advmss` (CNI 1.1.0 route fields). Default true; Go's ConfigureIface
    * ignores them.
    */
-  routeMetrics?: boolean;
-}
-
-interface AddressLike {
-  family?: number;
-  ip?: string;
-  tentative?: boolean;
-  dadFailed?: boolean;
+  routeMetrics?: boolean | undefined;
 }
 
 const SETTLE_INTERVAL_MS = 50;
@@ -103,59 +78,51 @@ function describeIp(ipc: IPConfig): string {
 }
 
 function reason(err: unknown): string {
-  if (CniError.isInstance(err)) return err.message;
-  return err instanceof Error ? err.message : String(err);
-}
-
-function wrap(msg: string, err: unknown): CniError {
-  return new CniError(ErrorCode.Internal, `${msg}: ${reason(err)}`, undefined, { cause: err });
+  return CniError.isInstance(err) ? err.msg : err instanceof Error ? err.message : String(err);
 }
 
 function familyOfCidr(cidr: string): 4 | 6 | undefined {
   return parseCidr(cidr)?.ip.family ?? parseIp(cidr)?.family;
 }
 
-async function enableIpv6(netns: InterfaceNetns, ifName: string, warn: (m: string) => void): Promise<void> {
+async function enableIpv6(ns: Netns, ifName: string, warn: (m: string) => void): Promise<void> {
   for (const iface of ["lo", ifName]) {
     const name = `net/ipv6/conf/${iface}/disable_ipv6`;
     let value: string;
     try {
-      value = String(await netns.getSysctl(name)).trim();
+      value = (await ns.getSysctl(name)).trim();
     } catch (err) {
       warn(`ipam_linux: failed to read sysctl "${name}": ${reason(err)}`);
       continue;
     }
     if (value === "0") continue;
     try {
-      await netns.setSysctl(name, "0");
+      await ns.setSysctl(name, "0");
     } catch (err) {
-      throw wrap(`failed to enable IPv6 for interface ${JSON.stringify(iface)} (${name}=${value})`, err);
+      throw CniError.wrap(`failed to enable IPv6 for interface ${JSON.stringify(iface)} (${name}=${value})`, err);
     }
   }
   try {
-    await netns.setSysctl(`net/ipv6/conf/${ifName}/keep_addr_on_down`, "1");
+    await ns.setSysctl(`net/ipv6/conf/${ifName}/keep_addr_on_down`, "1");
   } catch (err) {
-    throw wrap(`failed to enable keep_addr_on_down for interface ${JSON.stringify(ifName)}`, err);
+    throw CniError.wrap(`failed to enable keep_addr_on_down for interface ${JSON.stringify(ifName)}`, err);
   }
 }
 
-async function settleAddresses(netns: InterfaceNetns, ifName: string, timeoutMs: number): Promise<void> {
+async function settleAddresses(ns: Netns, ref: LinkRef, ifName: string, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    let addrs: AddressLike[];
+    let addrs: Awaited<ReturnType<Netns["listAddresses"]>>;
     try {
-      addrs = ((await netns.listAddresses(ifName)) as AddressLike[]).filter((a) => a.family === 6);
+      addrs = await ns.listAddresses(ref, { family: 6 });
     } catch (err) {
-      throw wrap("could not list addresses", err);
+      throw CniError.wrap("could not list addresses", err);
     }
-    if (addrs.some((a) => a.dadFailed)) {
-      const bad = addrs.find((a) => a.dadFailed) as AddressLike;
-      throw new CniError(ErrorCode.Internal, `link ${ifName} has address ${bad.ip} in DADFAILED state`);
-    }
+    const bad = addrs.find((a) => a.dadFailed);
+    if (bad) throw new CniError(ErrorCode.Internal, `link ${ifName} has address ${bad.ip} in DADFAILED state`);
     if (!addrs.some((a) => a.tentative)) return;
     if (Date.now() > deadline) {
-      const link = (await netns.getLink(ifName)) as { operState?: string };
-      if (link.operState === "up") {
+      if ((await ns.getLink(ref)).operState === "up") {
         throw new CniError(
           ErrorCode.Internal,
           `link ${ifName} still has tentative addresses after ${Math.round(timeoutMs / 1000)} seconds`,
@@ -167,40 +134,65 @@ async function settleAddresses(netns: InterfaceNetns, ifName: string, timeoutMs:
   }
 }
 
+/** An address this call added, with what point-to-point mode needs to route it. */
+interface Added {
+  /** Canonical address without prefix. */
+  ip: string;
+  /** Its subnet (`10.1.2.0/24`). */
+  network: string;
+  prefixLength: number;
+  family: 4 | 6;
+  /** Canonical gateway, when the IP config has one. */
+  gateway: string | undefined;
+}
+
 /**
- * Applies an IPAM result to `ifName` inside `netns`, as Go's `ConfigureIface`: adds every IP whose
- * `interface` index points at `ifName` (IPs without an index are skipped), enabling IPv6 first
- * (`disable_ipv6=0` on lo and the interface, `keep_addr_on_down=1`) if a v6 address comes; sets
- * the link up; waits for IPv6 DAD when there is a v6 gateway; adds every route through `ifName`
- * with its `gw`, or the first gateway of the route's family when it has none.
+ * Applies an IPAM result to `link` (a name, or the `Link` just created, which saves a lookup)
+ * inside `ns`, as Go's `ConfigureIface`: adds every IP whose `interface` index points at the
+ * link (IPs without an index are skipped), enabling IPv6 first (`disable_ipv6=0` on lo and the
+ * interface, `keep_addr_on_down=1`) if a v6 address comes; sets the link up; waits for IPv6 DAD
+ * when there is a v6 gateway; adds every route through the link with its `gw`, or the first
+ * gateway of the route's family when it has none. With `pointToPoint`, the addresses get no
+ * subnet route but a route to their gateway, as Go's ptp plugin does (see
+ * {@link ConfigureInterfaceOptions.pointToPoint}).
  *
  * @throws CniError `no interfaces to configure`; {@link InvalidInterfaceIndexError};
  * `failed to lookup "eth0": ...`, `failed to add IP addr ...`, `failed to set "eth0" UP: ...`,
- * `failed to add route '...': ...`.
+ * `failed to add route '...': ...` (the cause's code is kept).
  * @example
- * const ns = await Netns.open(netnsPath);
- * lease.interfaces = [{ name: ifName, sandbox: netnsPath }];
- * for (const ip of lease.ips ?? []) ip.interface = 0;
- * await configureInterface(ns, ifName, lease);
+ * const ns = await Netns.open(ctx.netns);
+ * const { container } = await setupVeth({ netns: ns, ifName: ctx.ifName });
+ * const result: Result = { cniVersion: "1.1.0", interfaces: [{ name: container.name, sandbox: ctx.netns }], ips: lease.ips?.map((ip) => ({ ...ip, interface: 0 })) };
+ * await configureInterface(ns, container, result);
+ * await configureInterface(ns, "eth0", result, { pointToPoint: true }); // like Go's ptp
  */
 export async function configureInterface(
-  netns: InterfaceNetns,
-  ifName: string,
+  ns: Netns,
+  link: string | Link,
   result: Result,
   options: ConfigureInterfaceOptions = {},
 ): Promise<void> {
   const interfaces = result.interfaces ?? [];
   if (interfaces.length === 0) throw new CniError(ErrorCode.Internal, "no interfaces to configure");
   const warn = options.warn ?? (() => {});
-  try {
-    await netns.getLink(ifName);
-  } catch (err) {
-    throw wrap(`failed to lookup ${JSON.stringify(ifName)}`, err);
+  const ptp = options.pointToPoint === true;
+  const ifName = typeof link === "string" ? link : link.name;
+  // the link is addressed by its index: no name lookup before each address and route
+  let ref: number;
+  if (typeof link === "string") {
+    try {
+      ref = (await ns.getLink(link)).index;
+    } catch (err) {
+      throw CniError.wrap(`failed to lookup ${JSON.stringify(ifName)}`, err);
+    }
+  } else {
+    ref = link.index;
   }
 
   let v4gw: string | undefined;
   let v6gw: string | undefined;
   let ipv6Enabled = false;
+  const added: Added[] = [];
   for (const ipc of result.ips ?? []) {
     if (ipc.interface === undefined || ipc.interface === null) continue;
     const idx = ipc.interface;
@@ -212,49 +204,79 @@ export async function configureInterface(
       throw new CniError(ErrorCode.Internal, `failed to add IP addr ${describeIp(ipc)} to ${JSON.stringify(ifName)}: invalid address`);
     }
     if (!ipv6Enabled && family === 6) {
-      await enableIpv6(netns, ifName, warn);
+      await enableIpv6(ns, ifName, warn);
       ipv6Enabled = true;
     }
     try {
-      await netns.addAddress(ifName, ipc.address);
+      await ns.addAddress(ref, ipc.address, ptp ? { noPrefixRoute: true } : undefined);
     } catch (err) {
-      throw wrap(`failed to add IP addr ${describeIp(ipc)} to ${JSON.stringify(ifName)}`, err);
+      throw CniError.wrap(`failed to add IP addr ${describeIp(ipc)} to ${JSON.stringify(ifName)}`, err);
     }
-    const gw = ipc.gateway === undefined ? undefined : parseIp(ipc.gateway);
-    if (gw?.family === 4) v4gw ??= formatIp(gw);
-    else if (gw?.family === 6) v6gw ??= formatIp(gw);
+    const parsedGw = ipc.gateway === undefined ? undefined : parseIp(ipc.gateway);
+    const gateway = parsedGw === undefined ? undefined : formatIp(parsedGw);
+    if (parsedGw?.family === 4) v4gw ??= gateway;
+    else if (parsedGw?.family === 6) v6gw ??= gateway;
+    if (ptp) {
+      const p = parseCidrText(ipc.address);
+      added.push({ ip: p.ip, network: p.network, prefixLength: p.prefixLength, family: p.family, gateway });
+    }
   }
 
   try {
-    await netns.setLinkUp(ifName);
+    await ns.setLinkUp(ref);
   } catch (err) {
-    throw wrap(`failed to set ${JSON.stringify(ifName)} UP`, err);
+    throw CniError.wrap(`failed to set ${JSON.stringify(ifName)} UP`, err);
   }
 
   if (v6gw !== undefined) {
     try {
-      await settleAddresses(netns, ifName, options.settleTimeoutMs ?? 5000);
+      await settleAddresses(ns, ref, ifName, options.settleTimeoutMs ?? 5000);
     } catch (err) {
-      throw wrap(`failed to settle addresses for ${JSON.stringify(ifName)}`, err);
+      throw CniError.wrap(`failed to settle addresses for ${JSON.stringify(ifName)}`, err);
     }
   }
 
+  if (ptp) await addPointToPointRoutes(ns, ref, ifName, added);
+
   for (const r of result.routes ?? []) {
     const gw = r.gw ?? (familyOfCidr(r.dst) === 4 ? v4gw : v6gw);
-    const route: Parameters<InterfaceNetns["addRoute"]>[0] = { dst: r.dst, dev: ifName };
-    if (gw !== undefined) route.gw = gw;
-    if (r.priority) route.priority = r.priority;
-    if (r.table !== undefined) route.table = r.table;
-    if (r.scope !== undefined) route.scope = r.scope;
+    const route: RouteInput = { dst: r.dst, dev: ref, gw, priority: r.priority || undefined, table: r.table, scope: r.scope };
     if (options.routeMetrics !== false) {
-      if (r.mtu) route.mtu = r.mtu;
-      if (r.advmss) route.advmss = r.advmss;
+      route.mtu = r.mtu || undefined;
+      route.advmss = r.advmss || undefined;
     }
     try {
       // Go adds routes ECMP-capable (no NLM_F_EXCL); append keeps existing next hops.
-      await netns.addRoute(route, { append: true });
+      await ns.addRoute(route, { append: true });
     } catch (err) {
-      throw wrap(`failed to add route '${describeRoute(r, gw, ifName)}'`, err);
+      throw CniError.wrap(`failed to add route '${describeRoute(r, gw, ifName)}'`, err);
+    }
+  }
+}
+
+/**
+ * Go ptp's routes for each address with a gateway: the gateway as a link-scope host route, then
+ * the address's subnet through the gateway (none for a /32 or /128 address: its subnet is itself).
+ */
+async function addPointToPointRoutes(ns: Netns, ref: LinkRef, ifName: string, added: readonly Added[]): Promise<void> {
+  const gatewayRoutes = new Set<string>();
+  for (const a of added) {
+    if (a.gateway === undefined) continue;
+    const bits = a.family === 4 ? 32 : 128;
+    const routes: RouteInput[] = [];
+    // two addresses with one gateway share its host route
+    if (!gatewayRoutes.has(a.gateway)) {
+      gatewayRoutes.add(a.gateway);
+      routes.push({ dst: `${a.gateway}/${bits}`, dev: ref, scope: "link", src: a.ip });
+    }
+    if (a.prefixLength < bits) routes.push({ dst: a.network, gw: a.gateway, dev: ref, src: a.ip });
+    for (const route of routes) {
+      try {
+        await ns.addRoute(route);
+      } catch (err) {
+        const via = route.gw === undefined ? "" : ` via ${route.gw}`;
+        throw CniError.wrap(`failed to add route '${route.dst}${via} dev ${ifName} src ${a.ip}'`, err);
+      }
     }
   }
 }

@@ -1,14 +1,17 @@
 /**
  * `@cnikit/ipam-client`: the IPAM side of a CNI plugin — delegation to `config.ipam.type`,
- * applying an IPAM result to an interface, and an allocator + on-disk store compatible with Go's
- * host-local (TypeScript and Go plugins can share one data dir).
+ * applying an IPAM result to an interface (also point-to-point), CHECK validators with Go's
+ * messages, and an allocator + on-disk store compatible with Go's host-local (TypeScript and Go
+ * plugins can share one data dir).
  *
  * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#delegated-plugins-ipam
  */
 export { execAdd, execCheck, execDel, execGC, execStatus, ipam } from "./exec.js";
 export type { ConfigWithIpam, IpamExecOptions } from "./exec.js";
 export { configureInterface, InvalidInterfaceIndexError } from "./configure-interface.js";
-export type { ConfigureInterfaceOptions, InterfaceNetns } from "./configure-interface.js";
+export type { ConfigureInterfaceOptions } from "./configure-interface.js";
+export { validateInterfaceIps, validateLinkInNetns, validateRoutes } from "./validate-interface.js";
+export type { ValidateLinkOptions } from "./validate-interface.js";
 export { DEFAULT_DATA_DIR, HostLocalStore } from "./host-local-store.js";
 export type { FileLocker, HostLocalStoreOptions, Lease } from "./host-local-store.js";
 export { HostLocalAllocator } from "./host-local-allocator.js";

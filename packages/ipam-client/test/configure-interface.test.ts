@@ -5,11 +5,7 @@ import { randomBytes } from "node:crypto";
 import { Netns } from "@cnikit/ns";
 import type { Result } from "@cnikit/spec";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { configureInterface, type InterfaceNetns, InvalidInterfaceIndexError } from "../src/index.js";
-
-// Netns must satisfy what configureInterface needs.
-const _typecheck = (ns: Netns): InterfaceNetns => ns;
-void _typecheck;
+import { configureInterface, InvalidInterfaceIndexError, validateInterfaceIps, validateRoutes } from "../src/index.js";
 
 let nsA: string;
 let nsB: string;
@@ -105,5 +101,75 @@ describe("configureInterface", () => {
 
   it("reports a missing link", async () => {
     await expect(configureInterface(netns, "nope0", lease())).rejects.toThrow(/^failed to lookup "nope0"/);
+  });
+
+  it("takes a Link: addresses and routes go to its index", async () => {
+    const link = await netns.getLink("eth0");
+    await configureInterface(netns, link, lease({ ips: [{ interface: 0, address: "10.95.0.2/24", gateway: "10.95.0.1" }], routes: [{ dst: "0.0.0.0/0" }] }));
+    expect((await netns.listAddresses(link.index, { family: 4 })).map((a) => a.cidr)).toEqual(["10.95.0.2/24"]);
+    expect(ip("-n", nsA, "-4", "route", "show")).toMatch(/default via 10\.95\.0\.1 dev eth0/);
+  });
+
+  it("a Link that is gone fails on the first address, naming the interface", async () => {
+    const link = { ...(await netns.getLink("eth0")), index: 999_999 };
+    await expect(configureInterface(netns, link, lease())).rejects.toThrow(/^failed to add IP addr .* to "eth0"/);
+  });
+});
+
+describe("configureInterface pointToPoint", () => {
+  const ptpLease = (): Result => ({
+    cniVersion: "1.1.0",
+    interfaces: [{ name: "veth-host" }, { name: "eth0", sandbox: `/var/run/netns/${nsA}` }],
+    ips: [
+      { interface: 1, address: "10.96.0.2/24", gateway: "10.96.0.1" },
+      { interface: 1, address: "10.96.1.2/24", gateway: "10.96.0.1" }, // same gateway: one host route
+      { interface: 1, address: "fd00:96::2/64", gateway: "fd00:96::1" },
+    ],
+    routes: [{ dst: "0.0.0.0/0" }, { dst: "::/0" }, { dst: "192.168.96.0/24", gw: "10.96.0.1" }],
+  });
+
+  it("adds each address without its subnet route, a link route to the gateway and the subnet through it", async () => {
+    await configureInterface(netns, "eth0", ptpLease(), { pointToPoint: true, settleTimeoutMs: 10_000 });
+    const addrs = (await netns.listAddresses("eth0")).map((a) => a.cidr);
+    expect(addrs).toEqual(expect.arrayContaining(["10.96.0.2/24", "10.96.1.2/24", "fd00:96::2/64"]));
+    const v4 = ip("-n", nsA, "-4", "route", "show");
+    expect(v4).not.toMatch(/proto kernel/); // no on-link subnet route
+    expect(v4).toMatch(/^10\.96\.0\.1 dev eth0 .*scope link src 10\.96\.0\.2/m);
+    expect(v4.match(/^10\.96\.0\.1 /gm)).toHaveLength(1);
+    expect(v4).toMatch(/^10\.96\.0\.0\/24 via 10\.96\.0\.1 dev eth0 .*src 10\.96\.0\.2/m);
+    expect(v4).toMatch(/^10\.96\.1\.0\/24 via 10\.96\.0\.1 dev eth0 .*src 10\.96\.1\.2/m);
+    expect(v4).toMatch(/^default via 10\.96\.0\.1 dev eth0/m);
+    expect(v4).toMatch(/^192\.168\.96\.0\/24 via 10\.96\.0\.1 dev eth0/m);
+    const v6 = ip("-n", nsA, "-6", "route", "show");
+    expect(v6).not.toMatch(/^fd00:96::\/64 dev eth0 proto kernel/m);
+    expect(v6).toMatch(/^fd00:96::1 dev eth0 .*src fd00:96::2/m);
+    expect(v6).toMatch(/^fd00:96::\/64 via fd00:96::1 dev eth0/m);
+    expect(v6).toMatch(/^default via fd00:96::1 dev eth0/m);
+
+    // CHECK's validators accept what point-to-point mode made
+    const r = ptpLease();
+    await validateInterfaceIps(netns, "eth0", r.ips ?? []);
+    await validateRoutes(netns, r.routes ?? []);
+
+    // traffic: the other end plays the host side as Go's ptp sets it up (gateway /32, host route)
+    ip("-n", nsB, "addr", "add", "10.96.0.1/32", "dev", "peer0");
+    ip("-n", nsB, "route", "add", "10.96.0.2/32", "dev", "peer0");
+    execFileSync("ip", ["netns", "exec", nsA, "ping", "-c1", "-W2", "10.96.0.1"], { stdio: "ignore" });
+  });
+
+  it("a /32 address gets the gateway route but no subnet route; an address without gateway gets neither", async () => {
+    const r: Result = {
+      cniVersion: "1.1.0",
+      interfaces: [{ name: "eth0", sandbox: "/x" }],
+      ips: [
+        { interface: 0, address: "10.97.0.2/32", gateway: "10.97.0.1" },
+        { interface: 0, address: "10.98.0.2/24" },
+      ],
+    };
+    await configureInterface(netns, "eth0", r, { pointToPoint: true });
+    const v4 = ip("-n", nsA, "-4", "route", "show");
+    expect(v4).toMatch(/^10\.97\.0\.1 dev eth0 .*scope link src 10\.97\.0\.2/m);
+    expect(v4).not.toMatch(/^10\.97\.0\.2/m);
+    expect(v4).not.toMatch(/10\.98\.0\.0/);
   });
 });

@@ -95,17 +95,17 @@ export interface Address {
  */
 export interface AddAddressOptions {
   /** Skip IPv6 duplicate address detection (IFA_F_NODAD). */
-  noDad?: boolean;
+  noDad?: boolean | undefined;
   /** Do not create the prefix route (IFA_F_NOPREFIXROUTE). */
-  noPrefixRoute?: boolean;
+  noPrefixRoute?: boolean | undefined;
   /** IPv4 label. */
-  label?: string;
+  label?: string | undefined;
   /** Scope (default universe/global). */
-  scope?: ScopeName | number;
+  scope?: ScopeName | number | undefined;
   /** IPv4 broadcast; default computed for prefixes < 31; `false` for none. */
-  broadcast?: string | false;
+  broadcast?: string | false | undefined;
   /** Replace an existing identical address instead of failing with EEXIST. */
-  replace?: boolean;
+  replace?: boolean | undefined;
 }
 
 function ifaddrmsg(family: number, prefix: number, flags: number, scope: number, index: number): Buffer {

@@ -6,44 +6,43 @@
 import { CniError, ErrorCode } from "@cnikit/spec";
 import { parseCidr } from "./cidr.js";
 import { LinkExistsError } from "./errors.js";
-import type { BridgePortOptions, CreateBridgeOptions, Link } from "./links.js";
-import { Netns } from "./netns.js";
+import type { BridgePortFlags, Link } from "./links.js";
+import { Netns, type NetnsOption } from "./netns.js";
 
 /**
  * Options for {@link ensureBridge}.
  *
  * @example
- * const opts: EnsureBridgeOptions = { name: "cni0", mtu: 1500, addresses: ["10.22.0.1/16"], forceAddress: false };
+ * const opts: EnsureBridgeOptions = { name: "cni0", mtu: config.mtu, addresses: ["10.22.0.1/16"], forceAddress: false };
  * const bridge = await ensureBridge(opts);
  */
-export interface EnsureBridgeOptions {
+export interface EnsureBridgeOptions extends NetnsOption {
   /** Bridge name (≤ 15 bytes). */
   name: string;
   /** MTU when the bridge is created. */
-  mtu?: number;
+  mtu?: number | undefined;
   /** MAC when the bridge is created. */
-  mac?: string;
+  mac?: string | undefined;
   /** Put the bridge in promiscuous mode. */
-  promisc?: boolean;
+  promisc?: boolean | undefined;
   /** Enable VLAN filtering when the bridge is created. */
-  vlanFiltering?: boolean;
+  vlanFiltering?: boolean | undefined;
   /** Addresses (`ip/prefix`, e.g. the gateway) the bridge must carry. */
-  addresses?: string[];
+  addresses?: string[] | undefined;
   /**
    * When the bridge already has another address in the same subnet family (any other IPv4
    * address, or an IPv6 one in the same prefix): replace it (true) or fail (default, like Go's
    * `forceAddress: false`).
    */
-  forceAddress?: boolean;
-  /** Netns to work in (default {@link Netns.host}). */
-  netns?: Netns;
+  forceAddress?: boolean | undefined;
   /** Called when this call created the bridge (not when it already existed), right after creating it. */
-  onCreated?: () => void;
+  onCreated?: (() => void) | undefined;
 }
 
 /**
- * Makes sure a bridge exists, is up, and carries `addresses`; creates it if missing.
- * An existing link with that name that is not a bridge is an error.
+ * Makes sure a bridge exists, is up, and carries `addresses`; creates it if missing. Acts in the
+ * process's own netns, or in `options.netns`. An existing link with that name that is not a
+ * bridge is an error.
  *
  * @example
  * const br = await ensureBridge({ name: "cni0", mtu: 1500, addresses: ["10.22.0.1/16"] });
@@ -52,14 +51,16 @@ export interface EnsureBridgeOptions {
  */
 export async function ensureBridge(options: EnsureBridgeOptions): Promise<Link> {
   const ns = options.netns ?? Netns.host();
-  const create: CreateBridgeOptions = { name: options.name, up: true };
-  if (options.mtu !== undefined) create.mtu = options.mtu;
-  if (options.mac !== undefined) create.mac = options.mac;
-  if (options.vlanFiltering !== undefined) create.vlanFiltering = options.vlanFiltering;
   let link: Link;
   let changed = false; // the link's attributes changed after `link` was read
   try {
-    await ns.createBridge(create);
+    await ns.createBridge({
+      name: options.name,
+      up: true,
+      mtu: options.mtu,
+      mac: options.mac,
+      vlanFiltering: options.vlanFiltering,
+    });
     options.onCreated?.();
     link = await ns.getLink(options.name);
   } catch (err) {
@@ -102,23 +103,14 @@ export async function ensureBridge(options: EnsureBridgeOptions): Promise<Link> 
 }
 
 /**
- * Turns hairpin mode on or off for a bridge port (Go's `netlink.LinkSetHairpin`).
+ * Sets bridge-port flags (hairpin, learning, isolated, ...) on a port, in the process's own netns
+ * (or `options.netns`).
  *
  * @example
- * await setHairpin("veth1234abcd", true);
+ * await setBridgePort("veth1234abcd", { hairpin: true });
+ * await setBridgePort("veth1234abcd", { isolated: true, learning: false }, { netns });
  * @throws {LinkNotFoundError} when the port does not exist.
  */
-export async function setHairpin(port: string | number, on: boolean, netns?: Netns): Promise<void> {
-  return (netns ?? Netns.host()).setBridgePort(port, { hairpin: on });
-}
-
-/**
- * Sets bridge-port flags on a port (see {@link BridgePortOptions}).
- *
- * @example
- * await setBridgePort("veth1234abcd", { isolated: true, learning: false });
- * @throws {LinkNotFoundError} when the port does not exist.
- */
-export async function setBridgePort(port: string | number, options: BridgePortOptions, netns?: Netns): Promise<void> {
-  return (netns ?? Netns.host()).setBridgePort(port, options);
+export async function setBridgePort(port: string | number, flags: BridgePortFlags, options?: NetnsOption): Promise<void> {
+  return (options?.netns ?? Netns.host()).setBridgePort(port, flags);
 }

@@ -3,29 +3,32 @@
  *
  * @see https://github.com/cnikit/cnikit/blob/main/docs/netns.md
  */
-import { Netns } from "./netns.js";
+import { Netns, type NetnsOption } from "./netns.js";
 import { ipFamily } from "./cidr.js";
 
 /**
- * Reads a sysctl on the host (or in `netns`). Dots or slashes, with Go's normalisation.
+ * Reads a sysctl in the process's own netns (or in `options.netns`). Dots or slashes, with Go's
+ * normalisation.
  *
  * @example
  * await getSysctl("net.ipv4.ip_forward") // "1"
+ * await getSysctl("net.ipv4.conf.eth0.arp_notify", { netns }) // inside a container's netns
  * @throws {CniError} code 5 when it cannot be read.
  */
-export async function getSysctl(name: string, netns?: Netns): Promise<string> {
-  return (netns ?? Netns.host()).getSysctlSync(name);
+export async function getSysctl(name: string, options?: NetnsOption): Promise<string> {
+  return (options?.netns ?? Netns.host()).getSysctlSync(name);
 }
 
 /**
- * Writes a sysctl on the host (or in `netns`).
+ * Writes a sysctl in the process's own netns (or in `options.netns`).
  *
  * @example
  * await setSysctl("net/ipv4/conf/eth0.100/rp_filter", 2);
+ * await setSysctl("net.ipv4.conf.eth0.arp_notify", 1, { netns });
  * @throws {CniError} code 5 when it cannot be written.
  */
-export async function setSysctl(name: string, value: string | number, netns?: Netns): Promise<void> {
-  (netns ?? Netns.host()).setSysctlSync(name, value);
+export async function setSysctl(name: string, value: string | number, options?: NetnsOption): Promise<void> {
+  (options?.netns ?? Netns.host()).setSysctlSync(name, value);
 }
 
 /** An address family for forwarding: "4"/"6" (also 4/6). */
@@ -51,7 +54,7 @@ const FORWARD_SYSCTL = { "4": "net/ipv4/ip_forward", "6": "net/ipv6/conf/all/for
  */
 export async function enableIpForward(
   families: readonly ForwardFamily[],
-  options?: { netns?: Netns },
+  options?: NetnsOption,
 ): Promise<("4" | "6")[]> {
   const ns = options?.netns ?? Netns.host();
   const changed: ("4" | "6")[] = [];

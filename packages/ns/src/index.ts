@@ -5,11 +5,11 @@
  * @packageDocumentation
  */
 export { Netns, NETNS_RUN_DIR } from "./netns.js";
-export type { LinkRef } from "./netns.js";
+export type { LinkRef, NetnsOption } from "./netns.js";
 export type { RtnlSocket } from "./netlink-socket.js";
 export type {
   Link,
-  BridgePortOptions,
+  BridgePortFlags,
   CreateBridgeOptions,
   CreateLinkCommon,
   CreateVethOptions,
@@ -22,7 +22,7 @@ export type { Route, RouteInput, RouteTypeName } from "./routes.js";
 export { TABLE, ROUTE_TYPE } from "./routes.js";
 export { setupVeth } from "./veth.js";
 export type { SetupVethOptions, VethPair } from "./veth.js";
-export { ensureBridge, setHairpin, setBridgePort } from "./bridge.js";
+export { ensureBridge, setBridgePort } from "./bridge.js";
 export type { EnsureBridgeOptions } from "./bridge.js";
 export { enableIpForward, familiesOf, getSysctl, setSysctl } from "./forward.js";
 export type { ForwardFamily } from "./forward.js";
@@ -35,8 +35,8 @@ export {
   IPMASQ_NFT_TABLE,
   IPMASQ_NFT_CHAIN,
 } from "./ipmasq.js";
-export type { IpMasqBackend, IpMasqOptions } from "./ipmasq.js";
-export { randomMac, randomVethName } from "./mac.js";
+export type { GcIpMasqOptions, IpMasqBackend, IpMasqOptions } from "./ipmasq.js";
+export { hostVethName, randomMac, randomVethName } from "./mac.js";
 export {
   addToIp,
   broadcastOf,

@@ -12,6 +12,7 @@ import { CniError, ErrorCode } from "@cnikit/spec";
 import type { Attachment } from "@cnikit/spec";
 import { builtin } from "./builtin.js";
 import { parseCidr } from "./cidr.js";
+import { Netns, type NetnsOption } from "./netns.js";
 import { posixSpawn, posixSpawnAvailable } from "./spawn.js";
 
 /**
@@ -39,13 +40,14 @@ const COMMENT_MAX = 128;
 export type IpMasqBackend = "nftables" | "iptables";
 
 /**
- * Identifies one attachment's masquerade rules.
+ * Identifies one attachment's masquerade rules, and the netns whose firewall holds them (default
+ * the process's own).
  *
  * @example
- * const opts: IpMasqOptions = { network: "mynet", containerId: ctx.containerId, ifName: ctx.ifName, ips: ["10.22.0.5/16"], backend: "iptables" };
+ * const opts: IpMasqOptions = { network: "mynet", containerId: ctx.containerId, ifName: ctx.ifName, ips: ["10.22.0.5/16"], backend: conf.ipMasqBackend };
  * await setupIpMasq(opts);
  */
-export interface IpMasqOptions {
+export interface IpMasqOptions extends NetnsOption {
   /** CNI network name. */
   network: string;
   containerId: string;
@@ -54,7 +56,22 @@ export interface IpMasqOptions {
   /** The container's addresses with prefix (`10.22.0.5/16`). */
   ips: readonly string[];
   /** Force a backend; default nftables when `nft` is installed, else iptables. */
-  backend?: IpMasqBackend;
+  backend?: IpMasqBackend | undefined;
+}
+
+/**
+ * What {@link gcIpMasq} keeps: the network's valid attachments (CNI GC's
+ * `cni.dev/valid-attachments`).
+ *
+ * @example
+ * const opts: GcIpMasqOptions = { network: conf.name, validAttachments: ctx.validAttachments };
+ * await gcIpMasq(opts);
+ */
+export interface GcIpMasqOptions extends NetnsOption {
+  /** CNI network name. */
+  network: string;
+  /** The attachments whose rules stay; every other rule of `network` is removed. */
+  validAttachments: readonly Attachment[];
 }
 
 interface RunResult {
@@ -78,9 +95,18 @@ function findBinary(name: string): string | undefined {
   return undefined;
 }
 
-async function run(cmd: string, args: string[], input?: string): Promise<RunResult> {
-  // posix_spawn: no fork of this process (see spawn.ts), which an ADD with ipMasq pays 2–4 times
-  if (posixSpawnAvailable()) {
+/** Runs the firewall tools of one netns: `run(cmd, args, input?)`. */
+type Runner = (cmd: string, args: string[], input?: string) => Promise<RunResult>;
+
+function runnerFor(netns: Netns | undefined): Runner {
+  const ns = netns === undefined || netns === Netns.host() ? undefined : netns;
+  return (cmd, args, input) => spawnTool(cmd, args, input, ns);
+}
+
+async function spawnTool(cmd: string, args: string[], input: string | undefined, netns: Netns | undefined): Promise<RunResult> {
+  // posix_spawn: no fork of this process (see spawn.ts), which an ADD with ipMasq pays 2–4 times.
+  // It spawns from a pool thread (in the process's own netns), so another netns takes child_process.
+  if (netns === undefined && posixSpawnAvailable()) {
     const env: Record<string, string> = {};
     for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
     const r = await posixSpawn({ pluginPath: cmd, args, env, stdin: input ?? "" });
@@ -89,7 +115,9 @@ async function run(cmd: string, args: string[], input?: string): Promise<RunResu
   // loaded on first use: keeps child_process off the start-up path of plugins that never masquerade
   const { spawn } = await import("node:child_process");
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: [input === undefined ? "ignore" : "pipe", "pipe", "pipe"] });
+    const start = () => spawn(cmd, args, { stdio: [input === undefined ? "ignore" : "pipe", "pipe", "pipe"] });
+    // the child is forked inside spawn(), synchronously: inside the window it is born in `netns`
+    const child = netns === undefined ? start() : netns.run(start);
     let stdout = "";
     let stderr = "";
     child.stdout?.setEncoding("utf8").on("data", (d: string) => (stdout += d));
@@ -147,7 +175,7 @@ interface NftRule {
   comment?: string;
 }
 
-async function nftRules(nft: string): Promise<NftRule[]> {
+async function nftRules(run: Runner, nft: string): Promise<NftRule[]> {
   const r = await run(nft, ["-j", "list", "chain", "inet", IPMASQ_NFT_TABLE, IPMASQ_NFT_CHAIN]);
   if (r.code !== 0) {
     if (/No such file or directory|does not exist/i.test(r.stderr)) return [];
@@ -169,9 +197,9 @@ function nftDelete(handles: number[]): string {
   return handles.map((h) => `delete rule inet ${IPMASQ_NFT_TABLE} ${IPMASQ_NFT_CHAIN} handle ${h}\n`).join("");
 }
 
-async function setupNft(nft: string, o: IpMasqOptions): Promise<void> {
+async function setupNft(run: Runner, nft: string, o: IpMasqOptions): Promise<void> {
   const prefix = hashForInstance(o.network, o.ifName, o.containerId);
-  const stale = (await nftRules(nft)).filter((r) => r.comment?.startsWith(prefix)).map((r) => r.handle);
+  const stale = (await nftRules(run, nft)).filter((r) => r.comment?.startsWith(prefix)).map((r) => r.handle);
   const comment = commentForInstance(o.network, o.ifName, o.containerId);
   const t = `inet ${IPMASQ_NFT_TABLE}`;
   let script =
@@ -192,9 +220,9 @@ async function setupNft(nft: string, o: IpMasqOptions): Promise<void> {
   if (r.code !== 0) fail("failed to set up nftables masquerade", r);
 }
 
-async function teardownNft(nft: string, network: string, ifName: string, containerId: string): Promise<void> {
+async function teardownNft(run: Runner, nft: string, network: string, ifName: string, containerId: string): Promise<void> {
   const prefix = hashForInstance(network, ifName, containerId);
-  const handles = (await nftRules(nft)).filter((r) => r.comment?.startsWith(prefix)).map((r) => r.handle);
+  const handles = (await nftRules(run, nft)).filter((r) => r.comment?.startsWith(prefix)).map((r) => r.handle);
   if (handles.length === 0) return;
   const r = await run(nft, ["-f", "-"], nftDelete(handles));
   if (r.code !== 0) fail("failed to tear down nftables masquerade", r);
@@ -204,7 +232,7 @@ function iptablesFor(family: 4 | 6): string | undefined {
   return findBinary(family === 4 ? "iptables" : "ip6tables");
 }
 
-async function setupIptables(o: IpMasqOptions): Promise<void> {
+async function setupIptables(run: Runner, o: IpMasqOptions): Promise<void> {
   const chain = ipMasqChainName(o.network, o.containerId);
   const comment = iptablesComment(o.network, o.containerId);
   for (const cidr of o.ips) {
@@ -230,7 +258,7 @@ async function setupIptables(o: IpMasqOptions): Promise<void> {
   }
 }
 
-async function teardownIptables(network: string, containerId: string, ips: readonly string[]): Promise<void> {
+async function teardownIptables(run: Runner, network: string, containerId: string, ips: readonly string[]): Promise<void> {
   const chain = ipMasqChainName(network, containerId);
   const comment = iptablesComment(network, containerId);
   const families = new Set(ips.map((c) => parseCidr(c).family));
@@ -254,20 +282,22 @@ async function teardownIptables(network: string, containerId: string, ips: reado
 
 /**
  * Masquerades traffic from the container's addresses to anything outside their subnets
- * (multicast excluded). Idempotent per (network, ifName, containerId).
+ * (multicast excluded), in the firewall of the process's own netns (or `options.netns`).
+ * Idempotent per (network, ifName, containerId).
  *
  * @example
  * await setupIpMasq({ network: "mynet", containerId, ifName: "eth0", ips: ["10.22.0.5/16"] });
  * @throws {CniError} when neither nft nor iptables works, or a rule cannot be added.
  */
 export async function setupIpMasq(options: IpMasqOptions): Promise<IpMasqBackend> {
+  const run = runnerFor(options.netns);
   const nft = findBinary("nft");
   const backend = options.backend ?? (nft ? "nftables" : "iptables");
   if (backend === "nftables") {
     if (!nft) throw new CniError(ErrorCode.Internal, "failed to locate nft");
-    await setupNft(nft, options);
+    await setupNft(run, nft, options);
   } else {
-    await setupIptables(options);
+    await setupIptables(run, options);
   }
   return backend;
 }
@@ -281,16 +311,17 @@ export async function setupIpMasq(options: IpMasqOptions): Promise<IpMasqBackend
  * @throws {CniError} when an existing rule cannot be removed.
  */
 export async function teardownIpMasq(options: Omit<IpMasqOptions, "backend">): Promise<void> {
+  const run = runnerFor(options.netns);
   const errors: string[] = [];
   try {
-    await teardownIptables(options.network, options.containerId, options.ips);
+    await teardownIptables(run, options.network, options.containerId, options.ips);
   } catch (err) {
     errors.push((err as Error).message);
   }
   const nft = findBinary("nft");
   if (nft) {
     try {
-      await teardownNft(nft, options.network, options.ifName, options.containerId);
+      await teardownNft(run, nft, options.network, options.ifName, options.containerId);
     } catch (err) {
       errors.push((err as Error).message);
     }
@@ -324,7 +355,7 @@ export function parseIptablesMasq(listing: string, network: string): IptablesMas
   return out;
 }
 
-async function gcIptables(network: string, attachments: readonly Attachment[]): Promise<number> {
+async function gcIptables(run: Runner, network: string, attachments: readonly Attachment[]): Promise<number> {
   const keep = new Set(attachments.map((a) => a.containerID));
   const stale = new Map<string, string[]>();
   let removed = 0;
@@ -339,35 +370,31 @@ async function gcIptables(network: string, attachments: readonly Attachment[]): 
       removed++;
     }
   }
-  for (const [containerId, ips] of stale) await teardownIptables(network, containerId, ips);
+  for (const [containerId, ips] of stale) await teardownIptables(run, network, containerId, ips);
   return removed;
 }
 
 /**
  * Garbage-collects the masquerade rules of `network` whose attachment is not in
- * `validAttachments` (CNI GC): nftables rules per (container, interface) like Go's
+ * `validAttachments` (CNI GC), in the process's own netns (or `options.netns`): nftables rules per (container, interface) like Go's
  * `GCIPMasqForNetwork`, and iptables chains per container (chain `CNI-<hash>`, comment
  * `name: "<network>" id: "<containerID>"`; Go leaves these as a FIXME).
  *
  * @example
- * await gcIpMasq("mynet", config["cni.dev/valid-attachments"] ?? []);
- * await gcIpMasq({ network: "mynet", validAttachments });
+ * await gcIpMasq({ network: conf.name, validAttachments: ctx.validAttachments });
  * @returns the number of rules removed: nftables rules plus iptables `POSTROUTING` masquerade
  *   rules (one per container address; each stale container's chain goes with them).
  * @throws {CniError} when nft fails or a stale iptables chain cannot be removed.
  */
-export async function gcIpMasq(
-  networkOrOptions: string | { network: string; validAttachments: readonly Attachment[] },
-  validAttachments: readonly Attachment[] = [],
-): Promise<number> {
-  const network = typeof networkOrOptions === "string" ? networkOrOptions : networkOrOptions.network;
-  const attachments = typeof networkOrOptions === "string" ? validAttachments : networkOrOptions.validAttachments;
+export async function gcIpMasq(options: GcIpMasqOptions): Promise<number> {
+  const { network, validAttachments: attachments } = options;
+  const run = runnerFor(options.netns);
   let removed = 0;
   const nft = findBinary("nft");
   if (nft) {
     const prefix = hashForNetwork(network);
     const valid = new Set(attachments.map((a) => commentForInstance(network, a.ifname, a.containerID)));
-    const stale = (await nftRules(nft))
+    const stale = (await nftRules(run, nft))
       .filter((r) => r.comment?.startsWith(prefix) && !valid.has(r.comment))
       .map((r) => r.handle);
     if (stale.length > 0) {
@@ -376,5 +403,5 @@ export async function gcIpMasq(
       removed += stale.length;
     }
   }
-  return removed + (await gcIptables(network, attachments));
+  return removed + (await gcIptables(run, network, attachments));
 }

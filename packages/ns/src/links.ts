@@ -290,32 +290,32 @@ export async function deleteLink(
 }
 
 /**
- * Bridge port options (IFLA_BRPORT_*), set on a link enslaved to a bridge.
+ * Bridge port flags (IFLA_BRPORT_*), set on a link enslaved to a bridge; unset flags stay as they are.
  *
  * @example
- * const port: BridgePortOptions = { hairpin: true, learning: false };
+ * const port: BridgePortFlags = { hairpin: true, learning: false };
  * await Netns.host().setBridgePort("veth1234abcd", port);
  */
-export interface BridgePortOptions {
+export interface BridgePortFlags {
   /** Hairpin mode (`IFLA_BRPORT_MODE`): reflect frames back out of the port they came in on. */
-  hairpin?: boolean;
+  hairpin?: boolean | undefined;
   /** Learn source MACs on this port. */
-  learning?: boolean;
+  learning?: boolean | undefined;
   /** Flood unknown unicast to this port. */
-  unicastFlood?: boolean;
+  unicastFlood?: boolean | undefined;
   /** Isolated port (only talks to non-isolated ports). */
-  isolated?: boolean;
+  isolated?: boolean | undefined;
   /** Proxy ARP on this port. */
-  proxyArp?: boolean;
+  proxyArp?: boolean | undefined;
   /** BPDU guard. */
-  guard?: boolean;
+  guard?: boolean | undefined;
   /** Root block. */
-  rootBlock?: boolean;
+  rootBlock?: boolean | undefined;
   /** Fast leave for multicast snooping. */
-  fastLeave?: boolean;
+  fastLeave?: boolean | undefined;
 }
 
-const BRPORT: Record<keyof BridgePortOptions, number> = {
+const BRPORT: Record<keyof BridgePortFlags, number> = {
   hairpin: 4,
   guard: 5,
   rootBlock: 6,
@@ -326,10 +326,10 @@ const BRPORT: Record<keyof BridgePortOptions, number> = {
   isolated: 33,
 };
 
-export async function setBridgePort(nl: RtnlSocket, link: string | number, opts: BridgePortOptions): Promise<void> {
+export async function setBridgePort(nl: RtnlSocket, link: string | number, opts: BridgePortFlags): Promise<void> {
   const idx = typeof link === "number" ? link : (await getLink(nl, link)).index;
   const attrs: AttrInput[] = [];
-  for (const [k, type] of Object.entries(BRPORT) as [keyof BridgePortOptions, number][]) {
+  for (const [k, type] of Object.entries(BRPORT) as [keyof BridgePortFlags, number][]) {
     const v = opts[k];
     if (v !== undefined) attrs.push(u8(type, v ? 1 : 0));
   }
@@ -355,13 +355,13 @@ export async function setBridgePort(nl: RtnlSocket, link: string | number, opts:
 export interface CreateLinkCommon {
   /** Interface name (≤ 15 bytes). */
   name: string;
-  mtu?: number;
-  mac?: string;
-  txqlen?: number;
+  mtu?: number | undefined;
+  mac?: string | undefined;
+  txqlen?: number | undefined;
   /** Bring the link up as part of creation. */
-  up?: boolean;
+  up?: boolean | undefined;
   /** Index of a master (bridge) in the same netns to enslave the link to, as part of creation. */
-  master?: number;
+  master?: number | undefined;
 }
 
 async function createLink(
@@ -407,9 +407,9 @@ export interface CreateVethOptions extends CreateLinkCommon {
   peer: {
     name: string;
     /** fd of the netns the peer is created in (IFLA_NET_NS_FD); default: same netns. */
-    netnsFd?: number;
-    mtu?: number;
-    mac?: string;
+    netnsFd?: number | undefined;
+    mtu?: number | undefined;
+    mac?: string | undefined;
   };
 }
 
@@ -433,7 +433,7 @@ export function createVeth(nl: RtnlSocket, o: CreateVethOptions): Promise<void> 
  */
 export interface CreateBridgeOptions extends CreateLinkCommon {
   /** IFLA_BR_VLAN_FILTERING. */
-  vlanFiltering?: boolean;
+  vlanFiltering?: boolean | undefined;
 }
 
 export function createBridge(nl: RtnlSocket, o: CreateBridgeOptions): Promise<void> {
@@ -453,18 +453,18 @@ export interface CreateVxlanOptions extends CreateLinkCommon {
   /** VXLAN network identifier (VNI), 0..16777215. */
   id: number;
   /** Local (source) IP address. */
-  local?: string;
+  local?: string | undefined;
   /** Unicast remote VTEP (mutually exclusive with `group`). */
-  remote?: string;
+  remote?: string | undefined;
   /** Multicast group (needs `dev`). */
-  group?: string;
+  group?: string | undefined;
   /** Underlay device (name or index) for the tunnel. */
-  dev?: string | number;
+  dev?: string | number | undefined;
   /** UDP destination port (default 4789, the IANA port). */
-  port?: number;
+  port?: number | undefined;
   /** Learn remote MACs from received packets (default: kernel's, on). */
-  learning?: boolean;
-  ttl?: number;
+  learning?: boolean | undefined;
+  ttl?: number | undefined;
 }
 
 const VX = { ID: 1, GROUP: 2, LINK: 3, LOCAL: 4, TTL: 5, LEARNING: 7, PORT: 15, GROUP6: 16, LOCAL6: 17 } as const;

@@ -1,6 +1,7 @@
 /**
- * Random names and hardware addresses (Go's `ip.RandomVethName`, and a locally administered
- * unicast MAC like the ones veth devices get).
+ * Host-side veth names, random (Go's `ip.RandomVethName`) or derived from the attachment
+ * (`hostVethName`, like Calico's `VethNameForWorkload`), and random hardware addresses (a locally
+ * administered unicast MAC like the ones veth devices get).
  *
  * The bytes come from `/dev/urandom` read synchronously: loading `node:crypto` costs ~4 ms at
  * the start of every plugin call, for 4 or 6 random bytes. `node:crypto` is only loaded when
@@ -9,6 +10,7 @@
  * @see https://github.com/cnikit/cnikit/blob/main/docs/netns.md
  */
 import { closeSync, openSync, readSync } from "node:fs";
+import { CniError, ErrorCode } from "@cnikit/spec";
 import { builtin } from "./builtin.js";
 
 /**
@@ -58,4 +60,36 @@ export function randomMac(): string {
  */
 export function randomVethName(): string {
   return `veth${randomBytes(4).toString("hex")}`;
+}
+
+/** Linux's interface name limit (IFNAMSIZ - 1). */
+const IFNAME_MAX = 15;
+/** Hex characters a {@link hostVethName} keeps at least: 16^4 names per prefix. */
+const MIN_HASH_CHARS = 4;
+
+/**
+ * A deterministic host-side veth name for one attachment: `prefix` + the sha256 hex of
+ * `<containerId>:<ifName>`, truncated to 15 characters (`veth` + 11 hex digits by default, as
+ * Calico's `cali` + 11). The same (container, interface) always gets the same name, so DEL,
+ * CHECK and GC can find the host end without a stored result; a leftover link from an earlier
+ * ADD shows up as `LinkExistsError` from `setupVeth` instead of a second pair.
+ *
+ * @example
+ * const hostIfName = hostVethName(ctx.containerId, ctx.ifName); // "veth" + 11 hex digits
+ * hostVethName(ctx.containerId, ctx.ifName, "ptp") // "ptp" + 12 hex digits
+ * await setupVeth({ netns, ifName: ctx.ifName, hostIfName });
+ * @throws {CniError} code 7 when `prefix` is longer than 11 characters or holds a character an
+ *   interface name cannot (`/`, `:`, whitespace).
+ */
+export function hostVethName(containerId: string, ifName: string, prefix = "veth"): string {
+  if (prefix.length > IFNAME_MAX - MIN_HASH_CHARS || /[/:\s]/.test(prefix)) {
+    throw new CniError(
+      ErrorCode.InvalidNetworkConfig,
+      `invalid veth name prefix ${JSON.stringify(prefix)}: at most ${IFNAME_MAX - MIN_HASH_CHARS} characters, no "/", ":" or whitespace`,
+    );
+  }
+  // node:crypto is loaded here, not at start-up: only plugins that name their veths pay for it
+  const { createHash } = builtin<typeof import("node:crypto")>("node:crypto");
+  const hash = createHash("sha256").update(`${containerId}:${ifName}`).digest("hex");
+  return (prefix + hash).slice(0, IFNAME_MAX);
 }

@@ -139,6 +139,20 @@ function ensureSharedRunDir(): void {
 export type LinkRef = string | number;
 
 /**
+ * The namespace a helper acts in, as every `@cnikit/ns` helper takes it: `netns` absent (or
+ * `undefined`) means the process's own netns ({@link Netns.host}).
+ *
+ * @example
+ * await enableIpForward([4], { netns });            // inside `netns`
+ * await getSysctl("net.ipv4.ip_forward");           // the process's own netns
+ * await ensureBridge({ name: "cni0", netns: undefined }); // same: undefined is the default
+ */
+export interface NetnsOption {
+  /** The namespace to act in; default the process's own ({@link Netns.host}). */
+  netns?: Netns | undefined;
+}
+
+/**
  * A handle on one network namespace. Methods act inside it; `close()` releases it.
  *
  * @example
@@ -497,7 +511,7 @@ export class Netns {
    * await ns.deleteLink("eth0", { missingOk: true });
    * @throws {LinkNotFoundError} when it does not exist and `missingOk` is not set.
    */
-  async deleteLink(link: LinkRef, options?: { missingOk?: boolean }): Promise<boolean> {
+  async deleteLink(link: LinkRef, options?: { missingOk?: boolean | undefined }): Promise<boolean> {
     // The kernel takes long over a delete (a veth: ~20 ms of RCU grace periods, in sendmsg(2)):
     // it runs on a pool thread, on a socket of its own, and the event loop keeps going meanwhile.
     const onPool = {
@@ -549,8 +563,8 @@ export class Netns {
    * await host.setBridgePort("veth1234abcd", { hairpin: true });
    * @throws {LinkNotFoundError} when there is no such link.
    */
-  async setBridgePort(link: LinkRef, options: links.BridgePortOptions): Promise<void> {
-    return links.setBridgePort(this.nl(), link, options);
+  async setBridgePort(link: LinkRef, flags: links.BridgePortFlags): Promise<void> {
+    return links.setBridgePort(this.nl(), link, flags);
   }
 
   // ---- addresses ----
@@ -587,7 +601,7 @@ export class Netns {
    * const v4 = (await ns.listAddresses("eth0")).filter((a) => a.family === 4);
    * @throws {LinkNotFoundError} when the link does not exist.
    */
-  async listAddresses(link?: LinkRef, options?: { family?: 4 | 6 }): Promise<addr.Address[]> {
+  async listAddresses(link?: LinkRef, options?: { family?: 4 | 6 | undefined }): Promise<addr.Address[]> {
     const idx = link === undefined ? undefined : await this.#index(link);
     return addr.listAddresses(this.nl(), idx, options?.family);
   }
@@ -603,7 +617,7 @@ export class Netns {
    * @throws {LinkNotFoundError} when `dev` does not exist.
    * @throws {NetlinkError} when the kernel refuses (EEXIST, ENETUNREACH, ...).
    */
-  async addRoute(route: routes.RouteInput, options?: { append?: boolean }): Promise<void> {
+  async addRoute(route: routes.RouteInput, options?: { append?: boolean | undefined }): Promise<void> {
     const dev = route.dev === undefined ? undefined : await this.#index(route.dev);
     return routes.addRoute(this.nl(), route, dev, options?.append ? "append" : "add");
   }
@@ -640,12 +654,13 @@ export class Netns {
    * const defaults = (await ns.listRoutes({ family: 4 })).filter((r) => r.dst === "0.0.0.0/0");
    * @throws {LinkNotFoundError} when `dev` does not exist.
    */
-  async listRoutes(filter?: { family?: 4 | 6; dev?: LinkRef; table?: number | "all" }): Promise<routes.Route[]> {
-    const f: routes.RouteFilter = {};
-    if (filter?.family !== undefined) f.family = filter.family;
-    if (filter?.table !== undefined) f.table = filter.table;
-    if (filter?.dev !== undefined) f.dev = await this.#index(filter.dev);
-    return routes.listRoutes(this.nl(), f);
+  async listRoutes(filter?: {
+    family?: 4 | 6 | undefined;
+    dev?: LinkRef | undefined;
+    table?: number | "all" | undefined;
+  }): Promise<routes.Route[]> {
+    const dev = filter?.dev === undefined ? undefined : await this.#index(filter.dev);
+    return routes.listRoutes(this.nl(), { family: filter?.family, table: filter?.table, dev });
   }
 
   // ---- sysctl ----

@@ -69,31 +69,31 @@ export type RouteTypeName = keyof typeof ROUTE_TYPE;
  */
 export interface RouteInput {
   /** Destination CIDR; `"default"` or omitted = the default route of the gateway's family. */
-  dst?: string;
+  dst?: string | undefined;
   /** Next-hop gateway address. */
-  gw?: string;
+  gw?: string | undefined;
   /** Output device: name (resolved in the same netns) or index. */
-  dev?: string | number;
+  dev?: string | number | undefined;
   /** Route metric (RTA_PRIORITY). */
-  metric?: number;
+  metric?: number | undefined;
   /** Alias of `metric` (CNI results call it `priority`). */
-  priority?: number;
+  priority?: number | undefined;
   /** Routing table (default main, 254). */
-  table?: number;
+  table?: number | undefined;
   /** Scope; default `universe` with a gateway, `link` without one. */
-  scope?: ScopeName | number;
+  scope?: ScopeName | number | undefined;
   /** Gateway is on-link even if no address covers it (RTNH_F_ONLINK). */
-  onlink?: boolean;
+  onlink?: boolean | undefined;
   /** Preferred source address. */
-  src?: string;
+  src?: string | undefined;
   /** Route MTU (RTAX_MTU). */
-  mtu?: number;
+  mtu?: number | undefined;
   /** Advertised MSS (RTAX_ADVMSS). */
-  advmss?: number;
+  advmss?: number | undefined;
   /** Route type (default unicast). */
-  type?: RouteTypeName;
+  type?: RouteTypeName | undefined;
   /** Routing protocol (default 3, RTPROT_BOOT, like `ip route add`). */
-  protocol?: number;
+  protocol?: number | undefined;
 }
 
 /**
@@ -124,11 +124,11 @@ export interface Route {
 
 /** Filter for listing routes. */
 export interface RouteFilter {
-  family?: IpFamily;
+  family?: IpFamily | undefined;
   /** Device index (names are resolved by the caller). */
-  dev?: number;
+  dev?: number | undefined;
   /** Table to list (default main); `"all"` for every table. */
-  table?: number | "all";
+  table?: number | "all" | undefined;
 }
 
 function rtmsg(o: {

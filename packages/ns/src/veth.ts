@@ -15,7 +15,7 @@ import { Netns } from "./netns.js";
  * Options for {@link setupVeth}.
  *
  * @example
- * const opts: SetupVethOptions = { netns: await Netns.open(ctx.netns), ifName: ctx.ifName, mtu: 1500, master: "cni0", hairpin: true };
+ * const opts: SetupVethOptions = { netns: await Netns.open(ctx.netns), ifName: ctx.ifName, mtu: config.mtu, master: "cni0", hairpin: true };
  * const { host, container } = await setupVeth(opts);
  */
 export interface SetupVethOptions {
@@ -23,18 +23,21 @@ export interface SetupVethOptions {
   netns: Netns;
   /** Container-side interface name (CNI_IFNAME). */
   ifName: string;
-  /** Host-side name; default a random `vethXXXXXXXX` (retried on EEXIST). */
-  hostIfName?: string;
+  /**
+   * Host-side name; default a random `vethXXXXXXXX` (retried on EEXIST); `hostVethName(containerId,
+   * ifName)` gives a deterministic one.
+   */
+  hostIfName?: string | undefined;
   /** MTU of both ends. */
-  mtu?: number;
+  mtu?: number | undefined;
   /** Container-side MAC address. */
-  mac?: string;
+  mac?: string | undefined;
   /** Host-side bridge (name, index or Link) to enslave the host end to. */
-  master?: string | number | Link;
+  master?: string | number | Link | undefined;
   /** Set hairpin mode on the host end (needs `master`). */
-  hairpin?: boolean;
-  /** The host netns (default {@link Netns.host}). */
-  hostNetns?: Netns;
+  hairpin?: boolean | undefined;
+  /** The netns of the host end; default the process's own ({@link Netns.host}). */
+  hostNetns?: Netns | undefined;
 }
 
 /**
@@ -54,10 +57,10 @@ export interface VethPair {
 const MAX_TRIES = 10;
 
 /**
- * Creates a veth pair: `ifName` inside `netns` and its peer in the host netns, both created
- * in place with one netlink request: the host end is created in the host netns, already up and
- * enslaved to `master`, with the container end born in `netns` (IFLA_NET_NS_FD inside
- * VETH_INFO_PEER). The host end gets `accept_ra=0`; the container end stays down.
+ * Creates a veth pair: `ifName` inside `netns` (required: the container's) and its peer in the
+ * process's own netns (or `hostNetns`), both created in place with one netlink request: the host
+ * end is created already up and enslaved to `master`, with the container end born in `netns`
+ * (IFLA_NET_NS_FD inside VETH_INFO_PEER). The host end gets `accept_ra=0`; the container end stays down.
  *
  * @example
  * const ns = await Netns.open(netnsPath);
@@ -80,12 +83,13 @@ export async function setupVeth(options: SetupVethOptions): Promise<VethPair> {
     try {
       // The host end is the primary link: only the primary can be brought up (and enslaved) in
       // the creating request (the peer's veth_open fails with ENOTCONN before the pair is linked).
-      const peer: Parameters<Netns["createVeth"]>[0]["peer"] = { name: ifName, netnsFd: netns.fd };
-      if (options.mac !== undefined) peer.mac = options.mac;
-      const o: Parameters<Netns["createVeth"]>[0] = { name: hostName, up: true, peer };
-      if (options.mtu !== undefined) o.mtu = options.mtu;
-      if (master !== undefined) o.master = master;
-      await host.createVeth(o);
+      await host.createVeth({
+        name: hostName,
+        up: true,
+        mtu: options.mtu,
+        master,
+        peer: { name: ifName, netnsFd: netns.fd, mac: options.mac },
+      });
       break;
     } catch (err) {
       if (!LinkExistsError.isInstance(err)) throw err;

@@ -1,7 +1,7 @@
 import { execFileSync } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { IPMASQ_NFT_TABLE, gcIpMasq, ipMasqChainName, setupIpMasq, teardownIpMasq } from "../src/index.js";
-import { uniq } from "./helpers.js";
+import { nsName, uniq, withNetns } from "./helpers.js";
 
 function nftTable(): string {
   try {
@@ -54,7 +54,7 @@ describe("ip masquerade", () => {
       expect(t).toContain(b.containerId);
       await teardownIpMasq(a); // idempotent
       // GC: b is not in the valid set, so it goes; a valid attachment of another network stays untouched
-      expect(await gcIpMasq(network, [{ containerID: "other", ifname: "eth0" }])).toBe(1);
+      expect(await gcIpMasq({ network, validAttachments: [{ containerID: "other", ifname: "eth0" }] })).toBe(1);
       expect(nftTable()).not.toContain(network);
       expect(await gcIpMasq({ network, validAttachments: [] })).toBe(0);
     } finally {
@@ -68,7 +68,7 @@ describe("ip masquerade", () => {
     const a = { network, containerId: uniq("ctr", 8), ifName: "eth0", ips: ["10.232.0.5/16"] };
     try {
       await setupIpMasq(a);
-      expect(await gcIpMasq(network, [{ containerID: a.containerId, ifname: "eth0" }])).toBe(0);
+      expect(await gcIpMasq({ network, validAttachments: [{ containerID: a.containerId, ifname: "eth0" }] })).toBe(0);
       expect(nftTable()).toContain(a.containerId);
     } finally {
       await teardownIpMasq(a);
@@ -112,7 +112,7 @@ describe("ip masquerade", () => {
       expect(rules).toMatch(new RegExp(`-A POSTROUTING -s 10\\.234\\.0\\.5/32 .*-j ${chainA}`));
       expect(rules).not.toContain(chainB);
       expect(rules).not.toContain(b.containerId);
-      expect(await gcIpMasq(network, [{ containerID: a.containerId, ifname: "eth0" }])).toBe(0);
+      expect(await gcIpMasq({ network, validAttachments: [{ containerID: a.containerId, ifname: "eth0" }] })).toBe(0);
     } finally {
       await teardownIpMasq(a).catch(() => {});
       await teardownIpMasq(b).catch(() => {});
@@ -120,5 +120,25 @@ describe("ip masquerade", () => {
     const rules = natRules();
     expect(rules).not.toContain(chainA);
     expect(rules).not.toContain(chainB);
+  });
+
+  it("acts in options.netns: the rules live in that namespace's firewall only", async () => {
+    await withNetns(1, async (ns) => {
+      const inNs = (cmd: string, args: string[]) =>
+        execFileSync("ip", ["netns", "exec", nsName(ns), cmd, ...args], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
+      const network = uniq("cknet", 6);
+      const a = { network, containerId: uniq("ctr", 8), ifName: "eth0", ips: ["10.235.0.5/16"], netns: ns };
+      expect(await setupIpMasq({ ...a, backend: "nftables" })).toBe("nftables");
+      expect(inNs("nft", ["list", "table", "inet", IPMASQ_NFT_TABLE])).toMatch(/ip saddr 10\.235\.0\.5 ip daddr != 10\.235\.0\.0\/16 masquerade/);
+      expect(nftTable()).not.toContain(a.containerId);
+      expect(await setupIpMasq({ ...a, backend: "iptables" })).toBe("iptables");
+      const chain = ipMasqChainName(network, a.containerId);
+      expect(inNs("iptables", ["-w", "-t", "nat", "-S"])).toContain(`-N ${chain}`);
+      expect(natRules()).not.toContain(chain);
+      expect(await gcIpMasq({ network, validAttachments: [], netns: ns })).toBe(2);
+      expect(inNs("nft", ["list", "table", "inet", IPMASQ_NFT_TABLE])).not.toContain(a.containerId);
+      expect(inNs("iptables", ["-w", "-t", "nat", "-S"])).not.toContain(chain);
+      await teardownIpMasq(a); // nothing left: idempotent
+    });
   });
 });

@@ -11,8 +11,8 @@ describe("sysctl", () => {
       await ns.setSysctl("net.ipv4.ip_default_ttl", want);
       expect(await ns.getSysctl("net/ipv4/ip_default_ttl")).toBe(want);
       expect(await getSysctl("net.ipv4.ip_default_ttl")).toBe(hostTtl);
-      expect(await getSysctl("net.ipv4.ip_default_ttl", ns)).toBe(want);
-      await setSysctl("net.ipv4.conf.lo.arp_notify", 1, ns);
+      expect(await getSysctl("net.ipv4.ip_default_ttl", { netns: ns })).toBe(want);
+      await setSysctl("net.ipv4.conf.lo.arp_notify", 1, { netns: ns });
       expect(await ns.getSysctl("net.ipv4.conf.lo.arp_notify")).toBe("1");
     });
   });

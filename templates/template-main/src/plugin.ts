@@ -1,6 +1,6 @@
 import { CniError, ErrorCode, definePlugin, type Result } from "@cnikit/skel";
 import { Netns, ensureBridge, setupVeth } from "@cnikit/ns";
-import { configureInterface, ipam } from "@cnikit/ipam-client";
+import { configureInterface, ipam, validateInterfaceIps, validateLinkInNetns, validateRoutes } from "@cnikit/ipam-client";
 // zod/mini: the same schemas as classic zod with a smaller, faster-loading bundle (start-up
 // time is paid on every call). Classic `import * as z from "zod"` works too, ~10 ms slower.
 import * as z from "zod/mini";
@@ -30,13 +30,12 @@ export default definePlugin({
     onRollback(() => ipam.del(config));
 
     // 2. host side: the bridge (idempotent)
-    const mtu = config.mtu !== undefined ? { mtu: config.mtu } : {};
-    const bridge = await ensureBridge({ name: config.bridge ?? "cni0", ...mtu });
+    const bridge = await ensureBridge({ name: config.bridge ?? "cni0", mtu: config.mtu });
 
     // 3. the veth pair: the container end is born inside the container's netns
     const ns = await Netns.open(netns);
     try {
-      const veth = await setupVeth({ netns: ns, ifName, master: bridge, ...mtu });
+      const veth = await setupVeth({ netns: ns, ifName, master: bridge, mtu: config.mtu });
       onRollback(async () => {
         const again = await Netns.openIfExists(netns);
         await again?.deleteLink(ifName, { missingOk: true });
@@ -57,7 +56,7 @@ export default definePlugin({
       };
 
       // 5. addresses and routes inside the container
-      await configureInterface(ns, ifName, result);
+      await configureInterface(ns, veth.container, result);
       log.info("attached", { containerId, ifName, ips: result.ips?.map((ip) => ip.address) });
       return result; // skel converts it to the config's cniVersion
     } finally {
@@ -81,15 +80,11 @@ export default definePlugin({
     await ipam.check(config);
     const ns = await Netns.open(netns);
     try {
-      const link = await ns.findLink(ifName);
-      if (!link) throw new CniError(ErrorCode.Internal, `interface ${ifName} not found in ${netns}`);
-      const have = new Set((await ns.listAddresses(ifName)).map((a) => a.cidr));
-      const idx = prevResult.interfaces?.findIndex((i) => i.name === ifName && i.sandbox) ?? -1;
-      for (const ip of prevResult.ips ?? []) {
-        if (ip.interface === idx && !have.has(ip.address)) {
-          throw new CniError(ErrorCode.Internal, `${ifName}: address ${ip.address} is missing`);
-        }
-      }
+      // the interface, its addresses and the routes are still as ADD made them (Go's messages)
+      const idx = prevResult.interfaces?.findIndex((i) => i.name === ifName && i.sandbox === netns) ?? -1;
+      const link = await validateLinkInNetns(ns, prevResult.interfaces?.[idx], { kind: "veth", netnsPath: netns });
+      await validateInterfaceIps(ns, link, (prevResult.ips ?? []).filter((ip) => ip.interface === idx));
+      await validateRoutes(ns, prevResult.routes ?? []);
     } finally {
       ns.close();
     }
