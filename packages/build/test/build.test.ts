@@ -169,7 +169,7 @@ describe("buildPlugin", () => {
   });
 
   it.each(["cjs", "esm"] as const)(
-    "%s: @cnikit/ns's addons are copied beside it and found through a symlink",
+    "%s: @cnikit/native's addon is copied beside it and found through a symlink",
     async (format) => {
       const dist = join(work, `ns-${format}`, "dist");
       const r = await buildPlugin({ entry: NS_FIXTURE, outfile: join(dist, "nsfix"), format });

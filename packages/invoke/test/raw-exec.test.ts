@@ -2,14 +2,13 @@ import { closeSync, copyFileSync, mkdtempSync, openSync, readFileSync, rmSync, w
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { posixSpawn } from "@cnikit/ns";
-import { buildPluginEnv, createRawExec, execPlugin, type RawExec, rawExec } from "../src/index.js";
+import { buildPluginEnv, createRawExec, execPlugin, nodeSpawn, type RawExec, rawExec } from "../src/index.js";
 import { ensureNoop, sink, writeScript } from "./helpers.js";
 
 // Every case runs with both ways of starting a process: the outcome must be the same.
 describe.each([
-  ["rawExec (child_process.spawn)", rawExec],
-  ["createRawExec(posixSpawn) (@cnikit/ns)", createRawExec(posixSpawn)],
+  ["rawExec (@cnikit/native's posixSpawn, one at a time)", rawExec],
+  ["createRawExec(nodeSpawn) (child_process)", createRawExec(nodeSpawn)],
 ] as [string, RawExec][])("%s / execPlugin with the real noop plugin", (_name, exec) => {
   let dir: string;
   let noop: string;

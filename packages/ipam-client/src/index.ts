@@ -5,8 +5,8 @@
  *
  * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#delegated-plugins-ipam
  */
-export { execAdd, execCheck, execDel, execGC, execStatus, ipam } from "./exec.js";
-export type { ConfigWithIpam, IpamExecOptions } from "./exec.js";
+export { ipam } from "./exec.js";
+export type { ConfigWithIpam, IpamContext } from "./exec.js";
 export { configureInterface, InvalidInterfaceIndexError } from "./configure-interface.js";
 export type { ConfigureInterfaceOptions, InterfaceNetns } from "./configure-interface.js";
 export { DEFAULT_DATA_DIR, HostLocalStore } from "./host-local-store.js";

@@ -12,7 +12,7 @@ import { CniError, ErrorCode } from "@cnikit/spec";
 import type { Attachment } from "@cnikit/spec";
 import { builtin } from "./builtin.js";
 import { parseCidr } from "./cidr.js";
-import { posixSpawn, posixSpawnAvailable } from "./spawn.js";
+import { posixSpawn, posixSpawnAvailable } from "@cnikit/native";
 
 /**
  * nftables table (family inet) shared with Go plugins.
