@@ -147,8 +147,11 @@ export function lastErrno(): { errno: number; code: string } {
  * @see https://github.com/cnikit/cnikit/blob/main/docs/netns.md
  */
 export class SyscallError extends Error {
+  /** The errno number (positive, as C sets it). */
   readonly errno: number;
+  /** Its symbolic name (`EINVAL`). */
   readonly code: string;
+  /** The libc function that failed. */
   readonly syscall: string;
   constructor(syscall: string, errno: number, code: string, detail?: string) {
     super(`${syscall}${detail ? ` ${detail}` : ""}: ${code}`);
