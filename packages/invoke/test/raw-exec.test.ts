@@ -168,3 +168,32 @@ describe.each([
     expect(Date.now() - t0).toBeGreaterThanOrEqual(1000);
   });
 });
+
+describe("rawExec's spawner", () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), "cnikit-rawexec-many-"));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("runs ten plugins at once (posix_spawn for one, child_process for the others), each with its own stdin and env", async () => {
+    const p = writeScript(join(dir, "echo"), 'printf "%s %s" "$(cat)" "$CNI_CONTAINERID"');
+    const outs = await Promise.all(
+      Array.from({ length: 10 }, (_, i) =>
+        rawExec({ pluginPath: p, stdin: `in${i}`, env: { PATH: "/usr/bin:/bin", CNI_CONTAINERID: `c${i}` }, stderr: null }),
+      ),
+    );
+    expect(outs.map((o) => Buffer.from(o).toString())).toEqual(Array.from({ length: 10 }, (_, i) => `in${i} c${i}`));
+  });
+
+  it("passes args after argv[0] with child_process too (nodeSpawn)", async () => {
+    const out = await createRawExec(nodeSpawn)({
+      pluginPath: "/bin/sh",
+      args: ["-c", 'printf "%s,%s" "$0" "$1"', "zero", "one"],
+      stdin: "",
+      env: {},
+      stderr: null,
+    });
+    expect(Buffer.from(out).toString()).toBe("zero,one");
+  });
+});
