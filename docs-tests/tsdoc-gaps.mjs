@@ -36,6 +36,7 @@ const repo = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 export const PACKAGES = {
   spec: ["src/index.ts", "src/schemas.ts"],
   skel: ["src/index.ts", "src/testing.ts"],
+  native: ["src/index.ts", "src/fast-exit.ts"],
   ns: ["src/index.ts"],
   invoke: ["src/index.ts"],
   "ipam-client": ["src/index.ts"],

@@ -55,7 +55,7 @@ export const {
   SNAPSHOT_NODE_FLAGS,
   buildPlugin,
   buildSea,
-  copyNsNativeAddons,
+  copyNativeAddons,
   snapshotBlobName,
   snapshotFallbackName,
   snapshotLauncher,

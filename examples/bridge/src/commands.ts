@@ -37,11 +37,6 @@ function confOf(ctx: Ctx): BridgeConf {
   return loadBridgeConf(ctx.config as unknown as Record<string, unknown>, ctx.rawArgs ? ctx.args : {});
 }
 
-/** The delegate's environment: the one this invocation received (also right when run in-process). */
-function delegateOptions(ctx: Ctx) {
-  return { env: ctx.env, signal: ctx.signal };
-}
-
 function messageOf(err: unknown): string {
   return CniError.isInstance(err) ? err.msg : err instanceof Error ? err.message : String(err);
 }
@@ -79,8 +74,7 @@ async function removeBridgeIfUnused(name: string): Promise<void> {
  * as it was granted, whatever fails later; the promise is awaited where the result is needed.
  */
 function startIpamAdd(ctx: Ctx): Promise<Result> {
-  const dopts = delegateOptions(ctx);
-  const lease = ipam.add(ctx.stdin, dopts);
+  const lease = ipam.add(ctx);
   lease.catch(() => {}); // awaited below; until then a failure must not be an unhandled rejection
   ctx.onRollback(async () => {
     try {
@@ -88,7 +82,7 @@ function startIpamAdd(ctx: Ctx): Promise<Result> {
     } catch {
       return; // no lease was granted: nothing to release
     }
-    await ipam.del(ctx.stdin, dopts);
+    await ipam.del(ctx);
   });
   return lease;
 }
@@ -284,7 +278,7 @@ export async function del(ctx: Ctx): Promise<void> {
       ns.close();
     }
   })();
-  const ipamDel = conf.ipam ? ipam.del(ctx.stdin, delegateOptions(ctx)) : undefined;
+  const ipamDel = conf.ipam ? ipam.del(ctx) : undefined;
   ipamDel?.catch(() => {}); // awaited below
 
   let linkError: unknown;
@@ -321,7 +315,7 @@ export async function check(ctx: Ctx): Promise<void> {
     throw wrap(`failed to open netns "${ctx.netns}"`, err);
   }
   try {
-    if (conf.ipam) await ipam.check(ctx.stdin, delegateOptions(ctx));
+    if (conf.ipam) await ipam.check(ctx);
     if (!ctx.prevResult) throw new CniError(ErrorCode.InvalidNetworkConfig, "Required prevResult missing");
     await checkAttachment({ conf, prevResult: ctx.prevResult, netns: ns, netnsPath: ctx.netns, ifName: ctx.ifName });
   } finally {
@@ -332,12 +326,12 @@ export async function check(ctx: Ctx): Promise<void> {
 /** The bridge plugin's STATUS handler. */
 export async function status(ctx: Ctx): Promise<void> {
   const conf = confOf(ctx);
-  if (conf.ipam) await ipam.status(ctx.stdin, delegateOptions(ctx));
+  if (conf.ipam) await ipam.status(ctx);
 }
 
 /** The bridge plugin's GC handler. */
 export async function gc(ctx: Ctx): Promise<void> {
   const conf = confOf(ctx);
   if (conf.ipMasq) await gcIpMasq({ network: conf.name, validAttachments: ctx.validAttachments });
-  if (conf.ipam) await ipam.gc(ctx.stdin, delegateOptions(ctx));
+  if (conf.ipam) await ipam.gc(ctx);
 }

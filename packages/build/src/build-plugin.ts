@@ -11,7 +11,7 @@ import type { Metafile } from "esbuild";
 import { type BundleOptions, bundleDeferredCjs, bundleEsm, NODE_SHEBANG } from "./bundle.js";
 import { addCodeCache, codeCacheName } from "./code-cache.js";
 import { BuildError } from "./errors.js";
-import { copyNsNativeAddons } from "./native-addons.js";
+import { copyNativeAddons } from "./native-addons.js";
 import { snapshotBlobName, snapshotFallbackName, writeSnapshotBuild } from "./snapshot.js";
 
 /**
@@ -115,7 +115,7 @@ export interface BuildPluginOptions {
   readonly conditions?: readonly string[];
   /** Extra esbuild `define` entries. */
   readonly define?: Readonly<Record<string, string>>;
-  /** Copy `@cnikit/ns`'s native addons beside the bundle when it uses them; default true. */
+  /** Copy `@cnikit/native`'s addon (koffi.node) beside the bundle when it loads koffi; default true. */
   readonly nativeAddons?: boolean;
   /** Hooks run after the bundle is written (and the native addons copied). */
   readonly afterBundle?: readonly AfterBundleHook[];
@@ -140,7 +140,7 @@ export interface BuildPluginResult {
   readonly metafile: Metafile;
   /** CommonJS builds with `codeCache`: absolute path of `<name>.v8cache`. */
   readonly codeCache?: string;
-  /** Absolute paths of the native addons copied beside it (empty when the plugin does not use `@cnikit/ns`). */
+  /** Absolute paths of the native addons copied beside it (empty when the plugin never loads koffi, e.g. one on `@cnikit/skel` alone). */
   readonly nativeAddons: readonly string[];
   /**
    * CommonJS builds inside a `"type": "module"` package (e.g. a project's own dist/): the
@@ -235,7 +235,7 @@ export function bundleOptions(
 
 /**
  * Bundles a plugin's entry into ONE executable file with a `#!/usr/bin/env node` shebang
- * (chmod 755), CommonJS by default, and copies `@cnikit/ns`'s native addon (`koffi.node`)
+ * (chmod 755), CommonJS by default, and copies `@cnikit/native`'s addon (`koffi.node`)
  * beside it when the plugin uses it. `@cnikit/*` imports resolve to their
  * TypeScript sources when those exist (inside the cnikit repository), else to the installed dist.
  *
@@ -309,7 +309,7 @@ export async function buildPlugin(options: BuildPluginOptions): Promise<BuildPlu
     const nativeAddons =
       options.nativeAddons === false
         ? []
-        : copyNsNativeAddons({ outdir, metafile: result.metafile, workingDir: process.cwd() });
+        : copyNativeAddons({ outdir, metafile: result.metafile, workingDir: process.cwd() });
     const ctx: AfterBundleContext = { outfile: out, outdir, metafile: result.metafile };
     for (const hook of options.afterBundle ?? []) await hook(ctx);
     return { ...result, nativeAddons, ...(scopeFile ? { scopeFile } : {}) };

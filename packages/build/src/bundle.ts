@@ -114,7 +114,7 @@ export function bundleEsm(o: BundleOptions, outfile: string, shebang: string = N
     format: "esm",
     banner: { js: `${shebang}\n${ESM_REQUIRE}` },
     plugins: [cnikitSourcePlugin()],
-    // tells @cnikit/ns to load its native addons from beside the bundle
+    // tells @cnikit/native to load koffi.node from beside the bundle
     define: { __CNIKIT_BUNDLED__: "true", ...o.define },
   });
 }

@@ -1,6 +1,6 @@
 /**
  * `@cnikit/build`: bundles a CNI plugin written in TypeScript into one executable file, a
- * start-up snapshot or a single executable, with `@cnikit/ns`'s native addons beside it.
+ * start-up snapshot or a single executable, with `@cnikit/native`'s addon (koffi.node) beside it when it loads koffi.
  * The `cnikit-build` bin is the command-line form. See docs/shipping.md and docs/performance.md.
  *
  * @packageDocumentation
@@ -18,10 +18,10 @@ export {
 export { BuildError } from "./errors.js";
 export {
   type BundleMetafile,
-  copyNsNativeAddons,
-  findNsPackageDir,
+  copyNativeAddons,
+  findNativePackageDir,
   type NativeAddonContext,
-  nsNativeAddonPaths,
+  nativeAddonPaths,
 } from "./native-addons.js";
 export { type CliIo, runCli, USAGE } from "./run-cli.js";
 export { type BuildSeaOptions, type BuildSeaResult, buildSea } from "./sea.js";

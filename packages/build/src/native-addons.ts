@@ -1,13 +1,16 @@
 /**
- * `@cnikit/ns`'s native addon (koffi's `.node` file) cannot be inlined into JavaScript: when a
- * bundle includes `@cnikit/ns`, it is copied beside it as `koffi.node`, where `@cnikit/ns` loads
- * it from (through the entry's real path, so a symlink from `/opt/cni/bin` works).
+ * cnikit's one native addon (koffi's `.node` file, loaded by `@cnikit/native`) cannot be inlined
+ * into JavaScript: when a bundle includes `@cnikit/native`'s koffi loader (any plugin using
+ * `@cnikit/ns`, `flock`, `posixSpawn` or `@cnikit/invoke`'s delegation), it is copied beside it as
+ * `koffi.node`, where `@cnikit/native` loads it from (through the entry's real path, so a symlink
+ * from `/opt/cni/bin` works). The fast exit `@cnikit/skel` imports (`@cnikit/native/fast-exit`)
+ * needs no addon: a plugin on skel alone gets none.
  *
  * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#section-2-execution-protocol — a plugin is an executable the runtime execs
  */
 import { copyFileSync, existsSync, readFileSync, realpathSync } from "node:fs";
 import { createRequire } from "node:module";
-import { dirname, join, resolve } from "node:path";
+import { dirname, join, relative, resolve, sep } from "node:path";
 import { BuildError } from "./errors.js";
 
 /**
@@ -24,7 +27,7 @@ export interface BundleMetafile {
 }
 
 /**
- * What {@link copyNsNativeAddons} needs to know about a written bundle.
+ * What {@link copyNativeAddons} needs to know about a written bundle.
  *
  * @example
  * ```ts
@@ -34,7 +37,7 @@ export interface BundleMetafile {
 export interface NativeAddonContext {
   /** Directory the addons are copied into (the bundle's directory). */
   readonly outdir: string;
-  /** esbuild's metafile of the bundle: tells whether `@cnikit/ns` is in it. */
+  /** esbuild's metafile of the bundle: tells whether `@cnikit/native`'s koffi loader is in it. */
   readonly metafile: BundleMetafile;
   /** Directory the metafile's relative input paths start from; default `process.cwd()`. */
   readonly workingDir?: string;
@@ -51,19 +54,26 @@ function packageName(file: string): string | undefined {
 }
 
 /**
- * The directory of the `@cnikit/ns` package whose sources or dist are among the bundle's inputs,
- * or undefined when the bundle does not include `@cnikit/ns`.
+ * The files of `@cnikit/native` that load koffi: its source (through the `@cnikit/source`
+ * condition) and its built main entry. Its fast-exit entry and the chunk they share do not.
+ */
+const KOFFI_LOADERS = new Set(["src/koffi.ts", "dist/index.js"]);
+
+/**
+ * The directory of the `@cnikit/native` package whose koffi loader is among the bundle's inputs,
+ * or undefined when the bundle never loads koffi (a plugin on `@cnikit/skel` alone).
  *
  * @example
  * ```ts
- * findNsPackageDir(result.metafile); // "/repo/node_modules/@cnikit/ns" or undefined
+ * findNativePackageDir(result.metafile); // "/repo/node_modules/@cnikit/native" or undefined
  * ```
  */
-export function findNsPackageDir(metafile: BundleMetafile, workingDir = process.cwd()): string | undefined {
+export function findNativePackageDir(metafile: BundleMetafile, workingDir = process.cwd()): string | undefined {
   const seen = new Map<string, string | undefined>();
   for (const input of Object.keys(metafile.inputs)) {
     if (input.startsWith("<") || input.includes(":")) continue; // esbuild's virtual inputs
-    let dir = dirname(resolve(workingDir, input));
+    const file = resolve(workingDir, input);
+    let dir = dirname(file);
     const visited: string[] = [];
     let found: string | undefined;
     while (dir !== dirname(dir)) {
@@ -74,13 +84,13 @@ export function findNsPackageDir(metafile: BundleMetafile, workingDir = process.
       visited.push(dir);
       const pkg = join(dir, "package.json");
       if (existsSync(pkg)) {
-        found = packageName(pkg) === "@cnikit/ns" ? dir : undefined;
+        found = packageName(pkg) === "@cnikit/native" ? dir : undefined;
         break;
       }
       dir = dirname(dir);
     }
     for (const v of visited) seen.set(v, found);
-    if (found) return realpathSync(found);
+    if (found && KOFFI_LOADERS.has(relative(found, file).split(sep).join("/"))) return realpathSync(found);
   }
   return undefined;
 }
@@ -101,18 +111,18 @@ function packageDir(req: NodeJS.Require, name: string): string {
 }
 
 /**
- * Paths of the native addons `@cnikit/ns` (installed at `nsDir`) needs on this platform, keyed by
- * the file name they get beside the bundle.
+ * Paths of the native addons `@cnikit/native` (installed at `nativeDir`) needs on this platform,
+ * keyed by the file name they get beside the bundle.
  *
  * @example
  * ```ts
- * nsNativeAddonPaths("/repo/node_modules/@cnikit/ns");
+ * nativeAddonPaths("/repo/node_modules/@cnikit/native");
  * // { "koffi.node": ".../linux_x64/koffi.node" }
  * ```
  * @throws {BuildError} when koffi, or its binary for this platform, is missing.
  */
-export function nsNativeAddonPaths(nsDir: string): Record<"koffi.node", string> {
-  const nsReq = createRequire(join(nsDir, "package.json"));
+export function nativeAddonPaths(nativeDir: string): Record<"koffi.node", string> {
+  const nativeReq = createRequire(join(nativeDir, "package.json"));
   const { arch, platform } = process;
   const report = process.report?.getReport?.() as { header?: { glibcVersionRuntime?: string } } | undefined;
   const libc = platform === "linux" && !report?.header?.glibcVersionRuntime ? "musl" : platform;
@@ -121,9 +131,9 @@ export function nsNativeAddonPaths(nsDir: string): Record<"koffi.node", string> 
   // or under koffi's own build/ when it was built from source
   let koffiDir: string;
   try {
-    koffiDir = packageDir(nsReq, "koffi");
+    koffiDir = packageDir(nativeReq, "koffi");
   } catch (err) {
-    throw new BuildError(`cannot resolve koffi from ${nsDir} (is @cnikit/ns installed with its dependencies?)`, {
+    throw new BuildError(`cannot resolve koffi from ${nativeDir} (is @cnikit/native installed with its dependencies?)`, {
       cause: err,
     });
   }
@@ -152,22 +162,22 @@ export function nsNativeAddonPaths(nsDir: string): Record<"koffi.node", string> 
 }
 
 /**
- * Copies `@cnikit/ns`'s native addon beside a bundle as `koffi.node` when the
- * bundle includes `@cnikit/ns`; does nothing otherwise. Returns the paths written.
+ * Copies `@cnikit/native`'s addon beside a bundle as `koffi.node` when the bundle includes its
+ * koffi loader; does nothing otherwise. Returns the paths written.
  * `buildPlugin` calls it after every build.
  *
  * @example
  * ```ts
- * const copied = copyNsNativeAddons({ outdir: "dist", metafile: result.metafile });
+ * const copied = copyNativeAddons({ outdir: "dist", metafile: result.metafile });
  * // ["dist/koffi.node"] for a plugin that uses @cnikit/ns
  * ```
- * @throws {BuildError} when the bundle uses `@cnikit/ns` but an addon cannot be found.
+ * @throws {BuildError} when the bundle loads koffi but its addon cannot be found.
  */
-export function copyNsNativeAddons({ outdir, metafile, workingDir }: NativeAddonContext): string[] {
-  const nsDir = findNsPackageDir(metafile, workingDir);
-  if (!nsDir) return [];
+export function copyNativeAddons({ outdir, metafile, workingDir }: NativeAddonContext): string[] {
+  const nativeDir = findNativePackageDir(metafile, workingDir);
+  if (!nativeDir) return [];
   const copied: string[] = [];
-  for (const [name, from] of Object.entries(nsNativeAddonPaths(nsDir))) {
+  for (const [name, from] of Object.entries(nativeAddonPaths(nativeDir))) {
     const to = join(outdir, name);
     copyFileSync(realpathSync(from), to);
     copied.push(to);

@@ -15,7 +15,7 @@ import type { Metafile } from "esbuild";
 import { type BuildPluginOptions, bundleOptions, resolveEntry } from "./build-plugin.js";
 import { bundleDeferredCjs } from "./bundle.js";
 import { BuildError } from "./errors.js";
-import { copyNsNativeAddons } from "./native-addons.js";
+import { copyNativeAddons } from "./native-addons.js";
 import { writeSnapshotLoader } from "./snapshot.js";
 
 /** The fuse postject flips in the node binary (Node's documented sentinel). */
@@ -87,7 +87,7 @@ async function loadPostject(entryAbs: string): Promise<Inject> {
 
 /**
  * Builds a Node single executable application: `outfile` is a copy of node with the plugin
- * bundle (CommonJS, with V8's code cache) injected, and `@cnikit/ns`'s native addons are copied
+ * bundle (CommonJS, with V8's code cache) injected, and `@cnikit/native`'s addon (koffi.node) is copied
  * beside it. The host needs no node; install the whole directory like a `dist/`.
  * Needs the `postject` package (an optional peer dependency) and a node built with SEA support
  * (the official Linux builds are).
@@ -163,7 +163,7 @@ export async function buildSea(options: BuildSeaOptions): Promise<BuildSeaResult
       });
     }
     const nativeAddons =
-      options.nativeAddons === false ? [] : copyNsNativeAddons({ outdir, metafile, workingDir: process.cwd() });
+      options.nativeAddons === false ? [] : copyNativeAddons({ outdir, metafile, workingDir: process.cwd() });
     return { outfile: out, metafile, nativeAddons };
   } finally {
     rmSync(work, { recursive: true, force: true });

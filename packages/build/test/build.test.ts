@@ -160,16 +160,18 @@ describe("buildPlugin", () => {
     expect((err as Error).message).toBe('shebang must be one line starting with #!, not "node"');
   });
 
-  it("a @cnikit/skel plugin answers VERSION", async () => {
+  it("a @cnikit/skel plugin answers VERSION, and gets no koffi.node (skel's fast exit needs none)", async () => {
     const out = join(work, "skel", "build-fixture");
-    await buildPlugin({ entry: SKEL_FIXTURE, outfile: out, minify: true });
+    const built = await buildPlugin({ entry: SKEL_FIXTURE, outfile: out, minify: true });
+    expect(built.nativeAddons).toEqual([]);
+    expect(readdirSync(dirname(out))).not.toContain("koffi.node");
     const r = run(out);
     expect(r.status, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toEqual({ cniVersion: "1.1.0", supportedVersions: ["1.0.0", "1.1.0"] });
   });
 
   it.each(["cjs", "esm"] as const)(
-    "%s: @cnikit/ns's addons are copied beside it and found through a symlink",
+    "%s: @cnikit/native's addon is copied beside it and found through a symlink",
     async (format) => {
       const dist = join(work, `ns-${format}`, "dist");
       const r = await buildPlugin({ entry: NS_FIXTURE, outfile: join(dist, "nsfix"), format });

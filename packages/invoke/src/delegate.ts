@@ -1,96 +1,171 @@
 /**
- * Delegating to another plugin from inside a plugin (IPAM, chained plugins).
+ * Delegating to another plugin from inside a plugin (IPAM, chained plugins): one call per
+ * command that takes the handler's context, so the delegate gets the original stdin, the
+ * invocation's environment (CNI_PATH, CNI_* values) and its abort signal by default.
  *
  * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#delegated-plugins-ipam
  */
-import { toCurrentResult } from "@cnikit/spec";
+import { CniError, ErrorCode, toCurrentResult, versionGte } from "@cnikit/spec";
 import type { Result } from "@cnikit/spec";
-import { execPluginWithResult, execPluginWithoutResult } from "./exec.js";
-import type { ExecRunOptions } from "./exec.js";
+import { configVersion, execPluginWithResult, execPluginWithoutResult, getVersionInfo } from "./exec.js";
+import type { ExecPluginOptions } from "./exec.js";
 import { findInPathSync, splitPath } from "./find.js";
+import type { RawExec, StderrSink } from "./raw-exec.js";
 
 /**
- * Options of the delegate functions: how to run the delegate. CNI_PATH is read from `env`.
+ * What a delegation needs from the calling plugin's invocation. `@cnikit/skel`'s `PluginContext`
+ * is one: pass the handler's `ctx`.
  *
  * @example
- * const opts: DelegateOptions = { env: { ...process.env, CNI_PATH: "/opt/cni/bin" }, timeoutMs: 10_000 };
- * const lease = await delegateAdd("host-local", conf, opts);
+ * const ctx: DelegateContext = { stdin: confText, env: process.env, signal: AbortSignal.timeout(30_000) };
+ * const lease = await delegateAdd("host-local", ctx);
  * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#delegated-plugin-execution-procedure
  */
-export type DelegateOptions = ExecRunOptions;
+export interface DelegateContext {
+  /** The config the calling plugin received on stdin: sent to the delegate verbatim (unless `options.conf`). */
+  readonly stdin: string | Uint8Array;
+  /** The calling plugin's environment: the delegate gets it with only CNI_COMMAND replaced; CNI_PATH locates it. */
+  readonly env: Readonly<Record<string, string | undefined>>;
+  /** Kills the delegate (SIGKILL) when it aborts (skel's `ctx.signal`: SIGTERM/SIGINT of the plugin). */
+  readonly signal?: AbortSignal | undefined;
+}
 
 /**
- * A delegate's network config: the raw JSON text (sent verbatim) or an object (JSON-encoded).
+ * Options of the delegate functions: everything has a default from the context.
  *
  * @example
- * const conf: DelegateConf = ctx.stdin; // or { ...ctx.config, ipam: { type: "host-local", subnet: "10.1.0.0/24" } }
+ * // send a modified config instead of the original stdin
+ * await delegateAdd("inner", ctx, { conf: { ...ctx.config, type: "inner" }, timeoutMs: 10_000 });
  * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#delegated-plugin-protocol
  */
-export type DelegateConf = string | Uint8Array | object;
+export interface DelegateOptions {
+  /** The config to send instead of `ctx.stdin`: an object (JSON-encoded) or raw JSON text/bytes (verbatim). */
+  conf?: string | Uint8Array | object | undefined;
+  /** Kill the delegate after this many milliseconds (default: no timeout). */
+  timeoutMs?: number | undefined;
+  /** Receives the delegate's stderr (default `process.stderr`; `null` drops it). */
+  stderr?: StderrSink | null | undefined;
+  /** Executor to use instead of spawning (for fakes in tests). Default `rawExec`. */
+  exec?: RawExec | undefined;
+  /** What a failure's message starts with; default `plugin <type>` (`@cnikit/ipam-client`: `IPAM plugin <type>`). */
+  errorPrefix?: string | undefined;
+}
+
+const STATUS_SINCE = "1.1.0";
 
 // Found synchronously and spawned in the same tick: a plugin that starts a delegate and then does
 // its own work meanwhile (bridge: IPAM while it creates the veth) gets the child running at once.
-function locate(type: string, options: DelegateOptions): string {
-  const env = options.env ?? process.env;
-  return findInPathSync(type, splitPath(env.CNI_PATH));
+function callOf(command: string, type: string, ctx: DelegateContext, options: DelegateOptions): ExecPluginOptions {
+  return {
+    pluginPath: findInPathSync(type, splitPath(ctx.env.CNI_PATH)),
+    command,
+    stdin: options.conf ?? ctx.stdin,
+    env: ctx.env,
+    signal: ctx.signal,
+    timeoutMs: options.timeoutMs,
+    stderr: options.stderr,
+    exec: options.exec,
+  };
 }
 
-async function delegateNoResult(command: string, type: string, conf: DelegateConf, options: DelegateOptions): Promise<void> {
-  const pluginPath = locate(type, options);
-  await execPluginWithoutResult({ ...options, pluginPath, command, stdin: conf });
+function failure(type: string, options: DelegateOptions, err: unknown): CniError {
+  return CniError.wrap(options.errorPrefix ?? `plugin ${type}`, err);
+}
+
+async function delegateNoResult(command: string, type: string, ctx: DelegateContext, options: DelegateOptions): Promise<void> {
+  try {
+    await execPluginWithoutResult(callOf(command, type, ctx, options));
+  } catch (err) {
+    throw failure(type, options, err);
+  }
 }
 
 /**
- * Runs ADD on the plugin `type` (found in CNI_PATH) with the caller's environment, only
- * CNI_COMMAND replaced, and returns its result converted to the current spec version (1.1.0).
+ * Runs ADD on the plugin `type` (found in `ctx.env.CNI_PATH`) with `ctx.stdin` (or
+ * `options.conf`) and `ctx.env` (only CNI_COMMAND replaced), killed when `ctx.signal` aborts,
+ * and returns its result converted to the current spec version (1.1.0).
  *
  * @example
- * const lease = await delegateAdd(config.ipam.type, stdinText);
- * @throws CniError `failed to find plugin "X" in path [...]`, the delegate's error (its code,
- *   msg and details), or an exec/decoding failure.
+ * add: async (ctx) => {
+ *   const result = await delegateAdd("inner", ctx, { conf: { ...ctx.config, type: "inner" } });
+ *   ctx.onRollback(() => delegateDel("inner", ctx, { conf: { ...ctx.config, type: "inner" } }));
+ *   return result;
+ * }
+ * @throws CniError `plugin <type>: <message>` keeping the code: the delegate's own error (its
+ *   code, msg and details), `failed to find plugin "X" in path [...]`, or an exec/decoding failure.
+ * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#delegated-plugin-execution-procedure
  */
-export async function delegateAdd(type: string, conf: DelegateConf, options: DelegateOptions = {}): Promise<Result> {
-  const pluginPath = locate(type, options);
-  const result = await execPluginWithResult({ ...options, pluginPath, command: "ADD", stdin: conf });
-  return toCurrentResult(result);
+export async function delegateAdd(type: string, ctx: DelegateContext, options: DelegateOptions = {}): Promise<Result> {
+  try {
+    return toCurrentResult(await execPluginWithResult(callOf("ADD", type, ctx, options)));
+  } catch (err) {
+    throw failure(type, options, err);
+  }
 }
 
 /**
- * Runs DEL on the plugin `type` with the caller's environment (only CNI_COMMAND replaced).
+ * Runs DEL on the plugin `type`, as {@link delegateAdd} does ADD.
  *
- * @example await delegateDel(config.ipam.type, stdinText);
+ * @example await delegateDel("inner", ctx);
  * @throws CniError as {@link delegateAdd}.
+ * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#delegated-plugin-execution-procedure
  */
-export function delegateDel(type: string, conf: DelegateConf, options: DelegateOptions = {}): Promise<void> {
-  return delegateNoResult("DEL", type, conf, options);
+export function delegateDel(type: string, ctx: DelegateContext, options: DelegateOptions = {}): Promise<void> {
+  return delegateNoResult("DEL", type, ctx, options);
 }
 
 /**
- * Runs CHECK on the plugin `type` with the caller's environment (only CNI_COMMAND replaced).
+ * Runs CHECK on the plugin `type`, as {@link delegateAdd} does ADD.
  *
- * @example await delegateCheck(config.ipam.type, stdinText);
+ * @example await delegateCheck("inner", ctx);
  * @throws CniError as {@link delegateAdd}.
+ * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#delegated-plugin-execution-procedure
  */
-export function delegateCheck(type: string, conf: DelegateConf, options: DelegateOptions = {}): Promise<void> {
-  return delegateNoResult("CHECK", type, conf, options);
+export function delegateCheck(type: string, ctx: DelegateContext, options: DelegateOptions = {}): Promise<void> {
+  return delegateNoResult("CHECK", type, ctx, options);
 }
 
 /**
- * Runs STATUS on the plugin `type` with the caller's environment (only CNI_COMMAND replaced).
+ * Runs STATUS on the plugin `type`, as {@link delegateAdd} does ADD, after asking its VERSION:
+ * a delegate that does not support the config's cniVersion (or a config older than 1.1.0, which
+ * has no STATUS) is not asked, and the error says why instead of the delegate's own confusing one.
  *
- * @example await delegateStatus(config.ipam.type, stdinText);
- * @throws CniError as {@link delegateAdd}; the delegate's code (e.g. 50) is kept.
+ * @example await delegateStatus("host-local", ctx);
+ * @throws CniError as {@link delegateAdd} (the delegate's code, e.g. 50, is kept); code 2
+ *   `plugin <type>: cannot ask for STATUS: ...` naming the versions it supports when it cannot be asked.
+ * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#status-check-plugin-status
  */
-export function delegateStatus(type: string, conf: DelegateConf, options: DelegateOptions = {}): Promise<void> {
-  return delegateNoResult("STATUS", type, conf, options);
+export async function delegateStatus(type: string, ctx: DelegateContext, options: DelegateOptions = {}): Promise<void> {
+  try {
+    const call = callOf("STATUS", type, ctx, options);
+    const version = configVersion(call.stdin);
+    if (!versionGte(version, STATUS_SINCE)) {
+      throw new CniError(
+        ErrorCode.UnsupportedField,
+        `cannot ask for STATUS: the config's cniVersion "${version}" has no STATUS (it needs ${STATUS_SINCE} or later)`,
+      );
+    }
+    const { supportedVersions } = await getVersionInfo(call.pluginPath, call);
+    if (!supportedVersions.includes(version)) {
+      throw new CniError(
+        ErrorCode.UnsupportedField,
+        `cannot ask for STATUS: it does not support the config's cniVersion "${version}" (it supports ${supportedVersions.join(", ")})`,
+      );
+    }
+    await execPluginWithoutResult(call);
+  } catch (err) {
+    throw failure(type, options, err);
+  }
 }
 
 /**
- * Runs GC on the plugin `type` with the caller's environment (only CNI_COMMAND replaced).
+ * Runs GC on the plugin `type`, as {@link delegateAdd} does ADD. The config sent must carry
+ * `cni.dev/valid-attachments` (skel's `ctx.stdin` of a GC does).
  *
- * @example await delegateGC(config.ipam.type, stdinText);
+ * @example await delegateGC("inner", ctx);
  * @throws CniError as {@link delegateAdd}.
+ * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#gc-clean-up-any-stale-resources
  */
-export function delegateGC(type: string, conf: DelegateConf, options: DelegateOptions = {}): Promise<void> {
-  return delegateNoResult("GC", type, conf, options);
+export function delegateGC(type: string, ctx: DelegateContext, options: DelegateOptions = {}): Promise<void> {
+  return delegateNoResult("GC", type, ctx, options);
 }

@@ -16,7 +16,7 @@ import type { RawExec, StderrSink } from "./raw-exec.js";
  *
  * @example
  * const run: ExecRunOptions = { timeoutMs: 10_000, signal: AbortSignal.timeout(30_000), stderr: null };
- * await delegateDel("host-local", conf, run);
+ * const info = await getVersionInfo("/usr/lib/cni/host-local", run);
  * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#section-2-execution-protocol
  */
 export interface ExecRunOptions {

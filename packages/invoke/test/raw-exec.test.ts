@@ -2,14 +2,13 @@ import { closeSync, copyFileSync, mkdtempSync, openSync, readFileSync, rmSync, w
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { posixSpawn } from "@cnikit/ns";
-import { buildPluginEnv, createRawExec, execPlugin, type RawExec, rawExec } from "../src/index.js";
+import { buildPluginEnv, createRawExec, execPlugin, nodeSpawn, type RawExec, rawExec } from "../src/index.js";
 import { ensureNoop, sink, writeScript } from "./helpers.js";
 
 // Every case runs with both ways of starting a process: the outcome must be the same.
 describe.each([
-  ["rawExec (child_process.spawn)", rawExec],
-  ["createRawExec(posixSpawn) (@cnikit/ns)", createRawExec(posixSpawn)],
+  ["rawExec (@cnikit/native's posixSpawn, one at a time)", rawExec],
+  ["createRawExec(nodeSpawn) (child_process)", createRawExec(nodeSpawn)],
 ] as [string, RawExec][])("%s / execPlugin with the real noop plugin", (_name, exec) => {
   let dir: string;
   let noop: string;
@@ -167,5 +166,34 @@ describe.each([
       }),
     ).resolves.toBeDefined();
     expect(Date.now() - t0).toBeGreaterThanOrEqual(1000);
+  });
+});
+
+describe("rawExec's spawner", () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), "cnikit-rawexec-many-"));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("runs ten plugins at once (posix_spawn for one, child_process for the others), each with its own stdin and env", async () => {
+    const p = writeScript(join(dir, "echo"), 'printf "%s %s" "$(cat)" "$CNI_CONTAINERID"');
+    const outs = await Promise.all(
+      Array.from({ length: 10 }, (_, i) =>
+        rawExec({ pluginPath: p, stdin: `in${i}`, env: { PATH: "/usr/bin:/bin", CNI_CONTAINERID: `c${i}` }, stderr: null }),
+      ),
+    );
+    expect(outs.map((o) => Buffer.from(o).toString())).toEqual(Array.from({ length: 10 }, (_, i) => `in${i} c${i}`));
+  });
+
+  it("passes args after argv[0] with child_process too (nodeSpawn)", async () => {
+    const out = await createRawExec(nodeSpawn)({
+      pluginPath: "/bin/sh",
+      args: ["-c", 'printf "%s,%s" "$0" "$1"', "zero", "one"],
+      stdin: "",
+      env: {},
+      stderr: null,
+    });
+    expect(Buffer.from(out).toString()).toBe("zero,one");
   });
 });

@@ -1,109 +1,27 @@
 /**
  * Delegating to the IPAM plugin named by a config's `ipam.type` (Go's `pkg/ipam` ExecAdd,
- * ExecCheck, ExecDel, ExecStatus, plus GC). The IPAM plugin receives the full network config on
- * stdin and the caller's CNI_* environment.
+ * ExecCheck, ExecDel, ExecStatus, plus GC), with the handler's context: the IPAM plugin receives
+ * the original stdin, the invocation's CNI_* environment and its abort signal.
  *
  * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#delegated-plugins-ipam
  */
 import {
-  createRawExec,
-  type DelegateConf,
+  type DelegateContext,
   type DelegateOptions,
   delegateAdd,
   delegateCheck,
   delegateDel,
   delegateGC,
   delegateStatus,
-  nodeSpawn,
-  type RawExec,
-  type Spawner,
 } from "@cnikit/invoke";
-import { posixSpawn, posixSpawnAvailable } from "@cnikit/ns";
 import { CniError, ErrorCode, type Result } from "@cnikit/spec";
-
-let posixInFlight = 0;
-/**
- * posix_spawn (no fork of this process: ~0.3 ms instead of 3–4 ms on the event loop) for one
- * delegate at a time; a second concurrent one uses child_process. posixSpawn reads the child's
- * output on libuv pool threads, so an unbounded number of them could starve the pool.
- */
-const spawner: Spawner = (request) => {
-  if (posixInFlight > 0 || !posixSpawnAvailable()) return nodeSpawn(request);
-  posixInFlight++;
-  return posixSpawn(request).finally(() => {
-    posixInFlight--;
-  });
-};
-const defaultExec: RawExec = /* @__PURE__ */ createRawExec(spawner);
-
-/** `options` with the default executor unless the caller chose one. */
-function withExec(options: IpamExecOptions | undefined): IpamExecOptions {
-  return options?.exec ? options : { ...options, exec: defaultExec };
-}
-
-/**
- * Options of the exec helpers: how to run the IPAM plugin (env, timeout, signal, stderr).
- *
- * @example
- * const opts: IpamExecOptions = { timeoutMs: 10_000, signal: ctx.signal };
- * const lease = await ipam.add(ctx.config, opts);
- * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#delegated-plugin-execution-procedure
- */
-export type IpamExecOptions = DelegateOptions;
-
-/**
- * Runs ADD on the IPAM plugin `pluginType` with `netconf` as stdin.
- * Returns its result converted to 1.1.0.
- *
- * @throws CniError the plugin's error (code, msg, details kept) or an exec/decoding failure.
- * @example const lease = await execAdd("host-local", config);
- */
-export function execAdd(pluginType: string, netconf: DelegateConf, options?: IpamExecOptions): Promise<Result> {
-  return delegateAdd(pluginType, netconf, withExec(options));
-}
-
-/**
- * Runs DEL on the IPAM plugin `pluginType` with `netconf` as stdin.
- * @throws CniError as {@link execAdd}.
- * @example await execDel("host-local", config);
- */
-export function execDel(pluginType: string, netconf: DelegateConf, options?: IpamExecOptions): Promise<void> {
-  return delegateDel(pluginType, netconf, withExec(options));
-}
-
-/**
- * Runs CHECK on the IPAM plugin `pluginType` with `netconf` as stdin.
- * @throws CniError as {@link execAdd}.
- * @example await execCheck("host-local", config);
- */
-export function execCheck(pluginType: string, netconf: DelegateConf, options?: IpamExecOptions): Promise<void> {
-  return delegateCheck(pluginType, netconf, withExec(options));
-}
-
-/**
- * Runs STATUS on the IPAM plugin `pluginType` with `netconf` as stdin.
- * @throws CniError as {@link execAdd} (e.g. code 50 when the plugin is not available).
- * @example await execStatus("host-local", config);
- */
-export function execStatus(pluginType: string, netconf: DelegateConf, options?: IpamExecOptions): Promise<void> {
-  return delegateStatus(pluginType, netconf, withExec(options));
-}
-
-/**
- * Runs GC on the IPAM plugin `pluginType` with `netconf` (carrying `cni.dev/valid-attachments`) as stdin.
- * @throws CniError as {@link execAdd}.
- * @example await execGC("host-local", { ...config, "cni.dev/valid-attachments": attachments });
- */
-export function execGC(pluginType: string, netconf: DelegateConf, options?: IpamExecOptions): Promise<void> {
-  return delegateGC(pluginType, netconf, withExec(options));
-}
 
 /**
  * A network config with an `ipam` section naming the IPAM plugin.
  *
  * @example
  * const config: ConfigWithIpam = { cniVersion: "1.1.0", name: "mynet", type: "bridge", ipam: { type: "host-local", subnet: "10.1.0.0/24" } };
- * await ipam.del(config);
+ * await ipam.add(ctx, { conf: config });
  * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#delegated-plugins-ipam
  */
 export interface ConfigWithIpam {
@@ -111,16 +29,34 @@ export interface ConfigWithIpam {
   [key: string]: unknown;
 }
 
-function ipamType(config: ConfigWithIpam | string): string {
-  let parsed: unknown = config;
-  if (typeof config === "string") {
-    try {
-      parsed = JSON.parse(config);
-    } catch (err) {
-      throw new CniError(ErrorCode.DecodingFailure, (err as Error).message, undefined, { cause: err });
-    }
+/**
+ * What the `ipam` calls need from the calling plugin's invocation: `@cnikit/invoke`'s
+ * DelegateContext plus, optionally, the decoded config (its `ipam.type` names the plugin; without
+ * it, stdin is parsed). `@cnikit/skel`'s `PluginContext` is one: pass the handler's `ctx`.
+ *
+ * @example
+ * const ctx: IpamContext = { stdin: confText, env: process.env };
+ * const lease = await ipam.add(ctx);
+ * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#delegated-plugin-execution-procedure
+ */
+export interface IpamContext extends DelegateContext {
+  /** The decoded config (skel's `ctx.config`): where `ipam.type` is read from. */
+  readonly config?: ConfigWithIpam | undefined;
+}
+
+function parsed(conf: string | Uint8Array | object): unknown {
+  if (typeof conf !== "string" && !(conf instanceof Uint8Array)) return conf;
+  try {
+    return JSON.parse(typeof conf === "string" ? conf : Buffer.from(conf).toString("utf8"));
+  } catch (err) {
+    throw new CniError(ErrorCode.DecodingFailure, (err as Error).message, undefined, { cause: err });
   }
-  const ipam = (parsed as ConfigWithIpam | null)?.ipam;
+}
+
+/** The IPAM plugin's type: from the config sent (`options.conf`, else `ctx.config`, else `ctx.stdin`). */
+function ipamType(ctx: IpamContext, options: DelegateOptions | undefined): string {
+  const conf = options?.conf ?? (typeof ctx.config?.ipam?.type === "string" ? ctx.config : ctx.stdin);
+  const ipam = (parsed(conf) as ConfigWithIpam | null)?.ipam;
   if (ipam === undefined || ipam === null || typeof ipam !== "object") {
     throw new CniError(ErrorCode.InvalidNetworkConfig, "IPAM config missing 'ipam' key");
   }
@@ -130,34 +66,88 @@ function ipamType(config: ConfigWithIpam | string): string {
   return ipam.type;
 }
 
+/** The delegate's arguments: the IPAM type, the context, the options with the IPAM failure prefix. */
+function withType(ctx: IpamContext, options: DelegateOptions | undefined): [string, IpamContext, DelegateOptions] {
+  const type = ipamType(ctx, options);
+  return [type, ctx, { ...options, errorPrefix: options?.errorPrefix ?? `IPAM plugin ${type}` }];
+}
+
 /**
- * The IPAM plugin of a config, called by `config.ipam.type` with the full config as stdin.
- * Accepts the config as an object or as its raw JSON text (sent verbatim).
+ * The IPAM plugin of the calling plugin's config (`ipam.type`), run with the handler's context:
+ * the original stdin verbatim (or `options.conf`), `ctx.env` (CNI_PATH locates the plugin; only
+ * CNI_COMMAND is replaced) and `ctx.signal`. Options are `@cnikit/invoke`'s `DelegateOptions`.
+ * One process at a time is started with posix_spawn (see `@cnikit/invoke`'s `rawExec`).
  *
  * @example
- * const lease = await ipam.add(config);
- * onRollback(() => ipam.del(config));
- * @throws CniError code 7 `IPAM config missing 'ipam' key` / `... 'type' key`; the plugin's error.
+ * add: async (ctx) => {
+ *   const lease = await ipam.add(ctx);
+ *   ctx.onRollback(() => ipam.del(ctx));
+ *   // ...
+ * }
+ * @throws CniError code 7 `IPAM config missing 'ipam' key` / `... 'type' key`; a failure of the
+ *   plugin as `IPAM plugin <type>: <its message>` with its code and details kept.
+ * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#delegated-plugins-ipam
  */
 export const ipam = {
-  /** ADD; returns the IPAM result as a 1.1.0 Result. */
-  async add(config: ConfigWithIpam | string, options?: IpamExecOptions): Promise<Result> {
-    return execAdd(ipamType(config), config, options);
+  /**
+   * ADD; returns the IPAM result as a 1.1.0 Result.
+   * @example const lease = await ipam.add(ctx);
+   * @throws CniError as {@link ipam}.
+   */
+  add(ctx: IpamContext, options?: DelegateOptions): Promise<Result> {
+    try {
+      return delegateAdd(...withType(ctx, options));
+    } catch (err) {
+      return Promise.reject(err);
+    }
   },
-  /** DEL. */
-  async del(config: ConfigWithIpam | string, options?: IpamExecOptions): Promise<void> {
-    return execDel(ipamType(config), config, options);
+  /**
+   * DEL (a missing lease is not an error for host-local).
+   * @example onRollback(() => ipam.del(ctx));
+   * @throws CniError as {@link ipam}.
+   */
+  del(ctx: IpamContext, options?: DelegateOptions): Promise<void> {
+    try {
+      return delegateDel(...withType(ctx, options));
+    } catch (err) {
+      return Promise.reject(err);
+    }
   },
-  /** CHECK. */
-  async check(config: ConfigWithIpam | string, options?: IpamExecOptions): Promise<void> {
-    return execCheck(ipamType(config), config, options);
+  /**
+   * CHECK.
+   * @example await ipam.check(ctx);
+   * @throws CniError as {@link ipam}.
+   */
+  check(ctx: IpamContext, options?: DelegateOptions): Promise<void> {
+    try {
+      return delegateCheck(...withType(ctx, options));
+    } catch (err) {
+      return Promise.reject(err);
+    }
   },
-  /** STATUS. */
-  async status(config: ConfigWithIpam | string, options?: IpamExecOptions): Promise<void> {
-    return execStatus(ipamType(config), config, options);
+  /**
+   * STATUS, after asking the plugin's VERSION: one that does not support the config's cniVersion
+   * fails with code 2 naming the versions it supports (see `@cnikit/invoke`'s `delegateStatus`).
+   * @example status: (ctx) => ipam.status(ctx),
+   * @throws CniError as {@link ipam}; code 2 when the plugin cannot be asked for STATUS.
+   */
+  status(ctx: IpamContext, options?: DelegateOptions): Promise<void> {
+    try {
+      return delegateStatus(...withType(ctx, options));
+    } catch (err) {
+      return Promise.reject(err);
+    }
   },
-  /** GC (the config carries `cni.dev/valid-attachments`). */
-  async gc(config: ConfigWithIpam | string, options?: IpamExecOptions): Promise<void> {
-    return execGC(ipamType(config), config, options);
+  /**
+   * GC (skel's `ctx.stdin` of a GC carries `cni.dev/valid-attachments`).
+   * @example gc: (ctx) => ipam.gc(ctx),
+   * @throws CniError as {@link ipam}.
+   */
+  gc(ctx: IpamContext, options?: DelegateOptions): Promise<void> {
+    try {
+      return delegateGC(...withType(ctx, options));
+    } catch (err) {
+      return Promise.reject(err);
+    }
   },
 } as const;

@@ -19,7 +19,7 @@ import {
   writeSync,
 } from "node:fs";
 import { join, resolve } from "node:path";
-import { flock } from "@cnikit/ns";
+import { flock } from "@cnikit/native";
 import { type Attachment, CniError, ErrorCode, parseIp } from "@cnikit/spec";
 
 /**
@@ -36,7 +36,7 @@ const LINE_BREAK = "\r\n";
 
 /**
  * Takes and drops an exclusive lock on an open file descriptor. The default is flock(2)
- * through `@cnikit/ns` (the lock Go's host-local takes).
+ * through `@cnikit/native` (the lock Go's host-local takes).
  *
  * @example
  * const noLock: FileLocker = { lock() {}, unlock() {} }; // single-process tests only
@@ -70,7 +70,7 @@ export interface Lease {
 export interface HostLocalStoreOptions {
   /** Root of the data dirs (`ipam.dataDir`); default `/var/lib/cni/networks`. */
   dataDir?: string | undefined;
-  /** How the `lock` file is locked; default flock(2) via `@cnikit/ns`. */
+  /** How the `lock` file is locked; default flock(2) via `@cnikit/native`. */
   locker?: FileLocker;
 }
 

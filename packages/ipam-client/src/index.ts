@@ -6,8 +6,8 @@
  *
  * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#delegated-plugins-ipam
  */
-export { execAdd, execCheck, execDel, execGC, execStatus, ipam } from "./exec.js";
-export type { ConfigWithIpam, IpamExecOptions } from "./exec.js";
+export { ipam } from "./exec.js";
+export type { ConfigWithIpam, IpamContext } from "./exec.js";
 export { configureInterface, InvalidInterfaceIndexError } from "./configure-interface.js";
 export type { ConfigureInterfaceOptions } from "./configure-interface.js";
 export { validateInterfaceIps, validateLinkInNetns, validateRoutes } from "./validate-interface.js";

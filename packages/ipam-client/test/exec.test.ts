@@ -1,4 +1,4 @@
-// ipam.add/del/check/status/gc and execAdd... delegating to real IPAM plugins: Go's host-local
+// ipam.add/del/check/status/gc delegating to real IPAM plugins: Go's host-local
 // (/usr/lib/cni) and ours, built into a temporary CNI_PATH dir.
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -8,7 +8,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { CniError } from "@cnikit/spec";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { execAdd, execDel, ipam } from "../src/index.js";
+import { type IpamContext, ipam } from "../src/index.js";
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
 const netnsName = `ck${randomBytes(4).toString("hex")}`;
@@ -35,8 +35,11 @@ afterAll(() => {
   if (tmp) rmSync(tmp, { recursive: true, force: true });
 });
 
-function envFor(cniPath: string, containerId: string) {
+/** A handler's context: the config as stdin text (plus decoded), the invocation's env. */
+function ctxFor(cniPath: string, containerId: string, config: Record<string, unknown>): IpamContext {
   return {
+    stdin: JSON.stringify(config),
+    config,
     env: {
       PATH: process.env.PATH,
       CNI_PATH: cniPath,
@@ -44,9 +47,10 @@ function envFor(cniPath: string, containerId: string) {
       CNI_NETNS: `/var/run/netns/${netnsName}`,
       CNI_IFNAME: "eth0",
     },
-    stderr: null,
   };
 }
+
+const quiet = { stderr: null };
 
 function conf(name: string, cniVersion: string) {
   return {
@@ -61,40 +65,78 @@ function conf(name: string, cniVersion: string) {
 describe("ipam delegation", () => {
   it("ipam.add/check/del against Go's host-local; the result is 1.1.0", async () => {
     const c = conf("go-net", "0.3.1");
-    const opts = envFor("/usr/lib/cni", "ctr-go");
-    const result = await ipam.add(c, opts);
+    const ctx = ctxFor("/usr/lib/cni", "ctr-go", c);
+    const result = await ipam.add(ctx, quiet);
     expect(result).toEqual({
       cniVersion: "1.1.0",
       ips: [{ address: "10.95.0.2/24", gateway: "10.95.0.1" }],
       routes: [{ dst: "0.0.0.0/0" }],
     });
-    await ipam.check({ ...c, cniVersion: "0.4.0" }, opts);
-    await ipam.del(c, opts);
+    await ipam.check(ctx, { ...quiet, conf: { ...c, cniVersion: "0.4.0" } });
+    await ipam.del(ctx, quiet);
     expect(readdirSync(join(tmp, "go-net")).sort()).toEqual(["last_reserved_ip.0", "lock"]);
   });
 
-  it("execAdd/execDel and ipam.status/gc against our host-local (1.1.0)", async () => {
+  it("ipam.add/del/status/gc against our host-local (1.1.0); stdin alone names the plugin", async () => {
     const c = conf("ts-net", "1.1.0");
-    const result = await execAdd("host-local", c, envFor(oursDir, "ctr-ts"));
+    const { config: _, ...noConfig } = ctxFor(oursDir, "ctr-ts", c);
+    const result = await ipam.add(noConfig, quiet);
     expect(result.cniVersion).toBe("1.1.0");
     expect(result.ips?.[0]?.address).toBe("10.95.0.2/24");
-    await ipam.add(c, envFor(oursDir, "ctr-ts2"));
-    await ipam.status(c, envFor(oursDir, ""));
-    await ipam.gc({ ...c, "cni.dev/valid-attachments": [{ containerID: "ctr-ts", ifname: "eth0" }] }, envFor(oursDir, ""));
+    await ipam.add(ctxFor(oursDir, "ctr-ts2", c), quiet);
+    await ipam.status(ctxFor(oursDir, "", c), quiet);
+    const gc = { ...c, "cni.dev/valid-attachments": [{ containerID: "ctr-ts", ifname: "eth0" }] };
+    await ipam.gc(ctxFor(oursDir, "", gc), quiet);
     expect(readdirSync(join(tmp, "ts-net")).sort()).toEqual(["10.95.0.2", "last_reserved_ip.0", "lock"]);
-    await execDel("host-local", JSON.stringify(c), envFor(oursDir, "ctr-ts"));
+    await ipam.del(ctxFor(oursDir, "ctr-ts", c), quiet);
     expect(readdirSync(join(tmp, "ts-net")).sort()).toEqual(["last_reserved_ip.0", "lock"]);
   });
 
-  it("passes the plugin's error through", async () => {
+  it("names the plugin in its error, keeping code and message", async () => {
     const c = { ...conf("bad-net", "1.0.0"), ipam: { type: "host-local", dataDir: tmp, subnet: "10.96.0.0/31" } };
-    const err = await ipam.add(c, envFor("/usr/lib/cni", "x")).catch((e: unknown) => e);
+    const err = await ipam.add(ctxFor("/usr/lib/cni", "x", c), quiet).catch((e: unknown) => e);
     expect(CniError.isInstance(err)).toBe(true);
-    expect((err as CniError).msg).toBe("invalid range set 0: Network 10.96.0.0/31 too small to allocate from");
+    expect((err as CniError).msg).toBe(
+      "IPAM plugin host-local: invalid range set 0: Network 10.96.0.0/31 too small to allocate from",
+    );
+  });
+
+  it("a 1.1.0 config to Go's host-local (up to 1.0.0): ADD says so, named; STATUS is not asked (code 2)", async () => {
+    const c = conf("new-net", "1.1.0");
+    await expect(ipam.add(ctxFor("/usr/lib/cni", "ctr-new", c), quiet)).rejects.toMatchObject({
+      code: 1,
+      msg: "IPAM plugin host-local: incompatible CNI versions",
+      details: expect.stringContaining('config is "1.1.0"'),
+    });
+    await expect(ipam.status(ctxFor("/usr/lib/cni", "", c), quiet)).rejects.toMatchObject({
+      code: 2,
+      msg: 'IPAM plugin host-local: cannot ask for STATUS: it does not support the config\'s cniVersion "1.1.0" (it supports 0.1.0, 0.2.0, 0.3.0, 0.3.1, 0.4.0, 1.0.0)',
+    });
+  });
+
+  it("the type comes from options.conf when one is sent", async () => {
+    const c = conf("other-net", "1.0.0");
+    const sent = { ...c, ipam: { ...c.ipam, type: "not-there" } };
+    await expect(ipam.add(ctxFor("/usr/lib/cni", "x", c), { ...quiet, conf: sent })).rejects.toMatchObject({
+      msg: expect.stringMatching(/^IPAM plugin not-there: failed to find plugin "not-there"/),
+    });
+  });
+
+  it("an aborted ctx.signal kills the plugin", async () => {
+    const ac = new AbortController();
+    ac.abort(new Error("received SIGTERM"));
+    const ctx = { ...ctxFor("/usr/lib/cni", "ctr-abort", conf("abort-net", "1.0.0")), signal: ac.signal };
+    await expect(ipam.add(ctx, quiet)).rejects.toMatchObject({
+      msg: expect.stringMatching(/^IPAM plugin host-local: netplugin .* aborted: received SIGTERM$/),
+    });
   });
 
   it("needs config.ipam.type", async () => {
-    await expect(ipam.add({ cniVersion: "1.0.0", name: "n" })).rejects.toMatchObject({ code: 7, msg: "IPAM config missing 'ipam' key" });
-    await expect(ipam.del({ cniVersion: "1.0.0", name: "n", ipam: {} })).rejects.toMatchObject({ code: 7 });
+    const env = {};
+    await expect(ipam.add({ stdin: '{"cniVersion":"1.0.0","name":"n"}', env })).rejects.toMatchObject({
+      code: 7,
+      msg: "IPAM config missing 'ipam' key",
+    });
+    await expect(ipam.del({ stdin: '{"cniVersion":"1.0.0","name":"n","ipam":{}}', env })).rejects.toMatchObject({ code: 7 });
   });
 });

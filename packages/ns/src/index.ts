@@ -58,9 +58,3 @@ export {
   NetnsNotFoundError,
   NotANetnsError,
 } from "./errors.js";
-export { loadKoffi } from "./native.js";
-export type { Koffi } from "./native.js";
-export { flock } from "./libc.js";
-export type { FlockMode } from "./libc.js";
-export { posixSpawn, posixSpawnAvailable } from "./spawn.js";
-export type { PosixSpawnOutcome, PosixSpawnRequest } from "./spawn.js";

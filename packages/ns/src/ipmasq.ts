@@ -12,8 +12,8 @@ import { CniError, ErrorCode } from "@cnikit/spec";
 import type { Attachment } from "@cnikit/spec";
 import { builtin } from "./builtin.js";
 import { parseCidr } from "./cidr.js";
+import { posixSpawn, posixSpawnAvailable } from "@cnikit/native";
 import { Netns, type NetnsOption } from "./netns.js";
-import { posixSpawn, posixSpawnAvailable } from "./spawn.js";
 
 /**
  * nftables table (family inet) shared with Go plugins.

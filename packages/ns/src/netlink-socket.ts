@@ -9,7 +9,7 @@
  */
 import { constants as osConstants } from "node:os";
 import { NetlinkError } from "./errors.js";
-import { errnoName, getSocketLibc, lastErrno } from "./libc.js";
+import { errnoName, getSocketLibc, lastErrno } from "@cnikit/native";
 
 export const NLM_F_REQUEST = 0x1;
 export const NLM_F_MULTI = 0x2;

@@ -10,7 +10,7 @@ import { closeSync, constants as fsConstants, fstatSync, mkdirSync, openSync, st
 import { CniError, ErrorCode } from "@cnikit/spec";
 import * as addr from "./addresses.js";
 import { NetnsClosedError, NetnsNotFoundError, NotANetnsError } from "./errors.js";
-import { check, getLibc, lastErrno, SyscallError } from "./libc.js";
+import { checkSyscall, getLibc, lastErrno, SyscallError } from "@cnikit/native";
 import * as links from "./links.js";
 import { RtnlSocket } from "./netlink-socket.js";
 import { openRouteSocket, requestOnPoolThread } from "./pool-request.js";
@@ -68,7 +68,7 @@ function inNetns<T>(fd: number, fn: () => T): T {
   init();
   if (fd === currentFd) return checkSync(fn());
   const prev = currentFd;
-  check(getLibc().setns(fd, CLONE_NEWNET), "setns");
+  checkSyscall(getLibc().setns(fd, CLONE_NEWNET), "setns");
   currentFd = fd;
   try {
     return checkSync(fn());
@@ -125,8 +125,8 @@ function ensureSharedRunDir(): void {
   const first = lastErrno();
   if (first.code !== "EINVAL")
     throw new SyscallError("mount", first.errno, first.code, `--make-shared ${NETNS_RUN_DIR}`);
-  check(libc.mount(NETNS_RUN_DIR, NETNS_RUN_DIR, "none", MS_BIND | MS_REC, null), "mount", `--bind ${NETNS_RUN_DIR}`);
-  check(libc.mount("none", NETNS_RUN_DIR, "none", MS_SHARED | MS_REC, null), "mount", `--make-shared ${NETNS_RUN_DIR}`);
+  checkSyscall(libc.mount(NETNS_RUN_DIR, NETNS_RUN_DIR, "none", MS_BIND | MS_REC, null), "mount", `--bind ${NETNS_RUN_DIR}`);
+  checkSyscall(libc.mount("none", NETNS_RUN_DIR, "none", MS_SHARED | MS_REC, null), "mount", `--make-shared ${NETNS_RUN_DIR}`);
 }
 
 /**
@@ -274,9 +274,9 @@ export class Netns {
     const prev = currentFd;
     let failure: unknown;
     try {
-      check(libc.unshare(CLONE_NEWNET), "unshare", "(CLONE_NEWNET)");
+      checkSyscall(libc.unshare(CLONE_NEWNET), "unshare", "(CLONE_NEWNET)");
       currentFd = -2; // unknown (a new netns with no fd of ours)
-      check(libc.mount("/proc/thread-self/ns/net", path, "none", MS_BIND, null), "mount", `--bind ${path}`);
+      checkSyscall(libc.mount("/proc/thread-self/ns/net", path, "none", MS_BIND, null), "mount", `--bind ${path}`);
     } catch (err) {
       failure = err;
     } finally {

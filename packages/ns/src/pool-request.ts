@@ -6,14 +6,14 @@
  * @internal
  */
 import { NetlinkError } from "./errors.js";
-import { check, getSocketLibc } from "./libc.js";
+import { checkSyscall, getSocketLibc } from "@cnikit/native";
 import { encodeRequest, NLM_F_ACK, NLM_F_REQUEST, routeSocketFd, scanAnswer } from "./netlink-socket.js";
 
 const EIO = 5;
 
 /** @internal Opens a NETLINK_ROUTE socket in the calling thread's netns (call it inside `Netns.run`). */
 export function openRouteSocket(): number {
-  return check(routeSocketFd(), "socket", "(netlink)");
+  return checkSyscall(routeSocketFd(), "socket", "(netlink)");
 }
 
 function onPool(fn: { async: (...args: unknown[]) => void }, ...args: unknown[]): Promise<number> {

@@ -3,6 +3,7 @@
  *
  * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#cni-operations
  */
+import { fastExit } from "@cnikit/native/fast-exit";
 import { dispatch } from "./dispatch.js";
 import type { PluginIo, RunOutput } from "./io.js";
 import {
@@ -23,21 +24,6 @@ if (process.execArgv.includes("--build-snapshot")) {
   const noop = () => {};
   warm.signal.addEventListener("abort", noop, { once: true });
   warm.signal.removeEventListener("abort", noop);
-}
-
-/**
- * Where a library that has libc at hand (`@cnikit/ns`, once it loaded koffi) leaves an `_exit(2)`:
- * skel's `main()` then ends the process right after the 'exit' listeners, without Node's
- * teardown (freeing the heap, joining the V8 and libuv threads: ~1.3 ms of every call here).
- * Go's skel exits the same way: the reply is written, nothing else is waited for.
- */
-const FAST_EXIT = Symbol.for("cnikit.fastExit");
-
-/** Teardown writes something someone asked for: V8 coverage or a CPU/heap profile. */
-function teardownWanted(): boolean {
-  if (process.env.NODE_V8_COVERAGE) return true;
-  const flags = [...process.execArgv, process.env.NODE_OPTIONS ?? ""].join(" ");
-  return /--(cpu-prof|heap-prof|prof)\b/.test(flags);
 }
 
 /** The process stream if something created it (or if that cannot be known). */
@@ -158,12 +144,9 @@ export function definePlugin<C = unknown, A = Record<string, string>>(definition
       const err = proc.stderr.stream ?? streamIfCreated("stderr");
       if (err !== undefined) await flushStream(err);
       // everything is written (stdout and stderr synchronously or flushed above; log files with
-      // appendFileSync): after the 'exit' listeners registered so far, nothing is left to do
-      const fastExit = (globalThis as Record<symbol, unknown>)[FAST_EXIT];
-      if (typeof fastExit === "function" && !teardownWanted()) {
-        process.once("exit", (c) => fastExit(Number(process.exitCode ?? c) || 0));
-      }
-      process.exit(code);
+      // appendFileSync): after the 'exit' listeners registered so far, nothing is left to do, so
+      // the process ends through _exit(2) when koffi is already loaded, without Node's teardown
+      fastExit(code);
     }
     return code;
   }

@@ -28,8 +28,8 @@ export type RollbackStep = () => unknown;
  * @example
  * async function add(ctx: PluginContext<{ bridge: string }>): Promise<AddResult> {
  *   ctx.log.info("adding", { bridge: ctx.config.bridge, netns: ctx.netns, ifName: ctx.ifName });
- *   const lease = await ipam.add(ctx.config, { env: ctx.env, signal: ctx.signal });
- *   ctx.onRollback(() => ipam.del(ctx.config, { env: ctx.env }));
+ *   const lease = await ipam.add(ctx); // this call's stdin, env and signal
+ *   ctx.onRollback(() => ipam.del(ctx));
  *   return lease;
  * }
  * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#parameters
@@ -68,8 +68,9 @@ export interface PluginContext<C = unknown, A = Record<string, string>> {
   signal: AbortSignal;
   /**
    * The environment this invocation received (`process.env` under `main`, the injected env
-   * under `run`/`invoke`). Pass it to delegations so they see the same CNI_PATH and CNI_* values
-   * in-process as in a real process: `ipam.add(config, { env: ctx.env, signal: ctx.signal })`.
+   * under `run`/`invoke`). Delegations that take the context (`ipam.add(ctx)`,
+   * `delegateAdd(type, ctx)`) use it, so they see the same CNI_PATH and CNI_* values in-process
+   * as in a real process.
    */
   env: Readonly<Record<string, string | undefined>>;
 }
@@ -88,7 +89,7 @@ export type AddResult = AnyResult | (Omit<Result, "cniVersion"> & { cniVersion?:
  *
  * @example
  * const del: Handler<unknown, Record<string, string>, void> = async (ctx) => {
- *   await ipam.del(ctx.config, { env: ctx.env });
+ *   await ipam.del(ctx);
  * };
  * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#cni-operations
  */

@@ -260,16 +260,23 @@ describe("plugin.main() and signals", () => {
   });
 });
 
-describe("plugin.main() with a fast exit offered (what @cnikit/ns does once koffi is loaded)", () => {
-  it("uses it after the reply is written and the 'exit' listeners ran, with the exit status", async () => {
+describe("plugin.main() once koffi is loaded (the fast exit of @cnikit/native)", () => {
+  it("ends through _exit(2) after the reply is written and the 'exit' listeners ran, with the exit status", async () => {
     const ok = await runWith({ args: "SIZE=3;FAST=1" });
     expect(ok.code).toBe(0);
     expect(JSON.parse(ok.stdout)).toMatchObject({ cniVersion: "1.1.0" });
-    expect(ok.stderr).toBe("exit listener\nfast-exit 0\n");
+    expect(ok.stderr).toBe("exit listener\n"); // no "teardown 0": Node's teardown was skipped
     const failed = await runWith({ args: "FAST=1;FAIL=1" });
     expect(failed.code).toBe(1);
     expect(JSON.parse(failed.stdout)).toMatchObject({ code: 999, msg: "asked to fail" });
-    expect(failed.stderr).toContain("exit listener\nfast-exit 1\n");
+    expect(failed.stderr).toContain("exit listener\n");
+    expect(failed.stderr).not.toContain("teardown");
+  });
+
+  it("is not used while koffi is not loaded (a plugin that never needed native code)", async () => {
+    const r = await runWith({ args: "SIZE=3;WATCH=1" });
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe("exit listener\nteardown 0\n");
   });
 
   it("a ~1 MB reply to a slow reader still arrives whole", async () => {
@@ -283,7 +290,7 @@ describe("plugin.main() with a fast exit offered (what @cnikit/ns does once koff
     try {
       const r = await runWith({ args: "FAST=1", env: { NODE_V8_COVERAGE: cov } });
       expect(r.code).toBe(0);
-      expect(r.stderr).toBe("exit listener\n");
+      expect(r.stderr).toBe("exit listener\nteardown 0\n");
     } finally {
       rmSync(cov, { recursive: true, force: true });
     }

@@ -24,17 +24,20 @@ export default definePlugin({
   cniVersions: ["0.4.0", "1.0.0", "1.1.0"],
   config: Config,
 
-  async add({ config, netns, ifName, containerId, log, onRollback }) {
-    // 1. addresses: delegated to the IPAM plugin; released again if anything below fails
-    const lease = await ipam.add(config);
-    onRollback(() => ipam.del(config));
-
-    // 2. host side: the bridge (idempotent)
-    const bridge = await ensureBridge({ name: config.bridge ?? "cni0", mtu: config.mtu });
-
-    // 3. the veth pair: the container end is born inside the container's netns
+  async add(ctx) {
+    const { config, netns, ifName, containerId, log, onRollback } = ctx;
+    // 1. the container's netns first: one that is gone fails here, before any address is taken
     const ns = await Netns.open(netns);
     try {
+      // 2. addresses: delegated to the IPAM plugin with this call's stdin, env and signal;
+      //    released again if anything below fails
+      const lease = await ipam.add(ctx);
+      onRollback(() => ipam.del(ctx));
+
+      // 3. host side: the bridge (idempotent)
+      const bridge = await ensureBridge({ name: config.bridge ?? "cni0", mtu: config.mtu });
+
+      // 4. the veth pair: the container end is born inside the container's netns
       const veth = await setupVeth({ netns: ns, ifName, master: bridge, mtu: config.mtu });
       onRollback(async () => {
         const again = await Netns.openIfExists(netns);
@@ -42,7 +45,7 @@ export default definePlugin({
         again?.close();
       });
 
-      // 4. the result: interfaces, then the lease's IPs pointing at the container interface
+      // 5. the result: interfaces, then the lease's IPs pointing at the container interface
       const result: Result = {
         cniVersion: "1.1.0",
         interfaces: [
@@ -64,8 +67,9 @@ export default definePlugin({
     }
   },
 
-  async del({ config, netns, ifName }) {
-    await ipam.del(config); // a missing lease is not an error
+  async del(ctx) {
+    const { netns, ifName } = ctx;
+    await ipam.del(ctx); // a missing lease is not an error
     const ns = await Netns.openIfExists(netns); // a vanished (or absent) netns is not an error on DEL
     if (!ns) return;
     try {
@@ -75,9 +79,10 @@ export default definePlugin({
     }
   },
 
-  async check({ config, prevResult, netns, ifName }) {
+  async check(ctx) {
+    const { prevResult, netns, ifName } = ctx;
     if (!prevResult) throw new CniError(ErrorCode.InvalidNetworkConfig, "CHECK needs prevResult");
-    await ipam.check(config);
+    await ipam.check(ctx);
     const ns = await Netns.open(netns);
     try {
       // the interface, its addresses and the routes are still as ADD made them (Go's messages)
@@ -90,6 +95,6 @@ export default definePlugin({
     }
   },
 
-  status: ({ config }) => ipam.status(config),
-  gc: ({ config }) => ipam.gc(config),
+  status: (ctx) => ipam.status(ctx),
+  gc: (ctx) => ipam.gc(ctx),
 });

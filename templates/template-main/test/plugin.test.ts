@@ -92,6 +92,19 @@ describe("__PLUGIN_NAME__", () => {
     });
   });
 
+  it.skipIf(!hostLocal)("ADD into a netns that is gone fails on the netns and takes no address", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "ipam-"));
+    try {
+      const config = network(uniqueName("ckbr"), dataDir);
+      const gone = `/var/run/netns/${uniqueName("gone")}`;
+      const run = await runPlugin(plugin, { command: "ADD", config, netns: gone, containerId: "cg", path });
+      expectPluginError(run, 8, gone); // failed to open netns "<path>"
+      expect(readdirSync(dataDir)).toEqual([]); // host-local was never asked
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
   it.skipIf(!hostLocal)("runs in a conflist through the runtime: ADD, CHECK, DEL", async () => {
     await using cleanup = createCleanup();
     const bridge = uniqueName("ckbr");

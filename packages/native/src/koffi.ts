@@ -1,6 +1,6 @@
 /**
- * Lazy, bundle-aware loading of the one native addon @cnikit/ns needs: koffi (libc through FFI:
- * setns, the netlink socket, posix_spawn, flock).
+ * Lazy, bundle-aware loading of the one native addon cnikit needs: koffi (libc through FFI:
+ * setns and the netlink socket for `@cnikit/ns`, posix_spawn, flock).
  *
  * Unbundled, it is resolved from node_modules. When the code runs from a bundle made by
  * `@cnikit/build`, the bundler defines `__CNIKIT_BUNDLED__` and copies the addon next to the
@@ -13,6 +13,8 @@ import { dirname, join } from "node:path";
 import type * as KoffiModule from "koffi";
 import { CniError, ErrorCode } from "@cnikit/spec";
 
+import { setLoadedKoffi } from "./loaded.js";
+
 declare const __CNIKIT_BUNDLED__: boolean | undefined;
 
 /**
@@ -21,7 +23,7 @@ declare const __CNIKIT_BUNDLED__: boolean | undefined;
  * @example
  * const koffi: Koffi = loadKoffi();
  * const getpid = koffi.load("libc.so.6").func("int getpid()");
- * @see https://github.com/cnikit/cnikit/blob/main/docs/netns.md
+ * @see https://github.com/cnikit/cnikit/blob/main/docs/performance.md
  */
 export type Koffi = typeof KoffiModule;
 
@@ -68,29 +70,15 @@ function loadBeside(file: string): unknown {
 }
 
 /**
- * With libc at hand, leave `_exit(2)` where `@cnikit/skel`'s `main()` looks for it: a plugin
- * then ends right after its 'exit' listeners, without Node's teardown (see skel's define-plugin).
- */
-function offerFastExit(k: Koffi): void {
-  const key = Symbol.for("cnikit.fastExit");
-  const g = globalThis as Record<symbol, unknown>;
-  if (g[key] !== undefined) return;
-  let exit: ((code: number) => void) | undefined;
-  g[key] = (code: number) => {
-    exit ??= k.load("libc.so.6").func("void _exit(int)") as (code: number) => void;
-    exit(code);
-  };
-}
-
-/**
  * Loads koffi (the C FFI) on first call and returns it; later calls return the same module.
- * Bundle-aware: when bundled by tools/build-plugin.mjs, loads `koffi.node` from beside the entry.
+ * Bundle-aware: when bundled by `cnikit-build` (`@cnikit/build`), loads `koffi.node` from beside
+ * the entry. Nothing loads koffi before the first call: importing `@cnikit/native` costs nothing.
  *
  * @example
  * const koffi = loadKoffi();
  * const getpid = koffi.load("libc.so.6").func("int getpid()");
  * @throws {CniError} code 999 when the addon cannot be found or loaded.
- * @see https://github.com/containernetworking/cni/blob/main/SPEC.md
+ * @see https://github.com/cnikit/cnikit/blob/main/docs/performance.md
  */
 export function loadKoffi(): Koffi {
   if (koffi) return koffi;
@@ -113,6 +101,6 @@ export function loadKoffi(): Koffi {
     if (CniError.isInstance(err)) throw err;
     throw new CniError(ErrorCode.Internal, "cannot load koffi", (err as Error).message, { cause: err });
   }
-  offerFastExit(koffi);
+  setLoadedKoffi(koffi);
   return koffi;
 }

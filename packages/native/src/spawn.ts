@@ -13,16 +13,17 @@ import { close as fsClose, read as fsRead, write as fsWrite, writeSync } from "n
 import { constants as osConstants } from "node:os";
 import { CniError, ErrorCode } from "@cnikit/spec";
 import { errnoName } from "./libc.js";
-import { loadKoffi } from "./native.js";
+import { loadKoffi } from "./koffi.js";
 
 /**
- * One program to run by {@link posixSpawn}: the same shape as `@cnikit/invoke`'s `SpawnRequest`.
+ * One program to run: what a {@link Spawner} (`posixSpawn`, or `@cnikit/invoke`'s `nodeSpawn`)
+ * is asked to start.
  *
  * @example
- * const req: PosixSpawnRequest = { pluginPath: "/opt/cni/bin/host-local", stdin: conf, env: { CNI_COMMAND: "VERSION" } };
+ * const req: SpawnRequest = { pluginPath: "/opt/cni/bin/host-local", stdin: conf, env: { CNI_COMMAND: "VERSION" } };
  * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#section-2-execution-protocol
  */
-export interface PosixSpawnRequest {
+export interface SpawnRequest {
   /** Absolute path of the program (run with argv `[pluginPath, ...args]`). */
   readonly pluginPath: string;
   /** Arguments after argv[0] (a CNI plugin gets none). */
@@ -38,14 +39,14 @@ export interface PosixSpawnRequest {
 }
 
 /**
- * How a program run by {@link posixSpawn} ended: the same shape as `@cnikit/invoke`'s `SpawnOutcome`.
+ * How a program run by a {@link Spawner} ended.
  *
  * @example
  * const { code, stdout } = await posixSpawn(req);
  * if (code === 0) JSON.parse(stdout.toString());
  * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#section-2-execution-protocol
  */
-export interface PosixSpawnOutcome {
+export interface SpawnOutcome {
   /** Exit status, `null` when a signal ended it. */
   code: number | null;
   /** The signal that ended it, else `null`. */
@@ -59,6 +60,19 @@ export interface PosixSpawnOutcome {
   /** It was killed (or never started) because `signal` aborted. */
   aborted: boolean;
 }
+
+/**
+ * Starts one process and resolves once it has exited and closed its output; rejects with a
+ * Node-style system error (`code` ENOENT, EACCES, ETXTBSY...) when it cannot be started.
+ * {@link posixSpawn} is one; `@cnikit/invoke` has `nodeSpawn` (child_process) and chooses
+ * between them for every plugin it runs.
+ *
+ * @example
+ * const spawner: Spawner = posixSpawnAvailable() ? posixSpawn : nodeSpawn;
+ * const exec = createRawExec(spawner); // @cnikit/invoke
+ * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#section-2-execution-protocol
+ */
+export type Spawner = (request: SpawnRequest) => Promise<SpawnOutcome>;
 
 type Fn = (...args: unknown[]) => number;
 type AsyncFn = Fn & { async: (...args: unknown[]) => void };
@@ -223,8 +237,8 @@ function toCStrings(env: Readonly<Record<string, string>>): (string | null)[] {
  * dispositions and an empty signal mask (as after libuv's spawn), in the calling thread's
  * network namespace and working directory.
  *
- * Drop-in for the spawning step of `@cnikit/invoke` (`createRawExec(posixSpawn)`): start-up
- * errors reject with a Node-style system error (`code` ENOENT, EACCES, ETXTBSY, ENOEXEC…).
+ * A {@link Spawner}: `@cnikit/invoke` runs plugins with it (one at a time) where it is available;
+ * start-up errors reject with a Node-style system error (`code` ENOENT, EACCES, ETXTBSY, ENOEXEC…).
  *
  * @example
  * const { code, stdout } = await posixSpawn({ pluginPath: "/opt/cni/bin/host-local", stdin: conf, env: { CNI_COMMAND: "VERSION" } });
@@ -232,7 +246,7 @@ function toCStrings(env: Readonly<Record<string, string>>): (string | null)[] {
  *   cannot be started; {@link CniError} code 999 when koffi cannot be loaded.
  * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#section-2-execution-protocol
  */
-export function posixSpawn(request: PosixSpawnRequest): Promise<PosixSpawnOutcome> {
+export function posixSpawn(request: SpawnRequest): Promise<SpawnOutcome> {
   try {
     return start(request);
   } catch (err) {
@@ -240,7 +254,7 @@ export function posixSpawn(request: PosixSpawnRequest): Promise<PosixSpawnOutcom
   }
 }
 
-function start(request: PosixSpawnRequest): Promise<PosixSpawnOutcome> {
+function start(request: SpawnRequest): Promise<SpawnOutcome> {
   if (request.signal?.aborted) {
     return Promise.resolve({
       code: null,
@@ -335,11 +349,11 @@ function start(request: PosixSpawnRequest): Promise<PosixSpawnOutcome> {
 /** Feeds stdin, collects stdout and stderr, enforces the timeout and abort, reaps the child. */
 function supervise(
   c: SpawnLibc,
-  request: PosixSpawnRequest,
+  request: SpawnRequest,
   pid: number,
   data: Buffer | undefined,
   { stdinW, stdoutR, stderrR }: { stdinW: number; stdoutR: number; stderrR: number },
-): Promise<PosixSpawnOutcome> {
+): Promise<SpawnOutcome> {
   let timedOut = false;
   let aborted = false;
   let exited = false;
@@ -366,7 +380,7 @@ function supervise(
 
   return outputs.then(
     ([stdout, stderr]) =>
-      new Promise<PosixSpawnOutcome>((resolve) => {
+      new Promise<SpawnOutcome>((resolve) => {
         const status = new Int32Array(1);
         let delay = 1;
         let waited = false;
@@ -402,7 +416,7 @@ function supervise(
           request.signal?.removeEventListener("abort", onAbort);
           const s = status[0] as number;
           const termSig = s & 0x7f;
-          const outcome: PosixSpawnOutcome = {
+          const outcome: SpawnOutcome = {
             code: termSig === 0 ? (s >> 8) & 0xff : null,
             signal: termSig === 0 ? null : signalName(termSig),
             stdout,

@@ -5,14 +5,13 @@ import {
   mkdtempSync,
   openSync,
   readdirSync,
-  readlinkSync,
   rmSync,
   writeFileSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { Netns, posixSpawn, posixSpawnAvailable } from "./index.js";
+import { posixSpawn, posixSpawnAvailable } from "./index.js";
 
 const dir = mkdtempSync(join(tmpdir(), "ck-spawn-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -140,22 +139,6 @@ describe("posixSpawn", () => {
     const p = script("late.sh", "exec >&- 2>&-; sleep 0.2; exit 7");
     const r = await posixSpawn({ pluginPath: p, stdin: "", env: { PATH: "/usr/bin:/bin" } });
     expect(r.code).toBe(7);
-  });
-
-  it("starts the child in the host netns even right after work inside a container netns", async () => {
-    const name = `ck${Math.random().toString(16).slice(2, 10)}`;
-    const ns = await Netns.create(name);
-    try {
-      const hostNs = readlinkSync("/proc/self/ns/net");
-      const inside = ns.run(() => readlinkSync("/proc/thread-self/ns/net"));
-      expect(inside).not.toBe(hostNs);
-      await ns.listLinks(); // a request on the container's socket
-      const r = await posixSpawn({ pluginPath: "/bin/sh", args: ["-c", "readlink /proc/self/ns/net"], stdin: "", env: {} });
-      expect(r.stdout.toString().trim()).toBe(hostNs);
-    } finally {
-      ns.close();
-      await Netns.remove(name);
-    }
   });
 
   it("runs ten children at once", async () => {

@@ -1,0 +1,236 @@
+/**
+ * The few libc calls cnikit needs, bound lazily through koffi (the first call of a getter loads
+ * koffi and binds them). All are called synchronously except send/recv on a netlink socket
+ * (`@cnikit/ns` sends a request from a pool thread): never call setns/unshare through koffi's
+ * async API, which runs them on a libuv pool thread that would then stay in that namespace.
+ */
+import { constants as osConstants } from "node:os";
+import { CniError, ErrorCode } from "@cnikit/spec";
+import { loadKoffi } from "./koffi.js";
+
+/**
+ * A libc function bound through koffi: numbers and buffers in, the C return value out.
+ *
+ * @example
+ * const rc: number = getLibc().setns(fd, 0x40000000);
+ * @see https://github.com/cnikit/cnikit/blob/main/docs/netns.md
+ */
+export type LibcFunction = (...args: unknown[]) => number;
+
+/**
+ * A libc function koffi can also call on a libuv pool thread (`fn.async(...args, callback)`).
+ *
+ * @example
+ * getSocketLibc().recv.async(fd, buf, buf.length, 0, (err: unknown, n: number) => {});
+ * @see https://github.com/cnikit/cnikit/blob/main/docs/netns.md
+ */
+export type AsyncLibcFunction = LibcFunction & { async: (...args: unknown[]) => void };
+
+type Fn = LibcFunction;
+
+/**
+ * The namespace and file calls of {@link getLibc}: setns, unshare, mount, umount2, flock, ioctl.
+ *
+ * @example
+ * const { setns }: Libc = getLibc();
+ * @see https://github.com/cnikit/cnikit/blob/main/docs/netns.md
+ */
+export interface Libc {
+  setns: Fn;
+  unshare: Fn;
+  mount: Fn;
+  umount2: Fn;
+  flock: Fn;
+  ioctl: Fn;
+}
+
+let libc: Libc | undefined;
+let libcLib: ReturnType<ReturnType<typeof loadKoffi>["load"]> | undefined;
+
+function libcLibrary() {
+  libcLib ??= loadKoffi().load("libc.so.6");
+  return libcLib;
+}
+
+/**
+ * libc's setns, unshare, mount, umount2, flock and ioctl, bound on first call (which loads koffi).
+ * They return what C returns (-1 on failure: read {@link lastErrno}, or use {@link checkSyscall}).
+ *
+ * @example
+ * checkSyscall(getLibc().setns(fd, 0x40000000), "setns");
+ * @throws {CniError} code 999 when koffi cannot be loaded.
+ * @see https://github.com/cnikit/cnikit/blob/main/docs/netns.md
+ */
+export function getLibc(): Libc {
+  if (libc) return libc;
+  const lib = libcLibrary();
+  libc = {
+    setns: lib.func("int setns(int fd, int nstype)") as Fn,
+    unshare: lib.func("int unshare(int flags)") as Fn,
+    mount: lib.func(
+      "int mount(const char *source, const char *target, const char *fstype, unsigned long flags, const void *data)",
+    ) as Fn,
+    umount2: lib.func("int umount2(const char *target, int flags)") as Fn,
+    flock: lib.func("int flock(int fd, int operation)") as Fn,
+    ioctl: lib.func("int ioctl(int fd, unsigned long request, unsigned long arg)") as Fn,
+  };
+  return libc;
+}
+
+/**
+ * The socket calls of {@link getSocketLibc}: socket, poll, send, recv (also async), close.
+ *
+ * @example
+ * const { socket, close }: SocketLibc = getSocketLibc();
+ * @see https://github.com/cnikit/cnikit/blob/main/docs/netns.md
+ */
+export interface SocketLibc {
+  socket: Fn;
+  poll: Fn;
+  send: AsyncLibcFunction;
+  recv: AsyncLibcFunction;
+  close: Fn;
+}
+
+let socketLibc: SocketLibc | undefined;
+
+/**
+ * libc's socket, poll, send, recv and close (`@cnikit/ns`'s netlink socket), bound on first call.
+ *
+ * @example
+ * const fd = checkSyscall(getSocketLibc().socket(16, 3 | 0x80000, 0), "socket", "(netlink)");
+ * @throws {CniError} code 999 when koffi cannot be loaded.
+ * @see https://github.com/cnikit/cnikit/blob/main/docs/netns.md
+ */
+export function getSocketLibc(): SocketLibc {
+  if (socketLibc) return socketLibc;
+  const lib = libcLibrary();
+  socketLibc = {
+    socket: lib.func("int socket(int domain, int type, int protocol)") as Fn,
+    poll: lib.func("int poll(void *fds, unsigned long nfds, int timeout)") as Fn,
+    send: lib.func("long send(int fd, const void *buf, size_t len, int flags)") as AsyncLibcFunction,
+    recv: lib.func("long recv(int fd, _Out_ void *buf, size_t len, int flags)") as AsyncLibcFunction,
+    close: lib.func("int close(int fd)") as Fn,
+  };
+  return socketLibc;
+}
+
+/**
+ * The symbolic name of an errno number (`ENOENT`), or `errno <n>` for one Node does not name.
+ *
+ * @example errnoName(2) // "ENOENT"
+ * @see https://github.com/cnikit/cnikit/blob/main/docs/netns.md
+ */
+export function errnoName(errno: number): string {
+  for (const [k, v] of Object.entries(osConstants.errno)) if (v === errno) return k;
+  return `errno ${errno}`;
+}
+
+/**
+ * The errno of the last failed libc call made through koffi on this thread, with its name.
+ *
+ * @example
+ * if (getLibc().setns(fd, 0x40000000) === -1) console.error(lastErrno().code); // "EINVAL"
+ * @throws {CniError} code 999 when koffi cannot be loaded.
+ * @see https://github.com/cnikit/cnikit/blob/main/docs/netns.md
+ */
+export function lastErrno(): { errno: number; code: string } {
+  const errno = loadKoffi().errno();
+  return { errno, code: errnoName(errno) };
+}
+
+/**
+ * A failed libc call: an Error carrying `errno`, `code` and `syscall` like Node's system errors.
+ *
+ * @example
+ * throw new SyscallError("setns", 22, "EINVAL", "(fd 7)"); // message "setns (fd 7): EINVAL"
+ * @see https://github.com/cnikit/cnikit/blob/main/docs/netns.md
+ */
+export class SyscallError extends Error {
+  /** The errno number (positive, as C sets it). */
+  readonly errno: number;
+  /** Its symbolic name (`EINVAL`). */
+  readonly code: string;
+  /** The libc function that failed. */
+  readonly syscall: string;
+  constructor(syscall: string, errno: number, code: string, detail?: string) {
+    super(`${syscall}${detail ? ` ${detail}` : ""}: ${code}`);
+    this.name = "SyscallError";
+    this.errno = errno;
+    this.code = code;
+    this.syscall = syscall;
+  }
+}
+
+/**
+ * Returns `rc`, or throws a {@link SyscallError} from the current errno when `rc` is -1.
+ *
+ * @example
+ * const fd = checkSyscall(getSocketLibc().socket(16, 3, 0), "socket", "(netlink)");
+ * @throws {SyscallError} when `rc` is -1.
+ * @see https://github.com/cnikit/cnikit/blob/main/docs/netns.md
+ */
+export function checkSyscall(rc: number, syscall: string, detail?: string): number {
+  if (rc === -1) {
+    const { errno, code } = lastErrno();
+    throw new SyscallError(syscall, errno, code, detail);
+  }
+  return rc;
+}
+
+/**
+ * flock(2) operations: exclusive, shared, unlock.
+ *
+ * @example
+ * const mode: FlockMode = "ex";
+ * flock(fd, mode);
+ * @see https://github.com/cnikit/cnikit/blob/main/docs/netns.md
+ */
+export type FlockMode = "ex" | "sh" | "un";
+
+/**
+ * Options of {@link flock}.
+ *
+ * @example
+ * const got = flock(fd, "ex", { nonBlocking: true } satisfies FlockOptions);
+ * @see https://github.com/cnikit/cnikit/blob/main/docs/ipam-plugin.md
+ */
+export interface FlockOptions {
+  /** Return `false` instead of waiting when the lock is held. */
+  nonBlocking?: boolean | undefined;
+}
+
+const LOCK_SH = 1;
+const LOCK_EX = 2;
+const LOCK_NB = 4;
+const LOCK_UN = 8;
+
+/**
+ * flock(2) on an open file descriptor: `"ex"` exclusive, `"sh"` shared, `"un"` unlock.
+ * Blocking by default (it blocks the event loop while waiting, like Go's host-local); pass
+ * `{ nonBlocking: true }` to get `false` back instead of waiting when the lock is held.
+ *
+ * @example
+ * const fd = openSync("/var/lib/cni/networks/mynet/lock", "a+");
+ * flock(fd, "ex");
+ * try { ... } finally { flock(fd, "un"); closeSync(fd); }
+ * @returns true when the operation succeeded, false only for a non-blocking attempt on a held lock.
+ * @throws {CniError} code 5 (IoFailure) when flock fails (bad fd, ...).
+ * @see https://github.com/cnikit/cnikit/blob/main/docs/netns.md
+ */
+export function flock(fd: number, mode: FlockMode, options?: FlockOptions): boolean {
+  let op = mode === "ex" ? LOCK_EX : mode === "sh" ? LOCK_SH : mode === "un" ? LOCK_UN : -1;
+  if (op === -1) throw new CniError(ErrorCode.Internal, `flock: invalid mode ${String(mode)}`);
+  if (options?.nonBlocking && mode !== "un") op |= LOCK_NB;
+  const c = getLibc();
+  for (;;) {
+    const rc = c.flock(fd, op);
+    if (rc === 0) return true;
+    const { errno, code } = lastErrno();
+    if (errno === osConstants.errno.EINTR) continue;
+    if (errno === osConstants.errno.EWOULDBLOCK && options?.nonBlocking) return false;
+    throw new CniError(ErrorCode.IoFailure, `flock(${fd}, ${mode}) failed: ${code}`, undefined, {
+      cause: new SyscallError("flock", errno, code),
+    });
+  }
+}
