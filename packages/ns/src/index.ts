@@ -18,7 +18,7 @@ export type {
 export { IFF } from "./links.js";
 export type { Address, AddAddressOptions, ScopeName } from "./addresses.js";
 export { IFA_F, SCOPE } from "./addresses.js";
-export type { Route, RouteInput, RouteTypeName } from "./routes.js";
+export type { RouteEntry, RouteInput, RouteTypeName } from "./routes.js";
 export { TABLE, ROUTE_TYPE } from "./routes.js";
 export { setupVeth } from "./veth.js";
 export type { SetupVethOptions, VethPair } from "./veth.js";

@@ -658,7 +658,7 @@ export class Netns {
     family?: 4 | 6 | undefined;
     dev?: LinkRef | undefined;
     table?: number | "all" | undefined;
-  }): Promise<routes.Route[]> {
+  }): Promise<routes.RouteEntry[]> {
     const dev = filter?.dev === undefined ? undefined : await this.#index(filter.dev);
     return routes.listRoutes(this.nl(), { family: filter?.family, table: filter?.table, dev });
   }

@@ -100,11 +100,11 @@ export interface RouteInput {
  * A route as the kernel reports it.
  *
  * @example
- * const routes: Route[] = await ns.listRoutes({ family: 4 });
+ * const routes: RouteEntry[] = await ns.listRoutes({ family: 4 });
  * routes.find((r) => r.dst === "0.0.0.0/0")?.gw; // "10.22.0.1"
  * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#add-success (a result's `routes`)
  */
-export interface Route {
+export interface RouteEntry {
   family: IpFamily;
   /** Destination CIDR (`0.0.0.0/0` / `::/0` for default routes). */
   dst: string;
@@ -153,13 +153,13 @@ function rtmsg(o: {
   return b;
 }
 
-export function parseRoute(p: Buffer): Route & { cloned: boolean } {
+export function parseRoute(p: Buffer): RouteEntry & { cloned: boolean } {
   const family: IpFamily = p.readUInt8(0) === AF_INET ? 4 : 6;
   const dstLen = p.readUInt8(1);
   const a = attrMap(p, 12);
   const dstBuf = a.get(RTA_DST);
   const dstIp = dstBuf ? bytesToIp(dstBuf) : family === 4 ? "0.0.0.0" : "::";
-  const r: Route & { cloned: boolean } = {
+  const r: RouteEntry & { cloned: boolean } = {
     family,
     dst: `${dstIp}/${dstLen}`,
     table: readU32(a.get(RTA_TABLE)) ?? p.readUInt8(4),
@@ -188,7 +188,7 @@ export function parseRoute(p: Buffer): Route & { cloned: boolean } {
   return r;
 }
 
-export async function listRoutes(nl: RtnlSocket, f: RouteFilter = {}): Promise<Route[]> {
+export async function listRoutes(nl: RtnlSocket, f: RouteFilter = {}): Promise<RouteEntry[]> {
   const af = f.family === 4 ? AF_INET : f.family === 6 ? AF_INET6 : 0;
   const msgs = await nl.dump(
     RTM_GETROUTE,
@@ -196,7 +196,7 @@ export async function listRoutes(nl: RtnlSocket, f: RouteFilter = {}): Promise<R
     "list routes",
   );
   const table = f.table ?? TABLE.main;
-  const out: Route[] = [];
+  const out: RouteEntry[] = [];
   for (const m of msgs) {
     const { cloned, ...r } = parseRoute(m);
     if (cloned) continue;
