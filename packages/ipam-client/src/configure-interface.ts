@@ -72,10 +72,11 @@ const SETTLE_INTERVAL_MS = 50;
  * try {
  *   await configureInterface(netns, "eth0", result);
  * } catch (err) {
- *   if (InvalidInterfaceIndexError.isInstance(err)) console.error(err.ipConfig.address);
+ *   if (err instanceof InvalidInterfaceIndexError) console.error(err.ipConfig.address);
  * }
  */
 export class InvalidInterfaceIndexError extends CniError {
+  static override readonly errorKind: string = "cnikit.ipam-client.InvalidInterfaceIndexError";
   /** The offending IP config. */
   readonly ipConfig: IPConfig;
 
@@ -85,17 +86,6 @@ export class InvalidInterfaceIndexError extends CniError {
     this.ipConfig = ipConfig;
   }
 
-  /**
-   * True for this error from any bundled copy of the library.
-   *
-   * @example if (InvalidInterfaceIndexError.isInstance(err)) return err.ipConfig;
-   */
-  static override isInstance(value: unknown): value is InvalidInterfaceIndexError {
-    return (
-      value instanceof InvalidInterfaceIndexError ||
-      (CniError.isInstance(value) && (value as { name?: unknown }).name === "InvalidInterfaceIndexError")
-    );
-  }
 }
 
 function describeIp(ipc: IPConfig): string {
@@ -103,7 +93,7 @@ function describeIp(ipc: IPConfig): string {
 }
 
 function reason(err: unknown): string {
-  if (CniError.isInstance(err)) return err.message;
+  if (err instanceof CniError) return err.message;
   return err instanceof Error ? err.message : String(err);
 }
 

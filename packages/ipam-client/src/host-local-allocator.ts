@@ -218,7 +218,7 @@ export class HostLocalAllocator {
         allocated++;
       } catch (err) {
         await rollback();
-        const reason = CniError.isInstance(err) ? err.message : String(err);
+        const reason = err instanceof CniError ? err.message : String(err);
         throw new CniError(ErrorCode.Internal, `failed to allocate for range ${idx}: ${reason}`, undefined, {
           cause: err,
         });

@@ -265,7 +265,7 @@ export function loadHostLocalConfig(
     try {
       return canonicalizeRangeSet(set);
     } catch (err) {
-      return fail(`invalid range set ${i}: ${CniError.isInstance(err) ? err.msg : String(err)}`);
+      return fail(`invalid range set ${i}: ${err instanceof CniError ? err.msg : String(err)}`);
     }
   });
 

@@ -89,7 +89,7 @@ describe("ipam delegation", () => {
   it("passes the plugin's error through", async () => {
     const c = { ...conf("bad-net", "1.0.0"), ipam: { type: "host-local", dataDir: tmp, subnet: "10.96.0.0/31" } };
     const err = await ipam.add(c, envFor("/usr/lib/cni", "x")).catch((e: unknown) => e);
-    expect(CniError.isInstance(err)).toBe(true);
+    expect(err instanceof CniError).toBe(true);
     expect((err as CniError).msg).toBe("invalid range set 0: Network 10.96.0.0/31 too small to allocate from");
   });
 

@@ -51,6 +51,7 @@ export interface NetworkConfigList {
  * try { await loadConfList(dir, "mynet"); } catch (err) { if (err instanceof NetworkNotFoundError) { ... } }
  */
 export class NetworkNotFoundError extends CniError {
+  static override readonly errorKind: string = "cnikit.runtime.NetworkNotFoundError";
   constructor(
     readonly dir: string,
     readonly network: string,
@@ -66,6 +67,7 @@ export class NetworkNotFoundError extends CniError {
  * try { await loadConfList(dir, "mynet"); } catch (err) { if (err instanceof NoConfigsFoundError) { ... } }
  */
 export class NoConfigsFoundError extends CniError {
+  static override readonly errorKind: string = "cnikit.runtime.NoConfigsFoundError";
   constructor(readonly dir: string) {
     super(ErrorCode.InvalidNetworkConfig, `no net configurations found in ${dir}`);
     this.name = "NoConfigsFoundError";
