@@ -5,8 +5,19 @@
  *
  * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#check-check-containers-networking-is-as-expected
  */
-import { Netns, parseCidr } from "@cnikit/ns";
-import { CniError, ErrorCode, type Interface, type Result, type Route } from "@cnikit/spec";
+import { Netns } from "@cnikit/ns";
+import {
+  CniError,
+  ErrorCode,
+  formatCidr,
+  formatIp,
+  type Interface,
+  networkOf,
+  parseCidr,
+  parseIp,
+  type Result,
+  type Route,
+} from "@cnikit/spec";
 import type { BridgeConf } from "./config.js";
 
 type Link = Awaited<ReturnType<Netns["getLink"]>>;
@@ -96,11 +107,11 @@ async function validateAddresses(ns: Netns, ifName: string, result: Result): Pro
   const addrs = await ns.listAddresses(link.index);
   for (const ipc of result.ips ?? []) {
     const want = parseCidr(ipc.address);
-    if (!addrs.some((a) => a.ip === want.ip && a.prefixLength === want.prefixLength)) {
-      throw fail(`Failed to match addr ${want.cidr} on interface ${ifName}`);
+    if (!addrs.some((a) => a.ip === formatIp(want.ip) && a.prefixLength === want.prefix)) {
+      throw fail(`Failed to match addr ${formatCidr(want.ip, want.prefix)} on interface ${ifName}`);
     }
-    const routes = await ns.listRoutes({ family: want.family });
-    if (!routes.some((r) => r.dst === want.network)) {
+    const routes = await ns.listRoutes({ family: want.ip.family });
+    if (!routes.some((r) => r.dst === networkOf(ipc.address))) {
       throw fail(`Failed to find Gateway ${ipc.gateway ?? "<nil>"} for interface ${ifName}`);
     }
   }
@@ -113,13 +124,13 @@ function describeRoute(r: Route): string {
 async function validateRoutes(ns: Netns, routes: readonly Route[]): Promise<void> {
   for (const route of routes) {
     const want = parseCidr(route.dst);
-    const isDefault = want.prefixLength === 0;
-    const have = await ns.listRoutes({ family: want.family });
+    const isDefault = want.prefix === 0;
+    const have = await ns.listRoutes({ family: want.ip.family });
     const found = have.some((r) => {
-      if (r.dst !== want.network) return false;
+      if (r.dst !== networkOf(route.dst)) return false;
       // the reference plugin matches default routes on the destination alone
       if (isDefault || !route.gw) return true;
-      return r.gw === parseCidr(route.gw).ip;
+      return r.gw === formatIp(parseIp(route.gw));
     });
     if (!found) throw fail(`Expected Route ${describeRoute(route)} not found in routing table`);
   }

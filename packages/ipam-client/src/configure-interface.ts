@@ -5,7 +5,7 @@
  *
  * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#add-success
  */
-import { CniError, ErrorCode, formatIp, type IPConfig, parseCidr, parseIp, type Result, type Route } from "@cnikit/spec";
+import { CniError, ErrorCode, formatIp, type IPConfig, type Result, type Route, tryParseCidr, tryParseIp } from "@cnikit/spec";
 
 /**
  * The namespace operations configureInterface needs; `Netns` from `@cnikit/ns` provides them.
@@ -102,7 +102,7 @@ function wrap(msg: string, err: unknown): CniError {
 }
 
 function familyOfCidr(cidr: string): 4 | 6 | undefined {
-  return parseCidr(cidr)?.ip.family ?? parseIp(cidr)?.family;
+  return tryParseCidr(cidr)?.ip.family ?? tryParseIp(cidr)?.family;
 }
 
 async function enableIpv6(netns: InterfaceNetns, ifName: string, warn: (m: string) => void): Promise<void> {
@@ -210,7 +210,7 @@ export async function configureInterface(
     } catch (err) {
       throw wrap(`failed to add IP addr ${describeIp(ipc)} to ${JSON.stringify(ifName)}`, err);
     }
-    const gw = ipc.gateway === undefined ? undefined : parseIp(ipc.gateway);
+    const gw = ipc.gateway === undefined ? undefined : tryParseIp(ipc.gateway);
     if (gw?.family === 4) v4gw ??= formatIp(gw);
     else if (gw?.family === 6) v6gw ??= formatIp(gw);
   }

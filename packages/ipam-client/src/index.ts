@@ -1,7 +1,7 @@
 /**
- * `@cnikit/ipam-client`: the IPAM side of a CNI plugin — delegation to `config.ipam.type`,
- * applying an IPAM result to an interface, and an allocator + on-disk store compatible with Go's
- * host-local (TypeScript and Go plugins can share one data dir).
+ * `@cnikit/ipam-client`: the client side of IPAM in a CNI plugin — delegation to
+ * `config.ipam.type` and applying an IPAM result to an interface. The host-local allocator and
+ * lease store (for writing an IPAM plugin) are `@cnikit/host-local`.
  *
  * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#delegated-plugins-ipam
  */
@@ -9,19 +9,3 @@ export { execAdd, execCheck, execDel, execGC, execStatus, ipam } from "./exec.js
 export type { ConfigWithIpam, IpamExecOptions } from "./exec.js";
 export { configureInterface, InvalidInterfaceIndexError } from "./configure-interface.js";
 export type { ConfigureInterfaceOptions, InterfaceNetns } from "./configure-interface.js";
-export { DEFAULT_DATA_DIR, HostLocalStore } from "./host-local-store.js";
-export type { FileLocker, HostLocalStoreOptions, Lease } from "./host-local-store.js";
-export { HostLocalAllocator } from "./host-local-allocator.js";
-export { loadHostLocalConfig, parseHostLocalArgs } from "./host-local-config.js";
-export type { HostLocalConfig, LoadHostLocalConfigOptions } from "./host-local-config.js";
-export {
-  canonicalizeRange,
-  canonicalizeRangeSet,
-  rangeContains,
-  rangeSetToString,
-  rangeToString,
-} from "./range.js";
-export type { IpamRange, IpamRangeSet, RangeSpec } from "./range.js";
-export { formatIp, parseCidr, parseIp } from "@cnikit/spec";
-export type { IpAddress, IpCidr } from "@cnikit/spec";
-export { parseResolvConf, parseResolvConfText } from "./resolv-conf.js";

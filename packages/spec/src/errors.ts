@@ -61,6 +61,16 @@ function ownKind(cls: unknown): string | undefined {
   return typeof kind === "string" ? kind : undefined;
 }
 
+/** `value instanceof cls` by kinds when both carry them, else by prototype. */
+function isInstanceOf(cls: unknown, value: unknown): boolean {
+  const kind = ownKind(cls);
+  if (kind !== undefined && typeof value === "object" && value !== null) {
+    const kinds = (value as { [KINDS]?: unknown })[KINDS];
+    if (Array.isArray(kinds)) return kinds.includes(kind);
+  }
+  return Function.prototype[Symbol.hasInstance].call(cls, value);
+}
+
 /**
  * An error with a CNI error code. Skel prints it as the spec's error JSON; any other
  * thrown value becomes code 999 (`ErrorCode.Internal`).
@@ -102,12 +112,8 @@ export class CniError extends Error {
    * if (err instanceof CniError) log.warn("plugin error", { code: err.code });
    */
   static override [Symbol.hasInstance]<T>(this: abstract new (...args: never[]) => T, value: unknown): value is T {
-    const kind = ownKind(this);
-    if (kind !== undefined && typeof value === "object" && value !== null) {
-      const kinds = (value as { [KINDS]?: unknown })[KINDS];
-      if (Array.isArray(kinds)) return kinds.includes(kind);
-    }
-    return Function.prototype[Symbol.hasInstance].call(this, value);
+    // biome-ignore lint/complexity/noThisInStatic: `this` is the class on the right of `instanceof` (a subclass too)
+    return isInstanceOf(this, value);
   }
 
   /** The CNI error code. */
