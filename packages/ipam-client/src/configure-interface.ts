@@ -76,6 +76,7 @@ const SETTLE_INTERVAL_MS = 50;
  * }
  */
 export class InvalidInterfaceIndexError extends CniError {
+  /** `instanceof` matches this kind of error from any bundled copy (see `CniError.errorKind`). */
   static override readonly errorKind: string = "cnikit.ipam-client.InvalidInterfaceIndexError";
   /** The offending IP config. */
   readonly ipConfig: IPConfig;

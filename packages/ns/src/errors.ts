@@ -13,6 +13,7 @@ import { CniError, ErrorCode } from "@cnikit/spec";
  * try { await Netns.open(path) } catch (e) { if (e instanceof NetnsNotFoundError) return; throw e; }
  */
 export class NetnsNotFoundError extends CniError {
+  /** `instanceof` matches this kind of error from any bundled copy (see `CniError.errorKind`). */
   static override readonly errorKind: string = "cnikit.ns.NetnsNotFoundError";
   /** The path that was opened. */
   readonly path: string;
@@ -30,6 +31,7 @@ export class NetnsNotFoundError extends CniError {
  * await Netns.open("/etc/hostname"); // throws NotANetnsError
  */
 export class NotANetnsError extends CniError {
+  /** `instanceof` matches this kind of error from any bundled copy (see `CniError.errorKind`). */
   static override readonly errorKind: string = "cnikit.ns.NotANetnsError";
   /** The path that was opened. */
   readonly path: string;
@@ -47,6 +49,7 @@ export class NotANetnsError extends CniError {
  * ns.close(); await ns.listLinks(); // throws NetnsClosedError
  */
 export class NetnsClosedError extends CniError {
+  /** `instanceof` matches this kind of error from any bundled copy (see `CniError.errorKind`). */
   static override readonly errorKind: string = "cnikit.ns.NetnsClosedError";
   constructor(path: string) {
     super(ErrorCode.Internal, `"${path}" has already been closed`);
@@ -61,6 +64,7 @@ export class NetnsClosedError extends CniError {
  * await ns.deleteLink("eth0", { missingOk: true }); // never throws this
  */
 export class LinkNotFoundError extends CniError {
+  /** `instanceof` matches this kind of error from any bundled copy (see `CniError.errorKind`). */
   static override readonly errorKind: string = "cnikit.ns.LinkNotFoundError";
   /** The name or index looked up. */
   readonly link: string | number;
@@ -78,6 +82,7 @@ export class LinkNotFoundError extends CniError {
  * await ns.createBridge({ name: "cni0" }); // throws LinkExistsError the second time
  */
 export class LinkExistsError extends CniError {
+  /** `instanceof` matches this kind of error from any bundled copy (see `CniError.errorKind`). */
   static override readonly errorKind: string = "cnikit.ns.LinkExistsError";
   /** The conflicting name. */
   readonly link: string;
@@ -95,6 +100,7 @@ export class LinkExistsError extends CniError {
  * try { await ns.addRoute(r) } catch (e) { if (e instanceof NetlinkError && e.errnoCode === "EEXIST") ... }
  */
 export class NetlinkError extends CniError {
+  /** `instanceof` matches this kind of error from any bundled copy (see `CniError.errorKind`). */
   static override readonly errorKind: string = "cnikit.ns.NetlinkError";
   /** Positive errno from the kernel. */
   readonly errno: number;
