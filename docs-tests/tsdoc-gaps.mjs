@@ -40,6 +40,7 @@ export const PACKAGES = {
   ns: ["src/index.ts"],
   invoke: ["src/index.ts"],
   "ipam-client": ["src/index.ts"],
+  "host-local": ["src/index.ts"],
   runtime: ["src/index.ts"],
   testing: ["src/index.ts"],
   build: ["src/index.ts"],

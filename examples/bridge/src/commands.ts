@@ -38,13 +38,13 @@ function confOf(ctx: Ctx): BridgeConf {
 }
 
 function messageOf(err: unknown): string {
-  return CniError.isInstance(err) ? err.msg : err instanceof Error ? err.message : String(err);
+  return err instanceof CniError ? err.msg : err instanceof Error ? err.message : String(err);
 }
 
 /** Re-throws `err` with `prefix: ` in front of its message, keeping its code. */
 function wrap(prefix: string, err: unknown): CniError {
-  const code = CniError.isInstance(err) ? err.code : ErrorCode.Internal;
-  const details = CniError.isInstance(err) ? err.details : undefined;
+  const code = err instanceof CniError ? err.code : ErrorCode.Internal;
+  const details = err instanceof CniError ? err.details : undefined;
   return new CniError(code, `${prefix}: ${messageOf(err)}`, details, { cause: err });
 }
 
@@ -188,7 +188,7 @@ export async function add(ctx: Ctx): Promise<AddResult> {
             throw wrap("failed to set bridge addr", err);
           }
           try {
-            await enableIpForward([gws4or6.family === 4 ? "4" : "6"]);
+            await enableIpForward([gws4or6.family]);
           } catch (err) {
             throw wrap("failed to enable forwarding", err);
           }
@@ -240,7 +240,7 @@ function openNetnsIfExists(path: string): Netns | undefined {
   try {
     return Netns.openSync(path);
   } catch (err) {
-    if (NetnsNotFoundError.isInstance(err)) return undefined;
+    if (err instanceof NetnsNotFoundError) return undefined;
     throw err;
   }
 }
@@ -250,7 +250,7 @@ async function globalAddresses(ns: Netns, ifName: string): Promise<string[]> {
   try {
     return (await ns.listAddresses(ifName)).filter((a) => a.scope === 0).map((a) => a.cidr);
   } catch (err) {
-    if (LinkNotFoundError.isInstance(err)) return [];
+    if (err instanceof LinkNotFoundError) return [];
     throw err;
   }
 }

@@ -4,8 +4,7 @@
  * bridge is the gateway, a default route is added per family for isDefaultGateway, and the
  * addresses the bridge must carry are collected per family.
  */
-import { gatewayOf, ipFamily, parseCidr } from "@cnikit/ns";
-import { CniError, ErrorCode, type IPConfig, type Route } from "@cnikit/spec";
+import { CniError, ErrorCode, gatewayOf, type IPConfig, ipFamily, networkOf, parseCidr, type Route } from "@cnikit/spec";
 
 /** What the bridge must carry for one address family. */
 export interface FamilyGateways {
@@ -61,7 +60,7 @@ export function calcGateways(
     }
     if (opts.isGateway && ipc.gateway) {
       const gws = family === 4 ? out.v4 : out.v6;
-      gws.cidrs.push(`${ipc.gateway}/${parseCidr(ipc.address).prefixLength}`);
+      gws.cidrs.push(`${ipc.gateway}/${parseCidr(ipc.address).prefix}`);
     }
     out.ips.push(ipc);
   }
@@ -70,7 +69,7 @@ export function calcGateways(
 
 function normalizeCidr(cidr: string): string {
   try {
-    return parseCidr(cidr).network;
+    return networkOf(cidr);
   } catch {
     return cidr;
   }

@@ -12,7 +12,7 @@ function codeOf(fn: () => unknown): { code: number; msg: string } | undefined {
   try {
     fn();
   } catch (err) {
-    if (CniError.isInstance(err)) return { code: err.code, msg: err.msg };
+    if (err instanceof CniError) return { code: err.code, msg: err.msg };
     throw err;
   }
   return undefined;

@@ -8,9 +8,9 @@ import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
-import { cidrContains, Netns } from "@cnikit/ns";
+import { Netns } from "@cnikit/ns";
 import { CniRuntime, loadConfList, type NetworkConfigList, type RuntimeConf } from "@cnikit/runtime";
-import { type Result, toCurrentResult, versionGte } from "@cnikit/spec";
+import { cidrContains, type Result, toCurrentResult, versionGte } from "@cnikit/spec";
 import type { DemoContext, DemoNetwork, PluginSource } from "./networks.js";
 
 /** Where the Go reference plugins live (Debian's containernetworking-plugins). */

@@ -8,7 +8,7 @@
  */
 import { accessSync, constants as fsConstants, mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { DEFAULT_DATA_DIR, HostLocalAllocator, loadHostLocalConfig } from "@cnikit/ipam-client";
+import { DEFAULT_DATA_DIR, HostLocalAllocator, loadHostLocalConfig } from "@cnikit/host-local";
 import { type AddResult, CniError, ErrorCode, type Plugin, type PluginContext, definePlugin } from "@cnikit/skel";
 import { ALL_VERSIONS } from "@cnikit/spec";
 

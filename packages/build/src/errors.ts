@@ -18,15 +18,26 @@ const MARKER = Symbol.for("cnikit.BuildError");
  * try {
  *   await buildPlugin({ entry: "src/main.ts", outfile: "dist/my-plugin" });
  * } catch (err) {
- *   if (BuildError.isInstance(err)) console.error(err.message);
+ *   if (err instanceof BuildError) console.error(err.message);
  * }
  * ```
  */
 export class BuildError extends Error {
   /** Always `"BuildError"`. */
   override readonly name = "BuildError";
-  /** Marks build errors across copies of this package (see {@link BuildError.isInstance}). */
-  readonly [MARKER] = true;
+
+  /**
+   * True for a `BuildError`, also one thrown by another bundled copy of this package (each
+   * instance carries a global marker), so `err instanceof BuildError` is reliable.
+   *
+   * @example
+   * ```ts
+   * new BuildError("x") instanceof BuildError; // true
+   * ```
+   */
+  static override [Symbol.hasInstance](value: unknown): value is BuildError {
+    return typeof value === "object" && value !== null && (value as Record<symbol, unknown>)[MARKER] === true;
+  }
 
   /**
    * Creates a build error.
@@ -38,17 +49,6 @@ export class BuildError extends Error {
    */
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
-  }
-
-  /**
-   * True for a `BuildError`, also one thrown by another copy of this package.
-   *
-   * @example
-   * ```ts
-   * BuildError.isInstance(new BuildError("x")); // true
-   * ```
-   */
-  static isInstance(value: unknown): value is BuildError {
-    return typeof value === "object" && value !== null && (value as Record<symbol, unknown>)[MARKER] === true;
+    Object.defineProperty(this, MARKER, { value: true });
   }
 }

@@ -142,7 +142,7 @@ export async function runCli(argv: readonly string[], io: CliIo = defaultIo): Pr
     io.err(`built ${rel(r.outfile)}${extras.length ? ` (+ ${extras.map(rel).join(", ")})` : ""}\n`);
     return 0;
   } catch (err) {
-    const msg = BuildError.isInstance(err) ? err.message : String((err as Error)?.stack ?? err);
+    const msg = err instanceof BuildError ? err.message : String((err as Error)?.stack ?? err);
     io.err(`cnikit-build: ${msg}\n`);
     return 1;
   }

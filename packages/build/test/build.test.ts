@@ -190,7 +190,7 @@ describe("buildPlugin", () => {
 
   it("a missing entry is a clear BuildError", async () => {
     const err = await buildPlugin({ entry: "src/nope.ts", outfile: "dist/x", cwd: work }).catch((e: unknown) => e);
-    expect(BuildError.isInstance(err)).toBe(true);
+    expect(err instanceof BuildError).toBe(true);
     expect((err as Error).message).toBe(`entry src/nope.ts not found (looked for ${join(work, "src/nope.ts")})`);
     expect(existsSync(join(work, "dist/x"))).toBe(false);
   });
@@ -199,7 +199,7 @@ describe("buildPlugin", () => {
     const bad = join(work, "src", "bad.ts");
     writeFileSync(bad, 'import { nothing } from "./missing.js";\nconst x = ;\n');
     const err = await buildPlugin({ entry: bad, outfile: join(work, "bad/x") }).catch((e: unknown) => e);
-    expect(BuildError.isInstance(err)).toBe(true);
+    expect(err instanceof BuildError).toBe(true);
     expect((err as Error).message).toMatch(/^bundling failed:\n {2}.*bad\.ts:\d+:\d+: /);
   });
 

@@ -25,7 +25,7 @@ import {
 import { PKG_DIR, cleanEnv } from "./cli-harness.js";
 
 const REPO = join(PKG_DIR, "../..");
-const PACKAGES = ["spec", "native", "skel", "ns", "invoke", "ipam-client", "runtime", "testing", "build", "create-cni-plugin"];
+const PACKAGES = ["spec", "native", "skel", "ns", "invoke", "ipam-client", "host-local", "runtime", "testing", "build", "create-cni-plugin"];
 const MIN = 60_000;
 
 interface Step {

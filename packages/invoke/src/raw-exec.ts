@@ -112,7 +112,7 @@ async function runPlugin(spawner: Spawner, request: RawExecRequest): Promise<Uin
         await sleep(TEXT_BUSY_DELAY_MS, request.signal);
         continue;
       }
-      if (CniError.isInstance(err)) throw err;
+      if (err instanceof CniError) throw err;
       throw new CniError(
         ErrorCode.IoFailure,
         `netplugin failed with no error message: fork/exec ${request.pluginPath}: ${systemErrorText(err)}`,

@@ -6,7 +6,7 @@
  * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#add-success
  */
 import type { Link, LinkRef, Netns, RouteInput } from "@cnikit/ns";
-import { CniError, ErrorCode, formatIp, type IPConfig, parseCidr, parseCidrText, parseIp, type Result, type Route } from "@cnikit/spec";
+import { CniError, ErrorCode, formatIp, type IPConfig, networkOf, parseCidr, type Result, type Route, tryParseCidr, tryParseIp } from "@cnikit/spec";
 
 /**
  * Options of {@link configureInterface}.
@@ -47,10 +47,12 @@ const SETTLE_INTERVAL_MS = 50;
  * try {
  *   await configureInterface(netns, "eth0", result);
  * } catch (err) {
- *   if (InvalidInterfaceIndexError.isInstance(err)) console.error(err.ipConfig.address);
+ *   if (err instanceof InvalidInterfaceIndexError) console.error(err.ipConfig.address);
  * }
  */
 export class InvalidInterfaceIndexError extends CniError {
+  /** `instanceof` matches this kind of error from any bundled copy (see `CniError.errorKind`). */
+  static override readonly errorKind: string = "cnikit.ipam-client.InvalidInterfaceIndexError";
   /** The offending IP config. */
   readonly ipConfig: IPConfig;
 
@@ -60,17 +62,6 @@ export class InvalidInterfaceIndexError extends CniError {
     this.ipConfig = ipConfig;
   }
 
-  /**
-   * True for this error from any bundled copy of the library.
-   *
-   * @example if (InvalidInterfaceIndexError.isInstance(err)) return err.ipConfig;
-   */
-  static override isInstance(value: unknown): value is InvalidInterfaceIndexError {
-    return (
-      value instanceof InvalidInterfaceIndexError ||
-      (CniError.isInstance(value) && (value as { name?: unknown }).name === "InvalidInterfaceIndexError")
-    );
-  }
 }
 
 function describeIp(ipc: IPConfig): string {
@@ -78,11 +69,11 @@ function describeIp(ipc: IPConfig): string {
 }
 
 function reason(err: unknown): string {
-  return CniError.isInstance(err) ? err.msg : err instanceof Error ? err.message : String(err);
+  return err instanceof CniError ? err.msg : err instanceof Error ? err.message : String(err);
 }
 
 function familyOfCidr(cidr: string): 4 | 6 | undefined {
-  return parseCidr(cidr)?.ip.family ?? parseIp(cidr)?.family;
+  return tryParseCidr(cidr)?.ip.family ?? tryParseIp(cidr)?.family;
 }
 
 async function enableIpv6(ns: Netns, ifName: string, warn: (m: string) => void): Promise<void> {
@@ -212,13 +203,13 @@ export async function configureInterface(
     } catch (err) {
       throw CniError.wrap(`failed to add IP addr ${describeIp(ipc)} to ${JSON.stringify(ifName)}`, err);
     }
-    const parsedGw = ipc.gateway === undefined ? undefined : parseIp(ipc.gateway);
+    const parsedGw = ipc.gateway === undefined ? undefined : tryParseIp(ipc.gateway);
     const gateway = parsedGw === undefined ? undefined : formatIp(parsedGw);
     if (parsedGw?.family === 4) v4gw ??= gateway;
     else if (parsedGw?.family === 6) v6gw ??= gateway;
     if (ptp) {
-      const p = parseCidrText(ipc.address);
-      added.push({ ip: p.ip, network: p.network, prefixLength: p.prefixLength, family: p.family, gateway });
+      const p = parseCidr(ipc.address);
+      added.push({ ip: formatIp(p.ip), network: networkOf(ipc.address), prefixLength: p.prefix, family: p.ip.family, gateway });
     }
   }
 

@@ -7,15 +7,30 @@
  * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#check-check-containers-networking-is-as-expected
  */
 import type { Link, Netns } from "@cnikit/ns";
-import { CniError, ErrorCode, type Interface, type IPConfig, type ParsedCidr, parseCidrText, type Route } from "@cnikit/spec";
+import { CniError, ErrorCode, formatCidr, formatIp, type Interface, type IPConfig, type IpFamily, networkOf, parseCidr, parseIp, type Route } from "@cnikit/spec";
 
 function fail(msg: string, cause?: unknown): CniError {
   return new CniError(ErrorCode.Internal, msg, undefined, cause === undefined ? undefined : { cause });
 }
 
-function parseOrFail(text: string, what: string): ParsedCidr {
+/** A CIDR's parts as canonical text, the forms the kernel's answers are compared with. */
+interface CidrParts {
+  ip: string;
+  prefixLength: number;
+  family: IpFamily;
+  network: string;
+  cidr: string;
+}
+
+function cidrParts(text: string): CidrParts {
+  const c = parseCidr(text);
+  const ip = formatIp(c.ip);
+  return { ip, prefixLength: c.prefix, family: c.ip.family, network: networkOf(text), cidr: formatCidr(c.ip, c.prefix) };
+}
+
+function parseOrFail(text: string, what: string): CidrParts {
   try {
-    return parseCidrText(text);
+    return cidrParts(text);
   } catch (err) {
     throw fail(`${what} ${JSON.stringify(text)} is not an IP address or CIDR`, err);
   }
@@ -121,7 +136,7 @@ export async function validateInterfaceIps(ns: Netns, link: string | Link, ips: 
     try {
       routes = await ns.listRoutes({ family: want.family });
     } catch (err) {
-      const msg = CniError.isInstance(err) ? err.msg : String(err);
+      const msg = err instanceof CniError ? err.msg : String(err);
       throw fail(`Error ${msg} trying to find Gateway ${ipc.gateway ?? "<nil>"} for interface ${ifName}`, err);
     }
     if (!routes.some((r) => r.dst === want.network)) {
@@ -150,11 +165,11 @@ function describeRoute(r: Route): string {
 export async function validateRoutes(ns: Netns, routes: readonly Route[]): Promise<void> {
   const byFamily = new Map<4 | 6, Awaited<ReturnType<Netns["listRoutes"]>>>();
   for (const route of routes) {
-    let want: ParsedCidr;
+    let want: CidrParts;
     let gw: string | undefined;
     try {
-      want = parseCidrText(route.dst);
-      gw = route.gw === undefined ? undefined : parseCidrText(route.gw).ip;
+      want = cidrParts(route.dst);
+      gw = route.gw === undefined ? undefined : formatIp(parseIp(route.gw));
     } catch (err) {
       throw fail(`Invalid static route found ${describeRoute(route)}`, err);
     }
@@ -163,7 +178,7 @@ export async function validateRoutes(ns: Netns, routes: readonly Route[]): Promi
       try {
         have = await ns.listRoutes({ family: want.family });
       } catch (err) {
-        const msg = CniError.isInstance(err) ? err.msg : String(err);
+        const msg = err instanceof CniError ? err.msg : String(err);
         throw fail(`Expected Route ${describeRoute(route)} not route table lookup error ${msg}`, err);
       }
       byFamily.set(want.family, have);

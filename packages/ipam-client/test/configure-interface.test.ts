@@ -96,7 +96,7 @@ describe("configureInterface", () => {
       ips: [{ interface: 0, address: "10.93.0.2/24" }],
     };
     const err = await configureInterface(netns, "eth0", other).catch((e: unknown) => e);
-    expect(InvalidInterfaceIndexError.isInstance(err)).toBe(true);
+    expect(err instanceof InvalidInterfaceIndexError).toBe(true);
   });
 
   it("reports a missing link", async () => {

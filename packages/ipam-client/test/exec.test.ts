@@ -95,7 +95,7 @@ describe("ipam delegation", () => {
   it("names the plugin in its error, keeping code and message", async () => {
     const c = { ...conf("bad-net", "1.0.0"), ipam: { type: "host-local", dataDir: tmp, subnet: "10.96.0.0/31" } };
     const err = await ipam.add(ctxFor("/usr/lib/cni", "x", c), quiet).catch((e: unknown) => e);
-    expect(CniError.isInstance(err)).toBe(true);
+    expect(err instanceof CniError).toBe(true);
     expect((err as CniError).msg).toBe(
       "IPAM plugin host-local: invalid range set 0: Network 10.96.0.0/31 too small to allocate from",
     );

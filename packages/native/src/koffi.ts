@@ -98,7 +98,7 @@ export function loadKoffi(): Koffi {
       }
     }
   } catch (err) {
-    if (CniError.isInstance(err)) throw err;
+    if (err instanceof CniError) throw err;
     throw new CniError(ErrorCode.Internal, "cannot load koffi", (err as Error).message, { cause: err });
   }
   setLoadedKoffi(koffi);

@@ -30,7 +30,7 @@ describe("flock", () => {
       flock(987654, "ex");
       expect.unreachable();
     } catch (err) {
-      expect(CniError.isInstance(err)).toBe(true);
+      expect(err instanceof CniError).toBe(true);
       expect((err as CniError).code).toBe(5);
       expect((err as CniError).msg).toMatch(/EBADF/);
     }

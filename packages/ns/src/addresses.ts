@@ -3,8 +3,8 @@
  * @see https://github.com/cnikit/cnikit/blob/main/docs/netns.md
  * @internal
  */
-import { broadcastOf, bytesToIp, ipToBytes, parseCidr, type IpFamily } from "./cidr.js";
-import { attrMap, bytes, encodeAttrs, readStr, readU32, str, u32, type AttrInput } from "./netlink-attrs.js";
+import { broadcastOf, bytesToIp, formatCidr, type IpFamily, parseCidr } from "@cnikit/spec";
+import { attrMap, encodeAttrs, ipAttr, readStr, readU32, str, u32, type AttrInput } from "./netlink-attrs.js";
 import { NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE, type RtnlSocket } from "./netlink-socket.js";
 
 const RTM_NEWADDR = 20;
@@ -165,30 +165,30 @@ export async function addAddress(
   o: AddAddressOptions = {},
 ): Promise<void> {
   const p = parseCidr(cidr);
+  const family = p.ip.family;
   let flags = 0;
   if (o.noDad) flags |= IFA_F.NODAD;
   if (o.noPrefixRoute) flags |= IFA_F.NOPREFIXROUTE;
-  const ipb = ipToBytes(p.ip);
-  const attrs: AttrInput[] = [bytes(IFA_LOCAL, ipb), bytes(IFA_ADDRESS, ipb)];
-  if (p.family === 4) {
-    const bc = o.broadcast === false ? undefined : (o.broadcast ?? broadcastOf(p.cidr));
-    if (bc) attrs.push(bytes(IFA_BROADCAST, ipToBytes(bc)));
+  const attrs: AttrInput[] = [ipAttr(IFA_LOCAL, p.ip), ipAttr(IFA_ADDRESS, p.ip)];
+  if (family === 4) {
+    const bc = o.broadcast === false ? undefined : (o.broadcast ?? broadcastOf(cidr));
+    if (bc) attrs.push(ipAttr(IFA_BROADCAST, bc));
     if (o.label) attrs.push(str(IFA_LABEL, o.label));
   }
   if (flags) attrs.push(u32(IFA_FLAGS, flags));
   const body = Buffer.concat([
-    ifaddrmsg(p.family === 4 ? AF_INET : AF_INET6, p.prefixLength, flags, scopeValue(o.scope), ifIndex),
+    ifaddrmsg(family === 4 ? AF_INET : AF_INET6, p.prefix, flags, scopeValue(o.scope), ifIndex),
     encodeAttrs(attrs),
   ]);
-  await nl.request(RTM_NEWADDR, NLM_F_CREATE | (o.replace ? NLM_F_REPLACE : NLM_F_EXCL), body, `add address ${p.cidr}`);
+  const what = `add address ${formatCidr(p.ip, p.prefix)}`;
+  await nl.request(RTM_NEWADDR, NLM_F_CREATE | (o.replace ? NLM_F_REPLACE : NLM_F_EXCL), body, what);
 }
 
 export async function deleteAddress(nl: RtnlSocket, ifIndex: number, cidr: string): Promise<void> {
   const p = parseCidr(cidr);
-  const ipb = ipToBytes(p.ip);
   const body = Buffer.concat([
-    ifaddrmsg(p.family === 4 ? AF_INET : AF_INET6, p.prefixLength, 0, 0, ifIndex),
-    encodeAttrs([bytes(IFA_LOCAL, ipb), bytes(IFA_ADDRESS, ipb)]),
+    ifaddrmsg(p.ip.family === 4 ? AF_INET : AF_INET6, p.prefix, 0, 0, ifIndex),
+    encodeAttrs([ipAttr(IFA_LOCAL, p.ip), ipAttr(IFA_ADDRESS, p.ip)]),
   ]);
-  await nl.request(RTM_DELADDR, 0, body, `delete address ${p.cidr}`);
+  await nl.request(RTM_DELADDR, 0, body, `delete address ${formatCidr(p.ip, p.prefix)}`);
 }

@@ -3,8 +3,7 @@
  *
  * @see https://github.com/cnikit/cnikit/blob/main/docs/netns.md
  */
-import { CniError, ErrorCode } from "@cnikit/spec";
-import { parseCidr } from "./cidr.js";
+import { CniError, ErrorCode, formatCidr, formatIp, networkOf, parseCidr } from "@cnikit/spec";
 import { LinkExistsError } from "./errors.js";
 import type { BridgePortFlags, Link } from "./links.js";
 import { Netns, type NetnsOption } from "./netns.js";
@@ -64,7 +63,7 @@ export async function ensureBridge(options: EnsureBridgeOptions): Promise<Link> 
     options.onCreated?.();
     link = await ns.getLink(options.name);
   } catch (err) {
-    if (!LinkExistsError.isInstance(err)) throw err;
+    if (!(err instanceof LinkExistsError)) throw err;
     link = await ns.getLink(options.name);
     if (link.kind !== "bridge") {
       throw new CniError(ErrorCode.Internal, `"${options.name}" already exists but is not a bridge`, undefined, {
@@ -82,21 +81,22 @@ export async function ensureBridge(options: EnsureBridgeOptions): Promise<Link> 
   }
   for (const cidr of options.addresses ?? []) {
     const want = parseCidr(cidr);
-    const have = await ns.listAddresses(link.index, { family: want.family });
-    if (have.some((a) => a.ip === want.ip && a.prefixLength === want.prefixLength)) continue;
-    const conflicts = have.filter(
-      (a) => a.scope === 0 && (want.family === 4 || parseCidr(a.cidr).network === want.network),
-    );
+    const family = want.ip.family;
+    const wantIp = formatIp(want.ip);
+    const wantCidr = formatCidr(want.ip, want.prefix);
+    const have = await ns.listAddresses(link.index, { family });
+    if (have.some((a) => a.ip === wantIp && a.prefixLength === want.prefix)) continue;
+    const conflicts = have.filter((a) => a.scope === 0 && (family === 4 || networkOf(a.cidr) === networkOf(wantCidr)));
     for (const c of conflicts) {
       if (!options.forceAddress) {
         throw new CniError(
           ErrorCode.Internal,
-          `"${options.name}" already has an IP address different from ${want.cidr}`,
+          `"${options.name}" already has an IP address different from ${wantCidr}`,
         );
       }
       await ns.deleteAddress(link.index, c.cidr);
     }
-    await ns.addAddress(link.index, want.cidr, want.family === 6 ? { noDad: true } : {});
+    await ns.addAddress(link.index, wantCidr, family === 6 ? { noDad: true } : {});
   }
   // addresses are not link attributes: re-read the link only if its flags changed
   return changed ? ns.getLink(link.index) : link;

@@ -3,8 +3,8 @@
  *
  * @see https://github.com/cnikit/cnikit/blob/main/docs/netns.md
  */
+import { type IpFamily, ipFamily } from "@cnikit/spec";
 import { Netns, type NetnsOption } from "./netns.js";
-import { ipFamily } from "./cidr.js";
 
 /**
  * Reads a sysctl in the process's own netns (or in `options.netns`). Dots or slashes, with Go's
@@ -31,36 +31,25 @@ export async function setSysctl(name: string, value: string | number, options?: 
   (options?.netns ?? Netns.host()).setSysctlSync(name, value);
 }
 
-/** An address family for forwarding: "4"/"6" (also 4/6). */
-/**
- * An address family for {@link enableIpForward}, as a string (`"4"`, as CNI 0.x results write it) or a number.
- *
- * @example
- * const families: ForwardFamily[] = familiesOf(result.ips?.map((ip) => ip.address) ?? []);
- * await enableIpForward(families);
- */
-export type ForwardFamily = "4" | "6" | 4 | 6;
-
-const FORWARD_SYSCTL = { "4": "net/ipv4/ip_forward", "6": "net/ipv6/conf/all/forwarding" } as const;
+const FORWARD_SYSCTL = { 4: "net/ipv4/ip_forward", 6: "net/ipv6/conf/all/forwarding" } as const;
 
 /**
  * Enables IP forwarding for each family, writing only where it is not already on.
  * Resolves with the families it actually changed.
  *
  * @example
- * await enableIpForward(["4"]);              // host
- * await enableIpForward(["4", "6"], { netns }); // inside a netns
+ * await enableIpForward([4]);              // host
+ * await enableIpForward([4, 6], { netns }); // inside a netns
  * @throws {CniError} code 5 when the sysctl cannot be read or written.
  */
 export async function enableIpForward(
-  families: readonly ForwardFamily[],
+  families: readonly IpFamily[],
   options?: NetnsOption,
-): Promise<("4" | "6")[]> {
+): Promise<IpFamily[]> {
   const ns = options?.netns ?? Netns.host();
-  const changed: ("4" | "6")[] = [];
-  for (const f of new Set(families.map((x) => String(x) as "4" | "6"))) {
+  const changed: IpFamily[] = [];
+  for (const f of new Set(families)) {
     const name = FORWARD_SYSCTL[f];
-    if (!name) continue;
     if (ns.getSysctlSync(name).trim() === "1") continue;
     ns.setSysctlSync(name, "1");
     changed.push(f);
@@ -74,11 +63,11 @@ export async function enableIpForward(
  * @example
  * await enableIpForward(familiesOf(result.ips.map((i) => i.address)));
  */
-export function familiesOf(ips: readonly string[]): ("4" | "6")[] {
-  const out = new Set<"4" | "6">();
+export function familiesOf(ips: readonly string[]): IpFamily[] {
+  const out = new Set<IpFamily>();
   for (const ip of ips) {
     const f = ipFamily(ip);
-    if (f) out.add(f === 4 ? "4" : "6");
+    if (f) out.add(f);
   }
   return [...out];
 }

@@ -25,7 +25,6 @@ export type { SetupVethOptions, VethPair } from "./veth.js";
 export { ensureBridge, setBridgePort } from "./bridge.js";
 export type { EnsureBridgeOptions } from "./bridge.js";
 export { enableIpForward, familiesOf, getSysctl, setSysctl } from "./forward.js";
-export type { ForwardFamily } from "./forward.js";
 export { sysctlPath } from "./sysctl.js";
 export {
   setupIpMasq,
@@ -37,19 +36,6 @@ export {
 } from "./ipmasq.js";
 export type { GcIpMasqOptions, IpMasqBackend, IpMasqOptions } from "./ipmasq.js";
 export { hostVethName, randomMac, randomVethName } from "./mac.js";
-export {
-  addToIp,
-  broadcastOf,
-  cidrContains,
-  compareIps,
-  gatewayOf,
-  ipFamily,
-  networkOf,
-  nextIp,
-  parseCidr,
-  prevIp,
-} from "./cidr.js";
-export type { IpFamily, ParsedCidr } from "./cidr.js";
 export {
   LinkExistsError,
   LinkNotFoundError,

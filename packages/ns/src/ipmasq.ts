@@ -8,10 +8,9 @@
  * @see https://github.com/cnikit/cnikit/blob/main/docs/netns.md
  */
 import { accessSync, constants as fsConstants } from "node:fs";
-import { CniError, ErrorCode } from "@cnikit/spec";
+import { CniError, ErrorCode, formatCidr, formatIp, type IpFamily, networkAddress, parseCidr } from "@cnikit/spec";
 import type { Attachment } from "@cnikit/spec";
 import { builtin } from "./builtin.js";
-import { parseCidr } from "./cidr.js";
 import { posixSpawn, posixSpawnAvailable } from "@cnikit/native";
 import { Netns, type NetnsOption } from "./netns.js";
 
@@ -212,7 +211,7 @@ async function setupNft(run: Runner, nft: string, o: IpMasqOptions): Promise<voi
     `add rule ${t} postrouting goto ${IPMASQ_NFT_CHAIN}\n` +
     nftDelete(stale);
   for (const cidr of o.ips) {
-    const p = parseCidr(cidr);
+    const p = masqParts(cidr);
     const ip = p.family === 4 ? "ip" : "ip6";
     script += `add rule ${t} ${IPMASQ_NFT_CHAIN} ${ip} saddr == ${p.ip} ${ip} daddr != ${p.network} masquerade comment ${JSON.stringify(comment)}\n`;
   }
@@ -228,6 +227,17 @@ async function teardownNft(run: Runner, nft: string, network: string, ifName: st
   if (r.code !== 0) fail("failed to tear down nftables masquerade", r);
 }
 
+/** The parts of an address CIDR (`10.1.2.3/24`) the masquerade rules name, as Go prints them. */
+function masqParts(cidr: string): { family: IpFamily; ip: string; network: string; cidr: string } {
+  const p = parseCidr(cidr);
+  return {
+    family: p.ip.family,
+    ip: formatIp(p.ip),
+    network: formatCidr(networkAddress(p.ip, p.prefix), p.prefix),
+    cidr: formatCidr(p.ip, p.prefix),
+  };
+}
+
 function iptablesFor(family: 4 | 6): string | undefined {
   return findBinary(family === 4 ? "iptables" : "ip6tables");
 }
@@ -236,7 +246,7 @@ async function setupIptables(run: Runner, o: IpMasqOptions): Promise<void> {
   const chain = ipMasqChainName(o.network, o.containerId);
   const comment = iptablesComment(o.network, o.containerId);
   for (const cidr of o.ips) {
-    const p = parseCidr(cidr);
+    const p = masqParts(cidr);
     const ipt = iptablesFor(p.family);
     if (!ipt) throw new CniError(ErrorCode.Internal, "failed to locate iptables");
     const multicast = p.family === 4 ? "224.0.0.0/4" : "ff00::/8";
@@ -261,14 +271,14 @@ async function setupIptables(run: Runner, o: IpMasqOptions): Promise<void> {
 async function teardownIptables(run: Runner, network: string, containerId: string, ips: readonly string[]): Promise<void> {
   const chain = ipMasqChainName(network, containerId);
   const comment = iptablesComment(network, containerId);
-  const families = new Set(ips.map((c) => parseCidr(c).family));
+  const families = new Set(ips.map((c) => masqParts(c).family));
   for (const family of families) {
     const ipt = iptablesFor(family);
     if (!ipt) continue;
     const base = ["-w", "-t", "nat"];
     if ((await run(ipt, [...base, "-S", chain])).code !== 0) continue; // no chain: nothing of ours
     for (const cidr of ips) {
-      const p = parseCidr(cidr);
+      const p = masqParts(cidr);
       if (p.family !== family) continue;
       for (const src of [p.ip, p.cidr]) {
         await run(ipt, [...base, "-D", "POSTROUTING", "-s", src, "-j", chain, "-m", "comment", "--comment", comment]);

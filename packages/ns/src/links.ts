@@ -6,12 +6,12 @@
  */
 import { CniError, ErrorCode, ipFamily } from "@cnikit/spec";
 import { LinkExistsError, LinkNotFoundError, NetlinkError } from "./errors.js";
-import { ipToBytes } from "./cidr.js";
 import {
   type AttrInput,
   attrMap,
   bytes,
   encodeAttrs,
+  ipAttr,
   nested,
   readStr,
   readU32,
@@ -173,7 +173,7 @@ function selector(link: string | number): { index: number; attrs: AttrInput[] } 
 }
 
 function notFound(link: string | number, err: unknown): never {
-  if (NetlinkError.isInstance(err) && (err.errnoCode === "ENODEV" || err.errnoCode === "ENOENT")) {
+  if (err instanceof NetlinkError && (err.errnoCode === "ENODEV" || err.errnoCode === "ENOENT")) {
     throw new LinkNotFoundError(link, { cause: err });
   }
   throw err;
@@ -205,7 +205,7 @@ export async function findLink(nl: RtnlSocket, link: string | number): Promise<L
   try {
     return await getLink(nl, link);
   } catch (err) {
-    if (LinkNotFoundError.isInstance(err)) return undefined;
+    if (err instanceof LinkNotFoundError) return undefined;
     throw err;
   }
 }
@@ -259,7 +259,7 @@ export async function renameLink(nl: RtnlSocket, from: string | number, to: stri
   try {
     await nl.request(RTM_NEWLINK, 0, body, `rename ${from} to ${to}`);
   } catch (err) {
-    if (NetlinkError.isInstance(err) && err.errnoCode === "EEXIST")
+    if (err instanceof NetlinkError && err.errnoCode === "EEXIST")
       throw new LinkExistsError(to, undefined, { cause: err });
     notFound(from, err);
   }
@@ -283,7 +283,7 @@ export async function deleteLink(
     try {
       notFound(link, err);
     } catch (e) {
-      if (missingOk && LinkNotFoundError.isInstance(e)) return false;
+      if (missingOk && e instanceof LinkNotFoundError) return false;
       throw e;
     }
   }
@@ -385,7 +385,7 @@ async function createLink(
   try {
     await nl.request(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, body, `create ${kind} ${o.name}`);
   } catch (err) {
-    if (NetlinkError.isInstance(err) && err.errnoCode === "EEXIST") {
+    if (err instanceof NetlinkError && err.errnoCode === "EEXIST") {
       throw new LinkExistsError(
         o.name,
         peerName === undefined ? undefined : `link "${o.name}" or peer "${peerName}" already exists`,
@@ -476,8 +476,8 @@ export async function createVxlan(nl: RtnlSocket, o: CreateVxlanOptions): Promis
   const data: AttrInput[] = [u32(VX.ID, o.id)];
   const addr = (v4: number, v6: number, ip: string): AttrInput => {
     const family = ip.includes("/") ? undefined : ipFamily(ip);
-    if (family === 4) return bytes(v4, ipToBytes(ip));
-    if (family === 6) return bytes(v6, ipToBytes(ip));
+    if (family === 4) return ipAttr(v4, ip);
+    if (family === 6) return ipAttr(v6, ip);
     throw new CniError(ErrorCode.InvalidNetworkConfig, `invalid IP address "${ip}"`);
   };
   const dst = o.remote ?? o.group;

@@ -4,6 +4,8 @@
  * @internal
  */
 
+import { type IpAddress, ipToBytes } from "@cnikit/spec";
+
 /** NLA_F_NESTED: set on nested attribute types. */
 export const NLA_F_NESTED = 0x8000;
 const NLA_TYPE_MASK = 0x3fff;
@@ -81,6 +83,8 @@ export const s32 = (type: number, v: number): AttrInput => {
 export const str = (type: number, v: string): AttrInput => ({ type, data: Buffer.from(`${v}\0`) });
 export const bytes = (type: number, v: Buffer): AttrInput => ({ type, data: v });
 export const nested = (type: number, attrs: AttrInput[]): AttrInput => ({ type, nested: attrs });
+/** An address attribute: 4 or 16 network-order bytes (CniError code 7 when text is not an address). */
+export const ipAttr = (type: number, ip: string | IpAddress): AttrInput => ({ type, data: Buffer.from(ipToBytes(ip)) });
 
 /** Reads a NUL-terminated string payload. */
 export function readStr(b: Buffer | undefined): string | undefined {

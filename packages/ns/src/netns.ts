@@ -215,7 +215,7 @@ export class Netns {
     try {
       return Netns.openSync(path);
     } catch (err) {
-      if (NetnsNotFoundError.isInstance(err)) return undefined;
+      if (err instanceof NetnsNotFoundError) return undefined;
       throw err;
     }
   }
@@ -683,7 +683,7 @@ export class Netns {
     try {
       fd = this.run(() => openSync(path, fsConstants.O_RDONLY));
     } catch (err) {
-      if (CniError.isInstance(err)) throw err;
+      if (err instanceof CniError) throw err;
       throw sysctlError(name, "read", err);
     }
     try {
@@ -711,7 +711,7 @@ export class Netns {
     try {
       fd = this.run(() => openSync(path, fsConstants.O_WRONLY));
     } catch (err) {
-      if (CniError.isInstance(err)) throw err;
+      if (err instanceof CniError) throw err;
       throw sysctlError(name, "write", err);
     }
     try {

@@ -3,10 +3,19 @@
  * @see https://github.com/cnikit/cnikit/blob/main/docs/netns.md
  * @internal
  */
-import { CniError, ErrorCode } from "@cnikit/spec";
-import { bytesToIp, ipFamily, ipToBytes, parseCidr, type IpFamily } from "./cidr.js";
+import {
+  bytesToIp,
+  CniError,
+  ErrorCode,
+  formatCidr,
+  type IpAddress,
+  type IpFamily,
+  ipFamily,
+  networkAddress,
+  parseCidr,
+} from "@cnikit/spec";
 import { SCOPE, type ScopeName } from "./addresses.js";
-import { attrMap, bytes, encodeAttrs, nested, readU32, u32, type AttrInput } from "./netlink-attrs.js";
+import { attrMap, encodeAttrs, ipAttr, nested, readU32, u32, type AttrInput } from "./netlink-attrs.js";
 import { NLM_F_APPEND, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE, type RtnlSocket } from "./netlink-socket.js";
 
 const RTM_NEWROUTE = 24;
@@ -214,11 +223,11 @@ export function encodeRoute(
   op: "add" | "del",
 ): { body: Buffer; what: string } {
   let family: IpFamily | undefined;
-  let dst: { ip: string; prefixLength: number } | undefined;
+  let dst: { ip: IpAddress; prefix: number } | undefined;
   if (r.dst !== undefined && r.dst !== "default") {
     const p = parseCidr(r.dst);
-    family = p.family;
-    dst = { ip: p.network.split("/")[0] ?? p.ip, prefixLength: p.prefixLength };
+    family = p.ip.family;
+    dst = { ip: networkAddress(p.ip, p.prefix), prefix: p.prefix };
   }
   if (r.gw !== undefined) {
     const gf = ipFamily(r.gw);
@@ -249,12 +258,12 @@ export function encodeRoute(
           ? SCOPE.link
           : SCOPE.universe;
   const attrs: AttrInput[] = [];
-  if (dst && dst.prefixLength > 0) attrs.push(bytes(RTA_DST, ipToBytes(dst.ip)));
-  if (r.gw !== undefined) attrs.push(bytes(RTA_GATEWAY, ipToBytes(r.gw)));
+  if (dst && dst.prefix > 0) attrs.push(ipAttr(RTA_DST, dst.ip));
+  if (r.gw !== undefined) attrs.push(ipAttr(RTA_GATEWAY, r.gw));
   if (devIndex !== undefined) attrs.push(u32(RTA_OIF, devIndex));
   const metric = r.metric ?? r.priority;
   if (metric !== undefined) attrs.push(u32(RTA_PRIORITY, metric));
-  if (r.src !== undefined) attrs.push(bytes(RTA_PREFSRC, ipToBytes(r.src)));
+  if (r.src !== undefined) attrs.push(ipAttr(RTA_PREFSRC, r.src));
   attrs.push(u32(RTA_TABLE, table));
   const metrics: AttrInput[] = [];
   if (r.mtu !== undefined) metrics.push(u32(RTAX_MTU, r.mtu));
@@ -263,7 +272,7 @@ export function encodeRoute(
   const body = Buffer.concat([
     rtmsg({
       family: family === 4 ? AF_INET : AF_INET6,
-      dstLen: dst?.prefixLength ?? 0,
+      dstLen: dst?.prefix ?? 0,
       table,
       protocol: r.protocol ?? (op === "add" ? 3 : 0),
       scope,
@@ -272,7 +281,7 @@ export function encodeRoute(
     }),
     encodeAttrs(attrs),
   ]);
-  const dstText = dst ? `${dst.ip}/${dst.prefixLength}` : "default";
+  const dstText = dst ? formatCidr(dst.ip, dst.prefix) : "default";
   return { body, what: `${dstText}${r.gw ? ` via ${r.gw}` : ""}${r.dev !== undefined ? ` dev ${r.dev}` : ""}` };
 }
 

@@ -92,7 +92,7 @@ export async function setupVeth(options: SetupVethOptions): Promise<VethPair> {
       });
       break;
     } catch (err) {
-      if (!LinkExistsError.isInstance(err)) throw err;
+      if (!(err instanceof LinkExistsError)) throw err;
       const msg = `container veth name ("${ifName}") peer provided ("${hostName}") already exists`;
       if (await netns.findLink(ifName)) throw new LinkExistsError(ifName, msg, { cause: err });
       if (options.hostIfName !== undefined) throw new LinkExistsError(hostName, msg, { cause: err });

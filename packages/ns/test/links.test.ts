@@ -59,16 +59,16 @@ describe("links", () => {
         () => ns.setBridgePort("nope0", { hairpin: true }),
       ]) {
         const err = await op().then(() => undefined, (e: unknown) => e);
-        expect(LinkNotFoundError.isInstance(err), String(err)).toBe(true);
-        expect(CniError.isInstance(err)).toBe(true);
+        expect(err instanceof LinkNotFoundError, String(err)).toBe(true);
+        expect(err instanceof CniError).toBe(true);
       }
       await ns.createVeth({ name: "x0", peer: { name: "x1" } });
       const e1 = await ns.createVeth({ name: "x0", peer: { name: "x2" } }).catch((e: unknown) => e);
-      expect(LinkExistsError.isInstance(e1)).toBe(true);
+      expect(e1 instanceof LinkExistsError).toBe(true);
       const e2 = await ns.createBridge({ name: "x1" }).catch((e: unknown) => e);
-      expect(LinkExistsError.isInstance(e2)).toBe(true);
+      expect(e2 instanceof LinkExistsError).toBe(true);
       const e3 = await ns.renameLink("x0", "x1").catch((e: unknown) => e);
-      expect(LinkExistsError.isInstance(e3)).toBe(true);
+      expect(e3 instanceof LinkExistsError).toBe(true);
       await expect(ns.setMac("x0", "zz:00")).rejects.toThrow(/invalid MAC/);
     });
   });
@@ -144,7 +144,7 @@ describe("links", () => {
       const link = await ns.getLink("d0");
       expect(await ns.deleteLink(link.index)).toBe(true);
       expect(await ns.findLink("d1")).toBeUndefined();
-      await expect(ns.deleteLink(link.index)).rejects.toSatisfy((e: unknown) => LinkNotFoundError.isInstance(e));
+      await expect(ns.deleteLink(link.index)).rejects.toBeInstanceOf(LinkNotFoundError);
       expect(await ns.deleteLink(link.index, { missingOk: true })).toBe(false);
     });
   });
@@ -163,11 +163,11 @@ describe("links", () => {
 
       // container name taken
       const e1 = await setupVeth({ netns: ctr, ifName: "eth0", hostNetns: host }).catch((e: unknown) => e);
-      expect(LinkExistsError.isInstance(e1)).toBe(true);
+      expect(e1 instanceof LinkExistsError).toBe(true);
       expect((e1 as Error).message).toMatch(/container veth name \("eth0"\) peer provided/);
       // given host name taken
       const e2 = await setupVeth({ netns: ctr, ifName: "eth1", hostIfName: pair.host.name, hostNetns: host }).catch((e: unknown) => e);
-      expect(LinkExistsError.isInstance(e2)).toBe(true);
+      expect(e2 instanceof LinkExistsError).toBe(true);
       expect(await ctr.findLink("eth1")).toBeUndefined();
       // given host name free
       const name = uniq("ckh");
@@ -175,7 +175,7 @@ describe("links", () => {
       expect(p2.host.name).toBe(name);
       // missing master: nothing left behind
       const e3 = await setupVeth({ netns: ctr, ifName: "eth2", master: "nobr0", hostNetns: host }).catch((e: unknown) => e);
-      expect(LinkNotFoundError.isInstance(e3)).toBe(true);
+      expect(e3 instanceof LinkNotFoundError).toBe(true);
       expect(await ctr.findLink("eth2")).toBeUndefined();
       expect((await host.listLinks()).filter((l) => l.kind === "veth")).toHaveLength(2);
     });
@@ -185,7 +185,7 @@ describe("links", () => {
     await withNetns(1, async (ns) => {
       await ns.setLinkUp("lo");
       const e = await ns.addAddress("lo", "127.0.0.1/8").catch((x: unknown) => x);
-      expect(NetlinkError.isInstance(e)).toBe(true);
+      expect(e instanceof NetlinkError).toBe(true);
       expect((e as NetlinkError).errnoCode).toBe("EEXIST");
       await ns.addAddress("lo", "127.0.0.1/8", { replace: true });
     });

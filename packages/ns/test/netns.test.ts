@@ -24,7 +24,7 @@ describe("Netns", () => {
       await Netns.remove(name);
     }
     expect(sh("ip", ["netns", "list"])).not.toContain(name);
-    await expect(Netns.remove(name)).rejects.toSatisfy(NetnsNotFoundError.isInstance);
+    await expect(Netns.remove(name)).rejects.toBeInstanceOf(NetnsNotFoundError);
   });
 
   it("opens /proc/<pid>/ns/net and the current netns", async () => {
@@ -42,17 +42,17 @@ describe("Netns", () => {
   it("gives typed errors for a missing path and for a path that is not a netns", async () => {
     const missing = `/var/run/netns/${uniq("cknone", 5)}`;
     const e1 = await Netns.open(missing).catch((e: unknown) => e);
-    expect(NetnsNotFoundError.isInstance(e1)).toBe(true);
-    expect(CniError.isInstance(e1)).toBe(true);
+    expect(e1 instanceof NetnsNotFoundError).toBe(true);
+    expect(e1 instanceof CniError).toBe(true);
     expect((e1 as CniError).code).toBe(8);
     expect(await Netns.openIfExists(missing)).toBeUndefined();
     expect(await Netns.openIfExists("")).toBeUndefined();
     const e2 = await Netns.open("/etc/hostname").catch((e: unknown) => e);
-    expect(NotANetnsError.isInstance(e2)).toBe(true);
-    expect(NetnsNotFoundError.isInstance(e2)).toBe(false);
+    expect(e2 instanceof NotANetnsError).toBe(true);
+    expect(e2 instanceof NetnsNotFoundError).toBe(false);
     const e3 = await Netns.open(`/proc/${process.pid}/ns/uts`).catch((e: unknown) => e);
-    expect(NotANetnsError.isInstance(e3)).toBe(true);
-    await expect(Netns.openIfExists("/etc/hostname")).rejects.toSatisfy(NotANetnsError.isInstance);
+    expect(e3 instanceof NotANetnsError).toBe(true);
+    await expect(Netns.openIfExists("/etc/hostname")).rejects.toBeInstanceOf(NotANetnsError);
     await expect(Netns.create("bad/name")).rejects.toThrow();
     await expect(Netns.create("..")).rejects.toThrow(/invalid netns name/);
   });

@@ -37,7 +37,7 @@ describe("sysctl", () => {
     await withNetns(1, async (ns) => {
       await ns.setSysctl("net.ipv4.ip_forward", 0); // a new netns may inherit the host's value
       await ns.setSysctl("net.ipv6.conf.all.forwarding", 0);
-      expect(await enableIpForward(["4", "6"], { netns: ns })).toEqual(["4", "6"]);
+      expect(await enableIpForward([4, 6], { netns: ns })).toEqual([4, 6]);
       expect(await ns.getSysctl("net.ipv4.ip_forward")).toBe("1");
       expect(await ns.getSysctl("net.ipv6.conf.all.forwarding")).toBe("1");
       expect(await enableIpForward([4, 6], { netns: ns })).toEqual([]);
@@ -47,6 +47,6 @@ describe("sysctl", () => {
   it("enableIpForward on the host does not write when already on", async () => {
     const before = readFileSync("/proc/sys/net/ipv4/ip_forward", "utf8").trim();
     if (before !== "1") return; // never flip the host's setting from a test
-    expect(await enableIpForward(["4"])).toEqual([]);
+    expect(await enableIpForward([4])).toEqual([]);
   });
 });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { enableIpForward, ensureBridge, gatewayOf, setupVeth } from "../src/index.js";
+import { gatewayOf } from "@cnikit/spec";
+import { enableIpForward, ensureBridge, setupVeth } from "../src/index.js";
 import { ping, withNetns } from "./helpers.js";
 
 // 10.<a>.<b>.x with random a/b so parallel runs do not collide (addresses only live in our netns)
@@ -29,8 +30,8 @@ describe("traffic between namespaces", () => {
       await host.addRoute({ dst: `10.${a}.2.2/32`, dev: p.host.name, scope: "link" });
       await c3.addRoute({ dst: "default", gw: `10.${a}.2.1`, dev: "eth0", onlink: true });
       await host.setSysctl("net.ipv4.ip_forward", 0); // a new netns may inherit the host's value
-      expect(await enableIpForward(["4"], { netns: host })).toEqual(["4"]);
-      expect(await enableIpForward(["4"], { netns: host })).toEqual([]);
+      expect(await enableIpForward([4], { netns: host })).toEqual([4]);
+      expect(await enableIpForward([4], { netns: host })).toEqual([]);
 
       const routes = await c1.listRoutes({ family: 4 });
       expect(routes).toEqual(

@@ -51,6 +51,8 @@ export interface NetworkConfigList {
  * try { await loadConfList(dir, "mynet"); } catch (err) { if (err instanceof NetworkNotFoundError) { ... } }
  */
 export class NetworkNotFoundError extends CniError {
+  /** `instanceof` matches this kind of error from any bundled copy (see `CniError.errorKind`). */
+  static override readonly errorKind: string = "cnikit.runtime.NetworkNotFoundError";
   constructor(
     readonly dir: string,
     readonly network: string,
@@ -66,6 +68,8 @@ export class NetworkNotFoundError extends CniError {
  * try { await loadConfList(dir, "mynet"); } catch (err) { if (err instanceof NoConfigsFoundError) { ... } }
  */
 export class NoConfigsFoundError extends CniError {
+  /** `instanceof` matches this kind of error from any bundled copy (see `CniError.errorKind`). */
+  static override readonly errorKind: string = "cnikit.runtime.NoConfigsFoundError";
   constructor(readonly dir: string) {
     super(ErrorCode.InvalidNetworkConfig, `no net configurations found in ${dir}`);
     this.name = "NoConfigsFoundError";

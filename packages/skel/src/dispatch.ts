@@ -233,7 +233,7 @@ export async function dispatch(def: AnyDefinition & { about: string }, io: Plugi
     return 0;
   } catch (err) {
     const e = CniError.from(err);
-    if (!CniError.isInstance(err)) log.error("unexpected error", { error: e.msg });
+    if (!(err instanceof CniError)) log.error("unexpected error", { error: e.msg });
     log.debug("command failed", {
       code: e.code,
       error: e.msg,

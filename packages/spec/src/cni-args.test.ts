@@ -8,7 +8,7 @@ function err(fn: () => unknown): CniError {
   try {
     fn();
   } catch (e) {
-    expect(CniError.isInstance(e)).toBe(true);
+    expect(e instanceof CniError).toBe(true);
     return e as CniError;
   }
   throw new Error("expected an error");

@@ -1,3 +1,8 @@
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { build } from "esbuild";
 import { describe, expect, it } from "vitest";
 import { CniError, ErrorCode } from "./errors.js";
 
@@ -50,22 +55,63 @@ describe("CniError", () => {
     expect(JSON.parse(JSON.stringify({ error: new CniError(3, "m") }))).toEqual({ error: { code: 3, msg: "m" } });
   });
 
-  it("isInstance recognises errors from another copy of the library (Symbol.for marker)", () => {
-    // what a second bundled copy of CniError looks like: another class, same global marker
-    const foreign = Object.assign(new Error("later"), {
-      code: 11,
-      msg: "later",
-      details: undefined,
-      [Symbol.for("cnikit.CniError")]: true,
-    });
-    expect(foreign instanceof CniError).toBe(false);
-    expect(CniError.isInstance(foreign)).toBe(true);
-    expect(CniError.from(foreign)).toBe(foreign);
-    expect(CniError.isInstance(new CniError(1, "x"))).toBe(true);
-    expect(CniError.isInstance(new Error("x"))).toBe(false);
-    expect(CniError.isInstance({ code: 1, msg: "x" })).toBe(false);
-    expect(CniError.isInstance(null)).toBe(false);
-    expect(CniError.isInstance("x")).toBe(false);
+  it("instanceof sees CniErrors and their subclasses, and nothing else", () => {
+    class QuotaError extends CniError {
+      static override readonly errorKind: string = "test.QuotaError";
+    }
+    class Unbranded extends CniError {}
+    const q = new QuotaError(120, "over quota");
+    expect(q instanceof QuotaError).toBe(true);
+    expect(q instanceof CniError).toBe(true);
+    expect(q instanceof Error).toBe(true);
+    expect(new CniError(1, "x") instanceof QuotaError).toBe(false);
+    // a subclass without its own errorKind falls back to the prototype check
+    expect(new CniError(1, "x") instanceof Unbranded).toBe(false);
+    expect(new Unbranded(1, "x") instanceof Unbranded).toBe(true);
+    expect(new Unbranded(1, "x") instanceof CniError).toBe(true);
+    expect(new Error("x") instanceof CniError).toBe(false);
+    expect(({ code: 1, msg: "x" }) instanceof CniError).toBe(false);
+    expect((null as unknown) instanceof CniError).toBe(false);
+    expect(("x" as unknown) instanceof CniError).toBe(false);
+    // the kinds are not part of the error's own enumerable properties
+    expect(Object.keys(q)).toEqual(Object.keys(new CniError(120, "over quota")));
+  });
+
+  it("instanceof works across two separately bundled copies (esbuild)", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "cnikit-errors-"));
+    try {
+      const entry = join(dir, "entry.ts");
+      const src = fileURLToPath(new URL("./errors.ts", import.meta.url));
+      await writeFile(
+        entry,
+        `import { CniError } from ${JSON.stringify(src)};\n` +
+          "export { CniError };\n" +
+          'export class QuotaError extends CniError { static override readonly errorKind: string = "test.QuotaError"; }\n' +
+          'export class DiskError extends CniError { static override readonly errorKind: string = "test.DiskError"; }\n' +
+          'export class DiskFullError extends DiskError { static override readonly errorKind: string = "test.DiskFullError"; }\n',
+      );
+      const copies = [];
+      for (const name of ["a", "b"]) {
+        const outfile = join(dir, `${name}.mjs`);
+        await build({ entryPoints: [entry], bundle: true, format: "esm", platform: "node", outfile, logLevel: "silent" });
+        copies.push(await import(pathToFileURL(outfile).href));
+      }
+      const [a, b] = copies;
+      expect(a.CniError).not.toBe(b.CniError);
+      const full = new b.DiskFullError(5, "disk full");
+      expect(full instanceof a.DiskFullError).toBe(true);
+      expect(full instanceof a.DiskError).toBe(true);
+      expect(full instanceof a.CniError).toBe(true);
+      expect(full instanceof CniError).toBe(true);
+      expect(full instanceof a.QuotaError).toBe(false);
+      expect(new b.DiskError(5, "x") instanceof a.DiskFullError).toBe(false);
+      expect(new b.CniError(5, "x") instanceof a.DiskError).toBe(false);
+      expect(new CniError(5, "x") instanceof a.CniError).toBe(true);
+      expect(CniError.from(full)).toBe(full);
+      expect(CniError.wrap("step", full).code).toBe(5);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it("from() passes CniErrors through and wraps the rest as 999 (or a given code)", () => {

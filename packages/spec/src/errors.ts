@@ -51,7 +51,25 @@ export interface ErrorReply {
   details?: string;
 }
 
-const MARKER = Symbol.for("cnikit.CniError");
+/** The kinds (see {@link CniError.errorKind}) an error instance was built as, shared by every bundled copy. */
+const KINDS = Symbol.for("cnikit.errorKinds");
+
+/** The kind a class declares itself (not one inherited from its parent class). */
+function ownKind(cls: unknown): string | undefined {
+  if (typeof cls !== "function" || !Object.hasOwn(cls, "errorKind")) return undefined;
+  const kind = (cls as { errorKind?: unknown }).errorKind;
+  return typeof kind === "string" ? kind : undefined;
+}
+
+/** `value instanceof cls` by kinds when both carry them, else by prototype. */
+function isInstanceOf(cls: unknown, value: unknown): boolean {
+  const kind = ownKind(cls);
+  if (kind !== undefined && typeof value === "object" && value !== null) {
+    const kinds = (value as { [KINDS]?: unknown })[KINDS];
+    if (Array.isArray(kinds)) return kinds.includes(kind);
+  }
+  return Function.prototype[Symbol.hasInstance].call(cls, value);
+}
 
 /**
  * An error with a CNI error code. Skel prints it as the spec's error JSON; any other
@@ -59,18 +77,51 @@ const MARKER = Symbol.for("cnikit.CniError");
  *
  * `message` is `msg` or `msg; details` (the Go string form).
  *
+ * `instanceof` works across bundled copies of cnikit (a plugin bundle and a dependency may each
+ * carry their own copy of this class): every instance records the kinds of its class chain
+ * (each class's static {@link CniError.errorKind}) under a global symbol, and
+ * `static [Symbol.hasInstance]` compares kinds instead of prototypes. A subclass that declares
+ * its own `errorKind` gets the same behaviour; one that does not falls back to the ordinary
+ * prototype check.
+ *
  * @example
  * throw new CniError(ErrorCode.TryAgainLater, "bridge is being reconfigured");
+ * @example
+ * class QuotaError extends CniError {
+ *   static override readonly errorKind = "my-plugin.QuotaError";
+ *   constructor(msg: string) { super(120, msg); this.name = "QuotaError"; }
+ * }
+ * err instanceof QuotaError; // also for a QuotaError thrown by another bundled copy
  */
 export class CniError extends Error {
+  /**
+   * The name of this kind of error, unique across packages (e.g. `"cnikit.ns.NetnsNotFoundError"`).
+   * `instanceof` compares it, so it must be declared by each subclass that wants `instanceof`
+   * to work across bundled copies.
+   *
+   * @example
+   * class QuotaError extends CniError { static override readonly errorKind = "my-plugin.QuotaError"; }
+   */
+  static readonly errorKind: string = "cnikit.CniError";
+
+  /**
+   * True when `value` was built as this class or a subclass of it, by any bundled copy of the
+   * package that defines the class (see the class description).
+   *
+   * @example
+   * if (err instanceof CniError) log.warn("plugin error", { code: err.code });
+   */
+  static override [Symbol.hasInstance]<T>(this: abstract new (...args: never[]) => T, value: unknown): value is T {
+    // biome-ignore lint/complexity/noThisInStatic: `this` is the class on the right of `instanceof` (a subclass too)
+    return isInstanceOf(this, value);
+  }
+
   /** The CNI error code. */
   readonly code: number;
   /** Short message (the JSON `msg`). */
   readonly msg: string;
   /** Longer explanation (the JSON `details`), if any. */
   readonly details: string | undefined;
-  /** @internal marker so `isInstance` works across bundled copies of this class. */
-  readonly [MARKER] = true;
 
   constructor(code: number, msg: string, details?: string, options?: { cause?: unknown }) {
     super(details ? `${msg}; ${details}` : msg, options?.cause === undefined ? undefined : { cause: options.cause });
@@ -78,28 +129,23 @@ export class CniError extends Error {
     this.code = code;
     this.msg = msg;
     this.details = details === "" ? undefined : details;
+    const kinds: string[] = [];
+    for (let c: unknown = new.target; typeof c === "function" && c !== Error; c = Object.getPrototypeOf(c)) {
+      const kind = ownKind(c);
+      if (kind !== undefined) kinds.push(kind);
+    }
+    Object.defineProperty(this, KINDS, { value: kinds });
   }
 
   /**
-   * True for a CniError from any copy of this library (bundles each carry their own class).
-   * @example if (CniError.isInstance(err)) log.warn("plugin error", { code: err.code });
-   */
-  static isInstance(value: unknown): value is CniError {
-    return (
-      typeof value === "object" &&
-      value !== null &&
-      (value instanceof CniError || (value as Record<symbol, unknown>)[MARKER] === true)
-    );
-  }
-
-  /**
-   * Wraps anything thrown into a CniError: a CniError passes through, an Error becomes
-   * code 999 with its message (the original kept as `cause`), anything else is stringified.
+   * Wraps anything thrown into a CniError: a CniError (from any bundled copy) passes through, an
+   * Error becomes code 999 with its message (the original kept as `cause`), anything else is
+   * stringified.
    *
    * @example CniError.from(new Error("disk full")).code // 999
    */
   static from(value: unknown, code: number = ErrorCode.Internal): CniError {
-    if (CniError.isInstance(value)) return value;
+    if (value instanceof CniError) return value;
     if (value instanceof Error) return new CniError(code, value.message, undefined, { cause: value });
     return new CniError(code, String(value), undefined, { cause: value });
   }

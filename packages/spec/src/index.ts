@@ -25,41 +25,31 @@ export {
 } from "./result-convert.js";
 export { parsePrevResult, parseResult } from "./parse-result.js";
 export {
-  addressFromBytes,
-  addressToBytes,
-  addToAddress,
   addToIp,
   broadcastOf,
   bytesToIp,
-  canonicalIp,
   cidrContains,
-  compareAddresses,
   compareIps,
   familyBits,
   formatCidr,
   formatIp,
-  formatIpRaw,
   gatewayOf,
   ipFamily,
-  ipFamilyOf,
   ipToBytes,
   isCidr,
   isIpAddress,
   lastAddress,
   networkAddress,
   networkOf,
-  nextAddress,
   nextIp,
   parseCidr,
-  parseCidrText,
   parseIp,
-  parseIpRaw,
-  prevAddress,
   prevIp,
-  sameAddress,
-  subnetContains,
+  sameIp,
+  tryParseCidr,
+  tryParseIp,
 } from "./ip.js";
-export type { IpAddress, IpCidr, IpFamily, ParsedCidr } from "./ip.js";
+export type { IpAddress, IpCidr, IpFamily } from "./ip.js";
 export { decodeVersionReply } from "./version-reply.js";
 export {
   cniArgsIgnoreUnknown,

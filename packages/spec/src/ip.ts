@@ -4,13 +4,17 @@
  * contains, compare). The one implementation every cnikit package uses; pure (no I/O, no Node
  * APIs, no zod), so it is safe on a plugin's hot path.
  *
- * Two layers:
- * - **values**: {@link IpAddress} (family + BigInt) and {@link IpCidr}, parsed by {@link parseIp},
- *   {@link parseIpRaw} and {@link parseCidr} (which return `undefined` on bad input) and printed
- *   by {@link formatIp} byte-for-byte like Go — host-local's data-dir file names depend on it;
- * - **text**: strings in, strings out ({@link nextIp}, {@link cidrContains}, {@link gatewayOf}, ...),
- *   lenient like `node:net` (a bare address is a host CIDR, surrounding blanks and an IPv6 zone
- *   are ignored) and throwing {@link CniError} code 7 on bad input.
+ * Names say what a function does:
+ * - `parseIp` / `parseCidr` throw {@link CniError} code 7 on bad input, `tryParseIp` /
+ *   `tryParseCidr` return `undefined`; both follow Go's rules (no leading zeros, no zone, a CIDR
+ *   needs its `/prefix`) and give values ({@link IpAddress}, {@link IpCidr});
+ * - {@link formatIp} prints a value byte-for-byte like Go (host-local's data-dir file names
+ *   depend on it);
+ * - the arithmetic ({@link nextIp}, {@link prevIp}, {@link addToIp}, {@link compareIps},
+ *   {@link cidrContains}, {@link ipToBytes}) takes either values or text and answers in the same
+ *   kind. Text is read leniently, like `node:net` (a bare address is a host CIDR, blanks around it
+ *   and an IPv6 zone are ignored), printed canonically, and bad text throws CniError code 7;
+ * - {@link networkOf}, {@link gatewayOf}, {@link broadcastOf} answer text about a CIDR text.
  *
  * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#add-success (the `ips` and `routes` of a result)
  */
@@ -49,27 +53,8 @@ export interface IpCidr {
   readonly maskBits: 32 | 128;
 }
 
-/**
- * A CIDR in text form, as returned by {@link parseCidrText}. Addresses are canonical text
- * (lowercase, RFC 5952 compression, family as written).
- *
- * @example
- * parseCidrText("10.1.2.3/24") // { ip: "10.1.2.3", prefixLength: 24, family: 4, network: "10.1.2.0/24", cidr: "10.1.2.3/24" }
- */
-export interface ParsedCidr {
-  /** The address part, canonical (e.g. `10.1.2.3`, `fd00::1`). */
-  ip: string;
-  /** Prefix length. */
-  prefixLength: number;
-  family: IpFamily;
-  /** The network in CIDR form (`10.1.2.0/24`). */
-  network: string;
-  /** The input in canonical form (`10.1.2.3/24`). */
-  cidr: string;
-}
-
 // ---------------------------------------------------------------------------------------------
-// Values: parsing and formatting (Go `net` rules)
+// Parsing and formatting (Go `net` rules)
 
 const V4_PART_RE = /^(0|[1-9]\d{0,2})$/;
 const HEX_GROUP_RE = /^[0-9a-fA-F]{1,4}$/;
@@ -137,7 +122,7 @@ function parseV6(s: string): bigint | undefined {
  *
  * @example
  * parseIpRaw("::ffff:10.0.0.1") // { family: 6, value: 281470849220609n }
- * parseIpRaw("010.0.0.1")       // undefined (leading zero)
+ * @internal
  */
 export function parseIpRaw(text: string): IpAddress | undefined {
   if (text.includes(":")) {
@@ -153,6 +138,7 @@ export function parseIpRaw(text: string): IpAddress | undefined {
  *
  * @example
  * canonicalIp({ family: 6, value: 0xffff0a000001n }) // { family: 4, value: 0x0a000001n }
+ * @internal
  */
 export function canonicalIp(ip: IpAddress): IpAddress {
   if (ip.family === 6 && ip.value >> 32n === 0xffffn) {
@@ -162,15 +148,27 @@ export function canonicalIp(ip: IpAddress): IpAddress {
 }
 
 /**
- * Parses an IP address with Go's `net.ParseIP` rules (no leading zeros in IPv4, no zone) and
- * canonicalises it (v4-mapped IPv6 → IPv4), or returns `undefined`.
+ * Parses an IP address with Go's `net.ParseIP` rules (no leading zeros in IPv4, no zone, no
+ * blanks) and canonicalises it (v4-mapped IPv6 → IPv4), or returns `undefined`.
  *
  * @example
- * parseIp("10.1.2.3") // { family: 4, value: 167838211n }
+ * tryParseIp("10.1.2.3")  // { family: 4, value: 167838211n }
+ * tryParseIp("010.1.2.3") // undefined (leading zero)
  */
-export function parseIp(text: string): IpAddress | undefined {
+export function tryParseIp(text: string): IpAddress | undefined {
   const raw = parseIpRaw(text);
   return raw === undefined ? undefined : canonicalIp(raw);
+}
+
+/**
+ * Parses an IP address with Go's `net.ParseIP` rules and canonicalises it (v4-mapped IPv6 → IPv4).
+ *
+ * @example
+ * formatIp(parseIp("::ffff:10.0.0.1")) // "10.0.0.1"
+ * @throws {CniError} code 7 (`invalid IP address: x`, Go's wording) when `text` is not an address.
+ */
+export function parseIp(text: string): IpAddress {
+  return tryParseIp(text) ?? invalid(`invalid IP address: ${text}`);
 }
 
 /**
@@ -199,10 +197,10 @@ export function familyBits(family: IpFamily): 32 | 128 {
  * The prefix is sized by how the address is written (dotted quad → 32 bits, else 128).
  *
  * @example
- * parseCidr("10.0.0.5/24") // { ip: 10.0.0.5, prefix: 24, maskBits: 32 }
- * parseCidr("10.0.0.5")    // undefined
+ * tryParseCidr("10.0.0.5/24") // { ip: 10.0.0.5, prefix: 24, maskBits: 32 }
+ * tryParseCidr("10.0.0.5")    // undefined (no prefix)
  */
-export function parseCidr(text: string): IpCidr | undefined {
+export function tryParseCidr(text: string): IpCidr | undefined {
   const slash = text.lastIndexOf("/");
   if (slash < 0) return undefined;
   const raw = parseIpRaw(text.slice(0, slash));
@@ -215,6 +213,17 @@ export function parseCidr(text: string): IpCidr | undefined {
 }
 
 /**
+ * Parses `ip/prefix` with Go's `net.ParseCIDR` rules, keeping host bits.
+ *
+ * @example
+ * const { ip, prefix } = parseCidr("10.0.0.5/24"); // formatIp(ip) === "10.0.0.5", prefix === 24
+ * @throws {CniError} code 7 (`invalid CIDR address: x`, Go's wording) when `text` is not a CIDR.
+ */
+export function parseCidr(text: string): IpCidr {
+  return tryParseCidr(text) ?? invalid(`invalid CIDR address: ${text}`);
+}
+
+/**
  * True if `text` is `address/prefix` with a prefix valid for the address (Go `net.ParseCIDR`).
  *
  * @example
@@ -222,24 +231,24 @@ export function parseCidr(text: string): IpCidr | undefined {
  * isCidr("10.0.0.0/33") // false
  */
 export function isCidr(text: string): boolean {
-  return parseCidr(text) !== undefined;
+  return tryParseCidr(text) !== undefined;
 }
 
 /**
- * The family of an IP or CIDR the way Go's `ip.To4() != nil` decides it (the `version` of a
- * 0.x result): dotted-quad text and IPv4-mapped IPv6 are "4", everything else "6". Never
- * fails: unparsable text is "6" if it holds a `:`, else "4".
+ * The `version` of a 0.x result's IP, the way Go's `ip.To4() != nil` decides it: dotted-quad
+ * text and IPv4-mapped IPv6 are "4", everything else "6". Never fails: unparsable text is "6"
+ * if it holds a `:`, else "4".
  *
  * @example
- * ipFamilyOf("::ffff:10.0.0.1") // "4"
- * ipFamilyOf("fd00::1/64")      // "6"
+ * resultIpVersion("::ffff:10.0.0.1") // "4"
+ * @internal
  */
-export function ipFamilyOf(ipOrCidr: string): "4" | "6" {
+export function resultIpVersion(ipOrCidr: string): "4" | "6" {
   const slash = ipOrCidr.indexOf("/");
   const addr = slash < 0 ? ipOrCidr : ipOrCidr.slice(0, slash);
-  const raw = parseIpRaw(addr);
-  if (!raw) return addr.includes(":") ? "6" : "4";
-  return canonicalIp(raw).family === 4 ? "4" : "6";
+  const ip = tryParseIp(addr);
+  if (!ip) return addr.includes(":") ? "6" : "4";
+  return ip.family === 4 ? "4" : "6";
 }
 
 /**
@@ -249,6 +258,7 @@ export function ipFamilyOf(ipOrCidr: string): "4" | "6" {
  *
  * @example
  * formatIpRaw({ family: 6, value: 0xffff0a000001n }) // "::ffff:a00:1"
+ * @internal
  */
 export function formatIpRaw(ip: IpAddress): string {
   const v = ip.value;
@@ -280,7 +290,7 @@ export function formatIpRaw(ip: IpAddress): string {
  * v4-mapped IPv6 address as dotted IPv4.
  *
  * @example
- * formatIp(parseIp("2001:db8:0:0:1:0:0:1")!) // "2001:db8::1:0:0:1"
+ * formatIp(parseIp("2001:db8:0:0:1:0:0:1")) // "2001:db8::1:0:0:1"
  */
 export function formatIp(ip: IpAddress): string {
   return formatIpRaw(canonicalIp(ip));
@@ -290,50 +300,35 @@ export function formatIp(ip: IpAddress): string {
  * Formats a CIDR the way Go's `net.IPNet.String()` does (no host-bit masking).
  *
  * @example
- * formatCidr(parseIp("10.0.0.5")!, 24) // "10.0.0.5/24"
+ * formatCidr(parseIp("10.0.0.5"), 24) // "10.0.0.5/24"
  */
 export function formatCidr(ip: IpAddress, prefix: number): string {
   return `${formatIp(ip)}/${prefix}`;
 }
 
-/**
- * The address as 4 (IPv4) or 16 (IPv6) network-order bytes.
- *
- * @example
- * addressToBytes(parseIp("10.0.0.1")!) // Uint8Array [10, 0, 0, 1]
- */
-export function addressToBytes(ip: IpAddress): Uint8Array {
-  const n = ip.family === 4 ? 4 : 16;
-  const out = new Uint8Array(n);
-  for (let i = 0; i < n; i++) out[n - 1 - i] = Number((ip.value >> BigInt(i * 8)) & 0xffn);
-  return out;
-}
-
-/**
- * The address held in network-order bytes: 4 bytes are IPv4, any other length IPv6 (no
- * canonicalisation).
- *
- * @example
- * addressFromBytes([10, 0, 0, 1]) // { family: 4, value: 167772161n }
- */
-export function addressFromBytes(bytes: ArrayLike<number>): IpAddress {
+/** The address held in network-order bytes: 4 bytes are IPv4, any other length IPv6. */
+function addressFromBytes(bytes: ArrayLike<number>): IpAddress {
   let value = 0n;
   for (let i = 0; i < bytes.length; i++) value = (value << 8n) | BigInt(bytes[i] as number);
   return { family: bytes.length === 4 ? 4 : 6, value };
 }
 
 // ---------------------------------------------------------------------------------------------
-// Values: arithmetic (Go `pkg/ip`)
+// Arithmetic (Go `pkg/ip`) on values
 
 function allOnes(family: IpFamily): bigint {
   return (1n << BigInt(familyBits(family))) - 1n;
+}
+
+function addTo(ip: IpAddress, n: number | bigint): IpAddress {
+  return { family: ip.family, value: (ip.value + BigInt(n)) & allOnes(ip.family) };
 }
 
 /**
  * The network address of `ip` under a `prefix`-bit mask of the IP's own family.
  *
  * @example
- * formatIp(networkAddress(parseIp("10.1.2.3")!, 16)) // "10.1.0.0"
+ * formatIp(networkAddress(parseIp("10.1.2.3"), 16)) // "10.1.0.0"
  */
 export function networkAddress(ip: IpAddress, prefix: number): IpAddress {
   const hostBits = BigInt(familyBits(ip.family) - prefix);
@@ -344,7 +339,7 @@ export function networkAddress(ip: IpAddress, prefix: number): IpAddress {
  * The last address of the subnet (all host bits set; the IPv4 broadcast address).
  *
  * @example
- * formatIp(lastAddress(parseIp("10.1.0.0")!, 16)) // "10.1.255.255"
+ * formatIp(lastAddress(parseIp("10.1.0.0"), 16)) // "10.1.255.255"
  */
 export function lastAddress(network: IpAddress, prefix: number): IpAddress {
   const hostMask = (1n << BigInt(familyBits(network.family) - prefix)) - 1n;
@@ -352,76 +347,27 @@ export function lastAddress(network: IpAddress, prefix: number): IpAddress {
 }
 
 /**
- * True when `ip` lies in `network/prefix`; different families never match.
- *
- * @example
- * subnetContains(parseIp("10.0.0.0")!, 8, parseIp("10.1.2.3")!) // true
- */
-export function subnetContains(network: IpAddress, prefix: number, ip: IpAddress): boolean {
-  if (network.family !== ip.family) return false;
-  return networkAddress(ip, prefix).value === networkAddress(network, prefix).value;
-}
-
-/**
- * Adds `n` (may be negative) to an address, wrapping around the family's space.
- *
- * @example
- * formatIp(addToAddress(parseIp("10.0.0.1")!, 9)) // "10.0.0.10"
- */
-export function addToAddress(ip: IpAddress, n: number | bigint): IpAddress {
-  return { family: ip.family, value: (ip.value + BigInt(n)) & allOnes(ip.family) };
-}
-
-/**
- * The next address (Go's `ip.NextIP`); wraps around at the top of the family's space.
- *
- * @example
- * formatIp(nextAddress(parseIp("10.0.0.255")!)) // "10.0.1.0"
- */
-export function nextAddress(ip: IpAddress): IpAddress {
-  return addToAddress(ip, 1n);
-}
-
-/**
- * The previous address (Go's `ip.PrevIP`); wraps around at zero.
- *
- * @example
- * formatIp(prevAddress(parseIp("10.0.1.0")!)) // "10.0.0.255"
- */
-export function prevAddress(ip: IpAddress): IpAddress {
-  return addToAddress(ip, -1n);
-}
-
-/**
- * Compares two addresses like Go's `ip.Cmp`: -1, 0 or 1, and -2 when the families differ.
- *
- * @example
- * compareAddresses(parseIp("10.0.0.1")!, parseIp("10.0.0.2")!) // -1
- */
-export function compareAddresses(a: IpAddress, b: IpAddress): -2 | -1 | 0 | 1 {
-  if (a.family !== b.family) return -2;
-  if (a.value === b.value) return 0;
-  return a.value < b.value ? -1 : 1;
-}
-
-/**
  * Equality of two addresses (family and value); `undefined` equals nothing.
  *
  * @example
- * sameAddress(parseIp("::ffff:10.0.0.1"), parseIp("10.0.0.1")) // true
+ * sameIp(tryParseIp("::ffff:10.0.0.1"), tryParseIp("10.0.0.1")) // true
  */
-export function sameAddress(a: IpAddress | undefined, b: IpAddress | undefined): boolean {
+export function sameIp(a: IpAddress | undefined, b: IpAddress | undefined): boolean {
   return a !== undefined && b !== undefined && a.family === b.family && a.value === b.value;
 }
 
 // ---------------------------------------------------------------------------------------------
-// Text: strings in, strings out (lenient like node:net; CniError on bad input)
+// Text (lenient like node:net; CniError on bad input) and the functions taking text or values
 
 /** An IPv6 address followed by a `node:net`-style zone (`fe80::1%eth0`). */
 const ZONED_V6_RE = /^([^%]*:[^%]*)%[0-9A-Za-z.:-]+$/;
 
+function invalid(msg: string): never {
+  throw new CniError(ErrorCode.InvalidNetworkConfig, msg);
+}
+
 function badText(what: string): never {
-  throw new CniError(ErrorCode.InvalidNetworkConfig, `invalid IP address or CIDR "${what}"`);
+  return invalid(`invalid IP address or CIDR "${what}"`);
 }
 
 /** Parses address text as `node:net`'s `isIP` accepts it (an IPv6 zone is dropped), no To4. */
@@ -456,34 +402,15 @@ export function ipFamily(ipOrCidr: string): IpFamily | undefined {
 }
 
 /**
- * Parses `ip/prefix` (or a bare address, as a /32 or /128 host CIDR; blanks around it and an
- * IPv6 zone are ignored) into canonical text parts, keeping host bits in `ip`/`cidr`.
- *
- * @example
- * parseCidrText("10.1.2.3/24") // { ip: "10.1.2.3", prefixLength: 24, family: 4, network: "10.1.2.0/24", cidr: "10.1.2.3/24" }
- * @throws {CniError} code 7 (`invalid IP address or CIDR "x"`) when the input is not an address or CIDR.
- */
-export function parseCidrText(text: string): ParsedCidr {
-  const { ip, prefix } = textCidr(text);
-  const address = formatIpRaw(ip);
-  return {
-    ip: address,
-    prefixLength: prefix,
-    family: ip.family,
-    network: `${formatIpRaw(networkAddress(ip, prefix))}/${prefix}`,
-    cidr: `${address}/${prefix}`,
-  };
-}
-
-/**
- * The network a CIDR belongs to, in CIDR form.
+ * The network a CIDR belongs to, in CIDR form (a bare address is a host CIDR).
  *
  * @example
  * networkOf("10.1.2.3/24") // "10.1.2.0/24"
  * @throws {CniError} code 7 on bad input.
  */
 export function networkOf(cidr: string): string {
-  return parseCidrText(cidr).network;
+  const { ip, prefix } = textCidr(cidr);
+  return `${formatIpRaw(networkAddress(ip, prefix))}/${prefix}`;
 }
 
 /**
@@ -495,7 +422,7 @@ export function networkOf(cidr: string): string {
  */
 export function gatewayOf(cidr: string): string {
   const { ip, prefix } = textCidr(cidr);
-  return `${formatIpRaw(nextAddress(networkAddress(ip, prefix)))}/${prefix}`;
+  return `${formatIpRaw(addTo(networkAddress(ip, prefix), 1n))}/${prefix}`;
 }
 
 /**
@@ -512,74 +439,104 @@ export function broadcastOf(cidr: string): string | undefined {
 }
 
 /**
- * Adds `n` (may be negative) to an address, wrapping around the family's space.
+ * Adds `n` (may be negative) to an address, wrapping around the family's space. Text in, text
+ * out; a value in, a value out.
  *
  * @example
- * addToIp("10.0.0.1", 9) // "10.0.0.10"
- * @throws {CniError} code 7 on bad input.
+ * addToIp("10.0.0.1", 9)            // "10.0.0.10"
+ * addToIp(parseIp("10.0.0.10"), -10) // { family: 4, value: 167772160n } (10.0.0.0)
+ * @throws {CniError} code 7 when text is not an address.
  */
-export function addToIp(ip: string, n: number | bigint): string {
-  return formatIpRaw(addToAddress(requireAddress(ip), n));
+export function addToIp(ip: string, n: number | bigint): string;
+export function addToIp(ip: IpAddress, n: number | bigint): IpAddress;
+export function addToIp(ip: string | IpAddress, n: number | bigint): string | IpAddress {
+  return typeof ip === "string" ? formatIpRaw(addTo(requireAddress(ip), n)) : addTo(ip, n);
 }
 
 /**
- * The next address (Go's `ip.NextIP`); wraps around at the top of the family's space.
+ * The next address (Go's `ip.NextIP`); wraps around at the top of the family's space. Text in,
+ * text out; a value in, a value out.
  *
  * @example
  * nextIp("10.0.0.255") // "10.0.1.0"
- * @throws {CniError} code 7 on bad input.
+ * @throws {CniError} code 7 when text is not an address.
  */
-export function nextIp(ip: string): string {
-  return formatIpRaw(nextAddress(requireAddress(ip)));
+export function nextIp(ip: string): string;
+export function nextIp(ip: IpAddress): IpAddress;
+export function nextIp(ip: string | IpAddress): string | IpAddress {
+  return typeof ip === "string" ? formatIpRaw(addTo(requireAddress(ip), 1n)) : addTo(ip, 1n);
 }
 
 /**
- * The previous address (Go's `ip.PrevIP`); wraps around at zero.
+ * The previous address (Go's `ip.PrevIP`); wraps around at zero. Text in, text out; a value
+ * in, a value out.
  *
  * @example
  * prevIp("fd00::1") // "fd00::"
- * @throws {CniError} code 7 on bad input.
+ * @throws {CniError} code 7 when text is not an address.
  */
-export function prevIp(ip: string): string {
-  return formatIpRaw(prevAddress(requireAddress(ip)));
+export function prevIp(ip: string): string;
+export function prevIp(ip: IpAddress): IpAddress;
+export function prevIp(ip: string | IpAddress): string | IpAddress {
+  return typeof ip === "string" ? formatIpRaw(addTo(requireAddress(ip), -1n)) : addTo(ip, -1n);
 }
 
 /**
- * Whether `ipOrCidr` (an address, or a whole network) lies inside `cidr`. Different families
- * never match.
+ * Whether an address (or, as text, a whole network) lies inside a CIDR. Different families never
+ * match. Takes two texts, or a CIDR value (`{ ip, prefix }`, e.g. an {@link IpCidr}) and an
+ * address value.
  *
  * @example
  * cidrContains("10.0.0.0/8", "10.1.2.3")   // true
  * cidrContains("10.0.0.0/8", "10.0.0.0/7") // false
- * @throws {CniError} code 7 on bad input.
+ * cidrContains(parseCidr("10.0.0.0/8"), parseIp("10.1.2.3")) // true
+ * @throws {CniError} code 7 when text is not an address or CIDR.
  */
-export function cidrContains(cidr: string, ipOrCidr: string): boolean {
-  const n = textCidr(cidr);
-  const x = textCidr(ipOrCidr);
-  return x.prefix >= n.prefix && subnetContains(n.ip, n.prefix, x.ip);
+export function cidrContains(cidr: string, ipOrCidr: string): boolean;
+export function cidrContains(cidr: { readonly ip: IpAddress; readonly prefix: number }, ip: IpAddress): boolean;
+export function cidrContains(
+  cidr: string | { readonly ip: IpAddress; readonly prefix: number },
+  ipOrCidr: string | IpAddress,
+): boolean {
+  const n = typeof cidr === "string" ? textCidr(cidr) : cidr;
+  const x = typeof ipOrCidr === "string" ? textCidr(ipOrCidr) : { ip: ipOrCidr, prefix: n.prefix };
+  if (x.prefix < n.prefix || n.ip.family !== x.ip.family) return false;
+  return networkAddress(x.ip, n.prefix).value === networkAddress(n.ip, n.prefix).value;
 }
 
 /**
- * Compares two addresses like Go's `ip.Cmp`: -1, 0, 1, and -2 when the families differ.
+ * Compares two addresses like Go's `ip.Cmp`: -1, 0, 1, and -2 when the families differ. Takes
+ * two texts or two values.
  *
  * @example
  * compareIps("10.0.0.1", "10.0.0.2") // -1
  * compareIps("10.0.0.1", "::1")      // -2
- * @throws {CniError} code 7 on bad input.
+ * @throws {CniError} code 7 when text is not an address.
  */
-export function compareIps(a: string, b: string): -2 | -1 | 0 | 1 {
-  return compareAddresses(requireAddress(a), requireAddress(b));
+export function compareIps(a: string, b: string): -2 | -1 | 0 | 1;
+export function compareIps(a: IpAddress, b: IpAddress): -2 | -1 | 0 | 1;
+export function compareIps(a: string | IpAddress, b: string | IpAddress): -2 | -1 | 0 | 1 {
+  const x = typeof a === "string" ? requireAddress(a) : a;
+  const y = typeof b === "string" ? requireAddress(b) : b;
+  if (x.family !== y.family) return -2;
+  if (x.value === y.value) return 0;
+  return x.value < y.value ? -1 : 1;
 }
 
 /**
- * The address as 4 (IPv4) or 16 (IPv6) network-order bytes.
+ * The address (text or value) as 4 (IPv4) or 16 (IPv6) network-order bytes.
  *
  * @example
- * ipToBytes("::1") // Uint8Array(16) [0, ..., 0, 1]
- * @throws {CniError} code 7 on bad input.
+ * ipToBytes("::1")               // Uint8Array(16) [0, ..., 0, 1]
+ * ipToBytes(parseIp("10.0.0.1")) // Uint8Array [10, 0, 0, 1]
+ * @throws {CniError} code 7 when text is not an address.
  */
-export function ipToBytes(ip: string): Uint8Array {
-  return addressToBytes(requireAddress(ip));
+export function ipToBytes(ip: string | IpAddress): Uint8Array {
+  const a = typeof ip === "string" ? requireAddress(ip) : ip;
+  const n = a.family === 4 ? 4 : 16;
+  const out = new Uint8Array(n);
+  for (let i = 0; i < n; i++) out[n - 1 - i] = Number((a.value >> BigInt(i * 8)) & 0xffn);
+  return out;
 }
 
 /**

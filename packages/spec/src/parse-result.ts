@@ -5,7 +5,7 @@
  * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#add-success
  */
 import { CniError, ErrorCode } from "./errors.js";
-import { ipFamilyOf, isCidr, isIpAddress } from "./ip.js";
+import { resultIpVersion, isCidr, isIpAddress } from "./ip.js";
 import { toCurrentResult } from "./result-convert.js";
 import type {
   AnyResult,
@@ -185,7 +185,7 @@ function decode040(o: Obj, version: string): Result040 {
       // Go does not check `version`; a missing or odd one is derived from the address so
       // the 0.2.0 conversion (which selects IPs by it) still sees the IP.
       const ipv: IPConfig040 = {
-        version: declared === "4" || declared === "6" ? declared : ipFamilyOf(base.address),
+        version: declared === "4" || declared === "6" ? declared : resultIpVersion(base.address),
         ...base,
       };
       return ipv;

@@ -210,7 +210,7 @@ describe("convertResult: Go's per-family behaviour", () => {
         } catch (e) {
           err = e;
         }
-        expect(CniError.isInstance(err)).toBe(true);
+        expect(err instanceof CniError).toBe(true);
         expect((err as CniError).code).toBe(ErrorCode.Internal);
         expect((err as CniError).msg).toBe(NO_VALID_IP_MESSAGE);
         expect(NO_VALID_IP_MESSAGE).toBe("cannot convert: no valid IP addresses");

@@ -6,7 +6,7 @@
  * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#add-success
  */
 import { CniError, ErrorCode } from "./errors.js";
-import { ipFamilyOf } from "./ip.js";
+import { resultIpVersion } from "./ip.js";
 import type {
   AnyResult,
   DNS,
@@ -24,7 +24,7 @@ import { CURRENT_VERSION, type ResultFamily, resultFamily } from "./version.js";
 
 /**
  * The message Go gives when a result cannot be expressed as 0.1.0/0.2.0.
- * @example if (CniError.isInstance(err) && err.msg === NO_VALID_IP_MESSAGE) { ... }
+ * @example if (err instanceof CniError && err.msg === NO_VALID_IP_MESSAGE) { ... }
  */
 export const NO_VALID_IP_MESSAGE = "cannot convert: no valid IP addresses";
 
@@ -153,7 +153,7 @@ function result100To040(r: Result, version: string): Result040 {
   if (r.interfaces?.length) out.interfaces = r.interfaces.map(copyInterface040);
   if (r.ips?.length) {
     out.ips = r.ips.map((ip) => {
-      const o = { version: ipFamilyOf(ip.address) } as IPConfig040;
+      const o = { version: resultIpVersion(ip.address) } as IPConfig040;
       if (ip.interface !== undefined) o.interface = ip.interface;
       o.address = ip.address;
       if (ip.gateway !== undefined) o.gateway = ip.gateway;
@@ -193,7 +193,7 @@ function result040To020(r: Result040, version: string): Result020 {
     if (ip4 && ip6) break;
   }
   for (const route of r.routes ?? []) {
-    const target = ipFamilyOf(route.dst) === "4" ? ip4 : ip6;
+    const target = resultIpVersion(route.dst) === "4" ? ip4 : ip6;
     if (!target) continue;
     const rt: { dst: string; gw?: string } = { dst: route.dst };
     if (route.gw !== undefined) rt.gw = route.gw;

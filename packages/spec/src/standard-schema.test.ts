@@ -38,7 +38,7 @@ describe("validateWithSchema", () => {
     } catch (x) {
       e = x as CniError;
     }
-    expect(CniError.isInstance(e)).toBe(true);
+    expect(e instanceof CniError).toBe(true);
     expect(e?.code).toBe(7);
     expect(e?.msg).toBe("network config is invalid");
     const parts = e?.details?.split("; ") ?? [];

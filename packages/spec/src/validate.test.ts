@@ -7,7 +7,7 @@ function reply(fn: () => void): { code: number; msg: string; details?: string } 
     fn();
     return undefined;
   } catch (e) {
-    expect(CniError.isInstance(e)).toBe(true);
+    expect(e instanceof CniError).toBe(true);
     return (e as CniError).toJSON();
   }
 }

@@ -31,7 +31,7 @@ describe("decodeVersionReply (Go PluginDecoder)", () => {
 
   it("reports malformed JSON as `decoding version info: …` (code 6)", () => {
     const e = err(() => decodeVersionReply("{{{"));
-    expect(CniError.isInstance(e)).toBe(true);
+    expect(e instanceof CniError).toBe(true);
     expect(e.code).toBe(ErrorCode.DecodingFailure);
     expect(e.msg).toMatch(/^decoding version info: /);
   });

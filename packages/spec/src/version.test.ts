@@ -34,7 +34,7 @@ describe("version helpers (Go pkg/version)", () => {
       parseVersion(v);
       expect.unreachable();
     } catch (e) {
-      expect(CniError.isInstance(e)).toBe(true);
+      expect(e instanceof CniError).toBe(true);
       expect((e as CniError).code).toBe(ErrorCode.DecodingFailure);
     }
   });

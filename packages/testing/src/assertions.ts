@@ -16,6 +16,8 @@ import {
   normalizeDst,
 } from "./observe.js";
 
+const NETWORK_ASSERTION_ERROR = Symbol.for("cnikit.testing.NetworkAssertionError");
+
 /**
  * A failed network assertion. Named `AssertionError` with `expected`/`actual`, so
  * test runners (vitest, node:test) show it like their own assertion failures.
@@ -28,12 +30,26 @@ import {
 export class NetworkAssertionError extends Error {
   /** `"AssertionError"`, so test runners treat it as an assertion failure. */
   override name = "AssertionError";
+
+  /**
+   * True for a `NetworkAssertionError`, also one thrown by another bundled copy of this package.
+   *
+   * @example
+   * ```ts
+   * if (err instanceof NetworkAssertionError) console.error(err.expected, err.actual);
+   * ```
+   */
+  static override [Symbol.hasInstance](value: unknown): value is NetworkAssertionError {
+    return typeof value === "object" && value !== null && (value as Record<symbol, unknown>)[NETWORK_ASSERTION_ERROR] === true;
+  }
+
   constructor(
     message: string,
     readonly expected?: unknown,
     readonly actual?: unknown,
   ) {
     super(message);
+    Object.defineProperty(this, NETWORK_ASSERTION_ERROR, { value: true });
   }
 }
 

@@ -184,6 +184,8 @@ export async function runPlugin(pluginPath: string, options: RunPluginOptions): 
   return run;
 }
 
+const PLUGIN_RUN_ERROR = Symbol.for("cnikit.testing.PluginRunError");
+
 /**
  * A plugin run that did not go as the test expected; the message shows stdout and stderr.
  *
@@ -200,11 +202,25 @@ export async function runPlugin(pluginPath: string, options: RunPluginOptions): 
 export class PluginRunError extends Error {
   /** Always `"PluginRunError"`. */
   override readonly name = "PluginRunError";
+
+  /**
+   * True for a `PluginRunError`, also one thrown by another bundled copy of this package.
+   *
+   * @example
+   * ```ts
+   * if (err instanceof PluginRunError) console.error(err.run.stderr);
+   * ```
+   */
+  static override [Symbol.hasInstance](value: unknown): value is PluginRunError {
+    return typeof value === "object" && value !== null && (value as Record<symbol, unknown>)[PLUGIN_RUN_ERROR] === true;
+  }
+
   constructor(
     message: string,
     readonly run: PluginRun,
   ) {
     super(`${message}\n${formatRun(run)}`);
+    Object.defineProperty(this, PLUGIN_RUN_ERROR, { value: true });
   }
 }
 
@@ -256,6 +272,6 @@ function formatRun(run: PluginRun): string {
 }
 
 function describe(err: unknown): string {
-  if (CniError.isInstance(err)) return `${err.msg}${err.details ? ` (${err.details})` : ""}`;
+  if (err instanceof CniError) return `${err.msg}${err.details ? ` (${err.details})` : ""}`;
   return err instanceof Error ? err.message : String(err);
 }

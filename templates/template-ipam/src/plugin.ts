@@ -1,18 +1,9 @@
 import { CniError, ErrorCode, definePlugin } from "@cnikit/skel";
-import { HostLocalStore } from "@cnikit/ipam-client";
-import { broadcastOf, cidrContains, gatewayOf, nextIp, parseCidr } from "@cnikit/ns";
+import { HostLocalStore } from "@cnikit/host-local";
+import { broadcastOf, cidrContains, formatIp, isCidr, networkAddress, nextIp, parseCidr } from "@cnikit/spec";
 // zod/mini: the same schemas as classic zod with a smaller, faster-loading bundle (start-up
 // time is paid on every call). Classic `import * as z from "zod"` works too, ~10 ms slower.
 import * as z from "zod/mini";
-
-const isCidr = (s: string) => {
-  try {
-    parseCidr(s);
-    return s.includes("/");
-  } catch {
-    return false;
-  }
-};
 
 /** The plugin reads its settings from the network config's `ipam` section. */
 const Config = z.object({
@@ -32,7 +23,7 @@ type Ipam = z.infer<typeof Config>["ipam"];
 
 /** Opens the lease store of a network and always closes it. */
 async function withStore<T>(network: string, ipam: Ipam, fn: (store: HostLocalStore) => T | Promise<T>): Promise<T> {
-  const store = await HostLocalStore.open(network, ipam.dataDir ? { dataDir: ipam.dataDir } : {});
+  const store = await HostLocalStore.open(network, { dataDir: ipam.dataDir });
   try {
     return await store.withLock(() => fn(store));
   } finally {
@@ -47,26 +38,27 @@ export default definePlugin({
   config: Config,
 
   async add({ config, containerId, ifName, log }) {
-    const { subnet } = config.ipam;
-    const { network, prefixLength } = parseCidr(subnet);
-    const gateway = config.ipam.gateway ?? gatewayOf(subnet).split("/")[0] ?? ""; // "10.22.0.1/24" → "10.22.0.1"
-    const broadcast = broadcastOf(subnet);
+    const subnet = parseCidr(config.ipam.subnet); // { ip, prefix }
+    const network = networkAddress(subnet.ip, subnet.prefix);
+    const gateway = config.ipam.gateway ?? formatIp(nextIp(network));
+    const broadcast = broadcastOf(config.ipam.subnet); // undefined for IPv6
 
     const ip = await withStore(config.name, config.ipam, (store) => {
       // an ADD retried for the same attachment gets the same address
       const existing = store.getById(containerId, ifName)[0];
       if (existing) return existing;
       // first free address, skipping the network address, the gateway and the broadcast
-      for (let ip = nextIp(network.split("/")[0] ?? ""); cidrContains(subnet, ip) && ip !== broadcast; ip = nextIp(ip)) {
-        if (ip !== gateway && store.reserve(containerId, ifName, ip, "0")) return ip;
+      for (let next = nextIp(network); cidrContains(subnet, next); next = nextIp(next)) {
+        const ip = formatIp(next);
+        if (ip !== gateway && ip !== broadcast && store.reserve(containerId, ifName, ip, "0")) return ip;
       }
-      throw new CniError(ErrorCode.Internal, `no IP addresses available in ${subnet}`);
+      throw new CniError(ErrorCode.Internal, `no IP addresses available in ${config.ipam.subnet}`);
     });
 
     log.info("allocated", { containerId, ifName, ip });
     return {
       cniVersion: "1.1.0",
-      ips: [{ address: `${ip}/${prefixLength}`, gateway }],
+      ips: [{ address: `${ip}/${subnet.prefix}`, gateway }],
       routes: config.ipam.routes ?? [],
     };
   },

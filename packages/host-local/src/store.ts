@@ -20,7 +20,7 @@ import {
 } from "node:fs";
 import { join, resolve } from "node:path";
 import { flock } from "@cnikit/native";
-import { type Attachment, CniError, ErrorCode, parseIp } from "@cnikit/spec";
+import { type Attachment, CniError, ErrorCode, tryParseIp } from "@cnikit/spec";
 
 /**
  * Go host-local's default data dir.
@@ -71,7 +71,7 @@ export interface HostLocalStoreOptions {
   /** Root of the data dirs (`ipam.dataDir`); default `/var/lib/cni/networks`. */
   dataDir?: string | undefined;
   /** How the `lock` file is locked; default flock(2) via `@cnikit/native`. */
-  locker?: FileLocker;
+  locker?: FileLocker | undefined;
 }
 
 const flockLocker: FileLocker = {
@@ -319,7 +319,7 @@ export class HostLocalStore {
     const bare = containerId.trim();
     const out: string[] = [];
     for (const e of this.#entries()) {
-      if ((e.content === key || e.content === bare) && parseIp(e.name)) out.push(e.name);
+      if ((e.content === key || e.content === bare) && tryParseIp(e.name)) out.push(e.name);
     }
     return out;
   }
@@ -332,7 +332,7 @@ export class HostLocalStore {
   listLeases(): Lease[] {
     const out: Lease[] = [];
     for (const e of this.#entries()) {
-      if (!parseIp(e.name)) continue;
+      if (!tryParseIp(e.name)) continue;
       const sep = e.content.indexOf(LINE_BREAK);
       out.push(
         sep < 0

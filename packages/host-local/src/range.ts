@@ -6,7 +6,8 @@
  */
 import {
   CniError,
-  compareAddresses,
+  cidrContains,
+  compareIps,
   ErrorCode,
   familyBits,
   formatCidr,
@@ -14,11 +15,10 @@ import {
   type IpAddress,
   lastAddress,
   networkAddress,
-  nextAddress,
-  parseCidr,
-  parseIp,
-  sameAddress,
-  subnetContains,
+  nextIp,
+  sameIp,
+  tryParseCidr,
+  tryParseIp,
 } from "@cnikit/spec";
 
 /**
@@ -30,9 +30,9 @@ import {
  */
 export interface RangeSpec {
   subnet: string;
-  rangeStart?: string;
-  rangeEnd?: string;
-  gateway?: string;
+  rangeStart?: string | undefined;
+  rangeEnd?: string | undefined;
+  gateway?: string | undefined;
 }
 
 /**
@@ -72,7 +72,7 @@ function parseOptionalIp(text: unknown, field: string): IpAddress | undefined {
   if (typeof text !== "string") {
     return fail(`json: cannot unmarshal ${jsonKind(text)} into Go struct field Range.${field} of type net.IP`);
   }
-  return parseIp(text) ?? fail(`invalid IP address: ${text}`);
+  return tryParseIp(text) ?? fail(`invalid IP address: ${text}`);
 }
 
 /** @internal Go's name for a JSON value's kind in unmarshal errors. */
@@ -90,9 +90,9 @@ function inRange(
   end: IpAddress | undefined,
   ip: IpAddress,
 ): boolean {
-  if (!subnetContains(network, prefix, ip)) return false;
-  if (start && compareAddresses(ip, start) < 0) return false;
-  if (end && compareAddresses(ip, end) > 0) return false;
+  if (!cidrContains({ ip: network, prefix }, ip)) return false;
+  if (start && compareIps(ip, start) < 0) return false;
+  if (end && compareIps(ip, end) > 0) return false;
   return true;
 }
 
@@ -111,7 +111,7 @@ export function canonicalizeRange(spec: RangeSpec): IpamRange {
   if (typeof subnetText !== "string") {
     fail(`json: cannot unmarshal ${jsonKind(subnetText)} into Go struct field Range.subnet of type string`);
   }
-  const cidr = parseCidr(subnetText) ?? fail(`invalid CIDR address: ${subnetText}`);
+  const cidr = tryParseCidr(subnetText) ?? fail(`invalid CIDR address: ${subnetText}`);
   const { ip, prefix, maskBits } = cidr;
   if (prefix > maskBits - 2) fail(`Network ${formatCidr(ip, prefix)} too small to allocate from`);
   if (familyBits(ip.family) !== maskBits) fail("IPNet IP and Mask version mismatch");
@@ -120,7 +120,7 @@ export function canonicalizeRange(spec: RangeSpec): IpamRange {
     fail(`Network has host bits set. For a subnet mask of length ${prefix} the network address is ${formatIp(network)}`);
   }
   const subnetString = formatCidr(network, prefix);
-  const gateway = parseOptionalIp(spec.gateway, "gateway") ?? nextAddress(network);
+  const gateway = parseOptionalIp(spec.gateway, "gateway") ?? nextIp(network);
 
   let rangeStart = parseOptionalIp(spec.rangeStart, "rangeStart");
   const givenEnd = parseOptionalIp(spec.rangeEnd, "rangeEnd");
@@ -130,7 +130,7 @@ export function canonicalizeRange(spec: RangeSpec): IpamRange {
       fail(`RangeStart ${formatIp(rangeStart)} not in network ${subnetString}`);
     }
   } else {
-    rangeStart = nextAddress(network);
+    rangeStart = nextIp(network);
   }
 
   let rangeEnd = givenEnd;
@@ -148,7 +148,7 @@ export function canonicalizeRange(spec: RangeSpec): IpamRange {
 /**
  * True when `ip` is in the range's subnet and between rangeStart and rangeEnd (inclusive).
  *
- * @example rangeContains(canonicalizeRange({ subnet: "10.1.0.0/24" }), parseIp("10.1.0.255")!) // false (broadcast)
+ * @example rangeContains(canonicalizeRange({ subnet: "10.1.0.0/24" }), parseIp("10.1.0.255")) // false (broadcast)
  */
 export function rangeContains(r: IpamRange, ip: IpAddress): boolean {
   return inRange(r.network, r.prefix, r.rangeStart, r.rangeEnd, ip);
@@ -230,5 +230,5 @@ export function rangeSetsOverlap(a: IpamRangeSet, b: IpamRangeSet): boolean {
 
 /** True when the range's gateway is this address. */
 export function isGateway(r: IpamRange, ip: IpAddress): boolean {
-  return sameAddress(r.gateway, ip);
+  return sameIp(r.gateway, ip);
 }

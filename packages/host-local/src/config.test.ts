@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { formatIp } from "@cnikit/spec";
-import { loadHostLocalConfig, parseHostLocalArgs } from "./host-local-config.js";
+import { loadHostLocalConfig, parseHostLocalArgs } from "./config.js";
 import { rangeSetToString } from "./range.js";
 
 const base = { cniVersion: "1.0.0", name: "net1", type: "bridge" };

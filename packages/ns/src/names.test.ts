@@ -1,19 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { CniError } from "@cnikit/spec";
-import { bytesToIp, ipToBytes, parseCidr } from "./cidr.js";
 import { randomMac, randomVethName } from "./mac.js";
 import { sysctlPath } from "./sysctl.js";
-
-describe("cidr (re-exports of @cnikit/spec's text helpers)", () => {
-  it("keeps ns's names and hands netlink Buffers", () => {
-    expect(parseCidr("10.1.2.3/24").network).toBe("10.1.2.0/24");
-    expect(() => parseCidr("x")).toThrow(CniError);
-    const b = ipToBytes("10.0.0.1");
-    expect(Buffer.isBuffer(b)).toBe(true);
-    expect(bytesToIp(b)).toBe("10.0.0.1");
-    expect(bytesToIp(ipToBytes("fe80::1%eth0"))).toBe("fe80::1");
-  });
-});
 
 describe("names", () => {
   it("random MACs are unicast and locally administered; veth names like Go", () => {

@@ -2,7 +2,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { HostLocalStore } from "./host-local-store.js";
+import { HostLocalStore } from "./store.js";
 
 let root: string;
 let store: HostLocalStore;

@@ -15,13 +15,13 @@ import {
   formatIp,
   type IPConfig,
   type IpAddress,
-  nextAddress,
-  parseIp,
+  nextIp,
   type Result,
-  sameAddress,
+  sameIp,
+  tryParseIp,
 } from "@cnikit/spec";
-import { type HostLocalConfig, type LoadHostLocalConfigOptions, loadHostLocalConfig } from "./host-local-config.js";
-import { type FileLocker, HostLocalStore, type HostLocalStoreOptions } from "./host-local-store.js";
+import { type HostLocalConfig, type LoadHostLocalConfigOptions, loadHostLocalConfig } from "./config.js";
+import { type FileLocker, HostLocalStore } from "./store.js";
 import { parseResolvConf } from "./resolv-conf.js";
 import { findRange, type IpamRange, type IpamRangeSet, rangeContains, rangeFor, rangeSetToString } from "./range.js";
 
@@ -60,19 +60,19 @@ class RangeIterator {
       if (this.#cur === undefined) {
         this.#cur = r.rangeStart;
         this.#start = this.#cur;
-        if (sameAddress(this.#cur, r.gateway)) continue;
+        if (sameIp(this.#cur, r.gateway)) continue;
         return { ip: this.#cur, range: r };
       }
-      if (sameAddress(this.#cur, r.rangeEnd)) {
+      if (sameIp(this.#cur, r.rangeEnd)) {
         this.#rangeIdx = (this.#rangeIdx + 1) % this.#set.length;
         r = this.#set[this.#rangeIdx] as IpamRange;
         this.#cur = r.rangeStart;
       } else {
-        this.#cur = nextAddress(this.#cur);
+        this.#cur = nextIp(this.#cur);
       }
       if (this.#start === undefined) this.#start = this.#cur;
-      else if (sameAddress(this.#cur, this.#start)) return undefined;
-      if (sameAddress(this.#cur, r.gateway)) continue;
+      else if (sameIp(this.#cur, this.#start)) return undefined;
+      if (sameIp(this.#cur, r.gateway)) continue;
       return { ip: this.#cur, range: r };
     }
   }
@@ -114,12 +114,10 @@ export class HostLocalAllocator {
   static async open(
     netconf: unknown,
     envArgs = "",
-    options: LoadHostLocalConfigOptions & { locker?: FileLocker } = {},
+    options: LoadHostLocalConfigOptions & { locker?: FileLocker | undefined } = {},
   ): Promise<HostLocalAllocator> {
     const config = loadHostLocalConfig(netconf, envArgs, options);
-    const storeOptions: HostLocalStoreOptions = { dataDir: config.dataDir };
-    if (options.locker) storeOptions.locker = options.locker;
-    const store = await HostLocalStore.open(config.name, storeOptions);
+    const store = await HostLocalStore.open(config.name, { dataDir: config.dataDir, locker: options.locker });
     return new HostLocalAllocator(config, store);
   }
 
@@ -156,20 +154,20 @@ export class HostLocalAllocator {
       if (requestedIp) {
         const r = rangeFor(set, requestedIp);
         const text = formatIp(requestedIp);
-        if (sameAddress(requestedIp, r.gateway)) fail(`requested ip ${text} is subnet's gateway`);
+        if (sameIp(requestedIp, r.gateway)) fail(`requested ip ${text} is subnet's gateway`);
         if (!this.store.reserve(containerId, ifName, text, rangeId)) {
           fail(`requested IP address ${text} is not available in range set ${rangeSetToString(set)}`);
         }
         return { address: formatCidr(requestedIp, r.prefix), gateway: formatIp(r.gateway) };
       }
       for (const held of this.store.getById(containerId, ifName)) {
-        const ip = parseIp(held);
+        const ip = tryParseIp(held);
         if (ip && findRange(set, ip)) {
           fail(`${held} has been allocated to ${containerId}, duplicate allocation is not allowed`);
         }
       }
       const lastText = this.store.lastReservedIp(rangeId);
-      const last = lastText === undefined ? undefined : parseIp(lastText.trim());
+      const last = lastText === undefined ? undefined : tryParseIp(lastText.trim());
       const iter = new RangeIterator(set, last);
       for (let c = iter.next(); c; c = iter.next()) {
         const text = formatIp(c.ip);
@@ -218,7 +216,7 @@ export class HostLocalAllocator {
         allocated++;
       } catch (err) {
         await rollback();
-        const reason = CniError.isInstance(err) ? err.message : String(err);
+        const reason = err instanceof CniError ? err.message : String(err);
         throw new CniError(ErrorCode.Internal, `failed to allocate for range ${idx}: ${reason}`, undefined, {
           cause: err,
         });

@@ -6,15 +6,14 @@
  * @see https://www.cni.dev/plugins/current/ipam/host-local/
  */
 import {
-  canonicalIp,
   CniError,
   ErrorCode,
   formatCidr,
   formatIp,
   type IpAddress,
-  parseCidr,
-  parseIpRaw,
   type Route,
+  tryParseCidr,
+  tryParseIp,
   versionGte,
 } from "@cnikit/spec";
 import {
@@ -63,7 +62,7 @@ export interface LoadHostLocalConfigOptions {
    * Reject unknown CNI_ARGS keys unless `IgnoreUnknown` is set, as Go's `types.LoadArgs` does.
    * Default false: unknown keys are ignored (cnikit's lenient CNI_ARGS rule).
    */
-  strictArgs?: boolean;
+  strictArgs?: boolean | undefined;
 }
 
 function fail(msg: string): never {
@@ -87,12 +86,8 @@ function optionalString(obj: Record<string, unknown>, key: string, field: string
 
 /** Parses an `ip.IP` (an address, or an address with a prefix whose mask is dropped). */
 function parseRequestedIp(text: string): IpAddress | undefined {
-  if (text.includes("/")) {
-    const cidr = parseCidr(text);
-    return cidr?.ip;
-  }
-  const raw = parseIpRaw(text);
-  return raw === undefined ? undefined : canonicalIp(raw);
+  if (text.includes("/")) return tryParseCidr(text)?.ip;
+  return tryParseIp(text);
 }
 
 function requestedIpList(value: unknown, field: string): IpAddress[] {
@@ -148,12 +143,11 @@ function parseRoute(value: unknown, field: string): Route {
   if (!isObject(value)) return typeError(value, field, "types.Route");
   const dst = value.dst;
   if (typeof dst !== "string") return typeError(dst, `${field}.dst`, "string");
-  const cidr = parseCidr(dst) ?? fail(`invalid CIDR address: ${dst}`);
+  const cidr = tryParseCidr(dst) ?? fail(`invalid CIDR address: ${dst}`);
   const route: Route = { dst: formatCidr(cidr.ip, cidr.prefix) };
   if (value.gw !== undefined && value.gw !== null && value.gw !== "") {
     if (typeof value.gw !== "string") return typeError(value.gw, `${field}.gw`, "net.IP");
-    const raw = parseIpRaw(value.gw) ?? fail(`invalid IP address: ${value.gw}`);
-    route.gw = formatIp(raw);
+    route.gw = formatIp(tryParseIp(value.gw) ?? fail(`invalid IP address: ${value.gw}`));
   }
   for (const key of ["mtu", "advmss", "priority", "table", "scope"] as const) {
     const v = value[key];
@@ -265,7 +259,7 @@ export function loadHostLocalConfig(
     try {
       return canonicalizeRangeSet(set);
     } catch (err) {
-      return fail(`invalid range set ${i}: ${CniError.isInstance(err) ? err.msg : String(err)}`);
+      return fail(`invalid range set ${i}: ${err instanceof CniError ? err.msg : String(err)}`);
     }
   });
 

@@ -3,9 +3,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { parseIp } from "@cnikit/spec";
-import { HostLocalAllocator, iterateRangeSet } from "./host-local-allocator.js";
-import { loadHostLocalConfig } from "./host-local-config.js";
-import { HostLocalStore } from "./host-local-store.js";
+import { HostLocalAllocator, iterateRangeSet } from "./allocator.js";
+import { loadHostLocalConfig } from "./config.js";
+import { HostLocalStore } from "./store.js";
 import { canonicalizeRangeSet } from "./range.js";
 
 let root: string;
