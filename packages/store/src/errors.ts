@@ -5,6 +5,7 @@
  * @see https://github.com/cnikit/cnikit/blob/main/docs/state.md
  */
 
+/** The property that carries an error's code as its brand. */
 const BRAND = Symbol.for("cnikit.StoreError");
 
 /**
