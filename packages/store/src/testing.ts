@@ -6,8 +6,9 @@
  * @see https://github.com/cnikit/cnikit/blob/main/docs/state.md
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { request } from "node:http";
+import { request as httpsRequest } from "node:https";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -20,7 +21,7 @@ import { join } from "node:path";
 export interface EtcdMember {
   /** `m0`, `m1`, ... */
   readonly name: string;
-  /** `http://127.0.0.1:<port>` */
+  /** `http://127.0.0.1:<port>` (`https:` with TLS) */
   readonly clientUrl: string;
   /** `http://127.0.0.1:<port>` */
   readonly peerUrl: string;
@@ -68,6 +69,25 @@ export interface StartEtcdOptions {
   electionTimeoutMs?: number;
   /** How long to wait for the cluster to become healthy (default 20 s). */
   readyTimeoutMs?: number;
+  /**
+   * Serve clients over HTTPS and require a client certificate signed by `ca` (PEM file paths).
+   * `url()` then names the client certificate, key and CA.
+   */
+  tls?: EtcdTlsFiles;
+}
+
+/**
+ * PEM files for a TLS test cluster: the server's certificate (valid for 127.0.0.1) and key,
+ * the CA that signed both certificates, and the client's certificate and key.
+ *
+ * @example const tls: EtcdTlsFiles = { serverCert: "s.pem", serverKey: "s-key.pem", ca: "ca.pem", clientCert: "c.pem", clientKey: "c-key.pem" };
+ */
+export interface EtcdTlsFiles {
+  serverCert: string;
+  serverKey: string;
+  ca: string;
+  clientCert: string;
+  clientKey: string;
 }
 
 const live = new Set<ChildProcess>();
@@ -104,12 +124,19 @@ function freePort(): Promise<number> {
   });
 }
 
-function httpJson(url: string, method: "GET" | "POST", body?: unknown): Promise<unknown> {
+interface ClientTls {
+  cert: Buffer;
+  key: Buffer;
+  ca: Buffer;
+}
+
+function httpJson(url: string, method: "GET" | "POST", body?: unknown, tls?: ClientTls): Promise<unknown> {
   return new Promise((resolve, reject) => {
     const text = body === undefined ? "" : JSON.stringify(body);
-    const req = request(
+    const send = url.startsWith("https:") ? httpsRequest : request;
+    const req = send(
       url,
-      { method, timeout: 1000, headers: { "content-length": Buffer.byteLength(text) } },
+      { method, timeout: 1000, headers: { "content-length": Buffer.byteLength(text) }, ...(tls ?? {}) },
       (res) => {
         let data = "";
         res.setEncoding("utf8");
@@ -178,6 +205,13 @@ export async function startEtcd(options: StartEtcdOptions = {}): Promise<EtcdClu
       log: "",
     });
   }
+  const tls = options.tls;
+  const clientTls: ClientTls | undefined = tls && {
+    cert: readFileSync(tls.clientCert),
+    key: readFileSync(tls.clientKey),
+    ca: readFileSync(tls.ca),
+  };
+  if (tls) for (const m of members) m.clientUrl = m.clientUrl.replace(/^http:/, "https:");
   const initialCluster = members.map((m) => `${m.name}=${m.peerUrl}`).join(",");
 
   const launch = (m: MemberState) => {
@@ -198,6 +232,14 @@ export async function startEtcd(options: StartEtcdOptions = {}): Promise<EtcdClu
         "--logger=zap",
         "--log-outputs=stderr",
         "--log-level=warn",
+        ...(tls
+          ? [
+              `--cert-file=${tls.serverCert}`,
+              `--key-file=${tls.serverKey}`,
+              `--trusted-ca-file=${tls.ca}`,
+              "--client-cert-auth",
+            ]
+          : []),
       ],
       { stdio: ["ignore", "ignore", "pipe"] },
     );
@@ -221,7 +263,7 @@ export async function startEtcd(options: StartEtcdOptions = {}): Promise<EtcdClu
     const deadline = Date.now() + (options.readyTimeoutMs ?? 20_000);
     for (const m of list) {
       for (;;) {
-        const health = (await httpJson(`${m.clientUrl}/health`, "GET").catch(() => undefined)) as
+        const health = (await httpJson(`${m.clientUrl}/health`, "GET", undefined, clientTls).catch(() => undefined)) as
           | { health?: string }
           | undefined;
         if (health?.health === "true") break;
@@ -246,8 +288,18 @@ export async function startEtcd(options: StartEtcdOptions = {}): Promise<EtcdClu
     members,
     endpoints: members.map((m) => m.clientUrl),
     url(prefix?: string) {
-      const hosts = members.map((m) => m.clientUrl.replace(/^http:\/\//, "")).join(",");
-      return `etcd://${hosts}${prefix ? `?prefix=${encodeURIComponent(prefix)}` : ""}`;
+      const hosts = members.map((m) => m.clientUrl.replace(/^https?:\/\//, "")).join(",");
+      const q = new URLSearchParams();
+      if (prefix) q.set("prefix", prefix);
+      if (tls)
+        for (const [k, v] of [
+          ["cert", tls.clientCert],
+          ["key", tls.clientKey],
+          ["ca", tls.ca],
+        ])
+          q.set(k as string, v as string);
+      const query = q.toString();
+      return `etcd://${hosts}${query ? `?${query}` : ""}`;
     },
     async kill(i, signal = "SIGKILL") {
       await killMember(members[i] as MemberState, signal);
@@ -261,16 +313,16 @@ export async function startEtcd(options: StartEtcdOptions = {}): Promise<EtcdClu
     async leader() {
       for (const m of members) {
         if (!m.child) continue;
-        const s = (await httpJson(`${m.clientUrl}/v3/maintenance/status`, "POST", {}).catch(() => undefined)) as
-          | { header?: { member_id?: string }; leader?: string }
-          | undefined;
+        const s = (await httpJson(`${m.clientUrl}/v3/maintenance/status`, "POST", {}, clientTls).catch(
+          () => undefined,
+        )) as { header?: { member_id?: string }; leader?: string } | undefined;
         if (!s?.leader) continue;
         const ids = await Promise.all(
           members.map(async (x) =>
             x.child
-              ? ((await httpJson(`${x.clientUrl}/v3/maintenance/status`, "POST", {}).catch(() => undefined)) as
-                  | { header?: { member_id?: string } }
-                  | undefined)
+              ? ((await httpJson(`${x.clientUrl}/v3/maintenance/status`, "POST", {}, clientTls).catch(
+                  () => undefined,
+                )) as { header?: { member_id?: string } } | undefined)
               : undefined,
           ),
         );
