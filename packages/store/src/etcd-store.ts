@@ -320,7 +320,12 @@ export class EtcdStore implements Store {
                   revision: kv.modRevision,
                 };
                 next = event.revision + 1;
-                onEvent(event);
+                try {
+                  onEvent(event);
+                } catch (err) {
+                  stop(err instanceof Error ? err : new Error(String(err)));
+                  return;
+                }
               }
             }
           });

@@ -291,7 +291,12 @@ export class FileStore implements Store {
           }
           for (const e of state.eventsFrom(next, prefix)) {
             if (closed) return;
-            onEvent(e);
+            try {
+              onEvent(e);
+            } catch (err) {
+              stop(err instanceof Error ? err : new Error(String(err)));
+              return;
+            }
           }
           next = state.revision + 1;
         }

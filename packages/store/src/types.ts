@@ -203,7 +203,7 @@ export interface WatchOptions {
   fromRevision?: number;
   /**
    * Called once when the watch stops for good: the revision asked for was compacted away
-   * ({@link WatchCompactedError}), or the store rejected the watch. Disconnects are not errors:
+   * ({@link WatchCompactedError}), the store rejected the watch, or `onEvent` threw (that error). Disconnects are not errors:
    * the watch resumes from the last revision it delivered.
    */
   onError?: (error: Error) => void;

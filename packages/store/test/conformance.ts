@@ -231,6 +231,24 @@ export function storeConformance(name: string, open: () => Promise<Store>, optio
       expect(events).toHaveLength(4);
     });
 
+    it("watch: a throwing onEvent stops the watch and goes to onError", async () => {
+      const pre = p();
+      const errors: Error[] = [];
+      let calls = 0;
+      const w = store.watch(pre, { onError: (e) => errors.push(e) }, () => {
+        calls++;
+        throw new Error("handler broke");
+      });
+      await w.ready;
+      await store.put(`${pre}a`, "1");
+      await until("onError", 5000, async () => (errors.length > 0 ? true : undefined));
+      await store.put(`${pre}b`, "2");
+      await sleep(300);
+      expect(errors.map((e) => e.message)).toEqual(["handler broke"]);
+      expect(calls).toBe(1);
+      w.close();
+    });
+
     it("watch: without fromRevision, only changes after ready", async () => {
       const pre = p();
       await store.put(`${pre}before`, "x");

@@ -57,6 +57,9 @@ describe.skipIf(!etcdAvailable())("etcd backend (single member)", () => {
     await w.ready;
     await store.put("before", "1");
     await etcd.kill(0, "SIGKILL");
+    // let the client see its idle keep-alive connections close (a write on one of those would be
+    // "maybe sent", which the store reports as outcomeUnknown)
+    await new Promise((r) => setTimeout(r, 100));
     try {
       const t0 = Date.now();
       const err = await store.put("k", "1").catch((e: unknown) => e);
