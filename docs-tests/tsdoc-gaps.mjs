@@ -44,6 +44,7 @@ export const PACKAGES = {
   runtime: ["src/index.ts"],
   testing: ["src/index.ts"],
   build: ["src/index.ts"],
+  store: ["src/index.ts", "src/testing.ts"],
 };
 
 const SPEC_LINK = /SPEC\.md|CONVENTIONS\.md|cni\.dev/;

@@ -1,0 +1,180 @@
+/**
+ * Store selection by one URL-like setting, the same in plugin configs and agent flags:
+ *
+ * - `file:/var/lib/cnikit/store` (also `file:///var/lib/cnikit/store`): the embedded backend;
+ * - `etcd://host:2379,host2:2379?prefix=/cnikit`: etcd over HTTP;
+ * - `etcd://host:2379?cert=/etc/cnikit/client.pem&key=/etc/cnikit/client-key.pem&ca=/etc/cnikit/ca.pem`:
+ *   HTTPS with a client certificate (any of `cert`/`key`/`ca` switches to HTTPS);
+ * - `etcds://host:2379`: HTTPS with the system's CAs.
+ *
+ * Backends are loaded on first use: a `file:` store never loads node:http, and node:https is
+ * only loaded for a TLS URL.
+ *
+ * @see https://github.com/cnikit/cnikit/blob/main/docs/state.md
+ */
+import { readFile } from "node:fs/promises";
+import { StoreConfigError } from "./errors.js";
+import type { Store } from "./types.js";
+
+/**
+ * Options of {@link openStore}; each overrides the URL's query parameter of the same meaning.
+ *
+ * @example await openStore("etcd://10.0.0.1:2379", { callTimeoutMs: 300, retryBudgetMs: 3000 })
+ */
+export interface OpenStoreOptions {
+  /** etcd: the deadline of one HTTP call (default 400 ms; URL `timeout=`). */
+  callTimeoutMs?: number;
+  /** etcd: the overall time a call may take over retries and endpoints (default 5000 ms; URL `budget=`). */
+  retryBudgetMs?: number;
+  /** file: how long a write waits for the lock (default 5000 ms; URL `timeout=`). */
+  lockTimeoutMs?: number;
+  /** file: how often a watch polls (default 100 ms; URL `poll=`). */
+  pollIntervalMs?: number;
+  /** file: fsync every write (default true; URL `fsync=false`). */
+  fsync?: boolean;
+}
+
+/**
+ * A parsed store URL.
+ *
+ * @example parseStoreUrl("file:/var/lib/cnikit/store") // { backend: "file", dir: "/var/lib/cnikit/store", ... }
+ */
+export type StoreUrl =
+  | {
+      backend: "file";
+      dir: string;
+      lockTimeoutMs?: number;
+      pollIntervalMs?: number;
+      fsync?: boolean;
+    }
+  | {
+      backend: "etcd";
+      /** `http://host:port` or `https://host:port`, in the order given. */
+      endpoints: string[];
+      /** Prepended to every key; "" or ending with "/". */
+      prefix: string;
+      tls: boolean;
+      cert?: string;
+      key?: string;
+      ca?: string;
+      callTimeoutMs?: number;
+      retryBudgetMs?: number;
+    };
+
+function positive(name: string, value: string, url: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0)
+    throw new StoreConfigError(`store URL ${url}: ${name}=${value} is not a positive number`);
+  return n;
+}
+
+function query(q: string | undefined, allowed: string[], url: string): Map<string, string> {
+  const params = new Map<string, string>();
+  for (const [k, v] of new URLSearchParams(q ?? "")) {
+    if (!allowed.includes(k))
+      throw new StoreConfigError(`store URL ${url}: unknown parameter "${k}" (known: ${allowed.join(", ")})`);
+    params.set(k, v);
+  }
+  return params;
+}
+
+/**
+ * Parses a store URL without touching the network or the disk.
+ *
+ * @throws StoreConfigError for an unknown scheme, a relative `file:` path, a bad host list or an
+ *   unknown parameter.
+ * @example parseStoreUrl("etcd://10.0.0.1:2379,10.0.0.2:2379?prefix=/cnikit").endpoints // ["http://10.0.0.1:2379", "http://10.0.0.2:2379"]
+ */
+export function parseStoreUrl(url: string): StoreUrl {
+  const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(url)?.[1]?.toLowerCase();
+  if (scheme === "file") {
+    const m = /^file:(?:\/\/(?=\/))?([^?#]*)(?:\?([^#]*))?$/i.exec(url);
+    const dir = m?.[1] ? decodeURIComponent(m[1]) : "";
+    if (!dir.startsWith("/")) throw new StoreConfigError(`store URL ${url}: file: needs an absolute directory path`);
+    const q = query(m?.[2], ["timeout", "poll", "fsync"], url);
+    const parsed: StoreUrl = { backend: "file", dir: dir.length > 1 ? dir.replace(/\/+$/, "") : dir };
+    if (q.has("timeout")) parsed.lockTimeoutMs = positive("timeout", q.get("timeout") as string, url);
+    if (q.has("poll")) parsed.pollIntervalMs = positive("poll", q.get("poll") as string, url);
+    if (q.has("fsync")) parsed.fsync = !["false", "0", "no"].includes(q.get("fsync") as string);
+    return parsed;
+  }
+  if (scheme === "etcd" || scheme === "etcds") {
+    const m = /^etcds?:\/\/([^/?#]*)(\/[^?#]*)?(?:\?([^#]*))?$/i.exec(url);
+    if (!m?.[1]) throw new StoreConfigError(`store URL ${url}: expected etcd://host:port[,host:port...][?prefix=...]`);
+    const q = query(m[3], ["prefix", "cert", "key", "ca", "timeout", "budget"], url);
+    const tls = scheme === "etcds" || q.has("cert") || q.has("key") || q.has("ca");
+    if (q.has("cert") !== q.has("key"))
+      throw new StoreConfigError(`store URL ${url}: cert= and key= go together (a client certificate and its key)`);
+    const endpoints = m[1].split(",").map((h) => {
+      const hm = /^(\[[0-9a-f:.]+\]|[^:[\]]+)(?::(\d+))?$/i.exec(h.trim());
+      if (!hm) throw new StoreConfigError(`store URL ${url}: "${h}" is not host[:port]`);
+      return `${tls ? "https" : "http"}://${hm[1]}:${hm[2] ?? "2379"}`;
+    });
+    let prefix = q.get("prefix") ?? (m[2] && m[2] !== "/" ? decodeURIComponent(m[2]) : "");
+    if (prefix !== "" && !prefix.endsWith("/")) prefix += "/";
+    const parsed: StoreUrl = { backend: "etcd", endpoints, prefix, tls };
+    for (const k of ["cert", "key", "ca"] as const) {
+      const v = q.get(k);
+      if (v !== undefined) parsed[k] = v;
+    }
+    if (q.has("timeout")) parsed.callTimeoutMs = positive("timeout", q.get("timeout") as string, url);
+    if (q.has("budget")) parsed.retryBudgetMs = positive("budget", q.get("budget") as string, url);
+    return parsed;
+  }
+  throw new StoreConfigError(
+    `store URL ${url}: unknown scheme ${scheme ? `"${scheme}:"` : "(none)"}; use file:/path, etcd://host:port or etcds://host:port`,
+  );
+}
+
+async function readTls(path: string | undefined, what: string): Promise<Buffer | undefined> {
+  if (path === undefined) return undefined;
+  try {
+    return await readFile(path);
+  } catch (err) {
+    throw new StoreConfigError(`store TLS ${what} ${path}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+/**
+ * Opens a store from its URL. Nothing is contacted yet: the first call does that (and may throw
+ * the store errors every call may throw).
+ *
+ * @throws StoreConfigError for a URL {@link parseStoreUrl} rejects or a TLS file that cannot be read.
+ * @example
+ * const store = await openStore(process.env.CNIKIT_STORE ?? "file:/var/lib/cnikit/store");
+ * const kv = await store.get("hosts/node1");
+ * await store.close();
+ */
+export async function openStore(url: string, options: OpenStoreOptions = {}): Promise<Store> {
+  const parsed = parseStoreUrl(url);
+  if (parsed.backend === "file") {
+    const { FileStore } = await import("./file-store.js");
+    const timeoutMs = options.lockTimeoutMs ?? parsed.lockTimeoutMs;
+    const pollIntervalMs = options.pollIntervalMs ?? parsed.pollIntervalMs;
+    const fsync = options.fsync ?? parsed.fsync;
+    return new FileStore(url, parsed.dir, {
+      ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+      ...(pollIntervalMs !== undefined ? { pollIntervalMs } : {}),
+      ...(fsync !== undefined ? { fsync } : {}),
+    });
+  }
+  const [cert, key, ca] = await Promise.all([
+    readTls(parsed.cert, "cert"),
+    readTls(parsed.key, "key"),
+    readTls(parsed.ca, "ca"),
+  ]);
+  const http = parsed.tls ? await import("node:https") : await import("node:http");
+  const [{ EtcdTransport }, { EtcdStore }] = await Promise.all([
+    import("./etcd-transport.js"),
+    import("./etcd-store.js"),
+  ]);
+  const tls = parsed.tls ? { ...(cert ? { cert } : {}), ...(key ? { key } : {}), ...(ca ? { ca } : {}) } : undefined;
+  const transport = new EtcdTransport({
+    endpoints: parsed.endpoints.map((e) => new URL(e)),
+    http: http as unknown as import("./etcd-transport.js").HttpModule,
+    tls,
+    callTimeoutMs: options.callTimeoutMs ?? parsed.callTimeoutMs ?? 400,
+    retryBudgetMs: options.retryBudgetMs ?? parsed.retryBudgetMs ?? 5000,
+  });
+  return new EtcdStore(url, transport, parsed.prefix);
+}

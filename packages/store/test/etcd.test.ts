@@ -1,0 +1,79 @@
+/**
+ * The etcd backend against a real single-member etcd (Debian's etcd-server) started here:
+ * the conformance suite, key prefixes, and the typed errors of a stopped or frozen server.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { openStore, StoreTimeoutError, StoreUnavailableError, type WatchEvent } from "../src/index.js";
+import { type EtcdCluster, etcdAvailable, startEtcd } from "../src/testing.js";
+import { storeConformance } from "./conformance.js";
+
+describe.skipIf(!etcdAvailable())("etcd backend (single member)", () => {
+  let etcd: EtcdCluster;
+  beforeAll(async () => {
+    etcd = await startEtcd();
+  });
+  afterAll(async () => {
+    await etcd?.stop();
+  });
+
+  storeConformance("etcd", () => openStore(etcd.url("/conformance")), { leaseExpiryMs: 8000 });
+
+  it("keeps stores with different prefixes apart; keys readable under the prefix", async () => {
+    const a = await openStore(etcd.url("/a"));
+    const b = await openStore(`${etcd.url()}?prefix=/b`);
+    const raw = await openStore(etcd.url());
+    await a.put("k", "in a");
+    expect(await b.get("k")).toBeUndefined();
+    expect((await raw.get("/a/k"))?.value).toBe("in a");
+    expect((await a.range("")).kvs.map((kv) => kv.key)).toEqual(["k"]);
+    await Promise.all([a.close(), b.close(), raw.close()]);
+  });
+
+  it("a frozen server: reads fail with StoreTimeoutError within the budget; writes do not retry", async () => {
+    const store = await openStore(etcd.url("/frozen"), { callTimeoutMs: 200, retryBudgetMs: 1000 });
+    await store.put("k", "1");
+    const pid = etcd.members[0]!.pid!;
+    process.kill(pid, "SIGSTOP");
+    try {
+      let t0 = Date.now();
+      const read = await store.get("k").catch((e: unknown) => e);
+      expect(read).toBeInstanceOf(StoreTimeoutError);
+      expect(Date.now() - t0).toBeLessThan(1500);
+      t0 = Date.now();
+      const write = await store.put("k", "2").catch((e: unknown) => e);
+      expect(write).toBeInstanceOf(StoreTimeoutError);
+      expect((write as StoreTimeoutError).outcomeUnknown).toBe(true);
+      expect(Date.now() - t0).toBeLessThan(500);
+    } finally {
+      process.kill(pid, "SIGCONT");
+    }
+    await store.close();
+  });
+
+  it("a stopped server: StoreUnavailableError within the budget, then calls and a watch recover", async () => {
+    const store = await openStore(etcd.url("/down"), { callTimeoutMs: 200, retryBudgetMs: 800 });
+    const events: WatchEvent[] = [];
+    const w = store.watch("", {}, (e) => events.push(e));
+    await w.ready;
+    await store.put("before", "1");
+    await etcd.kill(0, "SIGKILL");
+    // let the client see its idle keep-alive connections close (a write on one of those would be
+    // "maybe sent", which the store reports as outcomeUnknown)
+    await new Promise((r) => setTimeout(r, 100));
+    try {
+      const t0 = Date.now();
+      const err = await store.put("k", "1").catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(StoreUnavailableError);
+      expect((err as StoreUnavailableError).outcomeUnknown).toBe(false);
+      expect(Date.now() - t0).toBeLessThan(1300);
+    } finally {
+      await etcd.start(0);
+    }
+    await store.put("after", "2");
+    const deadline = Date.now() + 5000;
+    while (events.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(events.map((e) => e.kv.key)).toEqual(["before", "after"]);
+    w.close();
+    await store.close();
+  });
+});
