@@ -5,24 +5,19 @@ import { execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildFixture } from "../../../tools/build-fixture.js";
 
-const pkgDir = join(dirname(fileURLToPath(import.meta.url)), "..");
-const repoRoot = join(pkgDir, "..", "..");
-const OURS = join(pkgDir, "dist", "host-local");
+let OURS: string;
 const GO = "/usr/lib/cni/host-local";
 
 const netnsName = `ck${randomBytes(4).toString("hex")}`;
 const netnsPath = `/var/run/netns/${netnsName}`;
 let tmp: string;
 
-beforeAll(() => {
-  execFileSync(process.execPath, [join(repoRoot, "tools", "build-plugin.mjs"), "--entry", "src/main.ts", "--out", "dist/host-local"], {
-    cwd: pkgDir,
-    stdio: "pipe",
-  });
+beforeAll(async () => {
+  OURS = await buildFixture("examples/host-local");
   execFileSync("ip", ["netns", "add", netnsName]);
   tmp = mkdtempSync(join(tmpdir(), "ck-hostlocal-"));
 }, 120_000);

@@ -4,7 +4,8 @@ import { dirname, join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { delegateAdd, delegateCheck, delegateDel, delegateGC, delegateStatus } from "../src/index.js";
-import { GO_PLUGINS, ensureNoop } from "./helpers.js";
+import { buildFixture } from "../../../tools/build-fixture.js";
+import { GO_PLUGINS } from "./helpers.js";
 
 const CNI_KEYS = ["CNI_COMMAND", "CNI_ARGS", "CNI_PATH", "CNI_NETNS", "CNI_IFNAME", "CNI_CONTAINERID"] as const;
 
@@ -15,11 +16,12 @@ describe("delegate* with the real noop plugin", () => {
   const conf = { cniVersion: "1.1.0", name: "ckdelegate", type: "noop" };
   const recorded = () => JSON.parse(readFileSync(debugFile, "utf8"));
 
-  beforeAll(() => {
+  let noop: string;
+  beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "cnikit-delegate-"));
     debugFile = join(dir, "debug.json");
-    ensureNoop();
-  });
+    noop = await buildFixture("examples/noop");
+  }, 120_000);
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
   beforeEach(() => {
     saved = Object.fromEntries(CNI_KEYS.map((k) => [k, process.env[k]]));
@@ -28,7 +30,7 @@ describe("delegate* with the real noop plugin", () => {
       JSON.stringify({ reportResult: JSON.stringify({ cniVersion: "1.1.0", ips: [{ address: "10.1.2.3/24" }], dns: {} }) }),
     );
     process.env.CNI_ARGS = `DEBUG=${debugFile}`;
-    process.env.CNI_PATH = dirname(ensureNoop());
+    process.env.CNI_PATH = dirname(noop);
     process.env.CNI_NETNS = "/some/netns/path";
     process.env.CNI_IFNAME = "eth7";
     process.env.CNI_CONTAINERID = "container";
