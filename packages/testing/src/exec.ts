@@ -35,6 +35,8 @@ export interface RunCommandOptions {
   stdin?: string | undefined;
   /** The whole environment (default: the test process's). */
   env?: NodeJS.ProcessEnv | undefined;
+  /** Working directory (default: the test process's). */
+  cwd?: string | undefined;
   /** Kill the command (SIGKILL) after this long (default 30 s). */
   timeoutMs?: number | undefined;
 }
@@ -53,7 +55,11 @@ export function runCommand(argv: readonly string[], opts: RunCommandOptions = {}
   const [cmd, ...args] = argv;
   if (!cmd) return Promise.reject(new Error("empty command"));
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { env: opts.env ?? process.env, stdio: ["pipe", "pipe", "pipe"] });
+    const child = spawn(cmd, args, {
+      env: opts.env ?? process.env,
+      stdio: ["pipe", "pipe", "pipe"],
+      ...(opts.cwd !== undefined ? { cwd: opts.cwd } : {}),
+    });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     const timer = setTimeout(() => child.kill("SIGKILL"), opts.timeoutMs ?? 30_000);

@@ -46,26 +46,26 @@ export interface RunPluginOptions {
    * Stdin: an object is JSON-encoded, a string sent as is. Default for VERSION:
    * `{"cniVersion":"1.1.0"}`; otherwise required.
    */
-  config?: object | string;
+  config?: object | string | undefined;
   /** CNI_NETNS: a temp netns, a name under /var/run/netns, or a path. */
-  netns?: NetnsRef;
+  netns?: NetnsRef | undefined;
   /** CNI_CONTAINERID (default `cnikit-test` for ADD/DEL/CHECK). */
-  containerId?: string;
+  containerId?: string | undefined;
   /** CNI_IFNAME (default `eth0` for ADD/DEL/CHECK). */
-  ifName?: string;
+  ifName?: string | undefined;
   /** CNI_ARGS: a map becomes `K=V;K2=V2`. */
-  args?: string | Readonly<Record<string, string>>;
+  args?: string | Readonly<Record<string, string>> | undefined;
   /** CNI_PATH entries (default: the plugin's own directory plus `/opt/cni/bin` and `/usr/lib/cni`). */
-  path?: readonly string[];
+  path?: readonly string[] | undefined;
   /** Extra environment; `undefined` removes a variable. */
-  env?: Readonly<Record<string, string | undefined>>;
+  env?: Readonly<Record<string, string | undefined>> | undefined;
   /**
    * Start from the test process's environment instead of a clean one (default false: only
    * PATH, like a runtime that sets its own env).
    */
-  inheritEnv?: boolean;
+  inheritEnv?: boolean | undefined;
   /** Kill the plugin after this long (default 30 s). */
-  timeoutMs?: number;
+  timeoutMs?: number | undefined;
 }
 
 /**
