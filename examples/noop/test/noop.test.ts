@@ -1,10 +1,9 @@
 // Black-box tests: run the BUILT plugin (examples/noop/dist/noop) as a runtime would, with
 // env + stdin, and check stdout (exactly one JSON document or nothing), stderr and exit status.
-import { execFileSync, spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildFixture } from "../../../tools/build-fixture.js";
 
