@@ -84,7 +84,7 @@ function offerFastExit(k: Koffi): void {
 
 /**
  * Loads koffi (the C FFI) on first call and returns it; later calls return the same module.
- * Bundle-aware: when bundled by tools/build-plugin.mjs, loads `koffi.node` from beside the entry.
+ * Bundle-aware: when bundled by cnikit-build (@cnikit/build), loads `koffi.node` from beside the entry.
  *
  * @example
  * const koffi = loadKoffi();
