@@ -10,6 +10,7 @@ import {
   expectLink,
   expectNoLink,
   expectPing,
+  expectPluginSuccess,
   HOST_NETNS,
   listAddresses,
   listHostLocalLeases,
@@ -63,9 +64,9 @@ describe("bridge ADD/DEL", () => {
     const a = s.netns("a");
     const b = s.netns("b");
     const ra = await call("ADD", conf, a, `ca${s.id}`);
-    expect(ra.exitCode, ra.stdout + ra.stderr).toBe(0);
+    expectPluginSuccess(ra);
     const rb = await call("ADD", conf, b, `cb${s.id}`);
-    expect(rb.exitCode, rb.stdout + rb.stderr).toBe(0);
+    expectPluginSuccess(rb);
 
     const result = res(ra);
     expect(result.cniVersion).toBe("1.0.0");

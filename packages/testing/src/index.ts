@@ -13,7 +13,7 @@ export type { TempNetns, CreateTempNetnsOptions } from "./temp-netns.js";
 export { runCommand, runCommandOrThrow } from "./exec.js";
 export type { CommandOutput, RunCommandOptions } from "./exec.js";
 export { runPlugin, expectPluginSuccess, expectPluginError, PluginRunError } from "./run-plugin.js";
-export type { RunPluginOptions, PluginRun, PluginCommand } from "./run-plugin.js";
+export type { RunPluginOptions, PluginRun, PluginOutcome, PluginCommand } from "./run-plugin.js";
 export { createConflistRunner } from "./conflist.js";
 export type { ConflistRunner, ConflistRunnerOptions, AttachmentOptions } from "./conflist.js";
 export { HOST_NETNS, listLinks, findLink, listAddresses, listRoutes } from "./observe.js";

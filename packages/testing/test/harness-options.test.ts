@@ -6,6 +6,9 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import {
   expectNoRoute,
+  expectPluginError,
+  expectPluginSuccess,
+  PluginRunError,
   expectRoute,
   listHostLocalLeases,
   liveTempNetns,
@@ -90,6 +93,17 @@ describe("runCommand / runCommandOrThrow", () => {
     const killed = await runCommand(["sleep", "5"], { timeoutMs: 100 });
     expect(killed.signal).toBe("SIGKILL");
     await expect(runCommand(["/nonexistent/ck-command"])).rejects.toThrow(/ENOENT/);
+  });
+});
+
+describe("expectPluginSuccess / expectPluginError on an in-process outcome", () => {
+  it("accept invoke()'s output shape (no command, no signal)", () => {
+    const ok = { exitCode: 0, stdout: "{}", stderr: "", result: { cniVersion: "1.0.0", ips: [{ address: "10.1.0.2/24" }] } };
+    expect(expectPluginSuccess(ok)).toMatchObject({ cniVersion: "1.1.0", ips: [{ address: "10.1.0.2/24" }] });
+    const failed = { exitCode: 1, stdout: "", stderr: "boom", error: { cniVersion: "1.1.0", code: 7, msg: "bad mtu" } };
+    expect(expectPluginError(failed, 7, /mtu/)).toMatchObject({ code: 7 });
+    expect(() => expectPluginSuccess(failed)).toThrow(PluginRunError);
+    expect(() => expectPluginSuccess(failed)).toThrow(/the call failed: error 7: bad mtu/);
   });
 });
 
