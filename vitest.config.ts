@@ -9,6 +9,7 @@ export default defineConfig({
       "packages/*/test/**/*.test.ts",
       "examples/*/test/**/*.test.ts",
       "docs-tests/test/**/*.test.ts",
+      "tools/**/*.test.ts",
     ],
     globalSetup: ["./vitest.global-setup.ts"],
     pool: "forks",

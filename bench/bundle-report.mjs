@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// What makes a plugin bundle big: bundles an entry the way tools/build-plugin.mjs does
+// What makes a plugin bundle big: bundles an entry the way cnikit-build does
 // (nothing written) and lists its inputs by bytes in the output, biggest first.
 //
 //   node bench/bundle-report.mjs examples/bridge/src/main.ts [--top 40] [--why <input substring>]

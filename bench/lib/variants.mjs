@@ -13,7 +13,7 @@ process.once("exit", () => {
   if (buildDir) rmSync(buildDir, { recursive: true, force: true });
 });
 
-/** "snapshot" (launcher), "cjs" or "esm": how `file` was built by tools/build-plugin.mjs. */
+/** "snapshot" (launcher), "cjs" or "esm": how `file` was built by cnikit-build. */
 export function buildKind(file) {
   let head = "";
   try {
@@ -45,7 +45,8 @@ async function buildOne(name, kind) {
     built.set(
       key,
       (async () => {
-        const { buildPlugin, buildSea } = await import(join(ROOT, "tools", "build-plugin.mjs"));
+        // cnikit-build's library form, as `pnpm bench` built it (pnpm build runs first)
+        const { buildPlugin, buildSea } = await import(join(ROOT, "packages", "build", "dist", "index.js"));
         buildDir ??= mkdtempSync(join(tmpdir(), "ckb-build-"));
         const outfile = join(buildDir, `${name}-${kind}`, name);
         const entry = join(ROOT, "examples", name, "src", "main.ts");

@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildFixture } from "../../tools/build-fixture.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = resolve(here, "../..");
@@ -39,10 +40,7 @@ describe("README plugin", () => {
     const srcDir = join(repo, "docs-tests/.readme-sample");
     mkdirSync(srcDir, { recursive: true });
     writeFileSync(join(srcDir, "tiny-veth.ts"), readmeSample());
-    const { buildPlugin } = (await import(join(repo, "tools/build-plugin.mjs"))) as {
-      buildPlugin(o: { entry: string; outfile: string }): Promise<unknown>;
-    };
-    await buildPlugin({ entry: join(srcDir, "tiny-veth.ts"), outfile: join(binDir, "tiny-veth") });
+    await buildFixture({ entry: join(srcDir, "tiny-veth.ts"), outfile: join(binDir, "tiny-veth") });
     symlinkSync(GO_HOST_LOCAL, join(binDir, "host-local"));
     execFileSync("ip", ["netns", "add", netnsName]);
   }, 120_000);

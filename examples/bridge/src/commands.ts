@@ -22,7 +22,7 @@ import {
 import type { AddResult, PluginContext } from "@cnikit/skel";
 import { CniError, ErrorCode, type Interface, type Result } from "@cnikit/spec";
 import { checkAttachment } from "./check.js";
-import { assertAddable, type BridgeConf, loadBridgeConf } from "./config.js";
+import { assertAddable, type BridgeConf, containerMac } from "./config.js";
 import { calcGateways } from "./gateways.js";
 
 /** Index of the container interface in an ADD result's `interfaces` (bridge, host veth, container). */
@@ -31,10 +31,11 @@ const CONTAINER_IF = 2;
 /** Waits before re-reading the host end's operational state (the reference plugin waits up to ~2.5 s). */
 const PORT_STATE_RETRIES_MS = [0, 10, 50, 200, 500, 1000, 1000];
 
-type Ctx = PluginContext;
+type Ctx = PluginContext<BridgeConf>;
 
+/** The config skel validated (bridgeConfigSchema), with the MAC that CNI_ARGS may add. */
 function confOf(ctx: Ctx): BridgeConf {
-  return loadBridgeConf(ctx.config as unknown as Record<string, unknown>, ctx.rawArgs ? ctx.args : {});
+  return { ...ctx.config, mac: containerMac(ctx.config, ctx.rawArgs ? ctx.args : {}) };
 }
 
 function messageOf(err: unknown): string {

@@ -1,11 +1,13 @@
 /**
  * The bridge plugin's network config: the reference plugin's keys, validated by hand (no zod on
- * the hot path: every ADD is a new process), with its defaults and its MAC precedence
+ * the hot path: every ADD is a new process) once, through skel's `config` hook
+ * ({@link bridgeConfigSchema}), with its defaults and its MAC precedence
  * (CNI_ARGS `MAC` < `args.cni.mac` < `runtimeConfig.mac`).
  *
  * @see https://www.cni.dev/plugins/current/main/bridge/
  */
-import { CniError, type DNS, ErrorCode } from "@cnikit/spec";
+import { schemaFromFunction } from "@cnikit/skel";
+import { CniError, type DNS, ErrorCode, type StandardSchemaV1 } from "@cnikit/spec";
 
 /** The bridge used when the config names none (the reference plugin's). */
 export const DEFAULT_BRIDGE = "cni0";
@@ -46,7 +48,7 @@ export interface BridgeConf {
   ipam: { type: string; [key: string]: unknown } | undefined;
   /** DNS settings passed through to the result when any is set. */
   dns: DNS | undefined;
-  /** The container MAC address asked for, if any. */
+  /** The container MAC address the config asks for (`args.cni.mac`, `runtimeConfig.mac`), if any; see {@link containerMac}. */
   mac: string | undefined;
   /** Keys of the reference plugin set in the config that this plugin does not implement. */
   unsupported: string[];
@@ -122,9 +124,9 @@ function parseIpam(value: unknown): BridgeConf["ipam"] {
   return { ...value, type };
 }
 
-/** The MAC from CNI_ARGS `MAC=`, then `args.cni.mac`, then `runtimeConfig.mac` (last wins). */
-function pickMac(raw: Raw, cniArgs: Readonly<Record<string, string>>): string | undefined {
-  let mac: string | undefined = cniArgs.MAC || undefined;
+/** The MAC from `args.cni.mac`, then `runtimeConfig.mac` (last wins). */
+function pickMac(raw: Raw): string | undefined {
+  let mac: string | undefined;
   const args = raw.args;
   if (isObject(args) && isObject(args.cni)) {
     const m = optString(args.cni, "mac", "args.cni.");
@@ -139,14 +141,16 @@ function pickMac(raw: Raw, cniArgs: Readonly<Record<string, string>>): string | 
 }
 
 /**
- * Reads the bridge config from the decoded stdin and the parsed CNI_ARGS.
+ * Reads the bridge config from the decoded stdin.
  *
  * @example
- * const conf = loadBridgeConf({ cniVersion: "1.0.0", name: "net", type: "bridge", isGateway: true }, {});
+ * const conf = loadBridgeConf({ cniVersion: "1.0.0", name: "net", type: "bridge", isGateway: true });
  * conf.bridge; // "cni0"
  * @throws CniError code 7 `failed to load netconf: ...` for a key of the wrong type or value.
  */
-export function loadBridgeConf(raw: Raw, cniArgs: Readonly<Record<string, string>>): BridgeConf {
+export function loadBridgeConf(value: unknown): BridgeConf {
+  if (!isObject(value)) throw invalid(`expected a JSON object, got ${kindOf(value)}`);
+  const raw: Raw = value;
   const bridge = optString(raw, "bridge") || DEFAULT_BRIDGE;
   if (Buffer.byteLength(bridge) > 15 || /[\s/:]/.test(bridge) || bridge === "." || bridge === "..") {
     throw invalid(`invalid bridge name "${bridge}"`);
@@ -177,13 +181,32 @@ export function loadBridgeConf(raw: Raw, cniArgs: Readonly<Record<string, string
     enableDad: bool(raw, "enabledad"),
     ipam: parseIpam(raw.ipam),
     dns: parseDns(raw.dns),
-    mac: pickMac(raw, cniArgs),
+    mac: pickMac(raw),
     unsupported: [],
   };
   if (vlan !== 0) conf.unsupported.push("vlan");
   if (raw.vlanTrunk !== undefined && raw.vlanTrunk !== null) conf.unsupported.push("vlanTrunk");
   if (bool(raw, "macspoofchk")) conf.unsupported.push("macspoofchk");
   return conf;
+}
+
+/**
+ * The bridge config as skel's `config` hook: stdin is decoded once by skel and validated once
+ * here, and every handler gets the {@link BridgeConf} in `ctx.config`.
+ *
+ * @example
+ * definePlugin({ name: "bridge", version, cniVersions, config: bridgeConfigSchema, add: ({ config }) => ... });
+ */
+export const bridgeConfigSchema: StandardSchemaV1<unknown, BridgeConf> = schemaFromFunction(loadBridgeConf);
+
+/**
+ * The container's MAC address: the config's ({@link BridgeConf.mac}), else CNI_ARGS `MAC=`.
+ *
+ * @example
+ * containerMac(loadBridgeConf(raw), { MAC: "02:00:00:00:00:01" }); // "02:00:00:00:00:01" unless the config sets one
+ */
+export function containerMac(conf: BridgeConf, cniArgs: Readonly<Record<string, string>>): string | undefined {
+  return conf.mac ?? (cniArgs.MAC || undefined);
 }
 
 /**

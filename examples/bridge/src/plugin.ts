@@ -9,7 +9,8 @@
  *
  * @see https://www.cni.dev/plugins/current/main/bridge/
  */
-import { definePlugin, type Plugin, type PluginContext } from "@cnikit/skel";
+import { definePlugin, type Plugin } from "@cnikit/skel";
+import { bridgeConfigSchema } from "./config.js";
 
 /** The plugin's version. */
 export const BRIDGE_VERSION = "0.1.0";
@@ -43,10 +44,12 @@ export function createBridgePlugin(): Plugin {
     version: BRIDGE_VERSION,
     about: `CNI bridge plugin (cnikit) ${BRIDGE_VERSION}`,
     cniVersions: SUPPORTED_VERSIONS,
-    add: async (ctx: PluginContext) => (await load()).add(ctx),
-    del: async (ctx: PluginContext) => (await load()).del(ctx),
-    check: async (ctx: PluginContext) => (await load()).check(ctx),
-    status: async (ctx: PluginContext) => (await load()).status(ctx),
-    gc: async (ctx: PluginContext) => (await load()).gc(ctx),
+    // stdin is decoded once by skel and validated once here; handlers get the BridgeConf
+    config: bridgeConfigSchema,
+    add: async (ctx) => (await load()).add(ctx),
+    del: async (ctx) => (await load()).del(ctx),
+    check: async (ctx) => (await load()).check(ctx),
+    status: async (ctx) => (await load()).status(ctx),
+    gc: async (ctx) => (await load()).gc(ctx),
   });
 }

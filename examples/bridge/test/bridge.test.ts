@@ -1,34 +1,34 @@
 /**
- * The bridge plugin against real namespaces (root), run in-process through skel, delegating to
- * our host-local (built fresh into a temp dir) or the Go reference plugins.
+ * The bridge plugin against real namespaces (root), run in-process through skel's invoke(),
+ * delegating to our host-local (examples/host-local, built by buildFixture) or the Go
+ * reference plugins.
  */
-import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { type InvokeOptions, type InvokeOutput, invoke } from "@cnikit/skel/testing";
+import {
+  expectLink,
+  expectNoLink,
+  expectPing,
+  expectPluginSuccess,
+  HOST_NETNS,
+  listAddresses,
+  listHostLocalLeases,
+  runCommand,
+  runCommandOrThrow,
+  Scratch,
+} from "@cnikit/testing";
+import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { buildFixture } from "../../../tools/build-fixture.js";
 import { createBridgePlugin } from "../src/plugin.js";
-import { addressesIn, type Call, hostLinkExists, pingFrom, runInProcess, Scratch, sh, trySh } from "./helpers.js";
 
 const plugin = createBridgePlugin();
-const ROOT = new URL("../../../", import.meta.url).pathname;
 const GO_DIR = "/usr/lib/cni";
-let buildDir = "";
 let CNI_PATH: string[] = [GO_DIR];
 
-beforeAll(() => {
-  buildDir = mkdtempSync(join(tmpdir(), "ckbuild-"));
-  const r = spawnSync(process.execPath, [
-    join(ROOT, "tools/build-plugin.mjs"),
-    "--entry",
-    join(ROOT, "examples/host-local/src/main.ts"),
-    "--out",
-    join(buildDir, "host-local"),
-  ]);
-  if (r.status !== 0) throw new Error(`building host-local failed: ${r.stderr}`);
-  CNI_PATH = [buildDir, GO_DIR];
+beforeAll(async () => {
+  CNI_PATH = [dirname(await buildFixture("examples/host-local")), GO_DIR];
 }, 120_000);
-afterAll(() => rmSync(buildDir, { recursive: true, force: true }));
 
 let s: Scratch;
 afterEach(() => s?.cleanup());
@@ -45,14 +45,16 @@ function netConf(extra: Record<string, unknown> = {}, ipam: Record<string, unkno
   };
 }
 
-function call(command: string, config: object, netns: string, containerId: string, more: Partial<Call> = {}) {
-  return runInProcess(plugin, { command, config, netns, containerId, ifName: "eth0", path: CNI_PATH, ...more });
+function call(command: string, config: object, netns: string, containerId: string, more: Partial<InvokeOptions> = {}) {
+  return invoke(plugin, { command, config, netns, containerId, ifName: "eth0", path: CNI_PATH, ...more });
 }
 
-function leases(dataDir: string, network: string): string[] {
-  const dir = `${dataDir}/${network}`;
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir).filter((f) => f !== "lock" && !f.startsWith("last_reserved_ip"));
+/** The result ADD printed (at the config's cniVersion). */
+const res = (o: InvokeOutput): any => o.result;
+
+/** Global addresses of a link in a namespace (none when the link is gone). */
+async function globalAddresses(netns: string, ifName: string): Promise<string[]> {
+  return (await listAddresses(netns, ifName)).filter((a) => a.scope === "global").map((a) => a.cidr);
 }
 
 describe("bridge ADD/DEL", () => {
@@ -62,11 +64,11 @@ describe("bridge ADD/DEL", () => {
     const a = s.netns("a");
     const b = s.netns("b");
     const ra = await call("ADD", conf, a, `ca${s.id}`);
-    expect(ra.code, ra.stdout + ra.stderr).toBe(0);
+    expectPluginSuccess(ra);
     const rb = await call("ADD", conf, b, `cb${s.id}`);
-    expect(rb.code, rb.stdout + rb.stderr).toBe(0);
+    expectPluginSuccess(rb);
 
-    const result = ra.json;
+    const result = res(ra);
     expect(result.cniVersion).toBe("1.0.0");
     expect(result.interfaces).toHaveLength(3);
     expect(result.interfaces[0].name).toBe(conf.bridge);
@@ -75,50 +77,50 @@ describe("bridge ADD/DEL", () => {
     const subnetPrefix = conf.ipam.subnet.split(".").slice(0, 3).join(".");
     expect(result.ips[0].gateway).toBe(`${subnetPrefix}.1`);
     expect(result.routes).toContainEqual({ dst: "0.0.0.0/0", gw: `${subnetPrefix}.1` });
-    expect(addressesIn(a, "eth0")).toEqual([result.ips[0].address]);
-    expect(sh(["ip", "-br", "addr", "show", "dev", conf.bridge])).toContain(`${subnetPrefix}.1/24`);
-    expect(sh(["ip", "-n", a.split("/").pop() as string, "route"])).toContain(`default via ${subnetPrefix}.1`);
+    expect(await globalAddresses(a, "eth0")).toEqual([result.ips[0].address]);
+    expect(await runCommandOrThrow(["ip", "-br", "addr", "show", "dev", conf.bridge])).toContain(`${subnetPrefix}.1/24`);
+    expect(await runCommandOrThrow(["ip", "-n", a.split("/").pop() as string, "route"])).toContain(`default via ${subnetPrefix}.1`);
 
-    const ipB = (rb.json.ips[0].address as string).split("/")[0] as string;
-    expect(pingFrom(a, ipB)).toMatch(/bytes from/);
+    const ipB = (res(rb).ips[0].address as string).split("/")[0] as string;
+    await expectPing(a, ipB);
 
     for (const [ns, id] of [
       [a, `ca${s.id}`],
       [b, `cb${s.id}`],
     ] as const) {
       const d = await call("DEL", conf, ns, id);
-      expect(d.code, d.stdout).toBe(0);
-      expect(addressesIn(ns, "eth0")).toEqual([]);
+      expect(d.exitCode, d.stdout).toBe(0);
+      expect(await globalAddresses(ns, "eth0")).toEqual([]);
     }
-    expect(leases(conf.ipam.dataDir, conf.name)).toEqual([]);
-    expect(trySh(["ip", "-n", a.split("/").pop() as string, "link", "show", "eth0"]).status).not.toBe(0);
+    expect(listHostLocalLeases(conf.ipam.dataDir, conf.name)).toEqual([]);
+    await expectNoLink(a, "eth0");
   });
 
   it("DEL is idempotent: twice, of a never-added container, and with the netns gone", async () => {
     s = new Scratch();
     const conf = netConf();
     const a = s.netns("a");
-    expect((await call("ADD", conf, a, `ca${s.id}`)).code).toBe(0);
-    expect((await call("DEL", conf, a, `ca${s.id}`)).code).toBe(0);
-    expect((await call("DEL", conf, a, `ca${s.id}`)).code).toBe(0);
-    expect((await call("DEL", conf, a, `never${s.id}`)).code).toBe(0);
-    expect((await call("DEL", conf, `/var/run/netns/ckgone${s.id}`, `ca${s.id}`)).code).toBe(0);
-    expect((await call("DEL", conf, "", `ca${s.id}`)).code).toBe(0);
+    expect((await call("ADD", conf, a, `ca${s.id}`)).exitCode).toBe(0);
+    expect((await call("DEL", conf, a, `ca${s.id}`)).exitCode).toBe(0);
+    expect((await call("DEL", conf, a, `ca${s.id}`)).exitCode).toBe(0);
+    expect((await call("DEL", conf, a, `never${s.id}`)).exitCode).toBe(0);
+    expect((await call("DEL", conf, `/var/run/netns/ckgone${s.id}`, `ca${s.id}`)).exitCode).toBe(0);
+    expect((await call("DEL", conf, "", `ca${s.id}`)).exitCode).toBe(0);
   });
 
   it("rolls back a failed ADD: lease released, veth removed", async () => {
     s = new Scratch();
     const conf = netConf();
     // the bridge already carries another address and forceAddress is off: fails after IPAM ADD
-    sh(["ip", "link", "add", conf.bridge, "type", "bridge"]);
-    sh(["ip", "addr", "add", "10.254.254.1/24", "dev", conf.bridge]);
+    await runCommandOrThrow(["ip", "link", "add", conf.bridge, "type", "bridge"]);
+    await runCommandOrThrow(["ip", "addr", "add", "10.254.254.1/24", "dev", conf.bridge]);
     const a = s.netns("a");
     const r = await call("ADD", conf, a, `ca${s.id}`);
-    expect(r.code).toBe(1);
-    expect(r.json.msg).toMatch(/failed to set bridge addr: "ck\w+" already has an IP address different from/);
-    expect(leases(conf.ipam.dataDir, conf.name)).toEqual([]);
-    expect(trySh(["ip", "-n", a.split("/").pop() as string, "link", "show", "eth0"]).status).not.toBe(0);
-    expect(hostLinkExists(conf.bridge)).toBe(true);
+    expect(r.exitCode).toBe(1);
+    expect(r.error?.msg).toMatch(/failed to set bridge addr: "ck\w+" already has an IP address different from/);
+    expect(listHostLocalLeases(conf.ipam.dataDir, conf.name)).toEqual([]);
+    await expectNoLink(a, "eth0");
+    await expectLink(HOST_NETNS, conf.bridge);
   });
 });
 
@@ -126,8 +128,9 @@ function nsName(path: string): string {
   return path.split("/").pop() as string;
 }
 
-function linkJson(args: string[]) {
-  return JSON.parse(sh(["ip", "-j", "-d", ...args]))[0];
+/** `ip -j -d <args>`'s first entry: flags, linkinfo and port data that ObservedLink does not carry. */
+async function linkJson(args: string[]) {
+  return JSON.parse(await runCommandOrThrow(["ip", "-j", "-d", ...args]))[0];
 }
 
 describe("bridge ADD failures leave nothing behind", () => {
@@ -136,22 +139,22 @@ describe("bridge ADD failures leave nothing behind", () => {
     const conf = netConf({}, { type: "no-such-ipam" });
     const a = s.netns("a");
     const r = await call("ADD", conf, a, `ca${s.id}`);
-    expect(r.code).toBe(1);
-    expect(r.json.msg).toMatch(/no-such-ipam/);
-    expect(trySh(["ip", "-n", nsName(a), "link", "show", "eth0"]).status).not.toBe(0);
-    expect(hostLinkExists(conf.bridge)).toBe(false);
+    expect(r.exitCode).toBe(1);
+    expect(r.error?.msg).toMatch(/no-such-ipam/);
+    await expectNoLink(a, "eth0");
+    await expectNoLink(HOST_NETNS, conf.bridge);
   });
 
   it("an interface name already taken in the container fails cleanly", async () => {
     s = new Scratch();
     const conf = netConf();
     const a = s.netns("a");
-    sh(["ip", "-n", nsName(a), "link", "add", "eth0", "type", "veth", "peer", "name", "eth9"]);
+    await runCommandOrThrow(["ip", "-n", nsName(a), "link", "add", "eth0", "type", "veth", "peer", "name", "eth9"]);
     const r = await call("ADD", conf, a, `ca${s.id}`);
-    expect(r.code).toBe(1);
-    expect(r.json.msg).toMatch(/already exists/);
-    expect(leases(conf.ipam.dataDir, conf.name)).toEqual([]);
-    expect(hostLinkExists(conf.bridge)).toBe(false);
+    expect(r.exitCode).toBe(1);
+    expect(r.error?.msg).toMatch(/already exists/);
+    expect(listHostLocalLeases(conf.ipam.dataDir, conf.name)).toEqual([]);
+    await expectNoLink(HOST_NETNS, conf.bridge);
   });
 });
 
@@ -162,24 +165,24 @@ describe("IPAM runs in parallel with the link work", () => {
   it("a bridge that cannot be created (the name is a veth): the lease started meanwhile is released", async () => {
     s = new Scratch();
     const conf = netConf();
-    sh(["ip", "link", "add", conf.bridge, "type", "veth", "peer", "name", s.link("pe")]);
+    await runCommandOrThrow(["ip", "link", "add", conf.bridge, "type", "veth", "peer", "name", s.link("pe")]);
     const a = s.netns("a");
     const r = await call("ADD", conf, a, `ca${s.id}`);
-    expect(r.code).toBe(1);
-    expect(r.json.msg).toMatch(/^failed to create bridge "ck\w+"/);
-    expect(leases(conf.ipam.dataDir, conf.name)).toEqual([]);
-    expect(linkJson(["link", "show", conf.bridge]).linkinfo.info_kind).toBe("veth");
-    expect(trySh(["ip", "-n", nsName(a), "link", "show", "eth0"]).status).not.toBe(0);
+    expect(r.exitCode).toBe(1);
+    expect(r.error?.msg).toMatch(/^failed to create bridge "ck\w+"/);
+    expect(listHostLocalLeases(conf.ipam.dataDir, conf.name)).toEqual([]);
+    expect((await linkJson(["link", "show", conf.bridge])).linkinfo.info_kind).toBe("veth");
+    await expectNoLink(a, "eth0");
   });
 
   it("a container netns that does not exist: the lease is released, the new bridge removed", async () => {
     s = new Scratch();
     const conf = netConf();
     const r = await call("ADD", conf, `/var/run/netns/ckgone${s.id}`, `ca${s.id}`);
-    expect(r.code).toBe(1);
-    expect(r.json.msg).toMatch(/^failed to open netns/);
-    expect(leases(conf.ipam.dataDir, conf.name)).toEqual([]);
-    expect(hostLinkExists(conf.bridge)).toBe(false);
+    expect(r.exitCode).toBe(1);
+    expect(r.error?.msg).toMatch(/^failed to open netns/);
+    expect(listHostLocalLeases(conf.ipam.dataDir, conf.name)).toEqual([]);
+    await expectNoLink(HOST_NETNS, conf.bridge);
   });
 
   it("the same ADD twice: the second fails on the taken interface and releases only its own lease", async () => {
@@ -187,28 +190,28 @@ describe("IPAM runs in parallel with the link work", () => {
     const conf = netConf();
     const a = s.netns("a");
     const first = await call("ADD", conf, a, `ca${s.id}`);
-    expect(first.code, first.stdout).toBe(0);
+    expect(first.exitCode, first.stdout).toBe(0);
     const second = await call("ADD", conf, a, `cb${s.id}`);
-    expect(second.code).toBe(1);
-    expect(second.json.msg).toMatch(/already exists/);
+    expect(second.exitCode).toBe(1);
+    expect(second.error?.msg).toMatch(/already exists/);
     // the first container keeps its lease and address
-    const ip = (first.json.ips[0].address as string).split("/")[0] as string;
-    expect(leases(conf.ipam.dataDir, conf.name)).toEqual([ip]);
-    expect(addressesIn(a, "eth0")).toEqual([first.json.ips[0].address]);
+    const ip = (res(first).ips[0].address as string).split("/")[0] as string;
+    expect(listHostLocalLeases(conf.ipam.dataDir, conf.name)).toEqual([ip]);
+    expect(await globalAddresses(a, "eth0")).toEqual([res(first).ips[0].address]);
   });
 
   it("DEL whose IPAM fails still deletes the interface, and reports the IPAM error", async () => {
     s = new Scratch();
     const conf = netConf();
     const a = s.netns("a");
-    expect((await call("ADD", conf, a, `ca${s.id}`)).code).toBe(0);
+    expect((await call("ADD", conf, a, `ca${s.id}`)).exitCode).toBe(0);
     const broken = { ...conf, ipam: { ...conf.ipam, type: "no-such-ipam" } };
     const d = await call("DEL", broken, a, `ca${s.id}`);
-    expect(d.code).toBe(1);
-    expect(d.json.msg).toMatch(/no-such-ipam/);
-    expect(trySh(["ip", "-n", nsName(a), "link", "show", "eth0"]).status).not.toBe(0);
-    expect((await call("DEL", conf, a, `ca${s.id}`)).code).toBe(0);
-    expect(leases(conf.ipam.dataDir, conf.name)).toEqual([]);
+    expect(d.exitCode).toBe(1);
+    expect(d.error?.msg).toMatch(/no-such-ipam/);
+    await expectNoLink(a, "eth0");
+    expect((await call("DEL", conf, a, `ca${s.id}`)).exitCode).toBe(0);
+    expect(listHostLocalLeases(conf.ipam.dataDir, conf.name)).toEqual([]);
   });
 
   it("DEL where both fail: the IPAM error first, the interface error in its details", async () => {
@@ -217,9 +220,9 @@ describe("IPAM runs in parallel with the link work", () => {
     const notANetns = join(s.dir("f"), "not-a-netns");
     writeFileSync(notANetns, "");
     const d = await call("DEL", conf, notANetns, `ca${s.id}`);
-    expect(d.code).toBe(1);
-    expect(d.json.msg).toMatch(/no-such-ipam/);
-    expect(d.json.details).toMatch(/also failed: deleting "eth0": /);
+    expect(d.exitCode).toBe(1);
+    expect(d.error?.msg).toMatch(/no-such-ipam/);
+    expect(d.error?.details).toMatch(/also failed: deleting "eth0": /);
   });
 });
 
@@ -229,18 +232,18 @@ describe("bridge options", () => {
     const conf = netConf({ mtu: 1400, promiscMode: true, runtimeConfig: { mac: "02:aa:bb:cc:dd:01" } });
     const a = s.netns("a");
     const r = await call("ADD", conf, a, `ca${s.id}`, { args: "IgnoreUnknown=1;MAC=02:aa:bb:cc:dd:02" });
-    expect(r.code, r.stdout).toBe(0);
-    const cont = linkJson(["-n", nsName(a), "link", "show", "eth0"]);
+    expect(r.exitCode, r.stdout).toBe(0);
+    const cont = await linkJson(["-n", nsName(a), "link", "show", "eth0"]);
     expect(cont.mtu).toBe(1400);
     expect(cont.address).toBe("02:aa:bb:cc:dd:01");
-    expect(r.json.interfaces[2].mac).toBe("02:aa:bb:cc:dd:01");
-    const host = linkJson(["link", "show", r.json.interfaces[1].name]);
+    expect(res(r).interfaces[2].mac).toBe("02:aa:bb:cc:dd:01");
+    const host = await linkJson(["link", "show", res(r).interfaces[1].name]);
     expect(host.mtu).toBe(1400);
     expect(host.master).toBe(conf.bridge);
-    const br = linkJson(["link", "show", conf.bridge]);
+    const br = await linkJson(["link", "show", conf.bridge]);
     expect(br.flags).toContain("PROMISC");
-    expect(br.address).toBe(r.json.interfaces[0].mac);
-    expect((await call("DEL", conf, a, `ca${s.id}`)).code).toBe(0);
+    expect(br.address).toBe(res(r).interfaces[0].mac);
+    expect((await call("DEL", conf, a, `ca${s.id}`)).exitCode).toBe(0);
   });
 
   it("takes the MAC from CNI_ARGS when nothing else sets it; hairpinMode on the port", async () => {
@@ -248,10 +251,10 @@ describe("bridge options", () => {
     const conf = netConf({ hairpinMode: true });
     const a = s.netns("a");
     const r = await call("ADD", conf, a, `ca${s.id}`, { args: "MAC=02:aa:bb:cc:dd:02" });
-    expect(r.code, r.stdout).toBe(0);
-    expect(linkJson(["-n", nsName(a), "link", "show", "eth0"]).address).toBe("02:aa:bb:cc:dd:02");
-    expect(linkJson(["link", "show", r.json.interfaces[1].name]).linkinfo.info_slave_data.hairpin).toBe(true);
-    expect((await call("DEL", conf, a, `ca${s.id}`)).code).toBe(0);
+    expect(r.exitCode, r.stdout).toBe(0);
+    expect((await linkJson(["-n", nsName(a), "link", "show", "eth0"])).address).toBe("02:aa:bb:cc:dd:02");
+    expect((await linkJson(["link", "show", res(r).interfaces[1].name])).linkinfo.info_slave_data.hairpin).toBe(true);
+    expect((await call("DEL", conf, a, `ca${s.id}`)).exitCode).toBe(0);
   });
 
   it("without IPAM attaches at layer 2 only: link up, no address", async () => {
@@ -259,12 +262,12 @@ describe("bridge options", () => {
     const { ipam: _none, ...conf } = netConf();
     const a = s.netns("a");
     const r = await call("ADD", conf, a, `ca${s.id}`);
-    expect(r.code, r.stdout).toBe(0);
-    expect(r.json.ips ?? []).toEqual([]);
-    expect(linkJson(["-n", nsName(a), "link", "show", "eth0"]).flags).toContain("UP");
-    expect(addressesIn(a, "eth0")).toEqual([]);
-    expect((await call("DEL", conf, a, `ca${s.id}`)).code).toBe(0);
-    expect(trySh(["ip", "-n", nsName(a), "link", "show", "eth0"]).status).not.toBe(0);
+    expect(r.exitCode, r.stdout).toBe(0);
+    expect(res(r).ips ?? []).toEqual([]);
+    expect((await linkJson(["-n", nsName(a), "link", "show", "eth0"])).flags).toContain("UP");
+    expect(await globalAddresses(a, "eth0")).toEqual([]);
+    expect((await call("DEL", conf, a, `ca${s.id}`)).exitCode).toBe(0);
+    await expectNoLink(a, "eth0");
   });
 
   it("passes the config's dns through to the result", async () => {
@@ -273,9 +276,9 @@ describe("bridge options", () => {
     const conf = netConf({ dns });
     const a = s.netns("a");
     const r = await call("ADD", conf, a, `ca${s.id}`);
-    expect(r.code, r.stdout).toBe(0);
-    expect(r.json.dns).toEqual(dns);
-    expect((await call("DEL", conf, a, `ca${s.id}`)).code).toBe(0);
+    expect(r.exitCode, r.stdout).toBe(0);
+    expect(res(r).dns).toEqual(dns);
+    expect((await call("DEL", conf, a, `ca${s.id}`)).exitCode).toBe(0);
   });
 
   it("gives a container IPv4 and IPv6 addresses from two ranges", async () => {
@@ -292,14 +295,12 @@ describe("bridge options", () => {
     };
     const a = s.netns("a");
     const r = await call("ADD", dual, a, `ca${s.id}`);
-    expect(r.code, r.stdout).toBe(0);
-    expect(r.json.ips).toHaveLength(2);
-    const addrs = JSON.parse(sh(["ip", "-n", nsName(a), "-j", "addr", "show", "eth0"]))[0].addr_info.map(
-      (x: { local: string; prefixlen: number }) => `${x.local}/${x.prefixlen}`,
-    );
-    for (const ip of r.json.ips) expect(addrs).toContain(ip.address);
-    expect((await call("DEL", dual, a, `ca${s.id}`)).code).toBe(0);
-    expect(leases(conf.ipam.dataDir, conf.name)).toEqual([]);
+    expect(r.exitCode, r.stdout).toBe(0);
+    expect(res(r).ips).toHaveLength(2);
+    const addrs = (await listAddresses(a, "eth0")).map((x) => x.cidr);
+    for (const ip of res(r).ips) expect(addrs).toContain(ip.address);
+    expect((await call("DEL", dual, a, `ca${s.id}`)).exitCode).toBe(0);
+    expect(listHostLocalLeases(conf.ipam.dataDir, conf.name)).toEqual([]);
   });
 
   it("masquerades with the iptables backend and removes the rules on DEL", async () => {
@@ -307,22 +308,22 @@ describe("bridge options", () => {
     const conf = netConf({ ipMasq: true, ipMasqBackend: "iptables" });
     const a = s.netns("a");
     const r = await call("ADD", conf, a, `ca${s.id}`);
-    expect(r.code, r.stdout).toBe(0);
-    const ip = (r.json.ips[0].address as string).split("/")[0] as string;
-    const nat = () => sh(["iptables", "-t", "nat", "-S"]);
-    expect(nat()).toContain(`-s ${ip}/32`);
-    expect((await call("DEL", conf, a, `ca${s.id}`)).code).toBe(0);
-    expect(nat()).not.toContain(`-s ${ip}/32`);
+    expect(r.exitCode, r.stdout).toBe(0);
+    const ip = (res(r).ips[0].address as string).split("/")[0] as string;
+    const nat = () => runCommandOrThrow(["iptables", "-t", "nat", "-S"]);
+    expect(await nat()).toContain(`-s ${ip}/32`);
+    expect((await call("DEL", conf, a, `ca${s.id}`)).exitCode).toBe(0);
+    expect(await nat()).not.toContain(`-s ${ip}/32`);
   });
 
   it("refuses hairpinMode with promiscMode, and an unsupported cniVersion", async () => {
     s = new Scratch();
     const a = s.netns("a");
     const both = await call("ADD", netConf({ hairpinMode: true, promiscMode: true }), a, `ca${s.id}`);
-    expect(both.json).toMatchObject({ code: 7, msg: "cannot set hairpin mode and promiscuous mode at the same time" });
+    expect(both.error).toMatchObject({ code: 7, msg: "cannot set hairpin mode and promiscuous mode at the same time" });
     const bad = await call("ADD", netConf({ cniVersion: "1.2.0" }), a, `ca${s.id}`);
-    expect(bad.code).toBe(1);
-    expect(bad.json.code).toBe(1);
+    expect(bad.exitCode).toBe(1);
+    expect(bad.error?.code).toBe(1);
   });
 });
 
@@ -332,32 +333,32 @@ describe("bridge CHECK", () => {
     const conf = netConf({ isDefaultGateway: true });
     const a = s.netns("a");
     const add = await call("ADD", conf, a, `ca${s.id}`);
-    expect(add.code, add.stdout).toBe(0);
-    const withPrev = { ...conf, prevResult: add.json };
+    expect(add.exitCode, add.stdout).toBe(0);
+    const withPrev = { ...conf, prevResult: res(add) };
 
-    expect((await call("CHECK", withPrev, a, `ca${s.id}`)).code).toBe(0);
-    expect((await call("CHECK", conf, a, `ca${s.id}`)).json.msg).toBe("Required prevResult missing");
+    expect((await call("CHECK", withPrev, a, `ca${s.id}`)).exitCode).toBe(0);
+    expect((await call("CHECK", conf, a, `ca${s.id}`)).error?.msg).toBe("Required prevResult missing");
 
-    sh(["ip", "-n", nsName(a), "route", "del", "default"]);
-    expect((await call("CHECK", withPrev, a, `ca${s.id}`)).json.msg).toMatch(
+    await runCommandOrThrow(["ip", "-n", nsName(a), "route", "del", "default"]);
+    expect((await call("CHECK", withPrev, a, `ca${s.id}`)).error?.msg).toMatch(
       /^Expected Route \{Dst:0\.0\.0\.0\/0 GW:10\.[\d.]+\} not found in routing table$/,
     );
 
-    sh(["ip", "-n", nsName(a), "addr", "del", add.json.ips[0].address, "dev", "eth0"]);
-    expect((await call("CHECK", withPrev, a, `ca${s.id}`)).json.msg).toBe(
-      `Failed to match addr ${add.json.ips[0].address} on interface eth0`,
+    await runCommandOrThrow(["ip", "-n", nsName(a), "addr", "del", res(add).ips[0].address, "dev", "eth0"]);
+    expect((await call("CHECK", withPrev, a, `ca${s.id}`)).error?.msg).toBe(
+      `Failed to match addr ${res(add).ips[0].address} on interface eth0`,
     );
 
-    sh(["ip", "link", "set", add.json.interfaces[1].name, "nomaster"]);
-    expect((await call("CHECK", withPrev, a, `ca${s.id}`)).json.msg).toBe(
+    await runCommandOrThrow(["ip", "link", "set", res(add).interfaces[1].name, "nomaster"]);
+    expect((await call("CHECK", withPrev, a, `ca${s.id}`)).error?.msg).toBe(
       `CNI veth created for bridge ${conf.bridge} was not found`,
     );
 
     const otherNs = s.netns("b");
-    expect((await call("CHECK", withPrev, otherNs, `ca${s.id}`)).json.msg).toBe(
+    expect((await call("CHECK", withPrev, otherNs, `ca${s.id}`)).error?.msg).toBe(
       `Sandbox in prevResult  doesn't match configured netns: ${otherNs}`,
     );
-    expect((await call("DEL", conf, a, `ca${s.id}`)).code).toBe(0);
+    expect((await call("DEL", conf, a, `ca${s.id}`)).exitCode).toBe(0);
   });
 });
 
@@ -365,15 +366,15 @@ describe("bridge STATUS and GC", () => {
   it("forwards STATUS to the IPAM plugin", async () => {
     s = new Scratch();
     const conf = netConf({ cniVersion: "1.1.0" });
-    const ok = await runInProcess(plugin, { command: "STATUS", config: conf, path: CNI_PATH });
-    expect(ok.code, ok.stdout).toBe(0);
-    const missing = await runInProcess(plugin, {
+    const ok = await invoke(plugin, { command: "STATUS", config: conf, path: CNI_PATH });
+    expect(ok.exitCode, ok.stdout).toBe(0);
+    const missing = await invoke(plugin, {
       command: "STATUS",
       config: { ...conf, ipam: { ...conf.ipam, type: "no-such-ipam" } },
       path: CNI_PATH,
     });
-    expect(missing.code).toBe(1);
-    expect(missing.json.msg).toMatch(/no-such-ipam/);
+    expect(missing.exitCode).toBe(1);
+    expect(missing.error?.msg).toMatch(/no-such-ipam/);
   });
 
   it.each(["nftables", "iptables"])(
@@ -385,28 +386,32 @@ describe("bridge STATUS and GC", () => {
       const b = s.netns("b");
       const ra = await call("ADD", conf, a, `ca${s.id}`);
       const rb = await call("ADD", conf, b, `cb${s.id}`);
-      expect([ra.code, rb.code]).toEqual([0, 0]);
-      const ipA = (ra.json.ips[0].address as string).split("/")[0] as string;
-      const ipB = (rb.json.ips[0].address as string).split("/")[0] as string;
-      const gc = await runInProcess(plugin, {
+      expect([ra.exitCode, rb.exitCode]).toEqual([0, 0]);
+      const ipA = (res(ra).ips[0].address as string).split("/")[0] as string;
+      const ipB = (res(rb).ips[0].address as string).split("/")[0] as string;
+      const gc = await invoke(plugin, {
         command: "GC",
         path: CNI_PATH,
         config: { ...conf, "cni.dev/valid-attachments": [{ containerID: `ca${s.id}`, ifname: "eth0" }] },
       });
-      expect(gc.code, gc.stdout).toBe(0);
-      expect(leases(conf.ipam.dataDir, conf.name)).toEqual([ipA]);
-      const rules = () => `${trySh(["nft", "list", "ruleset"]).stdout}${trySh(["iptables", "-t", "nat", "-S"]).stdout}`;
-      const mentions = (ip: string) => rules().includes(`${ip} `) || rules().includes(`${ip}/32`);
-      expect(mentions(ipA)).toBe(true);
-      expect(mentions(ipB)).toBe(false);
+      expect(gc.exitCode, gc.stdout).toBe(0);
+      expect(listHostLocalLeases(conf.ipam.dataDir, conf.name)).toEqual([ipA]);
+      const rules = async () =>
+        `${(await runCommand(["nft", "list", "ruleset"])).stdout}${(await runCommand(["iptables", "-t", "nat", "-S"])).stdout}`;
+      const mentions = async (ip: string) => {
+        const text = await rules();
+        return text.includes(`${ip} `) || text.includes(`${ip}/32`);
+      };
+      expect(await mentions(ipA)).toBe(true);
+      expect(await mentions(ipB)).toBe(false);
       for (const [ns, id] of [
         [a, `ca${s.id}`],
         [b, `cb${s.id}`],
       ] as const) {
-        expect((await call("DEL", conf, ns, id)).code).toBe(0);
+        expect((await call("DEL", conf, ns, id)).exitCode).toBe(0);
       }
-      expect(mentions(ipA)).toBe(false);
-      expect(leases(conf.ipam.dataDir, conf.name)).toEqual([]);
+      expect(await mentions(ipA)).toBe(false);
+      expect(listHostLocalLeases(conf.ipam.dataDir, conf.name)).toEqual([]);
     },
   );
 });

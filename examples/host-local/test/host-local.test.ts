@@ -1,28 +1,24 @@
 // Black-box tests of the BUILT host-local (examples/host-local/dist/host-local) side by side with
 // Go's /usr/lib/cni/host-local on one data dir: concurrency under the shared flock, identical
 // results and error texts, leases written by one read and released by the other, GC and STATUS.
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
+import { runPlugin } from "@cnikit/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildFixture } from "../../../tools/build-fixture.js";
 
-const pkgDir = join(dirname(fileURLToPath(import.meta.url)), "..");
-const repoRoot = join(pkgDir, "..", "..");
-const OURS = join(pkgDir, "dist", "host-local");
+let OURS: string;
 const GO = "/usr/lib/cni/host-local";
 
 const netnsName = `ck${randomBytes(4).toString("hex")}`;
 const netnsPath = `/var/run/netns/${netnsName}`;
 let tmp: string;
 
-beforeAll(() => {
-  execFileSync(process.execPath, [join(repoRoot, "tools", "build-plugin.mjs"), "--entry", "src/main.ts", "--out", "dist/host-local"], {
-    cwd: pkgDir,
-    stdio: "pipe",
-  });
+beforeAll(async () => {
+  OURS = await buildFixture("examples/host-local");
   execFileSync("ip", ["netns", "add", netnsName]);
   tmp = mkdtempSync(join(tmpdir(), "ck-hostlocal-"));
 }, 120_000);
@@ -36,46 +32,24 @@ afterAll(() => {
   if (tmp) rmSync(tmp, { recursive: true, force: true });
 });
 
-interface Reply {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-  json: any;
-}
-
-function run(
+/** One call as a runtime makes it, in the test's netns; `json` is what the plugin printed, decoded. */
+async function run(
   binary: string,
   command: string,
   conf: object,
   opts: { containerId?: string; ifName?: string; args?: string } = {},
-): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const env: Record<string, string> = {
-      PATH: "/usr/sbin:/usr/bin:/sbin:/bin",
-      CNI_COMMAND: command,
-      CNI_CONTAINERID: opts.containerId ?? "ctr",
-      CNI_NETNS: netnsPath,
-      CNI_IFNAME: opts.ifName ?? "eth0",
-      CNI_PATH: "/usr/lib/cni",
-    };
-    if (opts.args !== undefined) env.CNI_ARGS = opts.args;
-    const child = spawn(binary, [], { env, stdio: ["pipe", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    child.on("error", reject);
-    child.on("close", (code) => {
-      let json: unknown;
-      try {
-        json = stdout.trim() === "" ? undefined : JSON.parse(stdout);
-      } catch {
-        json = undefined;
-      }
-      resolve({ code, stdout, stderr, json });
-    });
-    child.stdin.end(JSON.stringify(conf));
+) {
+  const r = await runPlugin(binary, {
+    command,
+    config: conf,
+    netns: netnsPath,
+    containerId: opts.containerId ?? "ctr",
+    ifName: opts.ifName ?? "eth0",
+    args: opts.args,
+    path: ["/usr/lib/cni"],
   });
+  const json: any = r.result ?? r.error ?? r.version;
+  return { code: r.exitCode, stdout: r.stdout, stderr: r.stderr, json };
 }
 
 let netCounter = 0;

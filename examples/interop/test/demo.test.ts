@@ -3,28 +3,18 @@
  * and nothing is left behind (namespaces, bridge, temp dirs).
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, readdirSync } from "node:fs";
+import { readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { findLink, HOST_NETNS, runCommand } from "@cnikit/testing";
 import { beforeAll, describe, expect, it } from "vitest";
-import { ROOT, sh, trySh } from "./helpers.js";
+import { buildFixture } from "../../../tools/build-fixture.js";
 
-const DEMO = join(ROOT, "examples/demo/dist/demo");
-const NEEDED = ["bridge", "host-local", "static-ipam", "demo"];
+let DEMO: string;
 
-beforeAll(() => {
-  // the quick start builds first (pnpm build); build what is missing so the test stands alone
-  for (const name of NEEDED) {
-    if (existsSync(join(ROOT, "examples", name, "dist", name))) continue;
-    sh([
-      "node",
-      join(ROOT, "tools/build-plugin.mjs"),
-      "--entry",
-      join(ROOT, "examples", name, "src/main.ts"),
-      "--out",
-      join(ROOT, "examples", name, "dist", name),
-    ]);
-  }
+beforeAll(async () => {
+  // the demo runs the plugins from their dist/: build what is stale, as `pnpm build` would
+  for (const name of ["bridge", "host-local", "static-ipam"]) await buildFixture(`examples/${name}`);
+  DEMO = await buildFixture("examples/demo");
 }, 120_000);
 
 function runDemo(args: string[]) {
@@ -37,11 +27,11 @@ function runDemo(args: string[]) {
   return { status: r.status, stdout: r.stdout, stderr: r.stderr, id };
 }
 
-function leftovers(id: string): string[] {
+async function leftovers(id: string): Promise<string[]> {
   const left: string[] = [];
-  const netns = trySh(["ip", "netns", "list"]).stdout;
+  const netns = (await runCommand(["ip", "netns", "list"])).stdout;
   if (netns.includes(`cnikit-demo-${id}`)) left.push("netns");
-  if (trySh(["ip", "link", "show", "dev", `ckdemo${id}`]).status === 0) left.push("bridge");
+  if (await findLink(HOST_NETNS, `ckdemo${id}`)) left.push("bridge");
   if (readdirSync(tmpdir()).some((f) => f.startsWith(`cnikit-demo-${id}`))) left.push("temp dir");
   return left;
 }
@@ -60,14 +50,14 @@ describe("demo", () => {
   });
 
   for (const network of ["bridge", "go-bridge", "static"]) {
-    it(`--network ${network}: two containers ping each other, then everything is gone`, () => {
+    it(`--network ${network}: two containers ping each other, then everything is gone`, async () => {
       const r = runDemo(network === "bridge" ? [] : ["--network", network]);
       expect(r.status, r.stdout + r.stderr).toBe(0);
       expect(r.stdout).toMatch(/ping a → b\s+\d+ bytes from 10\.\d+\.\d+\.\d+/);
       expect(r.stdout).toMatch(/CHECK\s+a ok, b ok/);
       expect(r.stdout).toContain("cleaned up");
       expect(r.id).toBeDefined();
-      expect(leftovers(r.id as string)).toEqual([]);
+      expect(await leftovers(r.id as string)).toEqual([]);
     });
   }
 
@@ -90,6 +80,6 @@ describe("demo", () => {
     const id = /cnikit-demo-([0-9a-f]{6})/.exec(stdout)?.[1] as string;
     expect(code).toBe(130);
     expect(stdout).toContain("cleaned up");
-    expect(leftovers(id)).toEqual([]);
+    expect(await leftovers(id)).toEqual([]);
   });
 });

@@ -3,33 +3,31 @@
  * config on stdin with name/cniVersion/prevResult injected by the caller, the reply on stdout.
  * No cnikit runtime anywhere: nothing in the plugins may depend on it.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import {
-  bridgePorts,
-  buildOurs,
-  execPlugin,
-  ipOf,
-  leases,
-  linkExistsIn,
-  masqRulesMentioning,
-  pingFrom,
+  expectNoLink,
+  expectPing,
+  expectPluginError,
+  expectPluginSuccess,
+  listHostLocalLeases,
+  runPlugin,
   Scratch,
-} from "./helpers.js";
+} from "@cnikit/testing";
+import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { bridgePorts, buildOurPlugins, ipOf, masqRulesMentioning } from "./interop.js";
 
-let built: ReturnType<typeof buildOurs>;
+let built: Awaited<ReturnType<typeof buildOurPlugins>>;
 let s: Scratch;
 
-beforeAll(() => {
-  built = buildOurs(["bridge", "host-local"]);
+beforeAll(async () => {
+  built = await buildOurPlugins(["bridge", "host-local"]);
 }, 120_000);
-afterAll(() => built?.remove());
 afterEach(() => s?.cleanup());
 
 describe("our bridge executed directly, libcni-style", () => {
   it("VERSION answers without stdin", async () => {
-    const out = await execPlugin(built.paths.bridge as string, { command: "VERSION", config: "" });
-    expect(out.code).toBe(0);
-    expect(out.json.supportedVersions).toEqual(["0.1.0", "0.2.0", "0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0"]);
+    const out = await runPlugin(built.paths.bridge as string, { command: "VERSION", config: "" });
+    expect(out.exitCode).toBe(0);
+    expect(out.version?.supportedVersions).toEqual(["0.1.0", "0.2.0", "0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0"]);
   });
 
   it("ADD, CHECK with prevResult, STATUS, GC with valid attachments, DEL (cniVersion 1.1.0)", async () => {
@@ -48,44 +46,41 @@ describe("our bridge executed directly, libcni-style", () => {
     };
     const a = s.netns("a");
     const b = s.netns("b");
-    const base = { path: built.dir, ifName: "eth0" };
+    const base = { path: built.path, ifName: "eth0" };
     const callA = { ...base, containerId: `ctr-a-${s.id}`, netns: a };
     const callB = { ...base, containerId: `ctr-b-${s.id}`, netns: b };
 
-    const ra = await execPlugin(bin, { ...callA, command: "ADD", config: conf });
-    expect(ra.code, ra.stdout + ra.stderr).toBe(0);
-    const rb = await execPlugin(bin, { ...callB, command: "ADD", config: conf });
-    expect(rb.code, rb.stdout + rb.stderr).toBe(0);
-    expect(ra.json.cniVersion).toBe("1.1.0");
-    expect(pingFrom(a, ipOf(rb.json))).toMatch(/bytes from/);
+    const ra = await runPlugin(bin, { ...callA, command: "ADD", config: conf });
+    expectPluginSuccess(ra);
+    const rb = await runPlugin(bin, { ...callB, command: "ADD", config: conf });
+    expectPluginSuccess(rb);
+    expect(ra.result?.cniVersion).toBe("1.1.0");
+    await expectPing(a, ipOf(rb.result));
 
-    const check = await execPlugin(bin, { ...callA, command: "CHECK", config: { ...conf, prevResult: ra.json } });
-    expect(check.code, check.stdout).toBe(0);
-    const noPrev = await execPlugin(bin, { ...callA, command: "CHECK", config: conf });
-    expect(noPrev.json?.msg).toBe("Required prevResult missing");
+    expectPluginSuccess(await runPlugin(bin, { ...callA, command: "CHECK", config: { ...conf, prevResult: ra.result } }));
+    const noPrev = await runPlugin(bin, { ...callA, command: "CHECK", config: conf });
+    expect(noPrev.error?.msg).toBe("Required prevResult missing");
 
-    const status = await execPlugin(bin, { command: "STATUS", config: conf, path: built.dir });
-    expect(status.code, status.stdout).toBe(0);
+    expectPluginSuccess(await runPlugin(bin, { command: "STATUS", config: conf, path: built.path }));
 
     // GC keeps a; b's lease and masquerade rules go
-    const gc = await execPlugin(bin, {
+    const gc = await runPlugin(bin, {
       command: "GC",
-      path: built.dir,
+      path: built.path,
       config: { ...conf, "cni.dev/valid-attachments": [{ containerID: callA.containerId, ifname: "eth0" }] },
     });
-    expect(gc.code, gc.stdout).toBe(0);
-    expect(leases(dataDir, network)).toEqual([ipOf(ra.json)]);
-    expect(masqRulesMentioning([`${ipOf(rb.json)} `, `${ipOf(rb.json)}/`])).toEqual([]);
-    expect(masqRulesMentioning([`${ipOf(ra.json)} `, `${ipOf(ra.json)}/`]).length).toBeGreaterThan(0);
+    expectPluginSuccess(gc);
+    expect(listHostLocalLeases(dataDir, network)).toEqual([ipOf(ra.result)]);
+    expect(await masqRulesMentioning([`${ipOf(rb.result)} `, `${ipOf(rb.result)}/`])).toEqual([]);
+    expect((await masqRulesMentioning([`${ipOf(ra.result)} `, `${ipOf(ra.result)}/`])).length).toBeGreaterThan(0);
 
     for (const call of [callA, callB]) {
-      const del = await execPlugin(bin, { ...call, command: "DEL", config: conf });
-      expect(del.code, del.stdout).toBe(0);
+      expectPluginSuccess(await runPlugin(bin, { ...call, command: "DEL", config: conf }));
     }
-    expect(leases(dataDir, network)).toEqual([]);
-    expect(bridgePorts(conf.bridge)).toEqual([]);
-    expect(linkExistsIn(a, "eth0")).toBe(false);
-    expect(masqRulesMentioning([`${ipOf(ra.json)} `, `${ipOf(ra.json)}/`])).toEqual([]);
+    expect(listHostLocalLeases(dataDir, network)).toEqual([]);
+    expect(await bridgePorts(conf.bridge)).toEqual([]);
+    await expectNoLink(a, "eth0");
+    expect(await masqRulesMentioning([`${ipOf(ra.result)} `, `${ipOf(ra.result)}/`])).toEqual([]);
   });
 
   for (const version of ["0.2.0", "0.3.1", "0.4.0"]) {
@@ -99,29 +94,29 @@ describe("our bridge executed directly, libcni-style", () => {
         bridge: s.link("br"),
         ipam: { type: "host-local", subnet: s.subnet(), dataDir: s.dir("ipam") },
       };
-      const call = { path: built.dir, ifName: "eth0", containerId: `ctr-${s.id}`, netns: s.netns("a"), config: conf };
-      const add = await execPlugin(bin, { ...call, command: "ADD" });
-      expect(add.code, add.stdout).toBe(0);
-      expect(add.json.cniVersion).toBe(version);
-      if (version === "0.2.0") expect(add.json.ip4.ip).toMatch(/^10\./);
-      else expect(add.json.ips[0]).toMatchObject({ version: "4", interface: 2 });
-      const del = await execPlugin(bin, { ...call, command: "DEL" });
-      expect(del.code, del.stdout).toBe(0);
-      expect(leases(conf.ipam.dataDir, conf.name)).toEqual([]);
+      const call = { path: built.path, ifName: "eth0", containerId: `ctr-${s.id}`, netns: s.netns("a"), config: conf };
+      const add = await runPlugin(bin, { ...call, command: "ADD" });
+      expectPluginSuccess(add);
+      const printed = add.result as { cniVersion: string; ip4?: { ip: string }; ips?: unknown[] };
+      expect(printed.cniVersion).toBe(version);
+      if (version === "0.2.0") expect(printed.ip4?.ip).toMatch(/^10\./);
+      else expect(printed.ips?.[0]).toMatchObject({ version: "4", interface: 2 });
+      expectPluginSuccess(await runPlugin(bin, { ...call, command: "DEL" }));
+      expect(listHostLocalLeases(conf.ipam.dataDir, conf.name)).toEqual([]);
     });
   }
 
   it("rejects a config version it does not support with code 1", async () => {
     s = new Scratch();
-    const out = await execPlugin(built.paths.bridge as string, {
+    const out = await runPlugin(built.paths.bridge as string, {
       command: "ADD",
       config: { cniVersion: "2.0.0", name: "x", type: "bridge", bridge: s.link("br") },
       containerId: "c",
       netns: s.netns("a"),
       ifName: "eth0",
-      path: built.dir,
+      path: built.path,
     });
-    expect(out.code).toBe(1);
-    expect(out.json.code).toBe(1);
+    expect(out.exitCode).toBe(1);
+    expectPluginError(out, 1);
   });
 });

@@ -3,23 +3,19 @@
  * under our runtime, and must give the same observable outcome.
  */
 import { CniRuntime, confListFromBytes } from "@cnikit/runtime";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
-  bridgePorts,
-  buildOurs,
-  cacheFiles,
-  execPlugin,
-  GO_DIR,
-  ipOf,
-  leases,
-  linkExistsIn,
-  masqRulesMentioning,
-  pingFrom,
-  purgeIptablesMasq,
-  routesIn,
+  findLink,
+  listAddresses,
+  listHostLocalLeases,
+  listRoutes,
+  HOST_NETNS,
+  ping,
+  runCommandOrThrow,
+  runPlugin,
   Scratch,
-  sh,
-} from "./helpers.js";
+} from "@cnikit/testing";
+import { beforeAll, describe, expect, it } from "vitest";
+import { bridgePorts, buildOurPlugins, cacheFiles, GO_DIR, ipOf, masqRulesMentioning, purgeIptablesMasq } from "./interop.js";
 
 interface Outcome {
   addresses: string[];
@@ -40,15 +36,14 @@ interface Outcome {
   leftMasq: string[];
 }
 
-let built: ReturnType<typeof buildOurs>;
+let built: Awaited<ReturnType<typeof buildOurPlugins>>;
 const outcomes: Record<string, Outcome> = {};
 // the same subnet for both pairs, so addresses and routes compare equal (runs are sequential)
 const subnet = new Scratch().subnet();
 
-beforeAll(() => {
-  built = buildOurs(["bridge", "host-local"]);
+beforeAll(async () => {
+  built = await buildOurPlugins(["bridge", "host-local"]);
 }, 120_000);
-afterAll(() => built?.remove());
 
 function gatewayOf(cidr: string): string {
   return cidr.replace(/\.0\/24$/, ".1");
@@ -98,23 +93,24 @@ async function scenario(pair: "go" | "ours"): Promise<Outcome> {
     const rb: any = await cni.addNetworkList(list, rtB);
     const ipA = ipOf(ra);
     const ipB = ipOf(rb);
-    const masqWhileAttached = masqRulesMentioning([ipA]).length > 0;
+    const masqWhileAttached = (await masqRulesMentioning([ipA])).length > 0;
     const out: Partial<Outcome> = {
       addresses: [ra.ips[0].address, rb.ips[0].address],
-      routesInA: routesIn(a),
+      routesInA: (await listRoutes(a))
+        .filter((r) => r.family === 4)
+        .map((r) => `${r.dst}${r.gw ? ` via ${r.gw}` : ""} dev ${r.dev}`)
+        .sort(),
       resultShape: { interfaces: ra.interfaces.length, gateway: ra.ips[0].gateway, routes: ra.routes },
-      bridgeAddress: JSON.parse(sh(["ip", "-j", "-4", "addr", "show", "dev", bridge]))[0].addr_info.map(
-        (x: { local: string; prefixlen: number }) => `${x.local}/${x.prefixlen}`,
-      ),
+      bridgeAddress: (await listAddresses(HOST_NETNS, bridge)).filter((x) => x.family === 4).map((x) => x.cidr),
       masqWhileAttached,
-      ping: pingFrom(a, ipB) !== undefined,
+      ping: (await ping(a, ipB, { timeoutSec: 2 })).ok,
     };
 
     out.checkPasses = await cni.checkNetworkList(list, rtA).then(
       () => true,
       () => false,
     );
-    sh(["ip", "-n", b.split("/").pop() as string, "addr", "del", rb.ips[0].address, "dev", "eth0"]);
+    await runCommandOrThrow(["ip", "-n", b.split("/").pop() as string, "addr", "del", rb.ips[0].address, "dev", "eth0"]);
     out.checkFailsWithoutAddress = await cni.checkNetworkList(list, rtB).then(
       () => false,
       () => true,
@@ -133,26 +129,26 @@ async function scenario(pair: "go" | "ours"): Promise<Outcome> {
       () => false,
     );
 
-    const bad = await execPlugin(`${pathDir}/bridge`, {
+    const bad = await runPlugin(`${pathDir}/bridge`, {
       command: "ADD",
       config: { ...conf.plugins[0], cniVersion: "9.9.9", name: network },
       containerId: `ctr-c-${s.id}`,
       netns: a,
       ifName: "eth0",
-      path: pathDir,
+      path: [pathDir],
     });
-    out.badVersionCode = bad.json?.code;
+    out.badVersionCode = bad.error?.code;
 
-    out.leftLeases = leases(dataDir, network);
+    out.leftLeases = listHostLocalLeases(dataDir, network);
     out.leftCache = cacheFiles(cacheDir);
-    out.leftPorts = bridgePorts(bridge);
-    out.leftLinks = linkExistsIn(a, "eth0") || linkExistsIn(b, "eth0");
-    out.leftMasq = masqRulesMentioning([ipA, ipB, `name: "${network}"`]);
+    out.leftPorts = await bridgePorts(bridge);
+    out.leftLinks = (await findLink(a, "eth0")) !== undefined || (await findLink(b, "eth0")) !== undefined;
+    out.leftMasq = await masqRulesMentioning([ipA, ipB, `name: "${network}"`]);
     return out as Outcome;
   } finally {
     // DEL is idempotent: makes sure a failed step leaves no masquerade rules behind
     await delAll?.();
-    purgeIptablesMasq(`ckpar${s.id}`);
+    await purgeIptablesMasq(`ckpar${s.id}`);
     s.cleanup();
   }
 }

@@ -1,45 +1,16 @@
 // Black-box tests: run the BUILT plugin (examples/noop/dist/noop) as a runtime would, with
 // env + stdin, and check stdout (exactly one JSON document or nothing), stderr and exit status.
-import { execFileSync, spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildFixture } from "../../../tools/build-fixture.js";
 
-const pkgDir = join(dirname(fileURLToPath(import.meta.url)), "..");
-const repoRoot = join(pkgDir, "..", "..");
-const binary = join(pkgDir, "dist", "noop");
-
-/** Newest mtime under a directory (sources the bundle is built from). */
-function newest(dir: string): number {
-  let max = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, entry.name);
-    if (entry.isDirectory()) max = Math.max(max, newest(p));
-    else if (!entry.name.endsWith(".test.ts")) max = Math.max(max, statSync(p).mtimeMs);
-  }
-  return max;
-}
-
-beforeAll(() => {
-  const sources = [
-    join(pkgDir, "src"),
-    join(repoRoot, "packages", "skel", "src"),
-    join(repoRoot, "packages", "spec", "src"),
-  ];
-  const stale = !existsSync(binary) || statSync(binary).mtimeMs < Math.max(...sources.map(newest));
-  if (stale) {
-    execFileSync(
-      process.execPath,
-      [join(repoRoot, "tools", "build-plugin.mjs"), "--entry", "src/main.ts", "--out", "dist/noop"],
-      {
-        cwd: pkgDir,
-        stdio: "pipe",
-      },
-    );
-  }
-});
+let binary: string;
+beforeAll(async () => {
+  binary = await buildFixture("examples/noop");
+}, 120_000);
 
 let tmp: string;
 beforeAll(() => {

@@ -1,15 +1,11 @@
 // static-ipam: in-process through @cnikit/skel/testing, and the BUILT executable as a runtime
 // runs it (and as an IPAM delegate of Go's bridge-less path: plain exec).
-import { execFileSync, spawnSync } from "node:child_process";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { invoke } from "@cnikit/skel/testing";
+import { expectPluginSuccess, runPlugin } from "@cnikit/testing";
 import { beforeAll, describe, expect, it } from "vitest";
+import { buildFixture } from "../../../tools/build-fixture.js";
 import { createStaticIpamPlugin } from "../src/plugin.js";
 
-const pkgDir = join(dirname(fileURLToPath(import.meta.url)), "..");
-const repoRoot = join(pkgDir, "..", "..");
-const binary = join(pkgDir, "dist", "static-ipam");
 const plugin = createStaticIpamPlugin();
 
 const conf = (ipam: Record<string, unknown>, extra: Record<string, unknown> = {}, cniVersion = "1.1.0") => ({
@@ -90,44 +86,29 @@ describe("static-ipam (in-process)", () => {
 });
 
 describe("static-ipam (built executable)", () => {
-  beforeAll(() => {
-    execFileSync(process.execPath, [join(repoRoot, "tools", "build-plugin.mjs"), "--entry", "src/main.ts", "--out", "dist/static-ipam"], {
-      cwd: pkgDir,
-      stdio: "pipe",
-    });
+  let binary: string;
+  beforeAll(async () => {
+    binary = await buildFixture("examples/static-ipam");
   }, 120_000);
 
-  function run(command: string, config: object) {
-    const r = spawnSync(binary, [], {
-      input: JSON.stringify(config),
-      encoding: "utf8",
-      env: {
-        PATH: "/usr/bin:/bin",
-        CNI_COMMAND: command,
-        CNI_CONTAINERID: "ctr1",
-        CNI_NETNS: "/var/run/netns/ck-static-none",
-        CNI_IFNAME: "eth0",
-        CNI_PATH: "/usr/lib/cni",
-      },
-    });
-    return { status: r.status, json: r.stdout ? JSON.parse(r.stdout) : undefined, stderr: r.stderr };
-  }
+  const run = (command: string, config: object) =>
+    runPlugin(binary, { command, config, containerId: "ctr1", netns: "/var/run/netns/ck-static-none", path: ["/usr/lib/cni"] });
 
-  it("ADD prints the result at the config's version; DEL succeeds", () => {
-    const add = run("ADD", conf(demo, {}, "1.0.0"));
-    expect(add.status, add.stderr).toBe(0);
-    expect(add.json).toEqual({
+  it("ADD prints the result at the config's version; DEL succeeds", async () => {
+    const add = await run("ADD", conf(demo, {}, "1.0.0"));
+    expectPluginSuccess(add);
+    expect(add.result).toEqual({
       cniVersion: "1.0.0",
       ips: [{ address: "10.10.0.5/24", gateway: "10.10.0.1" }, { address: "fd00:10::5/64" }],
       routes: demo.routes,
       dns: demo.dns,
     });
-    expect(run("DEL", conf(demo)).status).toBe(0);
+    expectPluginSuccess(await run("DEL", conf(demo)));
   });
 
-  it("answers VERSION", () => {
-    const v = run("VERSION", { cniVersion: "1.1.0" });
-    expect(v.json.supportedVersions).toContain("0.1.0");
-    expect(v.json.supportedVersions).toContain("1.1.0");
+  it("answers VERSION", async () => {
+    const v = await runPlugin(binary, { command: "VERSION" });
+    expect(v.version?.supportedVersions).toContain("0.1.0");
+    expect(v.version?.supportedVersions).toContain("1.1.0");
   });
 });

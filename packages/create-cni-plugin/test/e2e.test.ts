@@ -3,7 +3,6 @@
 // (the @cnikit/* packages from the tarballs, everything else from the npm registry), build it,
 // run its own tests, and run the built plugin against real network namespaces.
 // Slow (minutes): one file, templates one after the other.
-import { spawn } from "node:child_process";
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -19,6 +18,7 @@ import {
   expectPluginSuccess,
   findPlugin,
   removeHostLink,
+  runCommand,
   runPlugin,
   uniqueName,
 } from "@cnikit/testing";
@@ -28,28 +28,13 @@ const REPO = join(PKG_DIR, "../..");
 const PACKAGES = ["spec", "native", "skel", "ns", "invoke", "ipam-client", "host-local", "runtime", "testing", "build", "create-cni-plugin"];
 const MIN = 60_000;
 
-interface Step {
-  code: number | null;
-  out: string;
-  ms: number;
-}
-
-function sh(cmd: string, args: string[], cwd: string, env: Record<string, string | undefined> = {}): Promise<Step> {
+/** One step of the user's workflow in `cwd` (CI=true, a clean env), timed; throws with the tail of its output when it fails. */
+async function must(cmd: string, args: string[], cwd: string): Promise<{ out: string; ms: number }> {
   const start = performance.now();
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { cwd, env: cleanEnv({ CI: "true", ...env }), stdio: ["ignore", "pipe", "pipe"] });
-    let out = "";
-    child.stdout.on("data", (d) => (out += d));
-    child.stderr.on("data", (d) => (out += d));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, out, ms: Math.round(performance.now() - start) }));
-  });
-}
-
-async function must(cmd: string, args: string[], cwd: string, env: Record<string, string | undefined> = {}): Promise<Step> {
-  const r = await sh(cmd, args, cwd, env);
-  if (r.code !== 0) throw new Error(`${cmd} ${args.join(" ")} (in ${cwd}) exited ${r.code}:\n${r.out.slice(-6000)}`);
-  return r;
+  const r = await runCommand([cmd, ...args], { cwd, env: cleanEnv({ CI: "true" }), timeoutMs: 10 * MIN });
+  const out = `${r.stdout}${r.stderr}`;
+  if (r.code !== 0) throw new Error(`${cmd} ${args.join(" ")} (in ${cwd}) exited ${r.code ?? r.signal}:\n${out.slice(-6000)}`);
+  return { out, ms: Math.round(performance.now() - start) };
 }
 
 let work: string;

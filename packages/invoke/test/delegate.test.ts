@@ -12,7 +12,8 @@ import {
   delegateGC,
   delegateStatus,
 } from "../src/index.js";
-import { GO_PLUGINS, ensureNoop, writeScript } from "./helpers.js";
+import { buildFixture } from "../../../tools/build-fixture.js";
+import { GO_PLUGINS, writeScript } from "./helpers.js";
 
 describe("delegate* with the real noop plugin", () => {
   let dir: string;
@@ -24,12 +25,13 @@ describe("delegate* with the real noop plugin", () => {
   /** A handler's context: the invocation's own env, not this test process's. */
   let ctx: DelegateContext & { env: Record<string, string | undefined> };
 
-  beforeAll(() => {
+  let noop: string;
+  beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "cnikit-delegate-"));
     debugFile = join(dir, "debug.json");
     commandLog = join(dir, "commands.jsonl");
-    ensureNoop();
-  });
+    noop = await buildFixture("examples/noop");
+  }, 120_000);
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
   const steer = (d: Record<string, unknown>) => writeFileSync(debugFile, JSON.stringify(d));
   beforeEach(() => {
@@ -41,7 +43,7 @@ describe("delegate* with the real noop plugin", () => {
         PATH: process.env.PATH,
         CNI_COMMAND: "NOPE",
         CNI_ARGS: `DEBUG=${debugFile}`,
-        CNI_PATH: dirname(ensureNoop()),
+        CNI_PATH: dirname(noop),
         CNI_NETNS: "/some/netns/path",
         CNI_IFNAME: "eth7",
         CNI_CONTAINERID: "container",

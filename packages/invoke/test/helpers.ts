@@ -1,23 +1,7 @@
-import { execFileSync } from "node:child_process";
-import { chmodSync, existsSync, writeFileSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { chmodSync, writeFileSync } from "node:fs";
 
-const here = dirname(fileURLToPath(import.meta.url));
-/** Repo root. */
-export const ROOT = resolve(here, "../../..");
-/** The noop test-double plugin binary. */
-export const NOOP = join(ROOT, "examples/noop/dist/noop");
 /** Debian's Go reference plugins. */
 export const GO_PLUGINS = "/usr/lib/cni";
-
-/** Builds examples/noop once if its binary is missing. */
-export function ensureNoop(): string {
-  if (!existsSync(NOOP)) {
-    execFileSync("pnpm", ["--filter", "@cnikit-examples/noop", "build"], { cwd: ROOT, stdio: "inherit" });
-  }
-  return NOOP;
-}
 
 /** Writes an executable shell script. */
 export function writeScript(file: string, body: string): string {

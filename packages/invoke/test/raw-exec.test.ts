@@ -3,7 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { buildPluginEnv, createRawExec, execPlugin, nodeSpawn, type RawExec, rawExec } from "../src/index.js";
-import { ensureNoop, sink, writeScript } from "./helpers.js";
+import { buildFixture } from "../../../tools/build-fixture.js";
+import { sink, writeScript } from "./helpers.js";
 
 // Every case runs with both ways of starting a process: the outcome must be the same.
 describe.each([
@@ -30,11 +31,11 @@ describe.each([
       ...extra,
     });
 
-  beforeAll(() => {
-    noop = ensureNoop();
+  beforeAll(async () => {
+    noop = await buildFixture("examples/noop");
     dir = mkdtempSync(join(tmpdir(), "cnikit-rawexec-"));
     debugFile = join(dir, "debug.json");
-  });
+  }, 120_000);
   beforeEach(() => debug({}));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

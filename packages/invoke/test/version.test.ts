@@ -3,7 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { getVersionInfo } from "../src/index.js";
-import { GO_PLUGINS, ensureNoop, writeScript } from "./helpers.js";
+import { buildFixture } from "../../../tools/build-fixture.js";
+import { GO_PLUGINS, writeScript } from "./helpers.js";
 
 describe("getVersionInfo against real plugins", () => {
   let dir: string;
@@ -20,7 +21,7 @@ describe("getVersionInfo against real plugins", () => {
   });
 
   it("reads a cnikit plugin's versions", async () => {
-    const info = await getVersionInfo(ensureNoop());
+    const info = await getVersionInfo(await buildFixture("examples/noop"));
     expect(info.supportedVersions).toContain("1.1.0");
   });
 

@@ -5,24 +5,18 @@ import { randomBytes } from "node:crypto";
 import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { CniError } from "@cnikit/spec";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildFixture } from "../../../tools/build-fixture.js";
 import { type IpamContext, ipam } from "../src/index.js";
 
-const repoRoot = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
 const netnsName = `ck${randomBytes(4).toString("hex")}`;
 let tmp: string;
 let oursDir: string;
 
-beforeAll(() => {
+beforeAll(async () => {
   tmp = mkdtempSync(join(tmpdir(), "ck-ipam-exec-"));
-  oursDir = join(tmp, "bin");
-  execFileSync(
-    process.execPath,
-    [join(repoRoot, "tools", "build-plugin.mjs"), "--entry", "src/main.ts", "--out", join(oursDir, "host-local")],
-    { cwd: join(repoRoot, "examples", "host-local"), stdio: "pipe" },
-  );
+  oursDir = dirname(await buildFixture("examples/host-local"));
   execFileSync("ip", ["netns", "add", netnsName]);
 }, 120_000);
 

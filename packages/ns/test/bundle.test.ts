@@ -1,22 +1,17 @@
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, statSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { Netns } from "../src/index.js";
+import { buildFixture } from "../../../tools/build-fixture.js";
 import { uniq, withNetns } from "./helpers.js";
 
-const root = resolve(import.meta.dirname, "../../..");
-type BuildPlugin = (o: { entry: string; outfile: string }) => Promise<{ outfile: string }>;
-const loadTool = async () => (await import(join(root, "tools/build-plugin.mjs"))) as { buildPlugin: BuildPlugin };
-
-describe("bundled (tools/build-plugin.mjs)", () => {
+describe("bundled (cnikit-build)", () => {
   it("copies koffi.node (its one native addon) beside the bundle; runs from a symlink elsewhere", async () => {
     const dir = mkdtempSync(join(tmpdir(), "ckbundle-"));
     try {
-      const { buildPlugin } = await loadTool();
-      const out = join(dir, "dist", "vethtest");
-      await buildPlugin({ entry: join(root, "packages/ns/test/fixtures/bundle-veth.ts"), outfile: out });
+      const out = await buildFixture({ entry: join(import.meta.dirname, "fixtures/bundle-veth.ts"), outfile: join(dir, "dist", "vethtest") });
       expect(existsSync(join(dir, "dist", "koffi.node"))).toBe(true);
       expect(existsSync(join(dir, "dist", "netlink.node"))).toBe(false);
       expect(statSync(out).mode & 0o111).not.toBe(0);
@@ -33,9 +28,7 @@ describe("bundled (tools/build-plugin.mjs)", () => {
   it("a fresh process whose first async call is made inside a window keeps its pool in the host netns", async () => {
     const dir = mkdtempSync(join(tmpdir(), "ckpool-"));
     try {
-      const { buildPlugin } = await loadTool();
-      const out = join(dir, "pool");
-      await buildPlugin({ entry: join(root, "packages/ns/test/fixtures/pool-first-use.ts"), outfile: out });
+      const out = await buildFixture({ entry: join(import.meta.dirname, "fixtures/pool-first-use.ts"), outfile: join(dir, "pool") });
       await withNetns(1, async (ns) => {
         await ns.createVeth({ name: uniq("ckq"), peer: { name: uniq("ckq") } });
         const r = JSON.parse(execFileSync(out, [ns.path, "ns"], { encoding: "utf8" })) as { host: string; seen: string[] };

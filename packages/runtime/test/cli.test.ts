@@ -5,11 +5,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { cnitoolContainerId, runCli } from "../src/index.js";
-import { buildCli, ensureNoop, GO_PLUGINS, lastStdin, linkNoop, readDebug, writeDebug } from "./helpers.js";
+import { buildFixture } from "../../../tools/build-fixture.js";
+import { buildCli, GO_PLUGINS, lastStdin, linkNoop, readDebug, writeDebug } from "./helpers.js";
 
 let cli: string;
-beforeAll(() => {
-  ensureNoop();
+beforeAll(async () => {
+  await buildFixture("examples/noop");
   cli = buildCli();
 }, 120_000);
 

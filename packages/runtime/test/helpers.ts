@@ -1,25 +1,17 @@
 import { execFileSync } from "node:child_process";
-import { existsSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** Repo root. */
 export const ROOT = resolve(here, "../../..");
-/** The noop test-double plugin binary. */
+/** The noop test-double plugin binary: `await buildFixture("examples/noop")` (in a beforeAll) writes it. */
 export const NOOP = join(ROOT, "examples/noop/dist/noop");
 /** Debian's Go reference plugins. */
 export const GO_PLUGINS = "/usr/lib/cni";
 /** The built CLI. */
 export const CLI = join(ROOT, "packages/runtime/dist/cli.js");
-
-/** Builds examples/noop once if its binary is missing. */
-export function ensureNoop(): string {
-  if (!existsSync(NOOP)) {
-    execFileSync("pnpm", ["--filter", "@cnikit-examples/noop", "build"], { cwd: ROOT, stdio: "inherit" });
-  }
-  return NOOP;
-}
 
 /** Builds the runtime package (and so dist/cli.js). */
 export function buildCli(): string {
@@ -29,7 +21,7 @@ export function buildCli(): string {
 
 /** Makes `<binDir>/<name>` a symlink to the noop plugin, so a chain can hold distinguishable noops. */
 export function linkNoop(binDir: string, name: string): void {
-  symlinkSync(ensureNoop(), join(binDir, name));
+  symlinkSync(NOOP, join(binDir, name));
 }
 
 /** Debug-file helpers for the noop plugin. */

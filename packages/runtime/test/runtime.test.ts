@@ -1,9 +1,12 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { buildFixture } from "../../../tools/build-fixture.js";
 import { CniRuntime, confListFromBytes } from "../src/index.js";
 import { GO_PLUGINS, lastStdin, linkNoop, readDebug, writeDebug } from "./helpers.js";
+
+beforeAll(() => buildFixture("examples/noop"), 120_000);
 
 describe("CniRuntime with noop plugins", () => {
   let dir: string;

@@ -4,6 +4,7 @@
  * @see https://github.com/containernetworking/cni/blob/main/SPEC.md
  */
 export { definePlugin } from "./define-plugin.js";
+export { schemaFromFunction } from "./schema-from-function.js";
 export type {
   AddResult,
   Handler,

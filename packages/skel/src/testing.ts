@@ -21,21 +21,21 @@ export interface InvokeOptions {
   /** CNI_COMMAND. */
   command: AnyCommand | (string & {});
   /** Stdin: an object is JSON-encoded, a string or Buffer is sent as is. Omit for VERSION. */
-  config?: object | string | Buffer;
+  config?: object | string | Buffer | undefined;
   /** Extra or overriding env; a value of `undefined` removes a variable. */
-  env?: Record<string, string | undefined>;
+  env?: Record<string, string | undefined> | undefined;
   /** CNI_CONTAINERID (default `cnikit-test-container` for ADD/DEL/CHECK). */
-  containerId?: string;
+  containerId?: string | undefined;
   /** CNI_NETNS (default `/var/run/netns/cnikit-test` for ADD/DEL/CHECK). */
-  netns?: string;
+  netns?: string | undefined;
   /** CNI_IFNAME (default `eth0` for ADD/DEL/CHECK). */
-  ifName?: string;
+  ifName?: string | undefined;
   /** CNI_ARGS: a map becomes `K=V;K2=V2`. */
-  args?: Record<string, string> | string;
+  args?: Record<string, string> | string | undefined;
   /** CNI_PATH entries (default: none). */
-  path?: string[];
+  path?: readonly string[] | undefined;
   /** Aborts the handler's `signal`. */
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
 }
 
 /**

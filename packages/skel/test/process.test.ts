@@ -1,32 +1,21 @@
 // plugin.main() in a real process: a large reply reaches a slow pipe reader whole, and a
 // reader that goes away (EPIPE) gives exit 1 and one line on stderr, not a crash.
-import { execFileSync, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { closeSync, existsSync, mkdtempSync, openSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildFixture, fixtureOutfile } from "../../../tools/build-fixture.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
-const repoRoot = join(here, "..", "..", "..");
 let dir: string;
 let binary: string;
 
-beforeAll(() => {
+beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "cnikit-skel-proc-"));
-  binary = join(dir, "big-result");
-  execFileSync(
-    process.execPath,
-    [
-      join(repoRoot, "tools", "build-plugin.mjs"),
-      "--entry",
-      join(here, "fixtures", "big-result-plugin.ts"),
-      "--out",
-      binary,
-    ],
-    { cwd: repoRoot, stdio: "pipe" },
-  );
-});
+  binary = await buildFixture({ entry: join(here, "fixtures", "big-result-plugin.ts"), outfile: fixtureOutfile("big-result") });
+}, 120_000);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 interface Run {

@@ -63,14 +63,14 @@ export class NetworkAssertionError extends Error {
  * ```
  */
 export interface LinkExpectation {
-  up?: boolean;
-  mtu?: number;
+  up?: boolean | undefined;
+  mtu?: number | undefined;
   /** Case-insensitive. */
-  mac?: string;
+  mac?: string | undefined;
   /** `veth`, `bridge`, ... */
-  kind?: string;
+  kind?: string | undefined;
   /** Name of the master (bridge); `null` = must have none. */
-  master?: string | null;
+  master?: string | null | undefined;
 }
 
 /**
@@ -172,16 +172,21 @@ export async function expectNoAddress(ns: NetnsRef, address: string, ifName?: st
  * ```ts
  * const defaultRoute: RouteExpectation = { dst: "default", gw: "10.1.0.1", dev: "eth0" };
  * await expectRoute(ns, defaultRoute);
+ * // the subnet route the kernel adds with an address: on-link, no gateway
+ * await expectRoute(ns, { dst: "10.1.0.0/24", dev: "eth0", gw: null, scope: "link" });
  * ```
  */
 export interface RouteExpectation {
   /** `10.2.0.0/16`, `default`, `0.0.0.0/0`, `::/0`, or a bare address (host route). */
   dst: string;
-  gw?: string;
-  dev?: string;
-  metric?: number;
+  /** The gateway (`via`); `null` = must have none (an on-link route). */
+  gw?: string | null | undefined;
+  dev?: string | undefined;
+  metric?: number | undefined;
+  /** `global` (what iproute2 omits), `link`, `host`, ... */
+  scope?: string | undefined;
   /** Routing table (default: main). */
-  table?: string;
+  table?: string | undefined;
 }
 
 function familyOf(s: string): 4 | 6 {
@@ -230,16 +235,19 @@ function routeMatches(r: ObservedRoute, want: RouteExpectation): boolean {
   const family = want.dst === "default" ? (want.gw ? familyOf(want.gw) : r.family) : familyOf(want.dst);
   if (r.family !== family) return false;
   if (r.dst !== normalizeDst(want.dst, family)) return false;
-  if (want.gw !== undefined && r.gw !== want.gw) return false;
+  if (want.gw !== undefined && (r.gw ?? null) !== want.gw) return false;
   if (want.dev !== undefined && r.dev !== want.dev) return false;
   if (want.metric !== undefined && r.metric !== want.metric) return false;
+  if (want.scope !== undefined && (r.scope ?? "global") !== want.scope) return false;
   return true;
 }
 
 function formatRoute(r: RouteExpectation | ObservedRoute): string {
   let s = r.dst;
   if (r.gw) s += ` via ${r.gw}`;
+  else if (r.gw === null) s += " (no gateway)";
   if (r.dev) s += ` dev ${r.dev}`;
   if (r.metric !== undefined) s += ` metric ${r.metric}`;
+  if (r.scope !== undefined && r.scope !== "global") s += ` scope ${r.scope}`;
   return s;
 }

@@ -1,5 +1,5 @@
 /**
- * Running helper commands (iproute2, nsenter, ping) and collecting their output.
+ * Running commands (iproute2, nsenter, ping, iptables, a plugin) and collecting their output.
  *
  * @see https://github.com/cnikit/cnikit/blob/main/docs/testing.md
  */
@@ -15,6 +15,7 @@ import { spawn } from "node:child_process";
  * ```
  */
 export interface CommandOutput {
+  /** Exit code (`null` when killed by a signal). */
   code: number | null;
   signal: NodeJS.Signals | null;
   stdout: string;
@@ -22,30 +23,54 @@ export interface CommandOutput {
 }
 
 /**
- * Runs a command with optional stdin and collects its output; never rejects
- * for a non-zero exit (only when the command cannot be started).
- * @internal
+ * Options for {@link runCommand} and {@link runCommandOrThrow}.
+ *
+ * @example
+ * ```ts
+ * const opts: RunCommandOptions = { stdin: "{}", env: { PATH: "/usr/bin:/bin" }, timeoutMs: 5_000 };
+ * ```
  */
-export function runCommand(
-  argv: readonly string[],
-  opts: { stdin?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
-): Promise<CommandOutput> {
+export interface RunCommandOptions {
+  /** Written to the command's stdin (default: nothing, stdin closed). */
+  stdin?: string | undefined;
+  /** The whole environment (default: the test process's). */
+  env?: NodeJS.ProcessEnv | undefined;
+  /** Working directory (default: the test process's). */
+  cwd?: string | undefined;
+  /** Kill the command (SIGKILL) after this long (default 30 s). */
+  timeoutMs?: number | undefined;
+}
+
+/**
+ * Runs a command (no shell) and collects its output; never rejects for a non-zero exit.
+ *
+ * @throws Error only when the command cannot be started (not found, not executable).
+ * @example
+ * ```ts
+ * const { code, stdout } = await runCommand(["iptables", "-t", "nat", "-S"]);
+ * if (code === 0) console.log(stdout);
+ * ```
+ */
+export function runCommand(argv: readonly string[], opts: RunCommandOptions = {}): Promise<CommandOutput> {
   const [cmd, ...args] = argv;
   if (!cmd) return Promise.reject(new Error("empty command"));
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { env: opts.env ?? process.env, stdio: ["pipe", "pipe", "pipe"] });
+    const child = spawn(cmd, args, {
+      env: opts.env ?? process.env,
+      stdio: ["pipe", "pipe", "pipe"],
+      ...(opts.cwd !== undefined ? { cwd: opts.cwd } : {}),
+    });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
-    let timer: NodeJS.Timeout | undefined;
-    if (opts.timeoutMs) timer = setTimeout(() => child.kill("SIGKILL"), opts.timeoutMs);
+    const timer = setTimeout(() => child.kill("SIGKILL"), opts.timeoutMs ?? 30_000);
     child.stdout.on("data", (d: Buffer) => out.push(d));
     child.stderr.on("data", (d: Buffer) => err.push(d));
     child.on("error", (e) => {
-      if (timer) clearTimeout(timer);
+      clearTimeout(timer);
       reject(e);
     });
     child.on("close", (code, signal) => {
-      if (timer) clearTimeout(timer);
+      clearTimeout(timer);
       resolve({ code, signal, stdout: Buffer.concat(out).toString("utf8"), stderr: Buffer.concat(err).toString("utf8") });
     });
     child.stdin.on("error", () => {});
@@ -54,13 +79,18 @@ export function runCommand(
 }
 
 /**
- * Runs a command and returns stdout, throwing a readable error on failure.
- * @internal
+ * Runs a command (no shell) and returns its stdout; a non-zero exit throws.
+ *
+ * @throws Error naming the command, its exit code and its stderr (or stdout).
+ * @example
+ * ```ts
+ * const routes = JSON.parse(await runCommandOrThrow(["ip", "-j", "route"]));
+ * ```
  */
-export async function mustRun(argv: readonly string[], what: string): Promise<string> {
-  const r = await runCommand(argv, { timeoutMs: 30_000 });
+export async function runCommandOrThrow(argv: readonly string[], opts: RunCommandOptions = {}): Promise<string> {
+  const r = await runCommand(argv, opts);
   if (r.code !== 0) {
-    throw new Error(`${what} failed: ${argv.join(" ")} → exit ${r.code ?? r.signal}: ${r.stderr.trim() || r.stdout.trim()}`);
+    throw new Error(`${argv.join(" ")} failed (exit ${r.code ?? r.signal}): ${r.stderr.trim() || r.stdout.trim()}`);
   }
   return r.stdout;
 }

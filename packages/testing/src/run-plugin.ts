@@ -46,26 +46,26 @@ export interface RunPluginOptions {
    * Stdin: an object is JSON-encoded, a string sent as is. Default for VERSION:
    * `{"cniVersion":"1.1.0"}`; otherwise required.
    */
-  config?: object | string;
+  config?: object | string | undefined;
   /** CNI_NETNS: a temp netns, a name under /var/run/netns, or a path. */
-  netns?: NetnsRef;
+  netns?: NetnsRef | undefined;
   /** CNI_CONTAINERID (default `cnikit-test` for ADD/DEL/CHECK). */
-  containerId?: string;
+  containerId?: string | undefined;
   /** CNI_IFNAME (default `eth0` for ADD/DEL/CHECK). */
-  ifName?: string;
+  ifName?: string | undefined;
   /** CNI_ARGS: a map becomes `K=V;K2=V2`. */
-  args?: string | Readonly<Record<string, string>>;
+  args?: string | Readonly<Record<string, string>> | undefined;
   /** CNI_PATH entries (default: the plugin's own directory plus `/opt/cni/bin` and `/usr/lib/cni`). */
-  path?: readonly string[];
+  path?: readonly string[] | undefined;
   /** Extra environment; `undefined` removes a variable. */
-  env?: Readonly<Record<string, string | undefined>>;
+  env?: Readonly<Record<string, string | undefined>> | undefined;
   /**
    * Start from the test process's environment instead of a clean one (default false: only
    * PATH, like a runtime that sets its own env).
    */
-  inheritEnv?: boolean;
+  inheritEnv?: boolean | undefined;
   /** Kill the plugin after this long (default 30 s). */
-  timeoutMs?: number;
+  timeoutMs?: number | undefined;
 }
 
 /**
@@ -95,6 +95,30 @@ export interface PluginRun {
   error?: ErrorReply;
   /** Set when stdout broke the protocol (not one JSON document of the right shape). */
   protocolError?: string;
+}
+
+/**
+ * What the assertions read of a call: a {@link PluginRun} from `runPlugin`, or the output of
+ * `invoke()` from `@cnikit/skel/testing` (the in-process half of the harness), so one
+ * `expectPluginSuccess` / `expectPluginError` serves both levels.
+ *
+ * @example
+ * ```ts
+ * const outcome: PluginOutcome = await invoke(plugin, { command: "ADD", config });
+ * const result = expectPluginSuccess(outcome);
+ * ```
+ * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#section-2-execution-protocol
+ */
+export interface PluginOutcome {
+  /** The command, when known (named in failure messages). */
+  command?: string | undefined;
+  exitCode: number | null;
+  signal?: NodeJS.Signals | null | undefined;
+  stdout: string;
+  stderr: string;
+  result?: AnyResult | undefined;
+  error?: ErrorReply | undefined;
+  protocolError?: string | undefined;
 }
 
 const DEFAULT_DIRS = ["/opt/cni/bin", "/usr/lib/cni"];
@@ -217,7 +241,7 @@ export class PluginRunError extends Error {
 
   constructor(
     message: string,
-    readonly run: PluginRun,
+    readonly run: PluginOutcome,
   ) {
     super(`${message}\n${formatRun(run)}`);
     Object.defineProperty(this, PLUGIN_RUN_ERROR, { value: true });
@@ -225,8 +249,9 @@ export class PluginRunError extends Error {
 }
 
 /**
- * Asserts that a run succeeded and followed the protocol; returns the result
- * converted to 1.1.0 (undefined for commands that print nothing).
+ * Asserts that a run (`runPlugin`) or an in-process call (`invoke()` of `@cnikit/skel/testing`)
+ * succeeded and followed the protocol; returns the result converted to 1.1.0 (undefined for
+ * commands that print nothing).
  *
  * @throws {PluginRunError} with exit code, error JSON, stdout and stderr.
  * @example
@@ -235,18 +260,19 @@ export class PluginRunError extends Error {
  * expect(result?.ips?.[0]?.address).toMatch(/^10\.1\./);
  * ```
  */
-export function expectPluginSuccess(run: PluginRun): Result | undefined {
+export function expectPluginSuccess(run: PluginOutcome): Result | undefined {
+  const command = run.command ?? "the call";
   if (run.exitCode !== 0) {
-    const why = run.error ? `error ${run.error.code}: ${run.error.msg}${run.error.details ? ` (${run.error.details})` : ""}` : `exit ${run.exitCode ?? run.signal}`;
-    throw new PluginRunError(`${run.command} failed: ${why}`, run);
+    const why = run.error ? `error ${run.error.code}: ${run.error.msg}${run.error.details ? ` (${run.error.details})` : ""}` : `exit ${run.exitCode ?? run.signal ?? "(none)"}`;
+    throw new PluginRunError(`${command} failed: ${why}`, run);
   }
-  if (run.protocolError) throw new PluginRunError(`${run.command} broke the protocol: ${run.protocolError}`, run);
+  if (run.protocolError) throw new PluginRunError(`${command} broke the protocol: ${run.protocolError}`, run);
   return run.result ? toCurrentResult(run.result) : undefined;
 }
 
 /**
- * Asserts that a run failed with a proper CNI error (JSON on stdout, exit 1),
- * optionally with the given code and a message matching `msg`.
+ * Asserts that a run (`runPlugin`) or an in-process call (`invoke()`) failed with a proper CNI
+ * error (JSON on stdout, exit 1), optionally with the given code and a message matching `msg`.
  *
  * @throws {PluginRunError} when it succeeded, or failed differently.
  * @example
@@ -254,21 +280,22 @@ export function expectPluginSuccess(run: PluginRun): Result | undefined {
  * expectPluginError(await runPlugin(bin, { command: "ADD", config: "{" }), 6);
  * ```
  */
-export function expectPluginError(run: PluginRun, code?: number, msg?: string | RegExp): ErrorReply {
-  if (run.exitCode === 0) throw new PluginRunError(`${run.command} was expected to fail but succeeded`, run);
-  if (!run.error) throw new PluginRunError(`${run.command} failed without a CNI error: ${run.protocolError ?? ""}`, run);
+export function expectPluginError(run: PluginOutcome, code?: number, msg?: string | RegExp): ErrorReply {
+  const command = run.command ?? "the call";
+  if (run.exitCode === 0) throw new PluginRunError(`${command} was expected to fail but succeeded`, run);
+  if (!run.error) throw new PluginRunError(`${command} failed without a CNI error: ${run.protocolError ?? ""}`, run);
   if (code !== undefined && run.error.code !== code) {
-    throw new PluginRunError(`${run.command} failed with code ${run.error.code}, expected ${code}`, run);
+    throw new PluginRunError(`${command} failed with code ${run.error.code}, expected ${code}`, run);
   }
   if (msg !== undefined && !(typeof msg === "string" ? run.error.msg.includes(msg) : msg.test(run.error.msg))) {
-    throw new PluginRunError(`${run.command} error message ${JSON.stringify(run.error.msg)} does not match ${String(msg)}`, run);
+    throw new PluginRunError(`${command} error message ${JSON.stringify(run.error.msg)} does not match ${String(msg)}`, run);
   }
   return run.error;
 }
 
-function formatRun(run: PluginRun): string {
+function formatRun(run: PluginOutcome): string {
   const indent = (s: string) => (s.trim() === "" ? "  (empty)" : s.trimEnd().replace(/^/gm, "  "));
-  return `exit: ${run.exitCode ?? run.signal}\nstdout:\n${indent(run.stdout)}\nstderr:\n${indent(run.stderr)}`;
+  return `exit: ${run.exitCode ?? run.signal ?? "(none)"}\nstdout:\n${indent(run.stdout)}\nstderr:\n${indent(run.stderr)}`;
 }
 
 function describe(err: unknown): string {

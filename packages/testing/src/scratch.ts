@@ -25,7 +25,24 @@ function mustRunSync(argv: readonly string[]): void {
 }
 
 /**
- * Everything one test creates, named `ck<id><tag>` and removed by `cleanup()` whatever state
+ * Options for a {@link Scratch}.
+ *
+ * @example
+ * ```ts
+ * const s = new Scratch({ prefix: "ckbr" }); // names ckbr<id><tag>
+ * ```
+ */
+export interface ScratchOptions {
+  /**
+   * First letters of every namespace, link and directory name (default `ck`), e.g. to tell
+   * which test left something behind. With the 6-hex id, it leaves `15 - prefix - 6`
+   * characters for tags.
+   */
+  prefix?: string | undefined;
+}
+
+/**
+ * Everything one test creates, named `<prefix><id><tag>` (prefix `ck` by default) and removed by `cleanup()` whatever state
  * the test left it in. Synchronous, so it fits config builders and `afterEach`; its namespaces
  * are also removed at process exit, like {@link createTempNetns}'s. Needs root and iproute2.
  *
@@ -48,13 +65,25 @@ function mustRunSync(argv: readonly string[]): void {
 export class Scratch {
   /** Six random hex digits in every name this scratch makes; reuse it for container IDs and network names. */
   readonly id: string = randomBytes(3).toString("hex");
+  /** The first letters of every name (`ck` unless the options said otherwise). */
+  readonly prefix: string;
   readonly #netns: string[] = [];
   readonly #links: string[] = [];
   readonly #dirs: string[] = [];
   readonly #steps: (() => void)[] = [];
 
+  /**
+   * @throws {RangeError} when the prefix leaves no room for a tag (longer than 8 characters).
+   */
+  constructor(options: ScratchOptions = {}) {
+    this.prefix = options.prefix ?? "ck";
+    if (this.prefix.length + this.id.length >= MAX_LINK_NAME) {
+      throw new RangeError(`prefix "${this.prefix}" leaves no room for a tag in a ${MAX_LINK_NAME}-character name`);
+    }
+  }
+
   #name(tag: string): string {
-    const name = `ck${this.id}${tag}`;
+    const name = `${this.prefix}${this.id}${tag}`;
     if (name.length > MAX_LINK_NAME) {
       throw new RangeError(`tag "${tag}" makes "${name}" longer than ${MAX_LINK_NAME} characters`);
     }
@@ -62,9 +91,9 @@ export class Scratch {
   }
 
   /**
-   * Creates the namespace `ck<id><tag>` with `lo` up; returns its path (CNI_NETNS).
+   * Creates the namespace `<prefix><id><tag>` with `lo` up; returns its path (CNI_NETNS).
    *
-   * @throws {RangeError} when the tag is longer than 7 characters.
+   * @throws {RangeError} when the name would be longer than 15 characters (a tag of more than 7 with prefix `ck`).
    * @throws Error when `ip netns add` fails (not root, the name is taken).
    * @example
    * ```ts
@@ -81,9 +110,9 @@ export class Scratch {
   }
 
   /**
-   * A host link name `ck<id><tag>`, deleted at cleanup if it exists (e.g. the bridge the plugin creates).
+   * A host link name `<prefix><id><tag>`, deleted at cleanup if it exists (e.g. the bridge the plugin creates).
    *
-   * @throws {RangeError} when the tag is longer than 7 characters.
+   * @throws {RangeError} when the name would be longer than 15 characters.
    * @example
    * ```ts
    * const config = { type: "bridge", bridge: s.link("br"), ... };
@@ -104,7 +133,7 @@ export class Scratch {
    * ```
    */
   dir(tag = "d"): string {
-    const d = mkdtempSync(join(tmpdir(), `ck${this.id}${tag}-`));
+    const d = mkdtempSync(join(tmpdir(), `${this.prefix}${this.id}${tag}-`));
     this.#dirs.push(d);
     return d;
   }

@@ -6,7 +6,7 @@
  */
 import { spawnSync } from "node:child_process";
 import { Netns } from "@cnikit/ns";
-import { type CommandOutput, mustRun, runCommand } from "./exec.js";
+import { type CommandOutput, runCommand, runCommandOrThrow } from "./exec.js";
 import { uniqueName } from "./names.js";
 import { NETNS_RUN_DIR } from "./netns-ref.js";
 
@@ -46,10 +46,10 @@ export interface TempNetns {
  * ```
  */
 export interface CreateTempNetnsOptions {
-  /** Name prefix (default `ck`); the name is at most 15 characters. */
-  prefix?: string;
+  /** Name prefix (default `ck`), e.g. the test's name, so a leftover says who made it; the name is at most 15 characters. */
+  prefix?: string | undefined;
   /** Bring `lo` up, as runtimes do (default true). */
-  loopbackUp?: boolean;
+  loopbackUp?: boolean | undefined;
 }
 
 const live = new Set<string>();
@@ -107,7 +107,7 @@ export function untrackTempNetns(name: string): void {
 export async function createTempNetns(options: CreateTempNetnsOptions = {}): Promise<TempNetns> {
   installExitHook();
   const name = uniqueName(options.prefix ?? "ck");
-  await mustRun(["ip", "netns", "add", name], `creating netns ${name}`);
+  await runCommandOrThrow(["ip", "netns", "add", name]);
   live.add(name);
   const path = `${NETNS_RUN_DIR}/${name}`;
   const handles: Netns[] = [];
@@ -141,7 +141,7 @@ export async function createTempNetns(options: CreateTempNetnsOptions = {}): Pro
     [Symbol.asyncDispose]: remove,
   };
   try {
-    if (options.loopbackUp !== false) await mustRun(["ip", "-n", name, "link", "set", "lo", "up"], `bringing lo up in ${name}`);
+    if (options.loopbackUp !== false) await runCommandOrThrow(["ip", "-n", name, "link", "set", "lo", "up"]);
   } catch (err) {
     await remove();
     throw err;
@@ -150,33 +150,37 @@ export async function createTempNetns(options: CreateTempNetnsOptions = {}): Pro
 }
 
 /**
- * Runs `fn` with a fresh namespace (or several) and removes them afterwards,
- * whether `fn` succeeds or throws.
+ * Runs `fn` with a fresh namespace (or `count` of them) and removes them afterwards, whether
+ * `fn` succeeds or throws. `options` are {@link createTempNetns}'s (e.g. a name `prefix`).
  *
  * @example
  * ```ts
  * await withTempNetns(async (ns) => { await expectLink(ns, "lo", { up: true }); });
+ * await withTempNetns({ prefix: "ckveth" }, async (ns) => { ... }); // /var/run/netns/ckveth<hex>
  * await withTempNetns(2, async ([a, b]) => { ... });
+ * await withTempNetns(2, { prefix: "ckbr" }, async ([a, b]) => { ... });
  * ```
- * @throws whatever `fn` throws (after cleanup).
+ * @throws whatever `fn` throws (after cleanup), or an error when a namespace cannot be made or removed.
  */
 export function withTempNetns<T>(fn: (ns: TempNetns) => Promise<T> | T): Promise<T>;
+export function withTempNetns<T>(options: CreateTempNetnsOptions, fn: (ns: TempNetns) => Promise<T> | T): Promise<T>;
 export function withTempNetns<T>(count: number, fn: (ns: TempNetns[]) => Promise<T> | T): Promise<T>;
-export async function withTempNetns<T>(
-  a: number | ((ns: TempNetns) => Promise<T> | T),
-  b?: (ns: TempNetns[]) => Promise<T> | T,
-): Promise<T> {
-  const count = typeof a === "number" ? a : 1;
+export function withTempNetns<T>(
+  count: number,
+  options: CreateTempNetnsOptions,
+  fn: (ns: TempNetns[]) => Promise<T> | T,
+): Promise<T>;
+export async function withTempNetns<T>(...args: unknown[]): Promise<T> {
+  const count = typeof args[0] === "number" ? args[0] : undefined;
+  const rest = count === undefined ? args : args.slice(1);
+  const options = (typeof rest[0] === "function" ? {} : rest[0]) as CreateTempNetnsOptions;
+  const fn = rest.find((a) => typeof a === "function") as ((ns: TempNetns | TempNetns[]) => Promise<T> | T) | undefined;
+  if (!fn) throw new TypeError("withTempNetns: the callback is missing");
   const created: TempNetns[] = [];
   let outcome: { ok: true; value: T } | { ok: false; error: unknown };
   try {
-    for (let i = 0; i < count; i++) created.push(await createTempNetns());
-    if (typeof a === "number") {
-      if (!b) throw new TypeError("withTempNetns(count, fn): fn missing");
-      outcome = { ok: true, value: await b(created) };
-    } else {
-      outcome = { ok: true, value: await a(created[0] as TempNetns) };
-    }
+    for (let i = 0; i < (count ?? 1); i++) created.push(await createTempNetns(options));
+    outcome = { ok: true, value: await fn(count === undefined ? (created[0] as TempNetns) : created) };
   } catch (error) {
     outcome = { ok: false, error };
   }

@@ -1,8 +1,8 @@
 #!/bin/sh
 # Builds golibcni (main.go, on Go's libcni) fully offline.
-#   interop/go-libcni/build.sh [OUTPUT]      default OUTPUT: interop/go-libcni/out/golibcni
+#   examples/interop/go-libcni/build.sh [OUTPUT]   default OUTPUT: examples/interop/go-libcni/out/golibcni
 # Needs Debian's golang-go and golang-github-appc-cni-dev (scripts/quickstart.sh installs both).
-# GOCACHE/GOPATH default to interop/go-libcni/out/ (git-ignored); override with GOLIBCNI_GOCACHE
+# GOCACHE/GOPATH default to examples/interop/go-libcni/out/ (git-ignored); override with GOLIBCNI_GOCACHE
 # and GOLIBCNI_GOPATH.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)

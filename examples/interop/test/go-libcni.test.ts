@@ -1,5 +1,5 @@
 /**
- * Interop with a real Go libcni runtime (interop/go-libcni, built offline against Debian's
+ * Interop with a real Go libcni runtime (examples/interop/go-libcni, built offline against Debian's
  * libcni 1.1.2 sources): whatever one runtime adds, the other checks, deletes and GCs, through
  * the shared result cache, with the Go reference plugins and with our example plugins.
  */
@@ -18,18 +18,20 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { cnitoolContainerId, readCachedConfig, readCachedResult, writeCachedResult } from "../src/index.js";
+import { cnitoolContainerId, readCachedConfig, readCachedResult, writeCachedResult } from "@cnikit/runtime";
 import { buildGolibcni, privateCli } from "./golibcni.js";
-import { GO_PLUGINS, ROOT } from "./helpers.js";
+import { buildOurPlugins, GO_DIR } from "./interop.js";
 
-const EX_BRIDGE = join(ROOT, "examples/bridge/dist/bridge");
-const EX_HOST_LOCAL = join(ROOT, "examples/host-local/dist/host-local");
-
+let EX_BRIDGE: string;
+let EX_HOST_LOCAL: string;
 let golibcni: string;
 let cli: string;
 let cliDir: string;
 
-beforeAll(() => {
+beforeAll(async () => {
+  const ours = await buildOurPlugins(["bridge", "host-local"]);
+  EX_BRIDGE = ours.paths.bridge as string;
+  EX_HOST_LOCAL = ours.paths["host-local"] as string;
   golibcni = buildGolibcni();
   cliDir = mkdtempSync(join(tmpdir(), "cnikit-glcli-"));
   cli = privateCli(cliDir);
@@ -122,22 +124,17 @@ function plugins(e: Env, map: Record<string, string>): void {
   for (const [name, target] of Object.entries(map)) symlinkSync(target, join(e.bin, name));
 }
 
-/** An env whose CNI_PATH holds our built examples/bridge and examples/host-local (fails if unbuilt). */
+/** An env whose CNI_PATH holds our built examples/bridge and examples/host-local. */
 function setupWithExamples(): Env {
-  expect(existsSync(EX_BRIDGE), `${EX_BRIDGE} is missing: run pnpm --filter @cnikit-examples/bridge build`).toBe(true);
-  expect(
-    existsSync(EX_HOST_LOCAL),
-    `${EX_HOST_LOCAL} is missing: run pnpm --filter @cnikit-examples/host-local build`,
-  ).toBe(true);
   const e = setup();
   plugins(e, { bridge: EX_BRIDGE, "host-local": EX_HOST_LOCAL });
   return e;
 }
 
 const GO_BRIDGE_HL = {
-  bridge: join(GO_PLUGINS, "bridge"),
-  "host-local": join(GO_PLUGINS, "host-local"),
-  tuning: join(GO_PLUGINS, "tuning"),
+  bridge: join(GO_DIR, "bridge"),
+  "host-local": join(GO_DIR, "host-local"),
+  tuning: join(GO_DIR, "tuning"),
 };
 
 function bridgePlugin(e: Env): Record<string, unknown> {
@@ -474,14 +471,9 @@ describe("cnikit ⇄ Go libcni 1.1.2 (golibcni), Go reference plugins", () => {
 });
 
 describe("our example plugins under Go libcni (golibcni)", () => {
-  // These need examples/bridge and examples/host-local built (pnpm build). They FAIL when missing.
   it("examples/host-local under the Go bridge: golibcni ADD/CHECK/DEL, cnikit CHECK", () => {
-    expect(
-      existsSync(EX_HOST_LOCAL),
-      `${EX_HOST_LOCAL} is missing: run pnpm --filter @cnikit-examples/host-local build`,
-    ).toBe(true);
     const e = setup();
-    plugins(e, { bridge: join(GO_PLUGINS, "bridge"), "host-local": EX_HOST_LOCAL });
+    plugins(e, { bridge: join(GO_DIR, "bridge"), "host-local": EX_HOST_LOCAL });
     writeConf(e);
     const ns = newNs(e);
     const result = JSON.parse(ok(go(e, ["add", e.net, ns.path]), "golibcni add").stdout) as Json;

@@ -1,16 +1,18 @@
 /**
- * Test helpers for the Go libcni interop tests: builds interop/go-libcni (offline, cached by
- * source hash) and keeps a private copy of the cnikit CLI.
+ * For the Go libcni interop tests: builds ../go-libcni (offline, cached by source hash) and
+ * keeps a private copy of the cnikit CLI.
  */
 import { execFileSync, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { CLI, ROOT } from "./helpers.js";
+import { REPO_ROOT } from "../../../tools/build-fixture.js";
 
-/** interop/go-libcni. */
-export const GO_LIBCNI_DIR = join(ROOT, "interop/go-libcni");
-const CACHE_ROOT = join(ROOT, "node_modules/.cache/cnikit-golibcni");
+/** examples/interop/go-libcni: the Go runtime's sources, beside these tests. */
+export const GO_LIBCNI_DIR = join(REPO_ROOT, "examples/interop/go-libcni");
+/** The built cnikit CLI. */
+const CLI = join(REPO_ROOT, "packages/runtime/dist/cli.js");
+const CACHE_ROOT = join(REPO_ROOT, "node_modules/.cache/cnikit-golibcni");
 
 function sourcesOf(dir: string): string[] {
   const out: string[] = [];
@@ -26,7 +28,7 @@ function sourcesOf(dir: string): string[] {
 }
 
 /**
- * Builds golibcni with interop/go-libcni/build.sh unless a binary built from the same sources is
+ * Builds golibcni with examples/interop/go-libcni/build.sh unless a binary built from the same sources is
  * cached under node_modules/.cache; returns its path.
  *
  * @throws Error with build.sh's message when Go or the libcni sources are missing, or the build fails.
@@ -72,11 +74,11 @@ function newestMtime(dir: string): number {
  * to other test files rebuilding dist/ meanwhile.
  */
 export function privateCli(destDir: string): string {
-  const sources = ["packages/runtime/src", "packages/invoke/src", "packages/spec/src"].map((d) => join(ROOT, d));
+  const sources = ["packages/runtime/src", "packages/invoke/src", "packages/spec/src"].map((d) => join(REPO_ROOT, d));
   const fresh = (): boolean => existsSync(CLI) && statSync(CLI).mtimeMs >= Math.max(...sources.map(newestMtime));
   const dest = join(destDir, "cli.js");
   for (let attempt = 0; ; attempt++) {
-    if (!fresh()) execFileSync("pnpm", ["--filter", "@cnikit/runtime", "build"], { cwd: ROOT, stdio: "pipe" });
+    if (!fresh()) execFileSync("pnpm", ["--filter", "@cnikit/runtime", "build"], { cwd: REPO_ROOT, stdio: "pipe" });
     try {
       copyFileSync(CLI, dest);
       return dest;
