@@ -7,7 +7,7 @@
  */
 export { uniqueName, MAX_LINK_NAME } from "./names.js";
 export type { NetnsRef } from "./netns-ref.js";
-export { netnsPath, NETNS_RUN_DIR } from "./netns-ref.js";
+export { netnsPath } from "./netns-ref.js";
 export { createTempNetns, withTempNetns, removeAllTempNetns, liveTempNetns } from "./temp-netns.js";
 export type { TempNetns, CreateTempNetnsOptions } from "./temp-netns.js";
 export { runCommand, runCommandOrThrow } from "./exec.js";

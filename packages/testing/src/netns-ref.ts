@@ -4,6 +4,7 @@
  * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#parameters (CNI_NETNS)
  * @see https://github.com/cnikit/cnikit/blob/main/docs/testing.md
  */
+import { NETNS_RUN_DIR } from "@cnikit/ns";
 /**
  * A network namespace as the fixtures accept it: a handle from
  * `createTempNetns`, anything with a `path`, a name under /var/run/netns, or a path.
@@ -14,16 +15,6 @@
  * ```
  */
 export type NetnsRef = string | { readonly path: string; readonly name?: string };
-
-/**
- * `/var/run/netns`, where `ip netns` keeps named namespaces.
- *
- * @example
- * ```ts
- * existsSync(`${NETNS_RUN_DIR}/${ns.name}`); // true until ns.remove()
- * ```
- */
-export const NETNS_RUN_DIR = "/var/run/netns";
 
 /**
  * The path of a namespace reference.

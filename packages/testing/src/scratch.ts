@@ -10,7 +10,7 @@ import { existsSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { MAX_LINK_NAME } from "./names.js";
-import { NETNS_RUN_DIR } from "./netns-ref.js";
+import { NETNS_RUN_DIR } from "@cnikit/ns";
 import { trackTempNetns, untrackTempNetns } from "./temp-netns.js";
 
 function run(argv: readonly string[]): { status: number | null; stderr: string } {

@@ -8,7 +8,7 @@ import { spawnSync } from "node:child_process";
 import { Netns } from "@cnikit/ns";
 import { type CommandOutput, runCommand, runCommandOrThrow } from "./exec.js";
 import { uniqueName } from "./names.js";
-import { NETNS_RUN_DIR } from "./netns-ref.js";
+import { NETNS_RUN_DIR } from "@cnikit/ns";
 
 /**
  * A network namespace made for one test; remove it with `remove()` or `await using`.
