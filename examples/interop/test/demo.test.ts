@@ -71,6 +71,23 @@ describe("demo", () => {
     });
   }
 
+  it("--runtime bun: the same story with our plugins' Bun executables (dist-bun/)", async () => {
+    // pnpm build writes dist-bun/ (build:bun); build what is missing so the test stands alone
+    const { buildBun } = (await import(join(ROOT, "tools/build-plugin.mjs"))) as {
+      buildBun: (o: { entry: string; outfile: string }) => Promise<unknown>;
+    };
+    for (const name of ["bridge", "host-local"]) {
+      const out = join(ROOT, "examples", name, "dist-bun", name);
+      if (!existsSync(out)) await buildBun({ entry: join(ROOT, "examples", name, "src/main.ts"), outfile: out });
+    }
+    const r = runDemo(["--runtime", "bun"]);
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toContain("our plugins on Bun");
+    expect(r.stdout).toMatch(/ping a → b\s+\d+ bytes from 10\.\d+\.\d+\.\d+/);
+    expect(r.stdout).toMatch(/CHECK\s+a ok, b ok/);
+    expect(leftovers(r.id as string)).toEqual([]);
+  }, 120_000);
+
   it("cleans up when interrupted", async () => {
     const { spawn } = await import("node:child_process");
     const child = spawn(process.execPath, [DEMO], { env: { ...process.env, NO_COLOR: "1" } });
