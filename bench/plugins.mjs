@@ -14,7 +14,8 @@ import { CNI_VERSION, GO_DIR, goPlugin } from "./lib/plugins.mjs";
 import { Resources, freeSubnet, netnsPath, uniqueName } from "./lib/resources.mjs";
 import { medianOf, peakRssOf, runScenario } from "./lib/scenario.mjs";
 import { mb, ms, ratio, table } from "./lib/stats.mjs";
-import { variantsOf } from "./lib/variants.mjs";
+import { dirname } from "node:path";
+import { BUN_KINDS, variantsOf } from "./lib/variants.mjs";
 
 /** Lease files (IP-named) left in host-local's data dir for `network`. */
 export function leasesIn(dataDir, network) {
@@ -151,13 +152,22 @@ function figures(results, subjects) {
   );
 }
 
-/** Our bridge vs Go's bridge (both with Go host-local). */
+/**
+ * Our bridge vs Go's bridge (both with Go host-local), and in the same rounds our bridge with our
+ * host-local of the same build (the Node dist and the Bun builds) vs the Go pair.
+ */
 export async function benchBridge({ rounds = 30, rssRounds = 3, onProgress } = {}) {
   const go = goPlugin("bridge");
   const ours = await variantsOf("bridge");
+  const hostLocals = await variantsOf("host-local");
   const subjects = [];
   if (go) subjects.push(bridgeSubject("go", "Go bridge", go));
   for (const v of ours) subjects.push(bridgeSubject(v.id, v.label, v.file));
+  for (const v of ours.filter((x) => x.id === "ts" || BUN_KINDS.includes(x.kind))) {
+    const h = hostLocals.find((x) => x.id === v.id);
+    // CNI_PATH: the host-local build's own directory (dist/, dist-bun/, or the shared dir)
+    if (h) subjects.push(bridgeSubject(`pair-${v.id}`, `${v.label.replace(/^our bridge/, "our bridge + our host-local")} (IPAM: ours)`, v.file, dirname(h.file)));
+  }
   const results = runScenario({ subjects, rounds, rssRounds, onProgress });
   const f = figures(results, subjects);
   const rows = subjects.map((s) => [
