@@ -5,7 +5,7 @@
  */
 import { CniError, ErrorCode } from "@cnikit/spec";
 import { parseCidr } from "./cidr.js";
-import { LinkExistsError } from "./errors.js";
+import { LinkExistsError, NetlinkError } from "./errors.js";
 import type { BridgePortOptions, CreateBridgeOptions, Link } from "./links.js";
 import { Netns } from "./netns.js";
 
@@ -95,7 +95,13 @@ export async function ensureBridge(options: EnsureBridgeOptions): Promise<Link> 
       }
       await ns.deleteAddress(link.index, c.cidr);
     }
-    await ns.addAddress(link.index, want.cidr, want.family === 6 ? { noDad: true } : {});
+    try {
+      await ns.addAddress(link.index, want.cidr, want.family === 6 ? { noDad: true } : {});
+    } catch (err) {
+      // a concurrent ADD on the same bridge added it between our list and our add (Go's bridge
+      // ignores EEXIST here too)
+      if (!(NetlinkError.isInstance(err) && err.errnoCode === "EEXIST")) throw err;
+    }
   }
   // addresses are not link attributes: re-read the link only if its flags changed
   return changed ? ns.getLink(link.index) : link;
