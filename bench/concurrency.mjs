@@ -11,7 +11,7 @@ import { parseArgs } from "node:util";
 import { leasesIn } from "./plugins.mjs";
 import { asyncRun, cleanEnv, describeFailure, parseJson, CLEAN_PATH } from "./lib/proc.mjs";
 import { CNI_VERSION, GO_DIR, goPlugin } from "./lib/plugins.mjs";
-import { variantsOf } from "./lib/variants.mjs";
+import { BUN_KINDS, variantsOf } from "./lib/variants.mjs";
 import { Resources, freeSubnet, netnsPath, uniqueName } from "./lib/resources.mjs";
 import { ms, ratio, table } from "./lib/stats.mjs";
 
@@ -126,7 +126,7 @@ export async function benchConcurrency({ containers = 100, parallel = 10, onProg
   const goBridge = goPlugin("bridge");
   if (goBridge && goPlugin("host-local"))
     pairs.push({ id: "go", label: "Go bridge + Go host-local", bridgeFile: goBridge, cniPath: GO_DIR });
-  const bridges = (await variantsOf("bridge")).filter((v) => v.id === "ts" || v.kind === "snapshot" || v.kind === "sea");
+  const bridges = (await variantsOf("bridge")).filter((v) => v.id === "ts" || ["snapshot", "sea", ...BUN_KINDS].includes(v.kind));
   const hostLocals = await variantsOf("host-local");
   const res = new Resources();
   try {

@@ -5,7 +5,8 @@
 // Every round gets a fresh netns, a fresh bridge name and a fresh data dir (all ckb<hex>, removed
 // in finally).
 //
-//   node bench/plugins.mjs [--rounds N]
+//   node bench/plugins.mjs [--rounds N] [--only bridge|host-local] [--kinds bun,bun-shared]
+//   (--kinds: which build variants besides dist/ to measure; default all)
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -14,7 +15,8 @@ import { CNI_VERSION, GO_DIR, goPlugin } from "./lib/plugins.mjs";
 import { Resources, freeSubnet, netnsPath, uniqueName } from "./lib/resources.mjs";
 import { medianOf, peakRssOf, runScenario } from "./lib/scenario.mjs";
 import { mb, ms, ratio, table } from "./lib/stats.mjs";
-import { variantsOf } from "./lib/variants.mjs";
+import { dirname } from "node:path";
+import { BUN_KINDS, variantsOf } from "./lib/variants.mjs";
 
 /** Lease files (IP-named) left in host-local's data dir for `network`. */
 export function leasesIn(dataDir, network) {
@@ -151,13 +153,22 @@ function figures(results, subjects) {
   );
 }
 
-/** Our bridge vs Go's bridge (both with Go host-local). */
-export async function benchBridge({ rounds = 30, rssRounds = 3, onProgress } = {}) {
+/**
+ * Our bridge vs Go's bridge (both with Go host-local), and in the same rounds our bridge with our
+ * host-local of the same build (the Node dist and the Bun builds) vs the Go pair.
+ */
+export async function benchBridge({ rounds = 30, rssRounds = 3, onProgress, kinds } = {}) {
   const go = goPlugin("bridge");
-  const ours = await variantsOf("bridge");
+  const ours = await variantsOf("bridge", kinds);
+  const hostLocals = await variantsOf("host-local", kinds);
   const subjects = [];
   if (go) subjects.push(bridgeSubject("go", "Go bridge", go));
   for (const v of ours) subjects.push(bridgeSubject(v.id, v.label, v.file));
+  for (const v of ours.filter((x) => x.id === "ts" || BUN_KINDS.includes(x.kind))) {
+    const h = hostLocals.find((x) => x.id === v.id);
+    // CNI_PATH: the host-local build's own directory (dist/, dist-bun/, or the shared dir)
+    if (h) subjects.push(bridgeSubject(`pair-${v.id}`, `${v.label.replace(/^our bridge/, "our bridge + our host-local")} (IPAM: ours)`, v.file, dirname(h.file)));
+  }
   const results = runScenario({ subjects, rounds, rssRounds, onProgress });
   const f = figures(results, subjects);
   const rows = subjects.map((s) => [
@@ -182,9 +193,9 @@ export async function benchBridge({ rounds = 30, rssRounds = 3, onProgress } = {
 }
 
 /** Our host-local vs Go's, with `node -e 0` in the same rounds. */
-export async function benchHostLocal({ rounds = 30, rssRounds = 3, onProgress } = {}) {
+export async function benchHostLocal({ rounds = 30, rssRounds = 3, onProgress, kinds } = {}) {
   const go = goPlugin("host-local");
-  const ours = await variantsOf("host-local");
+  const ours = await variantsOf("host-local", kinds);
   const subjects = [nodeSubject];
   if (go) subjects.push(hostLocalSubject("go", "Go host-local", go));
   for (const v of ours) subjects.push(hostLocalSubject(v.id, v.label, v.file));
@@ -222,8 +233,11 @@ export async function benchHostLocal({ rounds = 30, rssRounds = 3, onProgress } 
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const { values } = parseArgs({ options: { rounds: { type: "string", default: "30" }, only: { type: "string" } } });
+  const { values } = parseArgs({
+    options: { rounds: { type: "string", default: "30" }, only: { type: "string" }, kinds: { type: "string" } },
+  });
   const rounds = Number(values.rounds);
-  if (values.only !== "host-local") console.log(`${(await benchBridge({ rounds })).markdown}\n`);
-  if (values.only !== "bridge") console.log((await benchHostLocal({ rounds })).markdown);
+  const kinds = values.kinds?.split(",").filter(Boolean);
+  if (values.only !== "host-local") console.log(`${(await benchBridge({ rounds, kinds })).markdown}\n`);
+  if (values.only !== "bridge") console.log((await benchHostLocal({ rounds, kinds })).markdown);
 }

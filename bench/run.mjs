@@ -130,6 +130,22 @@ for (const [id, kind] of [
   const rssMax = Math.max(h[id]?.rss ?? Number.NaN, b[id]?.rss ?? Number.NaN);
   target(`peak RSS of a plugin ADD (${kind})`, rssMax / 1024, 50, " MB", `${mb(rssMax)} MB`);
 }
+// Bun builds: the targets of a one-shot plugin that starts like Go's
+for (const [id, kind] of [
+  ["ts-bun", "Bun executable"],
+  ["ts-bun-shared", "Bun shared runtime"],
+]) {
+  if (!b[id] && !h[id] && !s[`${id}-bridge`]) continue;
+  const vs = (value, ref, what) => (Number.isFinite(value) ? `${value.toFixed(2)}× (${what} ${ms(ref)} ms)` : undefined);
+  target(`our bridge ADD × Go bridge ADD (${kind})`, b[id]?.add / b.go?.add, 1.5, "×", vs(b[id]?.add / b.go?.add, b.go?.add, "Go"));
+  target(`our bridge DEL × Go bridge DEL (${kind})`, b[id]?.del / b.go?.del, 1.2, "×", vs(b[id]?.del / b.go?.del, b.go?.del, "Go"));
+  const goV = s["go-bridge"]?.median;
+  target(`our bridge VERSION × Go bridge VERSION (${kind})`, s[`${id}-bridge`]?.median / goV, 2, "×", vs(s[`${id}-bridge`]?.median / goV, goV, "Go"));
+  const pair = b[`pair-${id}`]?.add / b.go?.add;
+  target(`our bridge + our host-local ADD × Go pair ADD (${kind})`, pair, 2, "×", vs(pair, b.go?.add, "Go pair"));
+  const rssMax = Math.max(...[h[id]?.rss, b[id]?.rss, b[`pair-${id}`]?.rss].filter(Number.isFinite));
+  target(`peak RSS of a plugin ADD (${kind})`, rssMax / 1024, 25, " MB", `${mb(rssMax)} MB`);
+}
 for (const [id, r] of Object.entries(c)) {
   if (id === "go") continue;
   T.push([

@@ -44,7 +44,7 @@ export async function startupSubjects() {
   }
   for (const name of OUR_PLUGINS) {
     // build variants only for the two plugins the targets are about (keeps the run short)
-    for (const v of await variantsOf(name, name === "host-local" || name === "bridge" ? undefined : [])) {
+    for (const v of await variantsOf(name, name === "host-local" || name === "bridge" ? undefined : ["bun"])) {
       subjects.push({
         id: `${v.id}-${name}`,
         label: v.label,

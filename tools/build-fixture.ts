@@ -12,6 +12,7 @@
  * ```ts
  * import { buildFixture } from "../../../tools/build-fixture.js";
  * const noop = await buildFixture("examples/noop"); // what `pnpm build` writes: examples/noop/dist/noop
+ * const bunBridge = await buildFixture("examples/bridge", "build:bun"); // examples/bridge/dist-bun/bridge
  * const vethtest = await buildFixture({ entry: "packages/ns/test/fixtures/bundle-veth.ts", outfile: join(dir, "vethtest") });
  * ```
  */
@@ -19,7 +20,12 @@ import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, openSync, closeSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { type BuildPluginOptions, buildPlugin } from "../packages/build/src/index.js";
+import { type BuildPluginOptions, buildBun, buildPlugin } from "../packages/build/src/index.js";
+
+/** What to build: `cnikit-build`'s options, and which runtime the output is for (default node). */
+export interface FixtureOptions extends BuildPluginOptions {
+  readonly target?: "node" | "bun" | "bun-shared" | undefined;
+}
 
 /** The repository root. */
 export const REPO_ROOT: string = resolve(dirname(fileURLToPath(import.meta.url)), "..");
@@ -68,11 +74,11 @@ interface BuildRecord {
  * const bridge = await buildFixture("examples/bridge"); // <repo>/examples/bridge/dist/bridge
  * ```
  */
-export async function buildFixture(what: string | BuildPluginOptions): Promise<string> {
-  const options = typeof what === "string" ? optionsFromPackage(resolve(REPO_ROOT, what)) : what;
+export async function buildFixture(what: string | FixtureOptions, script = "build"): Promise<string> {
+  const options = typeof what === "string" ? optionsFromPackage(resolve(REPO_ROOT, what), script) : what;
   const cwd = options.cwd ?? REPO_ROOT;
   const outfile = resolve(cwd, options.outfile);
-  const full: BuildPluginOptions = { ...options, cwd, outfile, entry: resolve(cwd, options.entry) };
+  const full: FixtureOptions = { ...options, cwd, outfile, entry: resolve(cwd, options.entry) };
   const key = JSON.stringify({ ...full, afterBundle: undefined });
   const recordFile = join(CACHE_DIR, `${createHash("sha256").update(outfile).digest("hex").slice(0, 20)}.json`);
   if (isCurrent(outfile, recordFile, key, full.entry)) return outfile;
@@ -82,7 +88,11 @@ export async function buildFixture(what: string | BuildPluginOptions): Promise<s
     if (isCurrent(outfile, recordFile, key, full.entry)) return outfile;
     rmSync(recordFile, { force: true });
     const startedAt = Date.now();
-    const { metafile } = await buildPlugin(full);
+    const { target, ...plugin } = full;
+    const { metafile } =
+      target === "bun" || target === "bun-shared"
+        ? await buildBun({ entry: plugin.entry, outfile, cwd, target })
+        : await buildPlugin(plugin);
     const inputs = Object.keys(metafile.inputs)
       .filter((i) => !i.startsWith("<") && !i.includes(":"))
       .map((i) => resolve(process.cwd(), i));
@@ -98,15 +108,20 @@ export async function buildFixture(what: string | BuildPluginOptions): Promise<s
   }
 }
 
-function optionsFromPackage(dir: string): BuildPluginOptions {
-  const pkg = JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as { scripts?: { build?: string } };
-  const words = (pkg.scripts?.build ?? "").trim().split(/\s+/);
+function optionsFromPackage(dir: string, script: string): FixtureOptions {
+  const pkg = JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as { scripts?: Record<string, string> };
+  const text = pkg.scripts?.[script] ?? "";
+  // the first command of the script (`build` runs `build:bun` after it)
+  const words = (text.split("&&")[0] ?? "").trim().split(/\s+/);
   const [bin, entry, outfile, ...rest] = words;
-  if (bin !== "cnikit-build" || !entry || !outfile || rest.length) {
-    throw new Error(`${relative(REPO_ROOT, dir) || dir}: buildFixture needs a build script "cnikit-build <entry> <outfile>", not ${JSON.stringify(pkg.scripts?.build)}`);
+  const target = rest[0] === "--target" && rest.length === 2 ? rest[1] : undefined;
+  if (bin !== "cnikit-build" || !entry || !outfile || (rest.length && !(target === "bun" || target === "bun-shared"))) {
+    throw new Error(
+      `${relative(REPO_ROOT, dir) || dir}: buildFixture needs a "${script}" script "cnikit-build <entry> <outfile> [--target bun|bun-shared]", not ${JSON.stringify(text)}`,
+    );
   }
   // the same defaults as the cnikit-build command line
-  return { entry, outfile, cwd: dir, minify: false, external: [], snapshot: false, snapshotRehash: false, codeCache: true };
+  return { entry, outfile, cwd: dir, minify: false, external: [], snapshot: false, snapshotRehash: false, codeCache: true, target: target as FixtureOptions["target"] };
 }
 
 function mtime(file: string): number {

@@ -1,8 +1,10 @@
 // Build variants of our example plugins, measured next to what `pnpm build` put in dist/:
 // besides dist/<name>, the same sources are built into a temp dir as a start-up snapshot
 // (`--snapshot`), as a single executable with the snapshot inside (`--sea --snapshot`) and as an
-// ESM bundle (`--format esm`; dist/ is CommonJS by default), so every run shows what each build
-// mode buys on the real plugins.
+// ESM bundle (`--format esm`; dist/ is CommonJS by default), and for Bun: the compiled executable
+// (`--target bun`: dist-bun/<name> as `pnpm build` left it) and the shared runtime (`--target
+// bun-shared`: one bun beside the bytecode bundles of all plugins), so every run shows what each
+// build mode buys on the real plugins.
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -24,7 +26,17 @@ export function buildKind(file) {
   return "esm";
 }
 
-const LABEL = { esm: "ESM bundle", cjs: "CJS bundle", snapshot: "snapshot", sea: "SEA + snapshot" };
+const LABEL = {
+  esm: "ESM bundle",
+  cjs: "CJS bundle",
+  snapshot: "snapshot",
+  sea: "SEA + snapshot",
+  bun: "Bun executable",
+  "bun-shared": "Bun shared runtime",
+};
+
+/** The Bun build kinds (measured against their own targets). */
+export const BUN_KINDS = ["bun", "bun-shared"];
 const memo = new Map();
 
 /**
@@ -32,7 +44,7 @@ const memo = new Map();
  * (id "ts"), then `extra` kinds built from the same sources (ids "ts-snapshot", "ts-cjs", "ts-esm").
  * Empty when dist/<name> is not built.
  */
-export function variantsOf(name, extra = ["snapshot", "sea", "esm"]) {
+export function variantsOf(name, extra = ["snapshot", "sea", "esm", ...BUN_KINDS]) {
   const key = `${name}:${extra.join(",")}`;
   if (!memo.has(key)) memo.set(key, buildVariants(name, extra));
   return memo.get(key);
@@ -46,14 +58,19 @@ async function buildOne(name, kind) {
       key,
       (async () => {
         // cnikit-build's library form, as `pnpm bench` built it (pnpm build runs first)
-        const { buildPlugin, buildSea } = await import(join(ROOT, "packages", "build", "dist", "index.js"));
+        const { buildBun, buildPlugin, buildSea } = await import(join(ROOT, "packages", "build", "dist", "index.js"));
+        // the compiled Bun executable as `pnpm build` left it (build:bun)
+        const distBun = join(ROOT, "examples", name, "dist-bun", name);
+        if (kind === "bun" && existsSync(distBun)) return distBun;
         buildDir ??= mkdtempSync(join(tmpdir(), "ckb-build-"));
-        const outfile = join(buildDir, `${name}-${kind}`, name);
+        // bun-shared: every plugin in one directory, beside one bun
+        const outfile = join(buildDir, kind === "bun-shared" ? kind : `${name}-${kind}`, name);
         const entry = join(ROOT, "examples", name, "src", "main.ts");
         const log = process.stderr.write;
         process.stderr.write = () => true; // esbuild warnings were already shown by pnpm build
         try {
           if (kind === "sea") await buildSea({ entry, outfile, snapshot: true });
+          else if (BUN_KINDS.includes(kind)) await buildBun({ entry, outfile, target: kind });
           else await buildPlugin({ entry, outfile, snapshot: kind === "snapshot", format: kind === "cjs" ? "cjs" : "esm" });
         } finally {
           process.stderr.write = log;

@@ -38,15 +38,24 @@ export interface DemoOptions {
   print: Printer;
   /** Aborts the run (Ctrl-C); cleanup still happens. */
   signal: AbortSignal;
+  /** Which build of our plugins runs: `node` (dist/, the default) or `bun` (dist-bun/). */
+  runtime?: DemoRuntime;
 }
+
+/** What runs our plugins: their Node bundles (dist/) or their Bun executables (dist-bun/). */
+export const DEMO_RUNTIMES = ["node", "bun"] as const;
+
+/** One of {@link DEMO_RUNTIMES}. */
+export type DemoRuntime = (typeof DEMO_RUNTIMES)[number];
 
 /** The repository root, from the real path of the running script (`examples/demo/dist/demo`). */
 export function repoRoot(scriptPath: string): string {
   return resolve(dirname(realpathSync(scriptPath)), "..", "..", "..");
 }
 
-function pluginBinary(root: string, type: string, source: PluginSource): string {
-  return source === "go" ? join(GO_PLUGIN_DIR, type) : join(root, "examples", type, "dist", type);
+function pluginBinary(root: string, type: string, source: PluginSource, runtime: DemoRuntime = "node"): string {
+  if (source === "go") return join(GO_PLUGIN_DIR, type);
+  return join(root, "examples", type, runtime === "bun" ? "dist-bun" : "dist", type);
 }
 
 /** A 10.x.y.0/24 that no host route overlaps. */
@@ -120,7 +129,7 @@ export async function runDemo(options: DemoOptions): Promise<void> {
     // 1. the plugin directory: symlinks to the binaries this network is made of
     const used: string[] = [];
     for (const [type, source] of Object.entries(network.plugins)) {
-      const bin = pluginBinary(root, type, source);
+      const bin = pluginBinary(root, type, source, options.runtime);
       if (!existsSync(bin)) {
         throw new Error(
           source === "go"

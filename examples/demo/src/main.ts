@@ -2,10 +2,10 @@
  * `demo`: the talk's demo rebuilt on cnikit. Two containers join a network made of CNI plugins,
  * get addresses, ping each other, and leave; `--network` swaps the plugins by config alone.
  *
- *   node examples/demo/dist/demo [--network bridge|go-bridge|ptp|static]
+ *   node examples/demo/dist/demo [--network bridge|go-bridge|ptp|static] [--runtime node|bun]
  */
 import { parseArgs } from "node:util";
-import { type Printer, ReportedError, repoRoot, runDemo } from "./demo.js";
+import { DEMO_RUNTIMES, type DemoRuntime, type Printer, ReportedError, repoRoot, runDemo } from "./demo.js";
 import { findNetwork, NETWORKS } from "./networks.js";
 
 const color = process.stdout.isTTY && !process.env.NO_COLOR;
@@ -23,7 +23,7 @@ const print: Printer = {
 function usage(): string {
   const rows = NETWORKS.map((n, i) => `  ${n.id.padEnd(10)} ${n.summary}${i === 0 ? " (default)" : ""}`);
   return [
-    "usage: demo [--network <name>]",
+    "usage: demo [--network <name>] [--runtime node|bun]",
     "",
     "Creates two containers (network namespaces), attaches them through the cnikit runtime,",
     "prints their addresses, pings one from the other, runs CHECK and DEL, and removes",
@@ -34,16 +34,21 @@ function usage(): string {
     "",
     "options:",
     "  -n, --network <name>  which plugins make the network",
+    "  --runtime node|bun    our plugins as Node bundles (dist/, default) or Bun executables (dist-bun/)",
     "  -h, --help            show this help",
     "",
   ].join("\n");
 }
 
 async function main(): Promise<number> {
-  let values: { network?: string | undefined; help?: boolean | undefined };
+  let values: { network?: string | undefined; runtime?: string | undefined; help?: boolean | undefined };
   try {
     ({ values } = parseArgs({
-      options: { network: { type: "string", short: "n" }, help: { type: "boolean", short: "h" } },
+      options: {
+        network: { type: "string", short: "n" },
+        runtime: { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
       strict: true,
     }));
   } catch (err) {
@@ -57,6 +62,11 @@ async function main(): Promise<number> {
   const network = findNetwork(values.network ?? "bridge");
   if (!network) {
     process.stderr.write(`demo: unknown network "${values.network}"\n\n${usage()}`);
+    return 2;
+  }
+  const runtime = (values.runtime ?? "node") as DemoRuntime;
+  if (!DEMO_RUNTIMES.includes(runtime)) {
+    process.stderr.write(`demo: --runtime must be ${DEMO_RUNTIMES.join(" or ")}, not "${values.runtime}"\n\n${usage()}`);
     return 2;
   }
   if (process.getuid?.() !== 0) {
@@ -74,9 +84,11 @@ async function main(): Promise<number> {
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
 
-  print.note(`${paint("1", "cnikit demo")} · network ${paint("36", network.id)}: ${network.summary}`);
+  print.note(
+    `${paint("1", "cnikit demo")} · network ${paint("36", network.id)}: ${network.summary}${runtime === "bun" ? " · our plugins on Bun" : ""}`,
+  );
   try {
-    await runDemo({ network, root: repoRoot(process.argv[1] ?? "."), print, signal: controller.signal });
+    await runDemo({ network, root: repoRoot(process.argv[1] ?? "."), print, signal: controller.signal, runtime });
     if (exitOnSignal) return exitOnSignal;
     print.note(paint("32", "done: two containers talked over a network made of CNI plugins."));
     return 0;

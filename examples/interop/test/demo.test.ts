@@ -61,6 +61,17 @@ describe("demo", () => {
     });
   }
 
+  it("--runtime bun: the same story with our plugins' Bun executables (dist-bun/)", async () => {
+    // the demo runs dist-bun/ (pnpm build's build:bun): build what is stale
+    for (const name of ["bridge", "host-local"]) await buildFixture(`examples/${name}`, "build:bun");
+    const r = runDemo(["--runtime", "bun"]);
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toContain("our plugins on Bun");
+    expect(r.stdout).toMatch(/ping a → b\s+\d+ bytes from 10\.\d+\.\d+\.\d+/);
+    expect(r.stdout).toMatch(/CHECK\s+a ok, b ok/);
+    expect(leftovers(r.id as string)).toEqual([]);
+  }, 120_000);
+
   it("cleans up when interrupted", async () => {
     const { spawn } = await import("node:child_process");
     const child = spawn(process.execPath, [DEMO], { env: { ...process.env, NO_COLOR: "1" } });

@@ -1,6 +1,6 @@
 /**
  * `@cnikit/build`: bundles a CNI plugin written in TypeScript into one executable file, a
- * start-up snapshot or a single executable, with `@cnikit/native`'s addon (koffi.node) beside it when it loads koffi.
+ * start-up snapshot, a single executable or a Bun executable, with `@cnikit/native`'s addon (koffi.node) beside it when it loads koffi.
  * The `cnikit-build` bin is the command-line form. See docs/shipping.md and docs/performance.md.
  *
  * @packageDocumentation
@@ -15,6 +15,15 @@ export {
   buildPlugin,
   DEFAULT_FORMAT,
 } from "./build-plugin.js";
+export {
+  BUN_TARGETS,
+  BUN_VERSION,
+  type BuildBunOptions,
+  type BuildBunResult,
+  type BunTarget,
+  buildBun,
+  findBun,
+} from "./bun.js";
 export { BuildError } from "./errors.js";
 export {
   type BundleMetafile,
@@ -23,7 +32,7 @@ export {
   type NativeAddonContext,
   nativeAddonPaths,
 } from "./native-addons.js";
-export { type CliIo, runCli, USAGE } from "./run-cli.js";
+export { type BuildCliIo, runBuildCli, BUILD_USAGE } from "./run-cli.js";
 export { type BuildSeaOptions, type BuildSeaResult, buildSea } from "./sea.js";
 export {
   SNAPSHOT_LOAD_FAILURE_EXIT_CODE,

@@ -1,23 +1,27 @@
 /**
- * The `cnikit-build` command line (the bin in cli.ts calls {@link runCli}).
+ * The `cnikit-build` command line (the bin in cli.ts calls {@link runBuildCli}).
  *
  * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#section-2-execution-protocol — a plugin is an executable the runtime execs
  */
 import { relative } from "node:path";
 import { parseArgs } from "node:util";
 import { BUILD_FORMATS, type BuildFormat, buildPlugin, DEFAULT_FORMAT } from "./build-plugin.js";
+import { BUN_TARGETS, type BunTarget, buildBun } from "./bun.js";
 import { BuildError } from "./errors.js";
 import { buildSea } from "./sea.js";
+
+/** The `--target` values: node (the default) or one of the Bun forms. */
+const TARGETS = ["node", ...BUN_TARGETS] as const;
 
 /**
  * The text of `cnikit-build --help`.
  *
  * @example
  * ```ts
- * process.stdout.write(USAGE);
+ * process.stdout.write(BUILD_USAGE);
  * ```
  */
-export const USAGE = `usage: cnikit-build <entry> <outfile> [options]
+export const BUILD_USAGE = `usage: cnikit-build <entry> <outfile> [options]
 
 Bundles a CNI plugin into ONE executable file (#!/usr/bin/env node, chmod 755) with V8's
 code cache for it beside it (<outfile>.v8cache); when the plugin loads koffi (through
@@ -29,9 +33,18 @@ Installing the plugin = copying the output directory.
   cnikit-build src/main.ts dist-sea/my-plugin --sea    single executable, node embedded
   cnikit-build src/main.ts dist-sea/my-plugin --sea --snapshot
                                                        the same with a start-up snapshot
-                                                       inside: the fastest start
+                                                       inside: the fastest Node start
+  cnikit-build src/main.ts dist-bun/my-plugin --target bun
+                                                       one Bun executable (bytecode), ~110 MB:
+                                                       the fastest one-shot start
+  cnikit-build src/main.ts dist-bun/my-plugin --target bun-shared
+                                                       bytecode bundle + .jsc, run by one bun
+                                                       copied beside it for all plugins
 
 options:
+  --target node|bun|bun-shared
+                       what runs the plugin (default node); Bun comes from the npm package
+                       @oven/bun-linux-x64 (-baseline without AVX2), pinned
   --format cjs|esm     module format of the bundle (default ${DEFAULT_FORMAT})
   --snapshot           evaluate the plugin at build time into a start-up snapshot; the
                        launcher falls back to <outfile>.cjs under another node version
@@ -39,7 +52,9 @@ options:
   --snapshot-rehash    with --snapshot: keep V8's per-start heap rehash (slower start)
   --sea                Node single executable application (needs postject installed)
   --shebang <line>     first line of the bundle (default #!/usr/bin/env node),
-                       e.g. '#!/opt/cni/bin/node' to ship node beside the plugin
+                       e.g. '#!/opt/cni/bin/node' to ship node beside the plugin;
+                       with --target bun-shared default #!<outdir>/bun, e.g. '#!/opt/cni/bin/bun'
+  --bun <path>         with --target bun*: the bun binary to build with (and to copy)
   --no-code-cache      CommonJS: no <outfile>.v8cache (V8's code cache, used by the node
                        that built it; without it every call compiles the bundle)
   --minify             minify the bundle
@@ -53,10 +68,10 @@ options:
  * @example
  * ```ts
  * let log = "";
- * await runCli(["--help"], { out: (s) => (log += s), err: (s) => (log += s), cwd: process.cwd() });
+ * await runBuildCli(["--help"], { out: (s) => (log += s), err: (s) => (log += s), cwd: process.cwd() });
  * ```
  */
-export interface CliIo {
+export interface BuildCliIo {
   /** Writes to stdout. */
   readonly out: (s: string) => void;
   /** Writes to stderr. */
@@ -65,7 +80,7 @@ export interface CliIo {
   readonly cwd: string;
 }
 
-const defaultIo: CliIo = {
+const defaultIo: BuildCliIo = {
   out: (s) => void process.stdout.write(s),
   err: (s) => void process.stderr.write(s),
   cwd: process.cwd(),
@@ -77,25 +92,25 @@ const defaultIo: CliIo = {
  *
  * @example
  * ```ts
- * process.exitCode = await runCli(["src/main.ts", "dist/my-plugin", "--snapshot"]);
+ * process.exitCode = await runBuildCli(["src/main.ts", "dist/my-plugin", "--snapshot"]);
  * ```
  */
-export async function runCli(argv: readonly string[], io: CliIo = defaultIo): Promise<number> {
+export async function runBuildCli(argv: readonly string[], io: BuildCliIo = defaultIo): Promise<number> {
   let parsed: ReturnType<typeof parse>;
   try {
     parsed = parse(argv);
   } catch (err) {
-    io.err(`cnikit-build: ${(err as Error).message}\n\n${USAGE}`);
+    io.err(`cnikit-build: ${(err as Error).message}\n\n${BUILD_USAGE}`);
     return 2;
   }
   const { values, positionals } = parsed;
   if (values.help) {
-    io.out(USAGE);
+    io.out(BUILD_USAGE);
     return 0;
   }
   const [entry, outfile, ...extra] = positionals;
   const usageError = (msg: string) => {
-    io.err(`cnikit-build: ${msg}\n\n${USAGE}`);
+    io.err(`cnikit-build: ${msg}\n\n${BUILD_USAGE}`);
     return 2;
   };
   if (!entry || !outfile) return usageError("an entry and an outfile are required");
@@ -104,6 +119,15 @@ export async function runCli(argv: readonly string[], io: CliIo = defaultIo): Pr
   if (format !== undefined && !(BUILD_FORMATS as readonly string[]).includes(format)) {
     return usageError(`--format must be ${BUILD_FORMATS.join(" or ")}, not ${JSON.stringify(format)}`);
   }
+  const target = (values.target ?? "node") as (typeof TARGETS)[number];
+  if (!(TARGETS as readonly string[]).includes(target)) {
+    return usageError(`--target must be ${TARGETS.join(", ")}, not ${JSON.stringify(values.target)}`);
+  }
+  const isBun = target !== "node";
+  if (isBun && (values.sea || values.snapshot || format || values["no-code-cache"] || values["snapshot-rehash"]))
+    return usageError(`--target ${target} cannot be combined with --sea, --snapshot, --format or --no-code-cache`);
+  if (values.bun !== undefined && !isBun) return usageError("--bun needs --target bun or bun-shared");
+  if (target === "bun" && values.shebang !== undefined) return usageError("--shebang does not apply to --target bun");
   if (values.sea && format) return usageError("--sea cannot be combined with --format");
   if (values["snapshot-rehash"] && !values.snapshot) return usageError("--snapshot-rehash needs --snapshot");
   if (values["snapshot-rehash"] && values.sea) return usageError("--snapshot-rehash does not apply to --sea");
@@ -119,22 +143,34 @@ export async function runCli(argv: readonly string[], io: CliIo = defaultIo): Pr
       fallback?: string | undefined;
       scopeFile?: string | undefined;
       codeCache?: string | undefined;
-    } = values.sea
-      ? await buildSea({ ...common, snapshot: values.snapshot ?? false })
-      : await buildPlugin({
+      bytecode?: string | undefined;
+      runtime?: string | undefined;
+    } = isBun
+      ? await buildBun({
           ...common,
-          ...(format ? { format } : {}),
+          target: target as BunTarget,
+          minify: true, // Bun builds are always minified
           ...(values.shebang !== undefined ? { shebang: values.shebang } : {}),
-          snapshot: values.snapshot ?? false,
-          snapshotRehash: values["snapshot-rehash"] ?? false,
-          codeCache: !values["no-code-cache"],
-        });
+          ...(values.bun !== undefined ? { bunBinary: values.bun } : {}),
+        })
+      : values.sea
+        ? await buildSea({ ...common, snapshot: values.snapshot ?? false })
+        : await buildPlugin({
+            ...common,
+            ...(format ? { format } : {}),
+            ...(values.shebang !== undefined ? { shebang: values.shebang } : {}),
+            snapshot: values.snapshot ?? false,
+            snapshotRehash: values["snapshot-rehash"] ?? false,
+            codeCache: !values["no-code-cache"],
+          });
     const rel = (p: string) => {
       const r = relative(io.cwd, p);
       return r && !r.startsWith("..") ? r : p;
     };
     const extras: string[] = [
       ...(r.codeCache ? [r.codeCache] : []),
+      ...(r.bytecode ? [r.bytecode] : []),
+      ...(r.runtime ? [r.runtime] : []),
       ...r.nativeAddons,
       ...(r.scopeFile ? [r.scopeFile] : []),
     ];
@@ -155,6 +191,8 @@ function parse(argv: readonly string[]) {
     strict: true,
     options: {
       format: { type: "string" },
+      target: { type: "string" },
+      bun: { type: "string" },
       snapshot: { type: "boolean" },
       "no-code-cache": { type: "boolean" },
       "snapshot-rehash": { type: "boolean" },

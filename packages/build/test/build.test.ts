@@ -16,7 +16,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Script, constants as vmConstants } from "node:vm";
-import { BuildError, buildPlugin, buildSea, DEFAULT_FORMAT, runCli, snapshotBlobName } from "@cnikit/build";
+import { BuildError, buildPlugin, buildSea, DEFAULT_FORMAT, runBuildCli, snapshotBlobName } from "@cnikit/build";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -293,7 +293,7 @@ describe("snapshot builds", () => {
   });
 });
 
-describe("cnikit-build (runCli)", () => {
+describe("cnikit-build (runBuildCli)", () => {
   const io = () => {
     const o = { out: "", err: "" };
     const out = (s: string) => {
@@ -307,13 +307,13 @@ describe("cnikit-build (runCli)", () => {
 
   it("--help prints the usage", async () => {
     const { o, io: cli } = io();
-    expect(await runCli(["--help"], cli)).toBe(0);
+    expect(await runBuildCli(["--help"], cli)).toBe(0);
     expect(o.out).toContain("usage: cnikit-build <entry> <outfile>");
   });
 
   it("builds, and says what it wrote", async () => {
     const { o, io: cli } = io();
-    expect(await runCli(["src/main.ts", "cli/standalone", "--format", "esm", "--minify"], cli)).toBe(0);
+    expect(await runBuildCli(["src/main.ts", "cli/standalone", "--format", "esm", "--minify"], cli)).toBe(0);
     expect(o.err).toBe("built cli/standalone\n");
     expect(JSON.parse(run(join(work, "cli/standalone")).stdout).stdin).toBe(22);
   });
@@ -328,14 +328,14 @@ describe("cnikit-build (runCli)", () => {
     [["a.ts", "b", "--bogus"], "Unknown option '--bogus'"],
   ])("usage error %j → exit 2", async (argv, msg) => {
     const { o, io: cli } = io();
-    expect(await runCli(argv, cli)).toBe(2);
+    expect(await runBuildCli(argv, cli)).toBe(2);
     expect(o.err).toContain(msg);
     expect(o.err).toContain("usage: cnikit-build");
   });
 
   it("a bad entry → exit 1 with the reason", async () => {
     const { o, io: cli } = io();
-    expect(await runCli(["src/missing.ts", "dist/x"], cli)).toBe(1);
+    expect(await runBuildCli(["src/missing.ts", "dist/x"], cli)).toBe(1);
     expect(o.err).toBe(`cnikit-build: entry src/missing.ts not found (looked for ${join(work, "src/missing.ts")})\n`);
   });
 });
@@ -361,7 +361,7 @@ describe("buildSea", () => {
       },
       cwd: work,
     };
-    expect(await runCli([NS_FIXTURE, join(dir, "nsfix"), "--sea", "--snapshot"], cli)).toBe(0);
+    expect(await runBuildCli([NS_FIXTURE, join(dir, "nsfix"), "--sea", "--snapshot"], cli)).toBe(0);
     expect(said).toContain("built ");
     expect(readdirSync(dir).sort()).toEqual(["koffi.node", "nsfix"]);
     const exe = join(dir, "nsfix");

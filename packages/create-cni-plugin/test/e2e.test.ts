@@ -177,6 +177,18 @@ describe.skipIf(!goBridge || !goHostLocal)("npm create cni-plugin, end to end", 
     await expectAddress(ns, "eth0", seaResult?.ips?.[0]?.address ?? "");
     expectPluginSuccess(await runPlugin(sea, { command: "DEL", config, netns: ns, containerId: "e2e-sea", path: seaPath }));
     await expectNoLink(ns, "eth0");
+
+    // build:bun: one Bun executable (bytecode inside) + koffi.node beside it
+    const bunBuild = await must("npm", ["run", "build:bun"], dir);
+    (timings.main as Record<string, number>).buildBunMs = bunBuild.ms;
+    const bun = join(dir, "dist-bun", name);
+    expect(readdirSync(join(dir, "dist-bun")).sort()).toEqual([name, "koffi.node"].sort());
+    const bunVersion = await runPlugin(bun, { command: "VERSION", env: { PATH: "/nonexistent" } });
+    expect(bunVersion.version?.supportedVersions, bunVersion.stderr).toContain("1.1.0");
+    const bunResult = expectPluginSuccess(await runPlugin(bun, { command: "ADD", config, netns: ns, containerId: "e2e-bun", path: seaPath }));
+    await expectAddress(ns, "eth0", bunResult?.ips?.[0]?.address ?? "");
+    expectPluginSuccess(await runPlugin(bun, { command: "DEL", config, netns: ns, containerId: "e2e-bun", path: seaPath }));
+    await expectNoLink(ns, "eth0");
   }, 10 * MIN);
 
   it("template ipam: install, build, own tests; ADD allocates, DEL releases", async () => {

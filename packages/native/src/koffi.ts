@@ -35,7 +35,9 @@ function isBundled(): boolean {
 
 /** Directory of the running entry's real path (the bundle's dist/ when bundled). */
 function entryDir(): string | undefined {
-  const entry = process.argv[1];
+  // a compiled Bun executable (cnikit-build --target bun): argv[1] names the bundle inside it
+  // (/$bunfs/...), the executable itself is execPath
+  const entry = process.versions.bun && process.argv[1]?.startsWith("/$bunfs/") ? process.execPath : process.argv[1];
   if (!entry) return undefined;
   try {
     return dirname(realpathSync(entry));

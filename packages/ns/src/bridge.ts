@@ -4,7 +4,7 @@
  * @see https://github.com/cnikit/cnikit/blob/main/docs/netns.md
  */
 import { CniError, ErrorCode, formatCidr, formatIp, networkOf, parseCidr } from "@cnikit/spec";
-import { LinkExistsError } from "./errors.js";
+import { LinkExistsError, NetlinkError } from "./errors.js";
 import type { BridgePortFlags, Link } from "./links.js";
 import { Netns, type NetnsOption } from "./netns.js";
 
@@ -96,7 +96,13 @@ export async function ensureBridge(options: EnsureBridgeOptions): Promise<Link> 
       }
       await ns.deleteAddress(link.index, c.cidr);
     }
-    await ns.addAddress(link.index, wantCidr, family === 6 ? { noDad: true } : {});
+    try {
+      await ns.addAddress(link.index, wantCidr, family === 6 ? { noDad: true } : {});
+    } catch (err) {
+      // a concurrent ADD on the same bridge added it between our list and our add (Go's bridge
+      // ignores EEXIST here too)
+      if (!(err instanceof NetlinkError && err.errnoCode === "EEXIST")) throw err;
+    }
   }
   // addresses are not link attributes: re-read the link only if its flags changed
   return changed ? ns.getLink(link.index) : link;

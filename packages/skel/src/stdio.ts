@@ -62,6 +62,15 @@ export function trackProcessStreams(): void {
   for (const name of ["stdout", "stderr"] as const) {
     const slot = slots[name];
     if (slot.tracked) continue;
+    // Bun (cnikit-build --target bun): the streams are lazy data properties with no getter to
+    // wrap, and reading them, even their descriptor, creates them (~2.5 ms each; writing the
+    // reply through one costs ~5 ms more). Leave them alone and count them as not created: the
+    // reply goes out with writeSync, and console.* in handlers is still redirected (a handler
+    // that writes to process.stdout itself is not, under Bun).
+    if (process.versions.bun) {
+      slot.tracked = true;
+      continue;
+    }
     const desc = Object.getOwnPropertyDescriptor(process, name);
     const original = desc?.get;
     if (!desc || !original || !desc.configurable) continue;

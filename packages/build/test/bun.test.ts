@@ -1,0 +1,93 @@
+// Bun builds (--target bun, --target bun-shared): fixtures compiled into temp dirs and run as a
+// runtime runs them, with the Bun of the pinned @oven/bun-linux-x64(-baseline) package.
+import { spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { BUN_VERSION, BuildError, buildBun, findBun, runBuildCli } from "@cnikit/build";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const SKEL_FIXTURE = join(here, "fixtures/skel-plugin.ts");
+const NS_FIXTURE = join(here, "fixtures/ns-plugin.ts");
+
+let work: string;
+beforeAll(() => {
+  work = mkdtempSync(join(tmpdir(), "ck-build-bun-"));
+});
+afterAll(() => {
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
+/** Runs `file` with a clean environment in which neither node nor bun is on PATH. */
+function run(file: string, env: Record<string, string> = {}) {
+  const r = spawnSync(file, [], {
+    input: '{"cniVersion":"1.0.0"}',
+    cwd: "/",
+    env: { PATH: "/nonexistent", CNI_COMMAND: "VERSION", ...env },
+    encoding: "utf8",
+  });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe("Bun builds", () => {
+  it("findBun: the pinned bun of @oven/bun-linux-x64 (or -baseline without AVX2)", () => {
+    const bun = findBun();
+    expect(bun).toMatch(/@oven\/bun-linux-x64(-baseline)?\/bin\/bun$/);
+    const v = spawnSync(bun, ["--version"], { encoding: "utf8" });
+    expect(v.stdout.trim()).toBe(BUN_VERSION);
+  });
+
+  it("target bun: one executable (no node needed), koffi.node beside it, found through a symlink", async () => {
+    const dist = join(work, "bun", "dist");
+    const r = await buildBun({ entry: NS_FIXTURE, outfile: join(dist, "nsfix") });
+    expect(readdirSync(dist).sort()).toEqual(["koffi.node", "nsfix"]);
+    expect(readFileSync(r.outfile).subarray(0, 4).toString("latin1")).toBe("\x7fELF");
+    const bin = join(work, "bun", "bin");
+    mkdirSync(bin);
+    symlinkSync(r.outfile, join(bin, "nsfix"));
+    const out = run(join(bin, "nsfix"));
+    expect(out.status, out.stderr).toBe(0);
+    expect(JSON.parse(out.stdout)).toEqual({ lo: true, pid: true });
+  }, 120_000);
+
+  it("target bun-shared: a bytecode bundle with a #!<dir>/bun shebang, its .jsc and one bun beside it", async () => {
+    const dist = join(work, "shared");
+    const ns = await buildBun({ entry: NS_FIXTURE, outfile: join(dist, "nsfix"), target: "bun-shared" });
+    await buildBun({ entry: SKEL_FIXTURE, outfile: join(dist, "skelfix"), target: "bun-shared" });
+    expect(readdirSync(dist).sort()).toEqual(["bun", "koffi.node", "nsfix", "nsfix.jsc", "skelfix", "skelfix.jsc"]);
+    expect(readFileSync(ns.outfile, "utf8").split("\n")[0]).toBe(`#!${join(dist, "bun")}`);
+    const out = run(ns.outfile);
+    expect(out.status, out.stderr).toBe(0);
+    expect(JSON.parse(out.stdout)).toEqual({ lo: true, pid: true });
+    const version = run(join(dist, "skelfix"));
+    expect(version.status, version.stderr).toBe(0);
+    expect(JSON.parse(version.stdout).supportedVersions).toContain("1.1.0");
+  }, 120_000);
+
+  it("cnikit-build --target bun builds; misuse is a usage error", async () => {
+    let log = "";
+    const io = { out: (s: string) => (log += s), err: (s: string) => (log += s), cwd: work };
+    expect(await runBuildCli([SKEL_FIXTURE, "cli/skelfix", "--target", "bun"], io)).toBe(0);
+    expect(log).toContain("built cli/skelfix");
+    const version = run(join(work, "cli/skelfix"));
+    expect(version.status, version.stderr).toBe(0);
+    expect(JSON.parse(version.stdout).supportedVersions).toContain("1.1.0");
+    for (const bad of [
+      ["--target", "deno"],
+      ["--target", "bun", "--sea"],
+      ["--target", "bun", "--snapshot"],
+      ["--target", "bun", "--format", "esm"],
+      ["--target", "bun", "--shebang", "#!/x"],
+      ["--bun", "/x"],
+    ]) {
+      log = "";
+      expect(await runBuildCli([SKEL_FIXTURE, "cli/x", ...bad], io), bad.join(" ")).toBe(2);
+    }
+    const err = await buildBun({ entry: SKEL_FIXTURE, outfile: join(work, "x"), bunBinary: "/nonexistent/bun" }).catch(
+      (e: unknown) => e,
+    );
+    expect(err instanceof BuildError).toBe(true);
+  }, 120_000);
+});
