@@ -2,7 +2,7 @@
 // call (getpid, and setns on the calling thread's own netns, as the setns windows do).
 // Run by the pinned Bun, from the repository root:
 //
-//   $(node -e 'import("./tools/build-plugin.mjs").then(m=>console.log(m.findBun()))') bench/bun-ffi.mjs [calls]
+//   $(node -e 'import("./packages/build/dist/index.js").then(m=>console.log(m.findBun()))') bench/bun-ffi.mjs [calls]
 import { existsSync, openSync } from "node:fs";
 import { createRequire } from "node:module";
 
