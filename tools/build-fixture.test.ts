@@ -38,6 +38,8 @@ describe("buildFixture", () => {
   it("builds a workspace package as its build script says, into its dist/", async () => {
     const bin = await buildFixture("examples/noop");
     expect(bin).toBe(join(REPO_ROOT, "examples/noop/dist/noop"));
-    await expect(buildFixture("examples/interop")).rejects.toThrow(/needs a build script "cnikit-build <entry> <outfile>"/);
+    await expect(buildFixture("examples/interop")).rejects.toThrow(/needs a "build" script "cnikit-build <entry> <outfile>/);
+    // a package's other script: the Bun build (`build:bun`) into its dist-bun/
+    expect(await buildFixture("examples/noop", "build:bun")).toBe(join(REPO_ROOT, "examples/noop/dist-bun/noop"));
   }, 120_000);
 });
