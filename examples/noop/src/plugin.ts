@@ -3,22 +3,37 @@
  * (see debug.ts). Without a debug file ADD echoes prevResult (or an empty result) and the
  * other commands succeed: handy as a harmless link in a chain.
  */
-import { type AddResult, CniError, definePlugin, ErrorCode, type Plugin, type PluginContext } from "@cnikit/skel";
+import {
+  type AddResult,
+  type CniVersionsCall,
+  CniError,
+  definePlugin,
+  ErrorCode,
+  type Plugin,
+  type PluginContext,
+  RawReply,
+} from "@cnikit/skel";
 import { ALL_VERSIONS } from "@cnikit/spec";
 import { appendCommandLog, type Debug, debugFilePath, readDebug, writeDebug } from "./debug.js";
 
-/** How a call asks `main` to finish differently from skel's output. */
-export interface Outcome {
-  /** Print this on stdout instead of skel's output. */
-  rawStdout?: string;
-  /** Exit with this status and print nothing. */
-  exitCode?: number;
+/**
+ * The versions to claim: the debug file's `reportVersionSupport` when it lists some, else every
+ * released version. An unreadable debug file is reported by the handler, not here.
+ */
+function claimedVersions({ env, config }: CniVersionsCall): readonly string[] {
+  try {
+    const file = debugFilePath(env.CNI_ARGS ?? "", config);
+    const versions = file ? readDebug(file).reportVersionSupport : undefined;
+    if (Array.isArray(versions) && versions.length > 0) return versions.map(String);
+  } catch {
+    // the handler reads the file again and fails with its error
+  }
+  return ALL_VERSIONS;
 }
 
-/** Builds the plugin; `outcome` collects what the handler wants `main` to do at the end. */
-export function createNoopPlugin(options: { cniVersions?: readonly string[]; outcome?: Outcome } = {}): Plugin {
-  const outcome = options.outcome ?? {};
-
+/** Builds the plugin. */
+export function createNoopPlugin(): Plugin {
+  /** Records the call and acts on the debug file; a RawReply (`exitWithCode`) ends the call. */
   function behave(ctx: PluginContext): Debug | undefined {
     const file = debugFilePath(ctx.rawArgs, ctx.config);
     const commandLog = typeof ctx.config.commandLog === "string" ? ctx.config.commandLog : undefined;
@@ -42,8 +57,7 @@ export function createNoopPlugin(options: { cniVersions?: readonly string[]; out
     if (log) appendCommandLog(log, logEntry(ctx));
     if (debug.reportStderr) process.stderr.write(debug.reportStderr);
     if (typeof debug.exitWithCode === "number" && debug.exitWithCode > 0) {
-      outcome.exitCode = debug.exitWithCode;
-      return debug;
+      throw new RawReply({ exitCode: debug.exitWithCode });
     }
     if (debug.reportError) {
       const code =
@@ -58,8 +72,8 @@ export function createNoopPlugin(options: { cniVersions?: readonly string[]; out
   return definePlugin({
     name: "noop",
     version: "0.1.0",
-    cniVersions: options.cniVersions ?? ALL_VERSIONS,
-    add(ctx): AddResult {
+    cniVersions: claimedVersions,
+    add(ctx): AddResult | RawReply {
       const debug = behave(ctx);
       const empty = { cniVersion: ctx.config.cniVersion || "0.1.0" };
       const report = debug?.reportResult;
@@ -69,8 +83,7 @@ export function createNoopPlugin(options: { cniVersions?: readonly string[]; out
         if (report === "INJECT-DNS") return { ...prev, dns: { ...prev.dns, nameservers: ["1.2.3.4"] } };
         return prev;
       }
-      outcome.rawStdout = report;
-      return empty;
+      return new RawReply({ stdout: report });
     },
     del: (ctx) => void behave(ctx),
     check: (ctx) => void behave(ctx),

@@ -35,7 +35,9 @@ function streamIfCreated(name: StdStreamName): NodeJS.WriteStream | undefined {
 /**
  * Defines a CNI plugin. Handlers get one typed context; ADD returns its result, the others
  * return nothing. Skel does the protocol: env, stdin, version negotiation, validation, the
- * result at the config's version, errors as JSON, exit status.
+ * result at the config's version, errors as JSON, exit status. `cniVersions` may be a function
+ * of the call, and a handler may finish with a {@link RawReply} (verbatim stdout, any exit status)
+ * instead.
  *
  * @example
  * const plugin = definePlugin({
@@ -44,11 +46,20 @@ function streamIfCreated(name: StdStreamName): NodeJS.WriteStream | undefined {
  *   del: () => {},
  * });
  * await plugin.main();
- * @throws TypeError at definition time when `cniVersions` is empty or `add`/`del` is missing.
+ * @example
+ * // versions decided per call, from the config (read before negotiation) or the env
+ * definePlugin({
+ *   name: "legacy-aware", version: "1.0.0",
+ *   cniVersions: ({ config }) => (config?.legacy === true ? ["0.3.1", "0.4.0"] : ["1.0.0", "1.1.0"]),
+ *   add: () => ({}), del: () => {},
+ * });
+ * @throws TypeError at definition time when `cniVersions` is an empty list (or neither a list nor
+ * a function) or `add`/`del` is missing.
  */
 export function definePlugin<C = unknown, A = Record<string, string>>(definition: PluginDefinition<C, A>): Plugin {
-  if (!Array.isArray(definition.cniVersions) || definition.cniVersions.length === 0) {
-    throw new TypeError("definePlugin: cniVersions must list at least one version");
+  const versions = definition.cniVersions;
+  if (typeof versions !== "function" && (!Array.isArray(versions) || versions.length === 0)) {
+    throw new TypeError("definePlugin: cniVersions must list at least one version (or be a function of the call)");
   }
   if (typeof definition.add !== "function" || typeof definition.del !== "function") {
     throw new TypeError("definePlugin: add and del handlers are required");
@@ -56,7 +67,7 @@ export function definePlugin<C = unknown, A = Record<string, string>>(definition
   const about = definition.about ?? `CNI ${definition.name} plugin ${definition.version}`;
   const def = {
     ...definition,
-    cniVersions: [...definition.cniVersions],
+    cniVersions: typeof versions === "function" ? versions : [...versions],
     about,
   };
 
@@ -80,8 +91,8 @@ export function definePlugin<C = unknown, A = Record<string, string>>(definition
       },
     };
     if (io.signal) full.signal = io.signal;
-    const exitCode = await dispatch(def, full);
-    return { exitCode, stdout, stderr };
+    const { exitCode, raw } = await dispatch(def, full);
+    return raw ? { exitCode, stdout, stderr, raw } : { exitCode, stdout, stderr };
   }
 
   async function main(io: Partial<PluginIo> & { exit?: boolean } = {}): Promise<number> {
@@ -115,7 +126,7 @@ export function definePlugin<C = unknown, A = Record<string, string>>(definition
     }
     let code: number;
     try {
-      code = await dispatch(def, full);
+      code = (await dispatch(def, full)).exitCode;
     } finally {
       // when exiting, the process goes away with its listeners (removing them costs a syscall)
       if (!exit) {

@@ -4,7 +4,8 @@
 import { CniError } from "@cnikit/spec";
 import { describe, expect, it, vi } from "vitest";
 import { definePlugin } from "./define-plugin.js";
-import type { PluginContext, PluginDefinition } from "./types.js";
+import { RawReply } from "./raw-reply.js";
+import type { CniVersionsCall, PluginContext, PluginDefinition } from "./types.js";
 
 // Go's fixture uses 9.8.7; ADD must print a result at the config version, so we use a real one.
 const STDIN = '{ "name":"skel-test", "some": "config", "cniVersion": "1.0.0" }';
@@ -644,5 +645,211 @@ describe("definePlugin", () => {
         del: () => {},
       }),
     ).toThrow(TypeError);
+  });
+});
+
+describe("cniVersions as a function of the call", () => {
+  function decidedBy(answer: (call: CniVersionsCall) => readonly string[] | Promise<readonly string[]>) {
+    const calls: CniVersionsCall[] = [];
+    const cniVersions = vi.fn((call: CniVersionsCall) => {
+      calls.push(call);
+      return answer(call);
+    });
+    return { ...setup({ cniVersions }), versionCalls: calls, cniVersions };
+  }
+
+  it("VERSION: asked with the env only, stdin not read, its answer printed", async () => {
+    const { plugin, versionCalls } = decidedBy(({ env }) =>
+      env.CNI_ARGS === "OLD=1" ? ["0.4.0"] : ["1.0.0", "1.1.0"],
+    );
+    const reader = vi.fn(async () => STDIN);
+    const out = await run(plugin, { CNI_COMMAND: "VERSION", CNI_ARGS: "OLD=1" }, reader);
+    expect(out.json).toEqual({ cniVersion: "1.1.0", supportedVersions: ["0.4.0"] });
+    expect(reader).not.toHaveBeenCalled();
+    expect(versionCalls).toHaveLength(1);
+    expect(versionCalls[0]).toEqual({ env: { CNI_COMMAND: "VERSION", CNI_ARGS: "OLD=1" } });
+    expect("config" in (versionCalls[0] as object)).toBe(false);
+  });
+
+  it("the about banner lists its answer", async () => {
+    const plugin = definePlugin({
+      name: "per-call",
+      version: "2.0.0",
+      cniVersions: () => ["0.3.1", "1.1.0"],
+      add: () => ({}),
+      del: () => {},
+    });
+    const out = await plugin.run({ env: {} });
+    expect(out.stderr).toBe("CNI per-call plugin 2.0.0\nCNI protocol versions supported: 0.3.1, 1.1.0\n");
+  });
+
+  it("ADD: asked once, after stdin, with the decoded config; negotiation uses its answer", async () => {
+    const { plugin, versionCalls, count } = decidedBy(({ config }) =>
+      config?.legacy === true ? ["0.4.0"] : ["1.0.0", "1.1.0"],
+    );
+    const env = fixtureEnv("ADD");
+    const ok = await run(plugin, env, STDIN);
+    expect(ok.exitCode).toBe(0);
+    expect(count().add).toBe(1);
+    expect(versionCalls).toHaveLength(1);
+    expect(versionCalls[0]?.env).toBe(env);
+    expect(versionCalls[0]?.config).toEqual(JSON.parse(STDIN));
+
+    const refused = await run(plugin, env, '{"name":"n","cniVersion":"1.0.0","legacy":true}');
+    expect(refused.json).toEqual({
+      cniVersion: "1.0.0",
+      code: 1,
+      msg: "incompatible CNI versions",
+      details: 'config is "1.0.0", plugin supports ["0.4.0"]',
+    });
+    expect(count().add).toBe(1);
+  });
+
+  it("the command floors use its answer too", async () => {
+    const { plugin } = decidedBy(() => ["0.4.0"]);
+    const out = await run(plugin, fixtureEnv("CHECK"), STDIN);
+    expect(out.json).toMatchObject({ code: 1, msg: "plugin version does not allow CHECK" });
+  });
+
+  it("may be async", async () => {
+    const { plugin } = decidedBy(async () => ["1.0.0"]);
+    expect((await run(plugin, fixtureEnv("ADD"))).exitCode).toBe(0);
+    expect((await run(plugin, fixtureEnv("VERSION"))).json.supportedVersions).toEqual(["1.0.0"]);
+  });
+
+  it("is not asked when stdin is bad", async () => {
+    const { plugin, cniVersions } = decidedBy(() => ["1.0.0"]);
+    const out = await run(plugin, fixtureEnv("ADD"), "{");
+    expect(out.json.code).toBe(6);
+    expect(cniVersions).not.toHaveBeenCalled();
+  });
+
+  it("what it throws is reported like a handler's error", async () => {
+    const typed = decidedBy(() => {
+      throw new CniError(7, "cannot tell", "no debug file");
+    });
+    expect((await run(typed.plugin, fixtureEnv("ADD"))).json).toEqual({
+      cniVersion: "1.0.0",
+      code: 7,
+      msg: "cannot tell",
+      details: "no debug file",
+    });
+    const plain = decidedBy(() => {
+      throw new Error("potato");
+    });
+    const out = await run(plain.plugin, fixtureEnv("VERSION"));
+    expect(out.exitCode).toBe(1);
+    expect(out.json).toEqual({ cniVersion: "1.1.0", code: 999, msg: "potato" });
+  });
+
+  it("an empty or malformed answer → 999", async () => {
+    for (const answer of [[], [1], "1.0.0"] as unknown as (readonly string[])[]) {
+      const { plugin, count } = decidedBy(() => answer);
+      const out = await run(plugin, fixtureEnv("ADD"));
+      expect(out.json).toMatchObject({ code: 999, msg: "cniVersions function returned no versions" });
+      expect(count().add).toBe(0);
+    }
+  });
+
+  it("the plugin exposes the function as defined", () => {
+    const decide = () => ["1.1.0"];
+    const plugin = definePlugin({ name: "x", version: "1", cniVersions: decide, add: () => ({}), del: () => {} });
+    expect(plugin.cniVersions).toBe(decide);
+  });
+});
+
+describe("RawReply", () => {
+  function recordingIo(command: string, stdin = STDIN) {
+    const writes: string[] = [];
+    return {
+      writes,
+      io: {
+        env: fixtureEnv(command),
+        readStdin: async () => stdin,
+        stdout: { write: (s: string) => writes.push(s) },
+      },
+    };
+  }
+
+  it("returned by ADD: its text verbatim, once, unvalidated and unconverted", async () => {
+    const { plugin } = setup({ add: () => new RawReply({ stdout: '{ "result": "anything at all" }' }) });
+    const { io, writes } = recordingIo("ADD");
+    const out = await plugin.run(io);
+    expect(out).toEqual({ exitCode: 0, stdout: '{ "result": "anything at all" }', stderr: "", raw: true });
+    expect(writes).toEqual(['{ "result": "anything at all" }']);
+  });
+
+  it("thrown from a helper: a bare exit status, nothing on stdout, rollbacks run", async () => {
+    const undone: string[] = [];
+    const { plugin } = setup({
+      add: (ctx) => {
+        ctx.onRollback(() => undone.push("link"));
+        const helper = () => {
+          throw new RawReply({ exitCode: 3 });
+        };
+        helper();
+        return {};
+      },
+    });
+    const { io, writes } = recordingIo("ADD");
+    const out = await plugin.run(io);
+    expect(out).toMatchObject({ exitCode: 3, stdout: "", raw: true });
+    expect(writes).toEqual([]);
+    expect(undone).toEqual(["link"]);
+  });
+
+  it("exit status 0: no rollback; any handler may use it", async () => {
+    const undone: string[] = [];
+    const { plugin } = setup({
+      del: (ctx) => {
+        ctx.onRollback(() => undone.push("x"));
+        throw new RawReply({ stdout: "bye\n" });
+      },
+      check: () => new RawReply({ exitCode: 42, stdout: "not ready" }),
+    });
+    expect(await plugin.run(recordingIo("DEL").io)).toMatchObject({ exitCode: 0, stdout: "bye\n", raw: true });
+    expect(undone).toEqual([]);
+    const check = await plugin.run(recordingIo("CHECK").io);
+    expect(check).toMatchObject({ exitCode: 42, stdout: "not ready", raw: true });
+  });
+
+  it("a normal run does not say raw", async () => {
+    const { plugin } = setup();
+    const out = await plugin.run(recordingIo("ADD").io);
+    expect(out.exitCode).toBe(0);
+    expect("raw" in out).toBe(false);
+  });
+
+  it("does not bypass the checks before the handler", async () => {
+    const { plugin } = setup({ add: () => new RawReply({ stdout: "x" }) });
+    const out = await run(plugin, fixtureEnv("ADD"), '{"name":"n","cniVersion":"0.4.0"}');
+    expect(out.json).toMatchObject({ code: 1 });
+    expect(out.raw).toBeUndefined();
+  });
+
+  it("main() exits with its status", async () => {
+    const { plugin } = setup({ add: () => new RawReply({ exitCode: 5, stdout: "raw" }) });
+    const { io, writes } = recordingIo("ADD");
+    const before = process.exitCode;
+    try {
+      expect(await plugin.main({ ...io, stderr: { write: () => true }, exit: false })).toBe(5);
+      expect(process.exitCode).toBe(5);
+    } finally {
+      process.exitCode = before;
+    }
+    expect(writes).toEqual(["raw"]);
+  });
+
+  it("refuses an exit status outside 0-255 and a non-string stdout", () => {
+    for (const exitCode of [-1, 256, 1.5, Number.NaN]) expect(() => new RawReply({ exitCode })).toThrow(TypeError);
+    expect(() => new RawReply({ stdout: 7 as unknown as string })).toThrow(TypeError);
+    expect(new RawReply()).toMatchObject({ stdout: "", exitCode: 0 });
+  });
+
+  it("instanceof holds for a RawReply built by another bundled copy", () => {
+    const foreign = Object.defineProperty({ stdout: "", exitCode: 0 }, Symbol.for("cnikit.RawReply"), { value: true });
+    expect(foreign instanceof RawReply).toBe(true);
+    expect({ stdout: "", exitCode: 0 } instanceof RawReply).toBe(false);
+    expect(new RawReply() instanceof RawReply).toBe(true);
   });
 });

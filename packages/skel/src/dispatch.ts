@@ -6,7 +6,8 @@
  * unknown → code 4 before stdin is read), the env table (code 4), VERSION (stdin not read),
  * stdin (code 5), config decoding (code 6) and network name (code 7), version negotiation
  * (codes 1/6), the netns self-check (code 8; before the handler, as the spec asks), config
- * and CNI_ARGS schemas, prevResult, then the handler.
+ * and CNI_ARGS schemas, prevResult, then the handler. A `cniVersions` function is asked once per
+ * call: before the about banner or VERSION reply, else right before version negotiation.
  *
  * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#cni-operations
  */
@@ -29,8 +30,9 @@ import { type Command, isKnownCommand, isNetnsOverride, missingEnvError, readCni
 import { MAX_STDIN_BYTES, type PluginIo } from "./io.js";
 import { createLogger, type Logger, LogSink, parseLogLevel } from "./logger.js";
 import { isOwnNetns } from "./netns-self-check.js";
+import { RawReply } from "./raw-reply.js";
 import { redirectStdout } from "./stdout-guard.js";
-import type { Handler, PluginContext, PluginDefinition, RollbackStep } from "./types.js";
+import type { CniVersionsCall, Handler, PluginContext, PluginDefinition, RollbackStep } from "./types.js";
 import { checkVersion } from "./version-gate.js";
 
 // biome-ignore lint/suspicious/noExplicitAny: the dispatcher is generic over any schema outputs
@@ -133,6 +135,22 @@ function validAttachmentsOf(config: Record<string, unknown>): Attachment[] {
   return [];
 }
 
+/** Asks a `cniVersions` function for this call's versions and checks its answer. */
+async function versionsFrom(
+  decide: (call: CniVersionsCall) => readonly string[] | Promise<readonly string[]>,
+  call: CniVersionsCall,
+): Promise<readonly string[]> {
+  const versions: unknown = await decide(call);
+  if (!Array.isArray(versions) || versions.length === 0 || !versions.every((v) => typeof v === "string")) {
+    throw new CniError(
+      ErrorCode.Internal,
+      "cniVersions function returned no versions",
+      `expected a non-empty list of version strings, got ${Array.isArray(versions) ? JSON.stringify(versions) : kindOf(versions)}`,
+    );
+  }
+  return versions as readonly string[];
+}
+
 async function runRollbacks(steps: RollbackStep[], log: Logger): Promise<void> {
   for (let i = steps.length - 1; i >= 0; i--) {
     try {
@@ -143,12 +161,22 @@ async function runRollbacks(steps: RollbackStep[], log: Logger): Promise<void> {
   }
 }
 
+/** How a dispatch ended: the exit status, and whether a {@link RawReply} decided the output. @internal */
+export interface Dispatched {
+  exitCode: number;
+  raw: boolean;
+}
+
+const OK: Readonly<Dispatched> = { exitCode: 0, raw: false };
+const FAILED: Readonly<Dispatched> = { exitCode: 1, raw: false };
+
 /**
- * Runs one invocation of `def` against `io` and returns the exit status (0 or 1).
+ * Runs one invocation of `def` against `io` and returns the exit status (0 or 1, or a
+ * RawReply's).
  * Never throws: every failure becomes the error JSON on stdout.
  * @internal
  */
-export async function dispatch(def: AnyDefinition & { about: string }, io: PluginIo): Promise<number> {
+export async function dispatch(def: AnyDefinition & { about: string }, io: PluginIo): Promise<Readonly<Dispatched>> {
   const sink = new LogSink({
     level: parseLogLevel(io.env.CNI_LOG_LEVEL),
     stderr: io.stderr,
@@ -162,8 +190,12 @@ export async function dispatch(def: AnyDefinition & { about: string }, io: Plugi
     const command = io.env.CNI_COMMAND ?? "";
     if (command === "") {
       if (def.about !== "") {
-        io.stderr.write(`${def.about}\nCNI protocol versions supported: ${def.cniVersions.join(", ")}\n`);
-        return 0;
+        const versions =
+          typeof def.cniVersions === "function"
+            ? await versionsFrom(def.cniVersions, { env: io.env })
+            : def.cniVersions;
+        io.stderr.write(`${def.about}\nCNI protocol versions supported: ${versions.join(", ")}\n`);
+        return OK;
       }
       throw missingEnvError(["CNI_COMMAND"]);
     }
@@ -178,11 +210,13 @@ export async function dispatch(def: AnyDefinition & { about: string }, io: Plugi
     if (command === "VERSION") {
       // The spec asks to echo the input's cniVersion, but VERSION must not read stdin (cni#485):
       // like Go, answer with the version this library implements.
+      const versions =
+        typeof def.cniVersions === "function" ? await versionsFrom(def.cniVersions, { env: io.env }) : def.cniVersions;
       writeJson(io, {
         cniVersion: CURRENT_VERSION,
-        supportedVersions: [...def.cniVersions],
+        supportedVersions: [...versions],
       });
-      return 0;
+      return OK;
     }
 
     let data: Buffer | string;
@@ -197,12 +231,16 @@ export async function dispatch(def: AnyDefinition & { about: string }, io: Plugi
     if (typeof raw.logFile === "string" && raw.logFile !== "") sink.setFile(raw.logFile);
     checkNetworkName(raw);
     const configVersion = configVersionOf(raw);
-    checkVersion(command, configVersion, def.cniVersions);
+    const versions =
+      typeof def.cniVersions === "function"
+        ? await versionsFrom(def.cniVersions, { env: io.env, config: raw })
+        : def.cniVersions;
+    checkVersion(command, configVersion, versions);
 
     const handler = handlerFor(def, command);
     if (!handler) {
       log.debug("no handler: success", {});
-      return 0;
+      return OK;
     }
 
     if (command === "ADD" || command === "DEL" || command === "CHECK") {
@@ -220,17 +258,34 @@ export async function dispatch(def: AnyDefinition & { about: string }, io: Plugi
 
     const restore = redirectStdout((chunk) => io.stderr.write(chunk));
     let output: string | undefined;
+    let reply: RawReply | undefined;
     try {
-      const returned = await handler(ctx);
-      if (command === "ADD") output = `${JSON.stringify(convertAddResult(returned, configVersion))}\n`;
+      let returned: unknown;
+      try {
+        returned = await handler(ctx);
+      } catch (err) {
+        if (!(err instanceof RawReply)) throw err;
+        returned = err; // thrown or returned: the same reply
+      }
+      if (returned instanceof RawReply) {
+        reply = returned;
+        if (reply.exitCode !== 0) await runRollbacks(rollbacks, log);
+      } else if (command === "ADD") {
+        output = `${JSON.stringify(convertAddResult(returned, configVersion))}\n`;
+      }
     } catch (err) {
       await runRollbacks(rollbacks, log);
       throw err;
     } finally {
       restore();
     }
+    if (reply !== undefined) {
+      log.debug("raw reply", { exitCode: reply.exitCode });
+      if (reply.stdout !== "") io.stdout.write(reply.stdout);
+      return { exitCode: reply.exitCode, raw: true };
+    }
     if (output !== undefined) io.stdout.write(output);
-    return 0;
+    return OK;
   } catch (err) {
     const e = CniError.from(err);
     if (!(err instanceof CniError)) log.error("unexpected error", { error: e.msg });
@@ -241,7 +296,7 @@ export async function dispatch(def: AnyDefinition & { about: string }, io: Plugi
       stack: err instanceof Error ? err.stack : undefined,
     });
     writeJson(io, e.toJSON(replyVersion));
-    return 1;
+    return FAILED;
   }
 }
 

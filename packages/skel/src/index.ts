@@ -5,8 +5,12 @@
  */
 export { definePlugin } from "./define-plugin.js";
 export { schemaFromFunction } from "./schema-from-function.js";
+export { RawReply } from "./raw-reply.js";
+export type { RawReplyInit } from "./raw-reply.js";
 export type {
   AddResult,
+  CniVersions,
+  CniVersionsCall,
   Handler,
   Plugin,
   PluginContext,

@@ -49,6 +49,11 @@ export interface RunOutput {
   exitCode: number;
   stdout: string;
   stderr: string;
+  /**
+   * Set (true) when a handler finished with a `RawReply`: `stdout` and `exitCode` are the
+   * reply's, not a result or error document.
+   */
+  raw?: boolean;
 }
 
 /** Stdin larger than this is refused with code 5 (a config is a few KB; 10 MB still fits). */

@@ -1,6 +1,7 @@
 import type { StandardSchemaV1 } from "@cnikit/spec";
 import { describe, expect, expectTypeOf, it } from "vitest";
 import { definePlugin } from "./define-plugin.js";
+import { RawReply } from "./raw-reply.js";
 import { invoke } from "./testing.js";
 import type { PluginContext } from "./types.js";
 
@@ -90,6 +91,44 @@ describe("invoke", () => {
       env: { CNI_NETNS_OVERRIDE: undefined },
     });
     expect(strict.error?.code).toBe(8);
+  });
+});
+
+describe("invoke and the per-call hooks", () => {
+  const double = definePlugin({
+    name: "double",
+    version: "1.0.0",
+    cniVersions: ({ env, config }) =>
+      env.CLAIM === "old" || config?.claim === "old" ? ["0.3.1", "0.4.0"] : ["1.0.0", "1.1.0"],
+    add: (ctx) => {
+      if (ctx.config.exitWithCode === 3) throw new RawReply({ exitCode: 3 });
+      return new RawReply({ stdout: String(ctx.config.reply) });
+    },
+    del: () => {},
+  });
+
+  it("shows a RawReply's stdout and exit status as is, unparsed", async () => {
+    const out = await invoke(double, {
+      command: "ADD",
+      config: { cniVersion: "1.1.0", name: "n", reply: "not json at all" },
+    });
+    expect(out).toEqual({ exitCode: 0, stdout: "not json at all", stderr: "", raw: true });
+    const exited = await invoke(double, {
+      command: "ADD",
+      config: { cniVersion: "1.1.0", name: "n", exitWithCode: 3 },
+    });
+    expect(exited).toMatchObject({ exitCode: 3, stdout: "", raw: true });
+    expect(exited.error).toBeUndefined();
+  });
+
+  it("VERSION and negotiation use a cniVersions function's answer", async () => {
+    expect((await invoke(double, { command: "VERSION", env: { CLAIM: "old" } })).version).toEqual({
+      cniVersion: "1.1.0",
+      supportedVersions: ["0.3.1", "0.4.0"],
+    });
+    const refused = await invoke(double, { command: "ADD", config: { cniVersion: "1.1.0", name: "n", claim: "old" } });
+    expect(refused.error).toMatchObject({ code: 1, details: 'config is "1.1.0", plugin supports ["0.3.1" "0.4.0"]' });
+    expect(refused.raw).toBeUndefined();
   });
 });
 

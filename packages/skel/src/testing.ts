@@ -50,6 +50,11 @@ export interface InvokeOutput {
   exitCode: number;
   stdout: string;
   stderr: string;
+  /**
+   * True when a handler finished with a `RawReply`: `stdout` and `exitCode` are the reply's, as
+   * is, and `result`, `version` and `error` are not set.
+   */
+  raw?: boolean;
   /** ADD's result as printed (at the config's cniVersion). */
   result?: AnyResult;
   /** VERSION's reply. */
@@ -69,7 +74,12 @@ const NEEDS_ATTACHMENT = new Set(["ADD", "DEL", "CHECK"]);
  * const out = await invoke(plugin, { command: "ADD", config: { cniVersion: "1.1.0", name: "net", type: "demo" } });
  * expect(out.exitCode).toBe(0);
  * expect(out.result?.cniVersion).toBe("1.1.0");
- * @throws Error only when stdout is not the single JSON document the protocol allows.
+ * @example
+ * // a handler that finished with a RawReply: its text and status, unparsed
+ * const out = await invoke(plugin, { command: "ADD", config });
+ * if (out.raw) expect(out.stdout).toBe('{ "result": "anything" }');
+ * @throws Error only when stdout is not the single JSON document the protocol allows (a
+ * `RawReply`'s stdout is not parsed).
  */
 export async function invoke(plugin: Plugin, options: InvokeOptions): Promise<InvokeOutput> {
   const env: Record<string, string | undefined> = {
@@ -107,7 +117,7 @@ export async function invoke(plugin: Plugin, options: InvokeOptions): Promise<In
   });
   const out: InvokeOutput = { ...run };
   const text = run.stdout.trim();
-  if (text === "") return out;
+  if (text === "" || run.raw) return out;
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);

@@ -8,6 +8,7 @@ import type { AnyResult, Attachment, NetConf, Result, StandardSchemaV1 } from "@
 import type { Command } from "./env.js";
 import type { PluginIo, RunOutput } from "./io.js";
 import type { Logger } from "./logger.js";
+import type { RawReply } from "./raw-reply.js";
 
 /**
  * An undo step registered with `onRollback`.
@@ -85,7 +86,8 @@ export interface PluginContext<C = unknown, A = Record<string, string>> {
 export type AddResult = AnyResult | (Omit<Result, "cniVersion"> & { cniVersion?: string });
 
 /**
- * A handler that may be sync or async.
+ * A handler that may be sync or async. Besides its usual outcome (`R`), any handler may return
+ * (or throw) a {@link RawReply} to print its text verbatim and exit with its status.
  *
  * @example
  * const del: Handler<unknown, Record<string, string>, void> = async (ctx) => {
@@ -93,7 +95,43 @@ export type AddResult = AnyResult | (Omit<Result, "cniVersion"> & { cniVersion?:
  * };
  * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#cni-operations
  */
-export type Handler<C, A, R> = (ctx: PluginContext<C, A>) => R | Promise<R>;
+export type Handler<C, A, R> = (ctx: PluginContext<C, A>) => R | RawReply | Promise<R | RawReply>;
+
+/**
+ * What a `cniVersions` function is asked with: this call's environment and, once skel has read
+ * stdin, its config.
+ *
+ * @example
+ * const cniVersions = ({ env, config }: CniVersionsCall) =>
+ *   env.MY_PLUGIN_LEGACY === "1" || config?.legacy === true ? ["0.3.1", "0.4.0"] : ["1.0.0", "1.1.0"];
+ * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#version-considerations
+ */
+export interface CniVersionsCall {
+  /** The environment of this call (`process.env` under `main`, the injected env under `run`/`invoke`). */
+  env: Readonly<Record<string, string | undefined>>;
+  /**
+   * The network config decoded from stdin (a JSON object, before the `config` schema runs).
+   * Absent for VERSION and the about banner, which read no stdin.
+   */
+  config?: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * The versions a plugin serves: a fixed list, or a function of the call that skel evaluates
+ * once per call (after reading stdin; for VERSION and the about banner without it). VERSION,
+ * the about banner and version negotiation all use its answer, which must list at least one
+ * version (else code 999); what it throws is reported like a handler's error.
+ *
+ * @example
+ * const fixed: CniVersions = ["0.4.0", "1.0.0", "1.1.0"];
+ * @example
+ * // a test double that claims what its debug file says
+ * const fromFile: CniVersions = ({ env }) => readVersionsFile(env.VERSIONS_FILE) ?? ALL_VERSIONS;
+ * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#version-considerations
+ */
+export type CniVersions =
+  | readonly string[]
+  | ((call: CniVersionsCall) => readonly string[] | Promise<readonly string[]>);
 
 /**
  * What `definePlugin` takes.
@@ -110,13 +148,19 @@ export interface PluginDefinition<C = unknown, A = Record<string, string>> {
   version: string;
   /** Printed with the supported versions when run without CNI_COMMAND. Default `CNI <name> plugin <version>`; "" disables. */
   about?: string;
-  /** Config cniVersions served; matched exactly (SPEC.md "Version considerations"). */
-  cniVersions: readonly string[];
+  /**
+   * Config cniVersions served; matched exactly (SPEC.md "Version considerations"). A function
+   * decides per call (see {@link CniVersions}).
+   */
+  cniVersions: CniVersions;
   /** Schema for the whole config (issues → code 7). */
   config?: StandardSchemaV1<unknown, C>;
   /** Schema for the parsed CNI_ARGS map (issues → the spec helper's code). */
   args?: StandardSchemaV1<unknown, A>;
-  /** ADD: returns the result; skel converts it to the config's cniVersion and prints it. */
+  /**
+   * ADD: returns the result; skel converts it to the config's cniVersion and prints it. Any
+   * handler may instead return (or throw) a {@link RawReply} (see {@link Handler}).
+   */
   add: Handler<C, A, AddResult>;
   /** DEL: should succeed when things are already gone. */
   del: Handler<C, A, void>;
@@ -140,7 +184,8 @@ export interface Plugin {
   readonly name: string;
   readonly version: string;
   readonly about: string;
-  readonly cniVersions: readonly string[];
+  /** As defined: a list, or the function that decides per call. */
+  readonly cniVersions: CniVersions;
   /**
    * Runs against the real process (env, stdin, stdout, stderr), sets `process.exitCode`, and
    * by default exits once output is flushed (so stray handles cannot hang the runtime).
