@@ -7,7 +7,7 @@
 // Commands are split on spaces; each runs with only PATH and the --env variables set. E.g. the
 // Bun builds against Go and Bun's own start:
 //
-//   node bench/compare.mjs --env CNI_COMMAND=VERSION --stdin v.json -- /usr/lib/cni/bridge examples/bridge/dist-bun/bridge "$(node -e 'import("./tools/build-plugin.mjs").then((m) => console.log(m.findBun()))') -e 0"
+//   node bench/compare.mjs --env CNI_COMMAND=VERSION --stdin v.json -- /usr/lib/cni/bridge examples/bridge/dist-bun/bridge "$(node -e 'import("./packages/build/dist/index.js").then((m) => console.log(m.findBun()))') -e 0"
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { cleanEnv, describeFailure, timedRun } from "./lib/proc.mjs";
