@@ -276,7 +276,7 @@ export class BlockAllocator {
       let raced = false;
       for (const block of mine) {
         const used = await this.usedIn(block);
-        const free = this.freeIn(block, new Set(used.keys()), 32);
+        const free = this.freeIn(block, new Set(used.keys()), 256);
         if (free.length === 0) continue;
         const ip = free[(hash(`${containerId}/${ifName}`) + attempt) % free.length] as string;
         const outcome = await this.claimIp(block, ip, containerId, ifName);

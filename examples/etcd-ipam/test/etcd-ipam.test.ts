@@ -255,6 +255,29 @@ describe("etcd-ipam at scale", () => {
     expect(await keys(url, `ipam/${name}/owners/`)).toEqual([]);
   }, 120_000);
 
+  it("file: store, 64 concurrent one-shot ADDs from 2 hosts (16 at a time): 64 distinct addresses; DEL releases all", async () => {
+    const url = `file:${s.dir("store64")}`;
+    const name = uniq();
+    const on = (node: string) => ({
+      cniVersion: "1.1.0",
+      name,
+      ipam: { type: "etcd-ipam", store: url, subnet: "10.222.0.0/16", nodeName: node },
+    });
+    const got = await pool(
+      Array.from({ length: 64 }, (_, i) => () => run("ADD", on(`host${i % 2}`), { containerId: `f${i}` })),
+      16,
+    );
+    expect(got.filter((r) => r.code !== 0).map((r) => r.out)).toEqual([]);
+    expect(new Set(got.map(addressOf)).size).toBe(64);
+    const dels = await pool(
+      Array.from({ length: 64 }, (_, i) => () => run("DEL", on(`host${i % 2}`), { containerId: `f${i}` })),
+      16,
+    );
+    for (const d of dels) expect(d.code, d.out).toBe(0);
+    expect(await keys(url, `ipam/${name}/ips/`)).toEqual([]);
+    expect(await keys(url, `ipam/${name}/owners/`)).toEqual([]);
+  }, 60_000);
+
   it("3-member cluster, leader SIGKILLed mid-stream: 0 duplicates, failures are code 11 and a retry succeeds; DEL releases all", async () => {
     const cluster = await startEtcdCluster();
     try {
