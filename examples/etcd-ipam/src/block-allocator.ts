@@ -61,6 +61,8 @@ interface Snapshot {
   owner: KeyValue | undefined;
   host: KeyValue | undefined;
   blocks: Block[];
+  /** The addresses of this host's home block (where its first claim lands), read in the same transaction. */
+  home: { id: string; kvs: KeyValue[] } | undefined;
 }
 
 /**
@@ -148,21 +150,31 @@ export class BlockAllocator {
 
   /** One read: the attachment's owner key, this host's key, every block. */
   private async snapshot(containerId: string, ifName: string): Promise<Snapshot> {
+    // the home block's addresses too: usually the host's only block, so the common ADD needs no
+    // second read (a range of at most one block's addresses, never of the pool's)
+    const homeId = blockId(this.blockNetwork(this.homeIndex()), this.config.blockSize);
     const r = await this.store.txn({
       success: [
         { type: "get", key: this.keys.owner(containerId, ifName) },
         { type: "get", key: this.keys.host(this.config.nodeName) },
         { type: "range", prefix: this.keys.blocksPrefix },
+        { type: "range", prefix: this.keys.ipsOf(homeId) },
       ],
     });
-    const [owner, host, blocks] = r.results;
+    const [owner, host, blocks, home] = r.results;
     let blockKvs = blocks?.type === "range" ? blocks.kvs : [];
     if (blocks?.type === "range" && blocks.more) blockKvs = await this.rangeAll(this.keys.blocksPrefix);
     return {
       owner: owner?.type === "get" ? owner.kvs[0] : undefined,
       host: host?.type === "get" ? host.kvs[0] : undefined,
       blocks: this.parseBlocks(blockKvs),
+      home: home?.type === "range" && !home.more ? { id: homeId, kvs: home.kvs } : undefined,
     };
+  }
+
+  /** Where this host's first block claim lands when that block is free. */
+  private homeIndex(): bigint {
+    return BigInt(hash(this.config.nodeName)) % this.blockCount;
   }
 
   private async rangeAll(prefix: string): Promise<KeyValue[]> {
@@ -216,9 +228,9 @@ export class BlockAllocator {
     return free;
   }
 
-  private async usedIn(block: Block): Promise<Map<string, KeyValue>> {
+  private async usedIn(block: Block, snap?: Snapshot): Promise<Map<string, KeyValue>> {
     const prefix = this.keys.ipsOf(block.id);
-    const kvs = await this.rangeAll(prefix);
+    const kvs = snap?.home?.id === block.id ? snap.home.kvs : await this.rangeAll(prefix);
     return new Map(kvs.map((kv) => [kv.key.slice(prefix.length), kv]));
   }
 
@@ -275,7 +287,7 @@ export class BlockAllocator {
       }
       let raced = false;
       for (const block of mine) {
-        const used = await this.usedIn(block);
+        const used = await this.usedIn(block, snap);
         const free = this.freeIn(block, new Set(used.keys()), 256);
         if (free.length === 0) continue;
         const ip = free[(hash(`${containerId}/${ifName}`) + attempt) % free.length] as string;
@@ -339,7 +351,7 @@ export class BlockAllocator {
   /** The first block index not in `taken`, starting at this host's hashed position. */
   private freeBlockIndex(taken: Set<bigint>): bigint | undefined {
     if (BigInt(taken.size) >= this.blockCount) return undefined;
-    const start = BigInt(hash(this.config.nodeName)) % this.blockCount;
+    const start = this.homeIndex();
     // a free block is among the first taken.size + 1 candidates, unless whole blocks are excluded
     const tries = this.blockCount < BigInt(taken.size + 4096) ? this.blockCount : BigInt(taken.size + 4096);
     for (let i = 0n; i < tries; i++) {
