@@ -14,6 +14,7 @@ import { loadavg } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { benchConcurrency } from "./concurrency.mjs";
+import { benchEtcdIpam } from "./etcd-ipam.mjs";
 import { machineInfo } from "./lib/machine.mjs";
 import { CLEAN_PATH, GNU_TIME } from "./lib/proc.mjs";
 import { ROOT } from "./lib/plugins.mjs";
@@ -78,6 +79,13 @@ if (!skip.has("concurrency")) {
   figures.concurrency = r.figures;
   missing.push(...r.missing);
   sections.push(["Concurrency: 100 containers on one bridge", r.markdown]);
+}
+if (!skip.has("etcd-ipam")) {
+  const r = await benchEtcdIpam({ rounds: Math.min(rounds, 20), onProgress: progress("etcd-ipam") });
+  done();
+  figures.etcdIpam = r.figures;
+  missing.push(...r.missing);
+  sections.push(["etcd-ipam: one-shot ADD over etcd (1 member, loopback) vs host-local; 200 ADDs from 4 hosts", r.markdown]);
 }
 const nsOps = join(ROOT, "bench", "ns-ops.mjs");
 if (!skip.has("ns-ops") && existsSync(nsOps)) {
@@ -153,6 +161,16 @@ for (const [id, r] of Object.entries(c)) {
     `${r.distinct} distinct IPs, ${r.addFailures + r.delFailures} failures, ${r.leasesLeft} leases left; ADD ${ms(r.addMs)} ms / DEL ${ms(r.delMs)} ms (Go ${ms(c.go?.addMs)} / ${ms(c.go?.delMs)} ms)`,
     "100, 0, 0",
     r.ok ? "met" : "NOT met",
+  ]);
+}
+const e = figures.etcdIpam ?? {};
+if (e.etcd) {
+  target("etcd-ipam one-shot ADD × our host-local one-shot ADD", e.etcd.add / e["host-local"]?.add, 1.3, "×", `${(e.etcd.add / e["host-local"]?.add).toFixed(2)}× (host-local ${ms(e["host-local"]?.add)} ms)`);
+  T.push([
+    "etcd-ipam: 200 one-shot ADDs from 4 hosts, 16 at a time",
+    `${e.big.distinct} distinct, ${e.big.failures} failures; wall ${ms(e.big.wall)} ms, p99 ${ms(e.big.p99)} ms`,
+    "200, 0",
+    e.big.distinct === 200 && e.big.failures === 0 ? "met" : "NOT met",
   ]);
 }
 sections.push(["Targets", table(["target", "reached", "limit", ""], T)]);

@@ -13,6 +13,7 @@
  * @see https://github.com/cnikit/cnikit/blob/main/docs/state.md
  */
 import { readFile } from "node:fs/promises";
+import { createRequire } from "node:module";
 import { StoreConfigError } from "./errors.js";
 import type { Store } from "./types.js";
 
@@ -136,6 +137,17 @@ async function readTls(path: string | undefined, what: string): Promise<Buffer |
 }
 
 /**
+ * A built-in module loaded on first use. Not `import()`: a bundled plugin runs as a `vm.Script`
+ * (cnikit-build's code-cache loader), where a dynamic import of a built-in fails with "A dynamic
+ * import callback was not specified" on some Node 20 releases.
+ */
+function builtin(name: string): unknown {
+  const get = (process as { getBuiltinModule?: (id: string) => unknown }).getBuiltinModule;
+  const mod = typeof get === "function" ? get.call(process, name) : undefined;
+  return mod ?? createRequire(process.execPath)(name);
+}
+
+/**
  * Opens a store from its URL. Nothing is contacted yet: the first call does that (and may throw
  * the store errors every call may throw).
  *
@@ -163,7 +175,7 @@ export async function openStore(url: string, options: OpenStoreOptions = {}): Pr
     readTls(parsed.key, "key"),
     readTls(parsed.ca, "ca"),
   ]);
-  const http = parsed.tls ? await import("node:https") : await import("node:http");
+  const http = builtin(parsed.tls ? "node:https" : "node:http");
   const [{ EtcdTransport }, { EtcdStore }] = await Promise.all([
     import("./etcd-transport.js"),
     import("./etcd-store.js"),

@@ -1,0 +1,4 @@
+/** The etcd-ipam executable. */
+import { createEtcdIpamPlugin } from "./plugin.js";
+
+await createEtcdIpamPlugin().main();
