@@ -22,7 +22,8 @@ export default defineConfig([
     dts: false,
     clean: false,
     treeshake: true,
-    banner: { js: "#!/usr/bin/env node" },
+    // AGENT_NODE_FLAGS (run-cli.ts): a small young generation keeps the daemon's RSS flat
+    banner: { js: "#!/usr/bin/env -S node --max-semi-space-size=1 --optimize-for-size" },
     esbuildOptions(options) {
       options.conditions = ["@cnikit/source"];
     },

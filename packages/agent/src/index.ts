@@ -9,7 +9,7 @@
 export { requestAgent } from "./client.js";
 export { loadAgentPlugin, type ServedPlugin } from "./load-plugin.js";
 export { AGENT_PROTOCOL, type AgentRequest, type AgentResponse, encodeAgentRequest } from "./protocol.js";
-export { type AgentCliIo, AGENT_USAGE, runAgentCli } from "./run-cli.js";
+export { AGENT_NODE_FLAGS, type AgentCliIo, AGENT_USAGE, runAgentCli } from "./run-cli.js";
 export {
   type AgentLogEntry,
   type AgentPluginStats,

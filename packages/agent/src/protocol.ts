@@ -104,7 +104,8 @@ export function decodeRequestEnv(section: Buffer): Record<string, string> {
     if (entry === "") continue;
     const eq = entry.indexOf("=");
     const key = eq < 0 ? entry : entry.slice(0, eq);
-    if (!CNI_KEY.test(key)) throw new Error(`only CNI_* variables are accepted, not ${JSON.stringify(key.slice(0, 64))}`);
+    if (!CNI_KEY.test(key))
+      throw new Error(`only CNI_* variables are accepted, not ${JSON.stringify(key.slice(0, 64))}`);
     env[key] = eq < 0 ? "" : entry.slice(eq + 1);
   }
   const netns = env.CNI_NETNS;

@@ -10,6 +10,16 @@ import { type AgentServer, serveAgent } from "./serve.js";
 import { queryAgentStatus } from "./status.js";
 
 /**
+ * The node flags the daemon runs with (the bin's shebang has them; pass them when starting it
+ * with `node` yourself): a 1 MB young generation and V8's size-over-speed mode keep its RSS flat
+ * (≈65–72 MB over 1,000 calls instead of ≈70–105 MB with the defaults).
+ *
+ * @example
+ * spawn("node", [...AGENT_NODE_FLAGS, "cnikit-agent", "serve", "--socket-dir", "/run/cnikit", "bridge.plugin.cjs"]);
+ */
+export const AGENT_NODE_FLAGS: readonly string[] = ["--max-semi-space-size=1", "--optimize-for-size"];
+
+/**
  * The text of `cnikit-agent --help`.
  *
  * @example

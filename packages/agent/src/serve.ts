@@ -86,6 +86,11 @@ export interface AgentServer {
 
 const FRAME_IDLE_MS = 10_000;
 
+function memory(): { rssBytes: number; heapTotalBytes: number; heapUsedBytes: number; externalBytes: number } {
+  const m = process.memoryUsage();
+  return { rssBytes: m.rss, heapTotalBytes: m.heapTotal, heapUsedBytes: m.heapUsed, externalBytes: m.external };
+}
+
 function errorJson(code: number, msg: string, details?: string): string {
   return `${JSON.stringify({ cniVersion: "1.1.0", code, msg, ...(details ? { details } : {}) })}\n`;
 }
@@ -246,7 +251,13 @@ export async function serveAgent(options: AgentServeOptions): Promise<AgentServe
         try {
           request = decodeRequest(frame, header);
         } catch (err) {
-          refuse(served, st, socket, `malformed request: ${(err as Error).message}`, ErrorCode.InvalidEnvironmentVariables);
+          refuse(
+            served,
+            st,
+            socket,
+            `malformed request: ${(err as Error).message}`,
+            ErrorCode.InvalidEnvironmentVariables,
+          );
           return;
         }
         socket.off("data", onData);
@@ -280,7 +291,7 @@ export async function serveAgent(options: AgentServeOptions): Promise<AgentServe
         cniVersions: served.plugin.cniVersions,
         pid: process.pid,
         uptimeMs: Date.now() - started,
-        rssBytes: process.memoryUsage.rss(),
+        ...memory(),
         protocol: AGENT_PROTOCOL.version,
         ...st,
       };
@@ -313,7 +324,6 @@ export async function serveAgent(options: AgentServeOptions): Promise<AgentServe
     st.inFlight--;
     st.requests++;
     if (exitCode !== 0) st.failures++;
-    reply(socket, encodeResponse(AGENT_PROTOCOL.result, exitCode, stdout, stderr));
     emit(exitCode === 0 ? "info" : "warn", "call", {
       plugin: served.name,
       command: request.env.CNI_COMMAND,
@@ -321,6 +331,7 @@ export async function serveAgent(options: AgentServeOptions): Promise<AgentServe
       exitCode,
       ms: Math.round((performance.now() - t0) * 100) / 100,
     });
+    reply(socket, encodeResponse(AGENT_PROTOCOL.result, exitCode, stdout, stderr));
   }
 
   async function close(): Promise<void> {
@@ -332,9 +343,7 @@ export async function serveAgent(options: AgentServeOptions): Promise<AgentServe
           // gone already
         }
       }
-      const closed = servers.map(
-        ({ server }) => new Promise<void>((resolve) => server.close(() => resolve())),
-      );
+      const closed = servers.map(({ server }) => new Promise<void>((resolve) => server.close(() => resolve())));
       emit("info", "stopping", { inFlight: running.size });
       while (running.size > 0) await Promise.allSettled([...running]);
       for (const s of open) s.destroy();

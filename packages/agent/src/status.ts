@@ -39,7 +39,11 @@ export async function queryAgentStatus(socketDir: string, timeoutMs = 5000): Pro
   return Promise.all(
     sockets.map(async (socket): Promise<AgentSocketStatus> => {
       try {
-        const r = await requestAgent(socket, { type: AGENT_PROTOCOL.status, env: {}, stdin: Buffer.alloc(0) }, timeoutMs);
+        const r = await requestAgent(
+          socket,
+          { type: AGENT_PROTOCOL.status, env: {}, stdin: Buffer.alloc(0) },
+          timeoutMs,
+        );
         if (r.type !== AGENT_PROTOCOL.status) return { socket, error: r.stdout.trim() || `answer type ${r.type}` };
         return { socket, status: JSON.parse(r.stdout) as Record<string, unknown> };
       } catch (err) {

@@ -75,7 +75,8 @@ function defaultShim(): string {
   } catch (err) {
     throw new BuildError(`cannot find @cnikit/agent's shim: install @cnikit/agent (${(err as Error).message})`);
   }
-  if (!existsSync(path)) throw new BuildError(`${path} is missing: build @cnikit/agent first (it needs gcc and libc6-dev)`);
+  if (!existsSync(path))
+    throw new BuildError(`${path} is missing: build @cnikit/agent first (it needs gcc and libc6-dev)`);
   return path;
 }
 
@@ -85,7 +86,10 @@ function cniVersionsOf(module: string): string[] {
     "const m = require(process.argv[1]); const p = m.default ?? m;" +
     "process.stdout.write(JSON.stringify(p.cniVersions));";
   try {
-    const out = execFileSync(process.execPath, ["-e", script, module], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+    const out = execFileSync(process.execPath, ["-e", script, module], {
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     const versions = JSON.parse(out) as unknown;
     if (!Array.isArray(versions) || !versions.every((v) => typeof v === "string")) throw new Error("no cniVersions");
     return versions;
@@ -114,7 +118,8 @@ function cniVersionsOf(module: string): string[] {
  */
 export async function buildAgent(options: BuildAgentOptions): Promise<BuildAgentResult> {
   const cwd = options.cwd ?? process.cwd();
-  if (!/^[A-Za-z0-9._-]+$/.test(options.name)) throw new BuildError(`${JSON.stringify(options.name)} is not a plugin name`);
+  if (!/^[A-Za-z0-9._-]+$/.test(options.name))
+    throw new BuildError(`${JSON.stringify(options.name)} is not a plugin name`);
   const pluginAbs = resolveEntry(options.plugin, cwd);
   const outdir = resolve(cwd, options.outdir);
   const shimSource = options.shim ? resolve(cwd, options.shim) : defaultShim();

@@ -73,9 +73,11 @@ function bundleDir(): string | undefined {
 function loadBeside(file: string): unknown {
   const dir = entryDir();
   const own = isBundled() ? bundleDir() : undefined;
-  const candidates = [own && own !== dir && join(own, file), dir && join(dir, file), dir && join(dir, "..", file)].filter(
-    (x): x is string => typeof x === "string",
-  );
+  const candidates = [
+    own && own !== dir && join(own, file),
+    dir && join(dir, file),
+    dir && join(dir, "..", file),
+  ].filter((x): x is string => typeof x === "string");
   for (const p of candidates) {
     if (existsSync(p)) return dlopen(p);
   }
