@@ -63,7 +63,10 @@ describe("buildAgent", () => {
 
 describe("cnikit-build --agent", () => {
   let log = "";
-  const io: BuildCliIo = { out: (s) => void (log += s), err: (s) => void (log += s), cwd: "" };
+  const write = (s: string) => {
+    log += s;
+  };
+  const io: BuildCliIo = { out: write, err: write, cwd: "" };
   const cli = (argv: string[], cwd = here) => runBuildCli(argv, { ...io, cwd });
 
   it("finds plugin.ts beside the entry by convention, or takes --plugin, --socket and --timeout-ms", async () => {
