@@ -38,6 +38,6 @@ describe("buildFixture", () => {
   it("builds a workspace package as its build script says, into its dist/", async () => {
     const bin = await buildFixture("examples/noop");
     expect(bin).toBe(join(REPO_ROOT, "examples/noop/dist/noop"));
-    await expect(buildFixture("examples/interop")).rejects.toThrow(/needs a build script "cnikit-build <entry> <outfile>"/);
+    await expect(buildFixture("examples/interop")).rejects.toThrow(/needs a "build" script "cnikit-build <entry> <outfile>/);
   }, 120_000);
 });
