@@ -3,7 +3,16 @@
  * example bridge and host-local, real container network namespaces.
  */
 import { spawn } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, statSync, unlinkSync } from "node:fs";
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  statSync,
+  symlinkSync,
+  unlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { createConnection, createServer } from "node:net";
 import { join } from "node:path";
 import {
@@ -170,6 +179,34 @@ describe("cnikit-agent with the bridge and host-local shims", () => {
     await expectNoLink(ns, "eth0");
     const ports = (await listLinks(HOST_NETNS)).filter((l) => l.master === conf.bridge);
     expect(ports).toEqual([]);
+  });
+
+  it("the shim reads the sidecar beside its real path (through a symlink) and resolves a relative fallback there", async () => {
+    s = new Scratch({ prefix: "cka" });
+    const root = s.dir("inst");
+    mkdirSync(join(root, "agent"));
+    mkdirSync(join(root, "oneshot"));
+    copyFileSync(f.shim.bridge, join(root, "agent", "bridge"));
+    chmodSync(join(root, "agent", "bridge"), 0o755);
+    symlinkSync(f.oneShot.bridge, join(root, "oneshot", "bridge"));
+    const sock = join(s.dir("run"), "none.sock");
+    writeFileSync(
+      join(root, "agent", "bridge.agent.json"),
+      JSON.stringify({ socket: sock, fallback: "../oneshot/bridge", timeoutMs: 5000 }),
+    );
+    const bin = s.dir("bin");
+    symlinkSync(join(root, "agent", "bridge"), join(bin, "bridge"));
+    // no cniVersions in the sidecar: VERSION goes to the fallback too
+    const v = await runPlugin(join(bin, "bridge"), { command: "VERSION" });
+    expect(v.version?.supportedVersions).toContain("1.1.0");
+    const run = await runPlugin(join(bin, "bridge"), {
+      command: "ADD",
+      config: { cniVersion: "1.0.0", name: "n", type: "bridge" },
+      netns: "/var/run/netns/none",
+      path: [bin],
+    });
+    // the one-shot bridge's own answer to a netns that does not exist
+    expect(expectPluginError(run, 8).msg).toMatch(/failed to open netns/);
   });
 
   it("a hung daemon (SIGSTOP) hits the shim's deadline with code 11", async () => {
