@@ -73,7 +73,9 @@ function defaultShim(): string {
   try {
     path = createRequire(import.meta.url).resolve("@cnikit/agent/shim");
   } catch (err) {
-    throw new BuildError(`cannot find @cnikit/agent's shim: install @cnikit/agent (${(err as Error).message})`);
+    throw new BuildError(
+      `--agent needs @cnikit/agent (the shim and the daemon): npm install --save-dev @cnikit/agent (${(err as Error).message})`,
+    );
   }
   if (!existsSync(path))
     throw new BuildError(`${path} is missing: build @cnikit/agent first (it needs gcc and libc6-dev)`);
