@@ -109,7 +109,11 @@ export function decodeRequestEnv(section: Buffer): Record<string, string> {
     env[key] = eq < 0 ? "" : entry.slice(eq + 1);
   }
   const netns = env.CNI_NETNS;
-  if (netns !== undefined && netns !== "" && (!netns.startsWith("/") || netns.length > 4096 || netns.includes(".."))) {
+  if (
+    netns !== undefined &&
+    netns !== "" &&
+    (!netns.startsWith("/") || netns.length > 4096 || netns.split("/").includes(".."))
+  ) {
     throw new Error(`CNI_NETNS must be an absolute path, not ${JSON.stringify(netns.slice(0, 128))}`);
   }
   return env;
