@@ -49,13 +49,32 @@ static char socket_path[PATH_MAX];
 static char fallback_path[PATH_MAX];
 static long timeout_ms = 30000;
 static char versions_json[4096]; /* the cniVersions array as written, "" when absent */
-static char deadline_msg[1024];
+static char deadline_msg[2 * PATH_MAX + 256];
 static size_t deadline_len;
+
+/* copies `in` into `out` as the inside of a JSON string */
+static const char *json_escape(const char *in, char *out, size_t cap) {
+  size_t n = 0;
+  for (; *in && n + 7 < cap; in++) {
+    unsigned char c = (unsigned char)*in;
+    if (c == '"' || c == '\\') {
+      out[n++] = '\\';
+      out[n++] = (char)c;
+    } else if (c < 0x20) {
+      n += (size_t)snprintf(out + n, cap - n, "\\u%04x", c);
+    } else {
+      out[n++] = (char)c;
+    }
+  }
+  out[n] = 0;
+  return out;
+}
 
 static void die(const char *msg) {
   /* a shim problem (no sidecar, bad JSON): a CNI error so the runtime shows it */
-  char buf[1200];
-  int n = snprintf(buf, sizeof buf, "{\"cniVersion\":\"1.1.0\",\"code\":999,\"msg\":\"cnikit shim: %s\"}\n", msg);
+  char buf[2 * PATH_MAX + 256], esc[2 * PATH_MAX];
+  int n = snprintf(buf, sizeof buf, "{\"cniVersion\":\"1.1.0\",\"code\":999,\"msg\":\"cnikit shim: %s\"}\n",
+                   json_escape(msg, esc, sizeof esc));
   if (n > 0) (void)!write(1, buf, (size_t)n);
   _exit(1);
 }
@@ -74,11 +93,11 @@ static void write_all(int fd, const char *p, size_t n) {
 
 /* code 11 "try again later": the daemon died, closed early or missed the deadline */
 static void try_again(const char *why) {
-  char buf[1400];
+  char buf[2 * PATH_MAX + 256], esc[2 * PATH_MAX];
   int n = snprintf(buf, sizeof buf,
                    "{\"cniVersion\":\"1.1.0\",\"code\":11,\"msg\":\"cnikit-agent %s: try again later\","
                    "\"details\":\"socket %s\"}\n",
-                   why, socket_path);
+                   why, json_escape(socket_path, esc, sizeof esc));
   if (n > 0) write_all(1, buf, (size_t)n);
   _exit(1);
 }
@@ -154,7 +173,11 @@ static void read_sidecar(const char *self, const char *dir) {
   char path[PATH_MAX + 16];
   snprintf(path, sizeof path, "%s.agent.json", self);
   int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) die("cannot open the sidecar <shim>.agent.json");
+  if (fd < 0) {
+    char msg[PATH_MAX + 96];
+    snprintf(msg, sizeof msg, "cannot open the sidecar %s: %s", path, strerror(errno));
+    die(msg);
+  }
   static char text[MAX_SIDECAR + 1];
   ssize_t len = 0, r;
   while ((r = read(fd, text + len, MAX_SIDECAR - (size_t)len)) > 0) len += r;
@@ -295,10 +318,11 @@ int main(int argc, char **argv) {
     fallback(argv, NULL, 0, 0); /* no daemon: ENOENT, ECONNREFUSED (stale socket), EACCES */
   }
 
+  char esc[2 * PATH_MAX];
   deadline_len = (size_t)snprintf(deadline_msg, sizeof deadline_msg,
                                   "{\"cniVersion\":\"1.1.0\",\"code\":11,\"msg\":\"cnikit-agent did not answer within "
                                   "%ld ms: try again later\",\"details\":\"socket %s\"}\n",
-                                  timeout_ms, socket_path);
+                                  timeout_ms, json_escape(socket_path, esc, sizeof esc));
   if (deadline_len >= sizeof deadline_msg) deadline_len = sizeof deadline_msg - 1;
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);
