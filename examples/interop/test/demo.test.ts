@@ -69,7 +69,7 @@ describe("demo", () => {
     expect(r.stdout).toContain("our plugins on Bun");
     expect(r.stdout).toMatch(/ping a → b\s+\d+ bytes from 10\.\d+\.\d+\.\d+/);
     expect(r.stdout).toMatch(/CHECK\s+a ok, b ok/);
-    expect(leftovers(r.id as string)).toEqual([]);
+    expect(await leftovers(r.id as string)).toEqual([]);
   }, 120_000);
 
   it("cleans up when interrupted", async () => {
