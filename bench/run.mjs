@@ -4,7 +4,7 @@
 // run and (when present) bench/ns-ops.mjs. Prints the tables and the targets, and writes them
 // with the machine description into docs/performance.md (between the bench markers).
 //
-//   node bench/run.mjs [--quick] [--rounds N] [--no-write] [--skip concurrency,ns-ops,...]
+//   node bench/run.mjs [--quick] [--rounds N] [--no-write] [--skip concurrency,ns-ops,agent,...]
 //
 // Every invocation runs with a clean environment (exactly `env -i PATH=... CNI_*=...`), every
 // round in fresh ckb<hex> namespaces/bridges/data dirs that are removed in finally.
@@ -13,6 +13,7 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { benchAgent } from "./agent.mjs";
 import { benchConcurrency } from "./concurrency.mjs";
 import { benchEtcdIpam } from "./etcd-ipam.mjs";
 import { machineInfo } from "./lib/machine.mjs";
@@ -87,6 +88,13 @@ if (!skip.has("etcd-ipam")) {
   missing.push(...r.missing);
   sections.push(["etcd-ipam: one-shot ADD over etcd (1 member, loopback) vs host-local; 200 ADDs from 4 hosts", r.markdown]);
 }
+if (!skip.has("agent")) {
+  const r = await benchAgent({ rounds, rssRounds, containers: 100, parallel: 10, onProgress: progress("agent") });
+  done();
+  figures.agent = r.figures;
+  missing.push(...r.missing);
+  sections.push(["Agent mode: the shim and cnikit-agent", r.markdown]);
+}
 const nsOps = join(ROOT, "bench", "ns-ops.mjs");
 if (!skip.has("ns-ops") && existsSync(nsOps)) {
   process.stderr.write("  ns-ops: running bench/ns-ops.mjs\n");
@@ -153,6 +161,27 @@ for (const [id, kind] of [
   target(`our bridge + our host-local ADD × Go pair ADD (${kind})`, pair, 2, "×", vs(pair, b.go?.add, "Go pair"));
   const rssMax = Math.max(...[h[id]?.rss, b[id]?.rss, b[`pair-${id}`]?.rss].filter(Number.isFinite));
   target(`peak RSS of a plugin ADD (${kind})`, rssMax / 1024, 25, " MB", `${mb(rssMax)} MB`);
+}
+// agent mode (the agent issue's targets)
+const a = figures.agent ?? {};
+if (a.go) {
+  const vs = (value, ref, what) => (Number.isFinite(value) ? `${value.toFixed(2)}× (${what} ${ms(ref)} ms)` : undefined);
+  target("agent bridge ADD × Go bridge ADD (IPAM: ours in the daemon vs Go's)", a.agent?.add / a.go.add, 0.6, "×", vs(a.agent?.add / a.go.add, a.go.add, "Go"));
+  target("agent bridge DEL × Go bridge DEL", a.agent?.del / a.go.del, 1, "×", vs(a.agent?.del / a.go.del, a.go.del, "Go"));
+  target("VERSION through the shim × Go bridge VERSION", a.agent?.version / a.go.version, 1, "×", vs(a.agent?.version / a.go.version, a.go.version, "Go"));
+  target("peak RSS of the shim (ADD)", a.agent?.rss / 1024, 3, " MB", `${mb(a.agent?.rss)} MB`);
+  const d = a.daemon;
+  if (d) target(`cnikit-agent RSS after ~${d.calls + 400} calls`, d.afterConcurrency.rssKb / 1024, 80, " MB", `${mb(d.afterConcurrency.rssKb)} MB (${mb(d.before.rssKb)} MB after warm-up; fds ${d.before.fds} → ${d.afterConcurrency.fds})`);
+  const p = a.concurrency;
+  if (p) {
+    const wall = (p.agent.addMs + p.agent.delMs) / (p.go.addMs + p.go.delMs);
+    T.push([
+      "agent: 100 containers, 10 at a time, wall time × the Go pair",
+      `${wall.toFixed(2)}× (${p.agent.distinct} distinct IPs, ${p.agent.addFailures + p.agent.delFailures} failures)`,
+      "≤ 1×, 100, 0",
+      p.agent.ok && wall <= 1 ? "met" : "NOT met",
+    ]);
+  }
 }
 for (const [id, r] of Object.entries(c)) {
   if (id === "go") continue;

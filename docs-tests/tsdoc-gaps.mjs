@@ -45,6 +45,7 @@ export const PACKAGES = {
   testing: ["src/index.ts"],
   build: ["src/index.ts"],
   store: ["src/index.ts", "src/testing.ts"],
+  agent: ["src/index.ts"],
 };
 
 const SPEC_LINK = /SPEC\.md|CONVENTIONS\.md|cni\.dev/;

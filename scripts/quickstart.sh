@@ -22,7 +22,7 @@ fi
 # nftables/iptables (masquerade), ping, flock/script (util-linux), and Go + the libcni sources
 # (Debian golang-github-appc-cni-dev) to build a real Go libcni runtime for the interop tests; etcd (etcd-server,
 # etcd-client) for the @cnikit/store tests, which start their own members.
-debs="containernetworking-plugins iproute2 nftables iptables iputils-ping util-linux time golang-go golang-github-appc-cni-dev etcd-server etcd-client"
+debs="gcc libc6-dev containernetworking-plugins iproute2 nftables iptables iputils-ping util-linux time golang-go golang-github-appc-cni-dev etcd-server etcd-client"
 missing=""
 for p in $debs; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
 if [ -n "$missing" ]; then

@@ -13,18 +13,34 @@
  * import { buildFixture } from "../../../tools/build-fixture.js";
  * const noop = await buildFixture("examples/noop"); // what `pnpm build` writes: examples/noop/dist/noop
  * const bunBridge = await buildFixture("examples/bridge", "build:bun"); // examples/bridge/dist-bun/bridge
+ * const shim = await buildFixture("examples/bridge", "build:agent"); // examples/bridge/dist/agent/bridge (+ .agent.json, .plugin.cjs)
  * const vethtest = await buildFixture({ entry: "packages/ns/test/fixtures/bundle-veth.ts", outfile: join(dir, "vethtest") });
  * ```
  */
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, openSync, closeSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  openSync,
+  closeSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { type BuildPluginOptions, buildBun, buildPlugin } from "../packages/build/src/index.js";
+import { basename } from "node:path";
+import { type BuildPluginOptions, buildAgent, buildBun, buildPlugin } from "../packages/build/src/index.js";
 
-/** What to build: `cnikit-build`'s options, and which runtime the output is for (default node). */
+/**
+ * What to build: `cnikit-build`'s options, and which runtime the output is for (default node).
+ * `agent`: `cnikit-build --agent`, where `entry` is the plugin module and `outfile` the shim
+ * (`dist/agent/<name>`).
+ */
 export interface FixtureOptions extends BuildPluginOptions {
-  readonly target?: "node" | "bun" | "bun-shared" | undefined;
+  readonly target?: "node" | "bun" | "bun-shared" | "agent" | undefined;
 }
 
 /** The repository root. */
@@ -92,11 +108,15 @@ export async function buildFixture(what: string | FixtureOptions, script = "buil
     const { metafile } =
       target === "bun" || target === "bun-shared"
         ? await buildBun({ entry: plugin.entry, outfile, cwd, target })
-        : await buildPlugin(plugin);
+        : target === "agent"
+          ? await buildAgent({ plugin: plugin.entry, name: basename(outfile), outdir: dirname(outfile), cwd })
+          : await buildPlugin(plugin);
     const inputs = Object.keys(metafile.inputs)
       .filter((i) => !i.startsWith("<") && !i.includes(":"))
       .map((i) => resolve(process.cwd(), i));
     checkWorkspaceDists(inputs);
+    // the shim copied into an agent build is an input too (built from shim.c, not src/)
+    if (target === "agent") inputs.push(join(REPO_ROOT, "packages/agent/dist/shim"));
     // inputs changed during the build: leave no record, so the next call builds again
     if (newest(inputs) <= startedAt) {
       const record: BuildRecord = { options: key, inputs };
@@ -114,14 +134,30 @@ function optionsFromPackage(dir: string, script: string): FixtureOptions {
   // the first command of the script (`build` runs `build:bun` after it)
   const words = (text.split("&&")[0] ?? "").trim().split(/\s+/);
   const [bin, entry, outfile, ...rest] = words;
+  if (bin === "cnikit-build" && entry && outfile && rest.length === 1 && rest[0] === "--agent") {
+    // `cnikit-build <entry> dist/<name> --agent`: plugin.ts beside the entry → dist/agent/<name>
+    const plugin = join(dirname(entry), "plugin.ts");
+    const shim = join(dirname(outfile), "agent", basename(outfile));
+    return { entry: plugin, outfile: shim, cwd: dir, target: "agent" };
+  }
   const target = rest[0] === "--target" && rest.length === 2 ? rest[1] : undefined;
   if (bin !== "cnikit-build" || !entry || !outfile || (rest.length && !(target === "bun" || target === "bun-shared"))) {
     throw new Error(
-      `${relative(REPO_ROOT, dir) || dir}: buildFixture needs a "${script}" script "cnikit-build <entry> <outfile> [--target bun|bun-shared]", not ${JSON.stringify(text)}`,
+      `${relative(REPO_ROOT, dir) || dir}: buildFixture needs a "${script}" script "cnikit-build <entry> <outfile> [--target bun|bun-shared | --agent]", not ${JSON.stringify(text)}`,
     );
   }
   // the same defaults as the cnikit-build command line
-  return { entry, outfile, cwd: dir, minify: false, external: [], snapshot: false, snapshotRehash: false, codeCache: true, target: target as FixtureOptions["target"] };
+  return {
+    entry,
+    outfile,
+    cwd: dir,
+    minify: false,
+    external: [],
+    snapshot: false,
+    snapshotRehash: false,
+    codeCache: true,
+    target: target as FixtureOptions["target"],
+  };
 }
 
 function mtime(file: string): number {

@@ -1,6 +1,6 @@
 /**
  * The `bridge` executable: serves one CNI call from the environment and stdin.
  */
-import { createBridgePlugin } from "./plugin.js";
+import plugin from "./plugin.js";
 
-await createBridgePlugin().main();
+await plugin.main();

@@ -53,3 +53,6 @@ export function createBridgePlugin(): Plugin {
     gc: async (ctx) => (await load()).gc(ctx),
   });
 }
+
+/** The plugin, for `cnikit-build --agent` (the module `cnikit-agent serve` loads) and main.ts. */
+export default createBridgePlugin();

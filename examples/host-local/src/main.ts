@@ -1,4 +1,4 @@
 /** The host-local executable. */
-import { createHostLocalPlugin } from "./plugin.js";
+import plugin from "./plugin.js";
 
-await createHostLocalPlugin().main();
+await plugin.main();

@@ -69,3 +69,6 @@ export function createHostLocalPlugin(): Plugin {
     },
   });
 }
+
+/** The plugin, for `cnikit-build --agent` (the module `cnikit-agent serve` loads) and main.ts. */
+export default createHostLocalPlugin();

@@ -198,3 +198,31 @@ export async function bundleDeferredCjs(
   const inputs = Object.fromEntries(Object.entries(metafile.inputs).filter(([k]) => !k.endsWith("entry-wrapper.mjs")));
   return { ...metafile, inputs };
 }
+
+/**
+ * One CommonJS module whose `default` export is the plugin module's (`cnikit-build --agent`):
+ * loaded by `cnikit-agent` with `require`, not executed. `import.meta` describes the module's
+ * own real path, so `@cnikit/native` finds `koffi.node` beside it.
+ */
+export async function bundleAgentModule(o: BundleOptions, outfile: string, work: string): Promise<Metafile> {
+  const wrapper = join(work, "agent-wrapper.mjs");
+  writeFileSync(wrapper, `export { default } from ${JSON.stringify(o.entryAbs)};\n`);
+  const metafile = await run({
+    ...baseOptions(o),
+    entryPoints: [wrapper],
+    outfile,
+    format: "cjs",
+    plugins: [cnikitSourcePlugin()],
+    banner: {
+      js: [
+        '"use strict";',
+        'const { realpathSync: __cnikitRealpath } = require("node:fs");',
+        'const { pathToFileURL: __cnikitToUrl } = require("node:url");',
+        'const __cnikitImportMeta = { get filename() { return __cnikitRealpath(__filename); }, get dirname() { return require("node:path").dirname(this.filename); }, get url() { return __cnikitToUrl(this.filename).href; } };',
+      ].join("\n"),
+    },
+    define: { __CNIKIT_BUNDLED__: "true", "import.meta": "__cnikitImportMeta", ...o.define },
+  });
+  const inputs = Object.fromEntries(Object.entries(metafile.inputs).filter(([k]) => !k.endsWith("agent-wrapper.mjs")));
+  return { ...metafile, inputs };
+}

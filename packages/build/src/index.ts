@@ -5,6 +5,7 @@
  *
  * @packageDocumentation
  */
+export { type BuildAgentOptions, type BuildAgentResult, buildAgent } from "./agent.js";
 export {
   type AfterBundleContext,
   type AfterBundleHook,

@@ -3,8 +3,10 @@
  *
  * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#section-2-execution-protocol — a plugin is an executable the runtime execs
  */
-import { relative } from "node:path";
+import { existsSync } from "node:fs";
+import { basename, dirname, join, relative, resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { buildAgent } from "./agent.js";
 import { BUILD_FORMATS, type BuildFormat, buildPlugin, DEFAULT_FORMAT } from "./build-plugin.js";
 import { BUN_TARGETS, type BunTarget, buildBun } from "./bun.js";
 import { BuildError } from "./errors.js";
@@ -40,6 +42,10 @@ Installing the plugin = copying the output directory.
   cnikit-build src/main.ts dist-bun/my-plugin --target bun-shared
                                                        bytecode bundle + .jsc, run by one bun
                                                        copied beside it for all plugins
+  cnikit-build src/main.ts dist/my-plugin --agent      agent mode: dist/agent/my-plugin (the
+                                                       native shim), .agent.json (its sidecar,
+                                                       fallback ../my-plugin) and .plugin.cjs
+                                                       (what cnikit-agent serve loads)
 
 options:
   --target node|bun|bun-shared
@@ -57,6 +63,12 @@ options:
   --bun <path>         with --target bun*: the bun binary to build with (and to copy)
   --no-code-cache      CommonJS: no <outfile>.v8cache (V8's code cache, used by the node
                        that built it; without it every call compiles the bundle)
+  --agent              write the agent-mode files into <outdir>/agent/ (see @cnikit/agent);
+                       the plugin module (default export: the Plugin) is --plugin, by
+                       default plugin.ts beside the entry; the plain build stays the fallback
+  --plugin <module>    with --agent: the module that default-exports the plugin
+  --socket <path>      with --agent: the daemon's socket (default /run/cnikit/<name>.sock)
+  --timeout-ms <n>     with --agent: the shim's hard deadline (default 30000)
   --minify             minify the bundle
   --external <module>  leave <module> out of the bundle (repeatable)
   -h, --help           this help
@@ -115,6 +127,9 @@ export async function runBuildCli(argv: readonly string[], io: BuildCliIo = defa
   };
   if (!entry || !outfile) return usageError("an entry and an outfile are required");
   if (extra.length) return usageError(`unexpected argument ${JSON.stringify(extra[0])}`);
+  if (values.agent) return runAgentBuild(entry, outfile, values, io, usageError);
+  if (values.plugin !== undefined || values.socket !== undefined || values["timeout-ms"] !== undefined)
+    return usageError("--plugin, --socket and --timeout-ms need --agent");
   const format = values.format as BuildFormat | undefined;
   if (format !== undefined && !(BUILD_FORMATS as readonly string[]).includes(format)) {
     return usageError(`--format must be ${BUILD_FORMATS.join(" or ")}, not ${JSON.stringify(format)}`);
@@ -184,6 +199,50 @@ export async function runBuildCli(argv: readonly string[], io: BuildCliIo = defa
   }
 }
 
+type ParsedValues = ReturnType<typeof parse>["values"];
+
+/** `--agent`: the shim, its sidecar and the served module in `<outdir>/agent/`. */
+async function runAgentBuild(
+  entry: string,
+  outfile: string,
+  values: ParsedValues,
+  io: BuildCliIo,
+  usageError: (msg: string) => number,
+): Promise<number> {
+  if (values.sea || values.snapshot || values.format || values.target || values.bun || values.shebang)
+    return usageError("--agent cannot be combined with --sea, --snapshot, --format, --target, --bun or --shebang");
+  const timeout = values["timeout-ms"];
+  const timeoutMs = timeout === undefined ? undefined : Number(timeout);
+  if (timeoutMs !== undefined && !(Number.isInteger(timeoutMs) && timeoutMs > 0))
+    return usageError(`--timeout-ms must be a positive integer, not ${JSON.stringify(timeout)}`);
+  const plugin = values.plugin ?? join(dirname(entry), "plugin.ts");
+  if (values.plugin === undefined && !existsSync(resolve(io.cwd, plugin)))
+    return usageError(`--agent needs --plugin <module> (no ${plugin} beside the entry)`);
+  const name = basename(outfile);
+  try {
+    const r = await buildAgent({
+      plugin,
+      name,
+      outdir: join(dirname(outfile), "agent"),
+      cwd: io.cwd,
+      socket: values.socket,
+      timeoutMs,
+      minify: values.minify ?? false,
+      external: values.external ?? [],
+    });
+    const rel = (p: string) => {
+      const x = relative(io.cwd, p);
+      return x && !x.startsWith("..") ? x : p;
+    };
+    io.err(`built ${rel(r.shim)} (+ ${[r.sidecar, r.module, ...r.nativeAddons].map(rel).join(", ")})\n`);
+    return 0;
+  } catch (err) {
+    const msg = err instanceof BuildError ? err.message : String((err as Error)?.stack ?? err);
+    io.err(`cnikit-build: ${msg}\n`);
+    return 1;
+  }
+}
+
 function parse(argv: readonly string[]) {
   return parseArgs({
     args: [...argv],
@@ -198,6 +257,10 @@ function parse(argv: readonly string[]) {
       "snapshot-rehash": { type: "boolean" },
       sea: { type: "boolean" },
       minify: { type: "boolean" },
+      agent: { type: "boolean" },
+      plugin: { type: "string" },
+      socket: { type: "string" },
+      "timeout-ms": { type: "string" },
       shebang: { type: "string" },
       external: { type: "string", multiple: true },
       help: { type: "boolean", short: "h" },

@@ -25,7 +25,7 @@ import {
 import { PKG_DIR, cleanEnv } from "./cli-harness.js";
 
 const REPO = join(PKG_DIR, "../..");
-const PACKAGES = ["spec", "native", "skel", "ns", "invoke", "ipam-client", "host-local", "runtime", "testing", "build", "create-cni-plugin"];
+const PACKAGES = ["spec", "native", "skel", "ns", "invoke", "ipam-client", "host-local", "runtime", "testing", "agent", "build", "create-cni-plugin"];
 const MIN = 60_000;
 
 /** One step of the user's workflow in `cwd` (CI=true, a clean env), timed; throws with the tail of its output when it fails. */
@@ -188,6 +188,20 @@ describe.skipIf(!goBridge || !goHostLocal)("npm create cni-plugin, end to end", 
     const bunResult = expectPluginSuccess(await runPlugin(bun, { command: "ADD", config, netns: ns, containerId: "e2e-bun", path: seaPath }));
     await expectAddress(ns, "eth0", bunResult?.ips?.[0]?.address ?? "");
     expectPluginSuccess(await runPlugin(bun, { command: "DEL", config, netns: ns, containerId: "e2e-bun", path: seaPath }));
+    await expectNoLink(ns, "eth0");
+
+    // build:agent: dist/agent/<name> (the shim), its sidecar and the served module; without a
+    // daemon the shim runs its fallback, ../<name>
+    const agentBuild = await must("npm", ["run", "build:agent"], dir);
+    (timings.main as Record<string, number>).buildAgentMs = agentBuild.ms;
+    const shim = join(dir, "dist", "agent", name);
+    expect(readdirSync(join(dir, "dist", "agent")).sort()).toEqual([name, `${name}.agent.json`, `${name}.plugin.cjs`, "koffi.node"].sort());
+    expect(JSON.parse(readFileSync(`${shim}.agent.json`, "utf8"))).toMatchObject({ socket: `/run/cnikit/${name}.sock`, fallback: `../${name}` });
+    const shimVersion = await runPlugin(shim, { command: "VERSION", env: { PATH: "/nonexistent" } });
+    expect(shimVersion.version?.supportedVersions).toContain("1.1.0");
+    const shimResult = expectPluginSuccess(await runPlugin(shim, { command: "ADD", config, netns: ns, containerId: "e2e-agent", path }));
+    await expectAddress(ns, "eth0", shimResult?.ips?.[0]?.address ?? "");
+    expectPluginSuccess(await runPlugin(shim, { command: "DEL", config, netns: ns, containerId: "e2e-agent", path }));
     await expectNoLink(ns, "eth0");
   }, 10 * MIN);
 

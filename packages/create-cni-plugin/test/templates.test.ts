@@ -28,6 +28,7 @@ describe("templates/", () => {
       "build:snapshot": `cnikit-build src/main.ts dist-snapshot/${NAME_PLACEHOLDER} --snapshot`,
       "build:sea": `cnikit-build src/main.ts dist-sea/${NAME_PLACEHOLDER} --sea`,
       "build:bun": `cnikit-build src/main.ts dist-bun/${NAME_PLACEHOLDER} --target bun`,
+      "build:agent": `cnikit-build src/main.ts dist/${NAME_PLACEHOLDER} --agent`,
       test: "npm run build && vitest run",
     });
     expect(existsSync(join(ROOT, folder, "scripts")), `${folder}/scripts`).toBe(false);
@@ -43,6 +44,7 @@ describe("templates/", () => {
     expect(readme).toContain("npx cnikit add");
     expect(readme).toContain("sudo npm test");
     expect(readme).toContain("npm run build:bun");
+    expect(readme).toContain("npm run build:agent");
     const plugin = readFileSync(join(ROOT, folder, "src/plugin.ts"), "utf8");
     expect(plugin).toContain(`name: "${NAME_PLACEHOLDER}"`);
     expect(readFileSync(join(ROOT, folder, "test/plugin.test.ts"), "utf8")).toContain('from "@cnikit/testing"');

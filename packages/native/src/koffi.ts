@@ -56,11 +56,28 @@ function dlopen(path: string): unknown {
   return mod.exports;
 }
 
+/**
+ * Directory of the bundle this code is in, when bundled (`cnikit-build` defines `import.meta`
+ * as the bundle's real path): differs from the entry's for a module loaded by another program,
+ * such as a plugin module served by `cnikit-agent`.
+ */
+function bundleDir(): string | undefined {
+  try {
+    const filename = (import.meta as { filename?: unknown }).filename;
+    return typeof filename === "string" && !filename.startsWith("/$bunfs/") ? dirname(filename) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 function loadBeside(file: string): unknown {
   const dir = entryDir();
-  const candidates = [dir && join(dir, file), dir && join(dir, "..", file)].filter(
-    (x): x is string => typeof x === "string",
-  );
+  const own = isBundled() ? bundleDir() : undefined;
+  const candidates = [
+    own && own !== dir && join(own, file),
+    dir && join(dir, file),
+    dir && join(dir, "..", file),
+  ].filter((x): x is string => typeof x === "string");
   for (const p of candidates) {
     if (existsSync(p)) return dlopen(p);
   }

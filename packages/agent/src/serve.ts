@@ -1,0 +1,357 @@
+/**
+ * `serveAgent`: serves built plugins on root-only unix sockets, one `<name>.sock` per plugin,
+ * each request through the plugin's own skel dispatch (`plugin.run(io)`).
+ *
+ * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#section-2-execution-protocol
+ */
+import { chmodSync, existsSync, lstatSync, mkdirSync, statSync, unlinkSync } from "node:fs";
+import { createConnection, createServer, type Server, type Socket } from "node:net";
+import { join } from "node:path";
+import { CniError, ErrorCode } from "@cnikit/spec";
+import type { ServedPlugin } from "./load-plugin.js";
+import { peerCredentials, socketFd } from "./peer-cred.js";
+import {
+  AGENT_PROTOCOL,
+  type AgentRequest,
+  checkRequestHeader,
+  decodeRequest,
+  encodeResponse,
+  HEADER_BYTES,
+} from "./protocol.js";
+
+/**
+ * One line of the daemon's log (written as JSON on stderr by the CLI).
+ *
+ * @example
+ * const log = (entry: AgentLogEntry) => process.stderr.write(`${JSON.stringify(entry)}\n`);
+ */
+export interface AgentLogEntry {
+  readonly time: string;
+  readonly level: "info" | "warn" | "error";
+  readonly msg: string;
+  readonly [key: string]: unknown;
+}
+
+/**
+ * Options of {@link serveAgent}.
+ *
+ * @example
+ * const options: AgentServeOptions = { socketDir: "/run/cnikit", plugins: [loadAgentPlugin("bridge.plugin.cjs")] };
+ */
+export interface AgentServeOptions {
+  /** Directory of the sockets (created root-owned 0700; its owner must be this process's uid). */
+  readonly socketDir: string;
+  /** The plugins to serve. */
+  readonly plugins: readonly ServedPlugin[];
+  /** Receives the log entries (default: none). */
+  readonly log?: ((entry: AgentLogEntry) => void) | undefined;
+  /** The uid a peer must have (default 0: root only). */
+  readonly allowedUid?: number | undefined;
+  /** The PATH a plugin's delegates are found with (default this process's PATH). */
+  readonly path?: string | undefined;
+}
+
+/**
+ * Request counters of one served plugin.
+ *
+ * @example
+ * const stats: AgentPluginStats = server.stats.bridge!;
+ */
+export interface AgentPluginStats {
+  /** Calls answered. */
+  requests: number;
+  /** Calls answered with a non-zero exit status. */
+  failures: number;
+  /** Calls running now. */
+  inFlight: number;
+  /** Connections refused (peer, frame or env). */
+  refused: number;
+}
+
+/**
+ * A running daemon: its sockets, counters, and `close()`.
+ *
+ * @example
+ * const server: AgentServer = await serveAgent({ socketDir, plugins });
+ * await server.close();
+ */
+export interface AgentServer {
+  /** The socket paths, one per plugin. */
+  readonly sockets: readonly string[];
+  /** Counters by plugin name. */
+  readonly stats: Readonly<Record<string, AgentPluginStats>>;
+  /** Unlinks the sockets first, stops accepting, waits for the calls in flight. */
+  close(): Promise<void>;
+}
+
+const FRAME_IDLE_MS = 10_000;
+
+function memory(): { rssBytes: number; heapTotalBytes: number; heapUsedBytes: number; externalBytes: number } {
+  const m = process.memoryUsage();
+  return { rssBytes: m.rss, heapTotalBytes: m.heapTotal, heapUsedBytes: m.heapUsed, externalBytes: m.external };
+}
+
+function errorJson(code: number, msg: string, details?: string): string {
+  return `${JSON.stringify({ cniVersion: "1.1.0", code, msg, ...(details ? { details } : {}) })}\n`;
+}
+
+/** Ensures the socket directory exists, belongs to us and is 0700. */
+function prepareSocketDir(dir: string): void {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const st = statSync(dir);
+  const uid = process.getuid?.() ?? 0;
+  if (!st.isDirectory()) throw new Error(`${dir} is not a directory`);
+  if (st.uid !== uid) throw new Error(`socket directory ${dir} is owned by uid ${st.uid}, not ${uid}`);
+  chmodSync(dir, 0o700);
+}
+
+/** Removes a socket file nobody listens on; refuses to take over a live one. */
+async function clearStaleSocket(path: string): Promise<void> {
+  if (!existsSync(path)) return;
+  if (!lstatSync(path).isSocket()) throw new Error(`${path} exists and is not a socket`);
+  const live = await new Promise<boolean>((resolve) => {
+    const probe = createConnection({ path });
+    probe.on("connect", () => {
+      probe.destroy();
+      resolve(true);
+    });
+    probe.on("error", () => resolve(false));
+  });
+  if (live) throw new Error(`${path} is served by another process`);
+  unlinkSync(path);
+}
+
+async function listen(server: Server, path: string): Promise<void> {
+  const old = process.umask(0o177);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(path, () => {
+        server.off("error", reject);
+        resolve();
+      });
+    });
+  } finally {
+    process.umask(old);
+  }
+  chmodSync(path, 0o600);
+}
+
+/**
+ * Serves each plugin on `<socketDir>/<name>.sock` (mode 0600, directory 0700): one request per
+ * connection, in the agent wire protocol; peers other than root (SO_PEERCRED), non-CNI_* keys,
+ * a CNI_NETNS that is not a path and malformed or oversized frames are refused and the daemon
+ * goes on. Requests run concurrently, each through `plugin.run({ env, readStdin, signal })`.
+ *
+ * @example
+ * const server = await serveAgent({ socketDir: "/run/cnikit", plugins: [loadAgentPlugin("dist/agent/bridge.plugin.cjs")] });
+ * process.once("SIGTERM", () => void server.close());
+ * @throws Error when the directory is not ours, a socket is live in another process, or listen fails.
+ * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#section-2-execution-protocol
+ */
+export async function serveAgent(options: AgentServeOptions): Promise<AgentServer> {
+  const log = options.log ?? (() => {});
+  const emit = (level: AgentLogEntry["level"], msg: string, fields: Record<string, unknown> = {}) =>
+    log({ time: new Date().toISOString(), level, msg, ...fields });
+  const allowedUid = options.allowedUid ?? 0;
+  const pathEnv = options.path ?? process.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin";
+  prepareSocketDir(options.socketDir);
+  const started = Date.now();
+  const stats: Record<string, AgentPluginStats> = {};
+  const running = new Set<Promise<unknown>>();
+  const open = new Set<Socket>();
+  const servers: Array<{ server: Server; path: string }> = [];
+  let closing: Promise<void> | undefined;
+
+  for (const served of options.plugins) {
+    if (stats[served.name]) throw new Error(`two plugins named ${served.name}`);
+    const st: AgentPluginStats = { requests: 0, failures: 0, inFlight: 0, refused: 0 };
+    stats[served.name] = st;
+    const path = join(options.socketDir, `${served.name}.sock`);
+    await clearStaleSocket(path);
+    const server = createServer({ allowHalfOpen: true }, (socket) => accept(served, st, socket));
+    server.on("error", (err) => emit("error", "server error", { plugin: served.name, error: err.message }));
+    await listen(server, path);
+    servers.push({ server, path });
+    emit("info", "serving", { plugin: served.name, version: served.plugin.version, socket: path });
+  }
+
+  function reply(socket: Socket, frame: Buffer): void {
+    if (socket.destroyed) return;
+    socket.end(frame);
+    // the shim half-closed already; a peer that never does is cut off
+    setTimeout(() => socket.destroy(), 2000).unref();
+  }
+
+  function refuse(served: ServedPlugin, st: AgentPluginStats, socket: Socket, msg: string, code: number): void {
+    st.refused++;
+    emit("warn", "request refused", { plugin: served.name, reason: msg });
+    socket.resume(); // drain what the peer still sends
+    reply(socket, encodeResponse(AGENT_PROTOCOL.result, 1, errorJson(code, `cnikit-agent: ${msg}`), ""));
+  }
+
+  function accept(served: ServedPlugin, st: AgentPluginStats, socket: Socket): void {
+    open.add(socket);
+    socket.on("close", () => open.delete(socket));
+    socket.on("error", () => {});
+    if (closing) {
+      socket.destroy();
+      return;
+    }
+    let uid: number;
+    try {
+      uid = peerCredentials(socketFd(socket)).uid;
+    } catch (err) {
+      refuse(served, st, socket, `cannot check the peer: ${(err as Error).message}`, ErrorCode.Internal);
+      return;
+    }
+    if (uid !== allowedUid) {
+      refuse(served, st, socket, `permission denied: peer uid ${uid} is not ${allowedUid}`, ErrorCode.Internal);
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let expected = -1;
+    let header: { type: number; envBytes: number; total: number } | undefined;
+    let done = false;
+    socket.setTimeout(FRAME_IDLE_MS, () => {
+      if (done) return;
+      done = true;
+      emit("warn", "request frame incomplete after idle timeout", { plugin: served.name });
+      socket.destroy();
+    });
+    const onData = (chunk: Buffer) => {
+      if (done) return;
+      chunks.push(chunk);
+      size += chunk.length;
+      if (!header && size >= HEADER_BYTES) {
+        const head = Buffer.concat(chunks);
+        const check = checkRequestHeader(head.subarray(0, HEADER_BYTES));
+        if (check.kind === "skew") {
+          done = true;
+          st.refused++;
+          emit("warn", "protocol version skew", { plugin: served.name, version: check.version });
+          socket.resume();
+          reply(socket, encodeResponse(AGENT_PROTOCOL.unsupportedVersion, 1, "", ""));
+          return;
+        }
+        if (check.kind === "bad") {
+          done = true;
+          refuse(served, st, socket, `malformed request: ${check.reason}`, ErrorCode.IoFailure);
+          return;
+        }
+        header = check;
+        expected = check.total;
+      }
+      if (header && size >= expected) {
+        done = true;
+        socket.setTimeout(0);
+        const frame = Buffer.concat(chunks, size);
+        let request: AgentRequest;
+        try {
+          request = decodeRequest(frame, header);
+        } catch (err) {
+          refuse(
+            served,
+            st,
+            socket,
+            `malformed request: ${(err as Error).message}`,
+            ErrorCode.InvalidEnvironmentVariables,
+          );
+          return;
+        }
+        socket.off("data", onData);
+        socket.resume();
+        const p = serveRequest(served, st, socket, request).finally(() => running.delete(p));
+        running.add(p);
+      }
+    };
+    socket.on("data", onData);
+    socket.on("end", () => {
+      if (!done) {
+        done = true;
+        st.refused++;
+        emit("warn", "request frame incomplete", { plugin: served.name, bytes: size });
+        socket.destroy();
+      }
+    });
+  }
+
+  async function serveRequest(
+    served: ServedPlugin,
+    st: AgentPluginStats,
+    socket: Socket,
+    request: AgentRequest,
+  ): Promise<void> {
+    if (request.type === AGENT_PROTOCOL.status) {
+      const body = {
+        name: served.name,
+        plugin: served.plugin.name,
+        version: served.plugin.version,
+        cniVersions: served.plugin.cniVersions,
+        pid: process.pid,
+        uptimeMs: Date.now() - started,
+        ...memory(),
+        protocol: AGENT_PROTOCOL.version,
+        ...st,
+      };
+      reply(socket, encodeResponse(AGENT_PROTOCOL.status, 0, `${JSON.stringify(body)}\n`, ""));
+      return;
+    }
+    const t0 = performance.now();
+    st.inFlight++;
+    const controller = new AbortController();
+    let answered = false;
+    socket.once("close", () => {
+      if (!answered) controller.abort(new CniError(ErrorCode.TryAgainLater, "the agent shim went away"));
+    });
+    let exitCode: number;
+    let stdout: string;
+    let stderr: string;
+    try {
+      const out = await served.plugin.run({
+        env: { PATH: pathEnv, ...request.env },
+        readStdin: async () => request.stdin,
+        signal: controller.signal,
+      });
+      ({ exitCode, stdout, stderr } = out);
+    } catch (err) {
+      exitCode = 1;
+      stdout = errorJson(ErrorCode.Internal, (err as Error).message ?? String(err));
+      stderr = "";
+    }
+    answered = true;
+    st.inFlight--;
+    st.requests++;
+    if (exitCode !== 0) st.failures++;
+    emit(exitCode === 0 ? "info" : "warn", "call", {
+      plugin: served.name,
+      command: request.env.CNI_COMMAND,
+      containerId: request.env.CNI_CONTAINERID,
+      exitCode,
+      ms: Math.round((performance.now() - t0) * 100) / 100,
+    });
+    reply(socket, encodeResponse(AGENT_PROTOCOL.result, exitCode, stdout, stderr));
+  }
+
+  async function close(): Promise<void> {
+    closing ??= (async () => {
+      for (const { path } of servers) {
+        try {
+          unlinkSync(path);
+        } catch {
+          // gone already
+        }
+      }
+      const closed = servers.map(({ server }) => new Promise<void>((resolve) => server.close(() => resolve())));
+      emit("info", "stopping", { inFlight: running.size });
+      while (running.size > 0) await Promise.allSettled([...running]);
+      for (const s of open) s.destroy();
+      await Promise.all(closed);
+      emit("info", "stopped");
+    })();
+    return closing;
+  }
+
+  return { sockets: servers.map((s) => s.path), stats, close };
+}
