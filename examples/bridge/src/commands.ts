@@ -42,13 +42,6 @@ function messageOf(err: unknown): string {
   return err instanceof CniError ? err.msg : err instanceof Error ? err.message : String(err);
 }
 
-/** Re-throws `err` with `prefix: ` in front of its message, keeping its code. */
-function wrap(prefix: string, err: unknown): CniError {
-  const code = err instanceof CniError ? err.code : ErrorCode.Internal;
-  const details = err instanceof CniError ? err.details : undefined;
-  return new CniError(code, `${prefix}: ${messageOf(err)}`, details, { cause: err });
-}
-
 function trySysctl(ns: Netns, name: string, value: string): void {
   try {
     ns.setSysctlSync(name, value);
@@ -111,7 +104,7 @@ export async function add(ctx: Ctx): Promise<AddResult> {
       },
     });
   } catch (err) {
-    throw wrap(`failed to create bridge "${conf.bridge}"`, err);
+    throw CniError.wrap(`failed to create bridge "${conf.bridge}"`, err);
   }
   if (created) ctx.onRollback(() => removeBridgeIfUnused(conf.bridge));
   // the bridge's MAC when it cannot change any more (pinned), else undefined (re-read at the end)
@@ -123,7 +116,7 @@ export async function add(ctx: Ctx): Promise<AddResult> {
   try {
     ns = await Netns.open(ctx.netns);
   } catch (err) {
-    throw wrap(`failed to open netns "${ctx.netns}"`, err);
+    throw CniError.wrap(`failed to open netns "${ctx.netns}"`, err);
   }
   try {
     const veth = await setupVeth({
@@ -186,12 +179,12 @@ export async function add(ctx: Ctx): Promise<AddResult> {
               pinnedMac = now.mac;
             }
           } catch (err) {
-            throw wrap("failed to set bridge addr", err);
+            throw CniError.wrap("failed to set bridge addr", err);
           }
           try {
             await enableIpForward([gws4or6.family]);
           } catch (err) {
-            throw wrap("failed to enable forwarding", err);
+            throw CniError.wrap("failed to enable forwarding", err);
           }
         }
       }
@@ -210,7 +203,7 @@ export async function add(ctx: Ctx): Promise<AddResult> {
       try {
         await ns.setLinkUp(veth.container.index);
       } catch (err) {
-        throw wrap(`failed to set "${ctx.ifName}" up`, err);
+        throw CniError.wrap(`failed to set "${ctx.ifName}" up`, err);
       }
     }
 
@@ -313,7 +306,7 @@ export async function check(ctx: Ctx): Promise<void> {
   try {
     ns = await Netns.open(ctx.netns);
   } catch (err) {
-    throw wrap(`failed to open netns "${ctx.netns}"`, err);
+    throw CniError.wrap(`failed to open netns "${ctx.netns}"`, err);
   }
   try {
     if (conf.ipam) await ipam.check(ctx);

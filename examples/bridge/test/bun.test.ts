@@ -3,24 +3,20 @@
  * runs it: the core story (two containers ADD, ping, CHECK, DEL, nothing left) with our Bun
  * host-local and with Go's as the IPAM delegate. Built by buildFixture (dist-bun/, as `pnpm build`).
  */
-import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { expectPing, expectPluginSuccess, findLink, runPlugin, Scratch } from "@cnikit/testing";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { buildFixture } from "../../../tools/build-fixture.js";
 
 const GO_DIR = "/usr/lib/cni";
-let dir = "";
 const bin = { bridge: "", "host-local": "" };
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), "ckbun-"));
   for (const name of ["bridge", "host-local"] as const) {
     bin[name] = await buildFixture(`examples/${name}`, "build:bun");
   }
 }, 120_000);
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 let s: Scratch;
 afterEach(() => s?.cleanup());

@@ -3,23 +3,19 @@
  * host-local on one data dir: concurrent ADDs under the shared flock give distinct addresses, a
  * lease written by one is checked and released by the other, GC and STATUS answer.
  */
-import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { buildFixture } from "../../../tools/build-fixture.js";
 import { expectPluginSuccess, runPlugin, Scratch } from "@cnikit/testing";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterEach, beforeAll, describe, expect, it } from "vitest";
 
 const GO_DIR = "/usr/lib/cni";
 const GO = `${GO_DIR}/host-local`;
-let dir = "";
 let ours = "";
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), "ckbun-"));
   ours = await buildFixture("examples/host-local", "build:bun");
 }, 120_000);
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 let s: Scratch;
 afterEach(() => s?.cleanup());

@@ -3,25 +3,21 @@
  * Go reference plugins, in both directions, under our runtime: the same story as chains.test.ts
  * (two containers ADD, ping, CHECK, DEL, nothing left), with the second binary.
  */
-import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { buildFixture } from "../../../tools/build-fixture.js";
 import { CniRuntime, confListFromBytes } from "@cnikit/runtime";
 import { expectPing, findLink, HOST_NETNS, listLinks, Scratch } from "@cnikit/testing";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterEach, beforeAll, describe, expect, it } from "vitest";
 
 const GO_DIR = "/usr/lib/cni";
-let dir = "";
 const bun = { bridge: "", "host-local": "" };
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), "ckbun-"));
   for (const name of ["bridge", "host-local"] as const) {
     bun[name] = await buildFixture(`examples/${name}`, "build:bun");
   }
 }, 120_000);
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 let s: Scratch;
 afterEach(() => s?.cleanup());
