@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { CniError } from "@cnikit/spec";
 import { LinkNotFoundError, type Netns, NetlinkError, randomMac } from "../src/index.js";
-import { nsName, sh, withNetns } from "./helpers.js";
+import { nsName, ping, sh, withNetns } from "./helpers.js";
 
 /** The entries the kernel makes for a device's own multicast addresses. */
 const multicast = (mac: string | undefined): boolean => mac?.startsWith("33:33:") === true || mac?.startsWith("01:00:5e:") === true;
@@ -128,6 +128,14 @@ describe("neighbours", () => {
       expect(await ns.deleteNeighbour({ link: "e0", ip: "10.9.0.9", proxy: true }, { missingOk: true })).toBe(false);
       expect(ipNeigh(ns, "e0")).toEqual([]);
       expect(await ourNeigh(ns, "e0")).toEqual([]);
+
+      // NTF_ROUTER, set here by `ip neigh add ... router`, reads back as router
+      sh("ip", ["-n", nsName(ns), "-6", "neigh", "add", "fd09::5", "lladdr", m1, "dev", "e0", "router"]);
+      expect((await ns.listNeighbours({ link: "e0" })).find((n) => n.ip === "fd09::5")).toMatchObject({
+        mac: m1,
+        router: true,
+        state: "permanent",
+      });
     });
   });
 
@@ -233,6 +241,13 @@ describe("fdb", () => {
       expect(await ns.deleteFdbEntry({ link: "vx.1", mac: m1 }, { missingOk: true })).toBe(false);
       expect(await ourFdb(ns, "vx.1")).toEqual([`${zero} 192.168.77.4 - - self permanent`]);
       expect(bridgeFdb(ns, "vx.1")).toEqual(await ourFdb(ns, "vx.1"));
+
+      // without dst, a delete takes the entry with every destination
+      await ns.addFdbEntry({ link: "vx.1", mac: zero, dst: "192.168.77.7" }, { append: true });
+      expect((await ourFdb(ns, "vx.1")).length).toBe(2);
+      expect(await ns.deleteFdbEntry({ link: "vx.1", mac: zero })).toBe(true);
+      expect(await ourFdb(ns, "vx.1")).toEqual([]);
+      expect(bridgeFdb(ns, "vx.1")).toEqual([]);
     });
   });
 
@@ -320,6 +335,34 @@ describe("vxlan for an overlay", () => {
       await program();
       expect(await ourNeigh(ns, "vx.1")).toEqual([`10.244.1.0 ${vtep} permanent`]);
       expect((await ns.listRoutes({ dev: "vx.1", family: 4 })).map((r) => r.dst)).toContain("10.244.1.0/24");
+    });
+  });
+
+  it("two hosts reach each other through the three objects alone (nolearning); without the FDB entry, silence", async () => {
+    await withNetns(2, async (h1, h2) => {
+      await h1.createVeth({ name: "eth0", peer: { name: "eth0", netnsFd: h2.fd } });
+      const one = { ns: h1, under: "192.168.78.1", subnet: 0, mac: randomMac() };
+      const two = { ns: h2, under: "192.168.78.2", subnet: 1, mac: randomMac() };
+      for (const h of [one, two]) {
+        await h.ns.addAddress("eth0", `${h.under}/24`);
+        await h.ns.setLinkUp("eth0");
+        await h.ns.createVxlan({ name: "vx.1", id: 1, local: h.under, dev: "eth0", port: 8472, learning: false, mac: h.mac, mtu: 1450, up: true });
+        await h.ns.addAddress("vx.1", `10.244.${h.subnet}.0/32`);
+      }
+      for (const [me, peer] of [
+        [one, two],
+        [two, one],
+      ] as const) {
+        await me.ns.addNeighbour({ link: "vx.1", ip: `10.244.${peer.subnet}.0`, mac: peer.mac });
+        await me.ns.addFdbEntry({ link: "vx.1", mac: peer.mac, dst: peer.under });
+        await me.ns.addRoute({ dst: `10.244.${peer.subnet}.0/24`, gw: `10.244.${peer.subnet}.0`, dev: "vx.1", onlink: true });
+      }
+      expect(ping(h1, "10.244.1.0")).toBe(true);
+      expect(ping(h2, "10.244.0.0")).toBe(true);
+      await h1.deleteFdbEntry({ link: "vx.1", mac: two.mac, dst: "192.168.78.2" });
+      expect(ping(h1, "10.244.1.0", 1)).toBe(false);
+      await h1.addFdbEntry({ link: "vx.1", mac: two.mac, dst: "192.168.78.2" });
+      expect(ping(h1, "10.244.1.0")).toBe(true);
     });
   });
 });
