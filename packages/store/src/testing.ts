@@ -295,7 +295,7 @@ export async function startEtcd(options: StartEtcdOptions = {}): Promise<EtcdClu
         for (const [k, v] of [
           ["cert", tls.clientCert],
           ["key", tls.clientKey],
-          ["ca", tls.ca],
+          ["cacert", tls.ca],
         ])
           q.set(k as string, v as string);
       const query = q.toString();

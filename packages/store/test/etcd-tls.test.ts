@@ -112,7 +112,7 @@ describe.skipIf(!etcdAvailable() || !haveOpenssl)("etcd backend over TLS (client
 
   it("a server certificate from another CA: StoreAuthError, not retried", async () => {
     const host = etcd.endpoints[0]!.replace(/^https:\/\//, "");
-    const store = await openStore(`etcd://${host}?cert=${files.clientCert}&key=${files.clientKey}&ca=${other.ca}`, {
+    const store = await openStore(`etcd://${host}?cert=${files.clientCert}&key=${files.clientKey}&cacert=${other.ca}`, {
       retryBudgetMs: 3000,
     });
     const t0 = Date.now();
@@ -124,7 +124,7 @@ describe.skipIf(!etcdAvailable() || !haveOpenssl)("etcd backend over TLS (client
   it("a client certificate the server does not trust: StoreAuthError", async () => {
     const [cert, key] = other.cert("stranger");
     const host = etcd.endpoints[0]!.replace(/^https:\/\//, "");
-    const store = await openStore(`etcd://${host}?cert=${cert}&key=${key}&ca=${files.ca}`, { retryBudgetMs: 2000 });
+    const store = await openStore(`etcd://${host}?cert=${cert}&key=${key}&cacert=${files.ca}`, { retryBudgetMs: 2000 });
     const err = await store.get("k").catch((e: unknown) => e);
     expect(err, String(err)).toBeInstanceOf(StoreAuthError);
     await store.close();
