@@ -31,6 +31,7 @@ import {
   StoreTimeoutError,
   StoreUnavailableError,
   type TxnOp,
+  type TxnOpResult,
 } from "@cnikit/store";
 import type { EtcdIpamConfig } from "./config.js";
 import {
@@ -148,28 +149,89 @@ export class BlockAllocator {
     return offset;
   }
 
-  /** One read: the attachment's owner key, this host's key, every block. */
-  private async snapshot(containerId: string, ifName: string): Promise<Snapshot> {
-    // the home block's addresses too: usually the host's only block, so the common ADD needs no
-    // second read (a range of at most one block's addresses, never of the pool's)
-    const homeId = blockId(this.blockNetwork(this.homeIndex()), this.config.blockSize);
-    const r = await this.store.txn({
-      success: [
-        { type: "get", key: this.keys.owner(containerId, ifName) },
-        { type: "get", key: this.keys.host(this.config.nodeName) },
-        { type: "range", prefix: this.keys.blocksPrefix },
-        { type: "range", prefix: this.keys.ipsOf(homeId) },
-      ],
-    });
-    const [owner, host, blocks, home] = r.results;
+  /** The id of this host's home block (where its first claim lands, hashed from `nodeName`). */
+  private homeId(): string {
+    return blockId(this.blockNetwork(this.homeIndex()), this.config.blockSize);
+  }
+
+  /**
+   * The read of an ADD, as transaction operations: the attachment's owner key, this host's key,
+   * every block, and the addresses of this host's home block (usually the host's only block, so
+   * the common ADD needs no second read: a range of at most one block's addresses, never of the
+   * pool's).
+   */
+  private snapshotOps(containerId: string, ifName: string): TxnOp[] {
+    return [
+      { type: "get", key: this.keys.owner(containerId, ifName) },
+      { type: "get", key: this.keys.host(this.config.nodeName) },
+      { type: "range", prefix: this.keys.blocksPrefix },
+      { type: "range", prefix: this.keys.ipsOf(this.homeId()) },
+    ];
+  }
+
+  private async parseSnapshot(results: TxnOpResult[]): Promise<Snapshot> {
+    const [owner, host, blocks, home] = results;
     let blockKvs = blocks?.type === "range" ? blocks.kvs : [];
     if (blocks?.type === "range" && blocks.more) blockKvs = await this.rangeAll(this.keys.blocksPrefix);
     return {
       owner: owner?.type === "get" ? owner.kvs[0] : undefined,
       host: host?.type === "get" ? host.kvs[0] : undefined,
       blocks: this.parseBlocks(blockKvs),
-      home: home?.type === "range" && !home.more ? { id: homeId, kvs: home.kvs } : undefined,
+      home: home?.type === "range" && !home.more ? { id: this.homeId(), kvs: home.kvs } : undefined,
     };
+  }
+
+  /** One read: the attachment's owner key, this host's key, every block, the home block's addresses. */
+  private async snapshot(containerId: string, ifName: string): Promise<Snapshot> {
+    const r = await this.store.txn({ success: this.snapshotOps(containerId, ifName) });
+    return this.parseSnapshot(r.results);
+  }
+
+  /**
+   * The common ADD in one round trip: claim a guessed address of the home block (picked by a hash
+   * of the attachment) if the block is this host's (its value compared, no read needed), the
+   * address is free and the attachment has none; otherwise the same transaction answers the
+   * snapshot the full path needs. Undefined when the home block has no usable address.
+   */
+  private async claimGuess(
+    containerId: string,
+    ifName: string,
+  ): Promise<{ ip: string; host: KeyValue | undefined } | { snapshot: Snapshot } | undefined> {
+    const network = this.blockNetwork(this.homeIndex());
+    const size = this.blockAddrs;
+    const start = BigInt(hash(`${containerId}/${ifName}`)) % size;
+    let guess: string | undefined;
+    for (let i = 0n; i < size && guess === undefined; i++) {
+      const v = network.value + ((start + i) % size);
+      if (!this.isExcluded(v)) guess = formatIp({ family: this.config.family, value: v });
+    }
+    if (guess === undefined) return undefined;
+    const homeId = this.homeId();
+    const ipKey = this.keys.ip(homeId, guess);
+    const ownerKey = this.keys.owner(containerId, ifName);
+    const ipRecord: IpRecord = { containerID: containerId, ifname: ifName, node: this.config.nodeName };
+    const ownerRecord: OwnerRecord = { ip: guess, block: homeId };
+    try {
+      const r = await this.store.txn({
+        compare: [
+          { key: ipKey, target: "create", op: "==", value: 0 },
+          { key: ownerKey, target: "create", op: "==", value: 0 },
+          { key: this.keys.block(homeId), target: "value", op: "==", value: JSON.stringify({ node: this.config.nodeName }) },
+        ],
+        success: [
+          { type: "put", key: ipKey, value: JSON.stringify(ipRecord) },
+          { type: "put", key: ownerKey, value: JSON.stringify(ownerRecord) },
+          { type: "get", key: this.keys.host(this.config.nodeName) },
+        ],
+        failure: this.snapshotOps(containerId, ifName),
+      });
+      if (!r.succeeded) return { snapshot: await this.parseSnapshot(r.results) };
+      const host = r.results[2]?.type === "get" ? r.results[2].kvs[0] : undefined;
+      return { ip: guess, host };
+    } catch (err) {
+      if (!outcomeUnknown(err)) throw err;
+      return undefined; // applied or not: the full path reads the owner key first
+    }
   }
 
   /** Where this host's first block claim lands when that block is free. */
@@ -273,9 +335,16 @@ export class BlockAllocator {
     ownerKey: string,
     renew: (host: KeyValue | undefined) => void,
   ): Promise<Result> {
+    const fast = await this.claimGuess(containerId, ifName);
+    if (fast && "ip" in fast) {
+      renew(fast.host);
+      return this.result(fast.ip);
+    }
+    let first = fast?.snapshot;
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       if (attempt > 0) await sleep(Math.random() * Math.min(20, 2 * attempt));
-      const snap = await this.snapshot(containerId, ifName);
+      const snap = first ?? (await this.snapshot(containerId, ifName));
+      first = undefined;
       if (snap.owner) return this.result(parseOwnerRecord(this.keys, snap.owner.key, snap.owner.value).ip);
       const mine = snap.blocks.filter((b) => b.record.node === this.config.nodeName);
       renew(snap.host);

@@ -68,7 +68,10 @@ function grpcFailure(status: number, body: string, where: string): Failure {
 export function requestFailure(err: HttpRequestError): Failure {
   const code = err.code ?? "";
   const text = `etcd ${err.message}`;
-  if (TLS_ERROR.test(code)) return { kind: "final", timeout: false, error: new StoreAuthError(text, { cause: err }) };
+  if (TLS_ERROR.test(code)) {
+    const hint = "TLS refused: cacert= must name the CA that signed etcd's certificate, and etcd must trust the cert= client certificate";
+    return { kind: "final", timeout: false, error: new StoreAuthError(`${text} [${code}] (${hint})`, { cause: err }) };
+  }
   if (err.timeout)
     return { kind: err.sent ? "unknown" : "not-sent", timeout: true, error: new StoreTimeoutError(text, { cause: err }) };
   if (NOT_CONNECTED.has(code) || !err.sent)
