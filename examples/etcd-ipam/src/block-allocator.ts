@@ -45,6 +45,9 @@ import {
   parseOwnerRecord,
 } from "./key-layout.js";
 
+/** The leases this process renewed, and when (per store URL and host key). */
+const recentRenewals = new Map<string, { lease: string; at: number }>();
+
 /** How many times one ADD re-reads and tries again after losing a race. */
 const MAX_ATTEMPTS = 64;
 
@@ -253,8 +256,14 @@ export class BlockAllocator {
   /** Renews this host's lease, or creates it (and the `hosts/<node>` key) when it is gone. */
   async renewHost(host: KeyValue | undefined): Promise<void> {
     if (host?.lease) {
+      // a long-lived process (cnikit-agent) renews a lease it renewed itself a moment ago only
+      // after a tenth of the TTL: the key still exists (it was just read), so the lease is live
+      const memo = `${this.store.url}\n${this.keys.host(this.config.nodeName)}`;
+      const last = recentRenewals.get(memo);
+      if (last && last.lease === host.lease && this.now() - last.at < (this.config.hostTtl * 1000) / 10) return;
       try {
         await this.store.keepAlive(host.lease);
+        recentRenewals.set(memo, { lease: host.lease, at: this.now() });
         return;
       } catch (err) {
         if (!(err instanceof LeaseNotFoundError)) throw err;

@@ -92,3 +92,6 @@ export function createEtcdIpamPlugin(): Plugin {
     },
   });
 }
+
+/** The plugin, for `cnikit-build --agent` (the module `cnikit-agent serve` loads) and main.ts. */
+export default createEtcdIpamPlugin();
