@@ -177,6 +177,8 @@ export async function benchEtcdIpam({ rounds = 20, onProgress } = {}) {
       etcdIpamSubject("etcd", "etcd-ipam (etcd, 1 member, loopback)", file, etcd.url("/bench"), network),
     ];
     if (agent) {
+      // the floor of any call through a shim: spawning a small static executable
+      subjects.push({ id: "true", label: "`/bin/true` (spawning a process: the floor of a shim call)", setup: () => ({ steps: { ADD: { file: "/bin/true", env: cleanEnv() } }, cleanup() {} }) });
       const agentSubject = etcdIpamSubject("agent", "etcd-ipam under agent mode (shim → cnikit-agent)", agent.shim, etcd.url("/bench"), network);
       // warm-up: the daemon loads the plugin module and opens the store on its first call
       runScenario({ subjects: [agentSubject], rounds: 3, rssRounds: 0 });
@@ -186,7 +188,7 @@ export async function benchEtcdIpam({ rounds = 20, onProgress } = {}) {
     const f = Object.fromEntries(subjects.map((s) => [s.id, { add: medianOf(results, s.id, "ADD"), del: medianOf(results, s.id, "DEL") }]));
     onProgress?.("200 ADDs from 4 hosts");
     const big = await twoHundred(file, etcd.url("/bench200"), uniqueName());
-    const rows = subjects.map((s) => [s.label, ms(f[s.id].add), ratio(f[s.id].add, f["host-local"].add), s.id === "node" ? "–" : ms(f[s.id].del)]);
+    const rows = subjects.map((s) => [s.label, ms(f[s.id].add), ratio(f[s.id].add, f["host-local"].add), s.id === "node" || s.id === "true" ? "–" : ms(f[s.id].del)]);
     const notes = failureNotes(results, subjects);
     const markdown = [
       table(["one-shot ADD / DEL", "ADD ms", "ADD × our host-local", "DEL ms"], rows),

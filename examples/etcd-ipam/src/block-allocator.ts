@@ -561,18 +561,45 @@ export class BlockAllocator {
   }
 
   /**
-   * DEL: compare-and-delete of the owner key and its address; a missing one is success.
+   * DEL: compare-and-delete of the owner key and its address; a missing one is success. Usually
+   * two round trips: read the owner key, then one transaction that deletes both keys if the owner
+   * key is unchanged and the address key holds this attachment's record as this host wrote it
+   * (a value comparison); otherwise that transaction's failure branch reads both keys and the
+   * general compare-and-delete follows.
    *
    * @throws {CniError} code 11 when the store cannot be reached.
    */
   async release(containerId: string, ifName: string): Promise<void> {
     const ownerKey = this.keys.owner(containerId, ifName);
+    const expected = JSON.stringify({ containerID: containerId, ifname: ifName, node: this.config.nodeName } satisfies IpRecord);
+    let owner = await this.store.get(ownerKey);
     for (let attempt = 0; attempt < 8; attempt++) {
-      const owner = await this.store.get(ownerKey);
       if (!owner) return;
       const rec = parseOwnerRecord(this.keys, owner.key, owner.value);
       const ipKey = this.keys.ip(rec.block, rec.ip);
-      const ipKv = await this.store.get(ipKey);
+      const fast = await this.store.txn({
+        compare: [
+          { key: ownerKey, target: "mod", op: "==", value: owner.modRevision },
+          { key: ipKey, target: "value", op: "==", value: expected },
+        ],
+        success: [
+          { type: "delete", key: ownerKey },
+          { type: "delete", key: ipKey },
+        ],
+        failure: [
+          { type: "get", key: ownerKey },
+          { type: "get", key: ipKey },
+        ],
+      });
+      if (fast.succeeded) return;
+      const now = fast.results[0]?.type === "get" ? fast.results[0].kvs[0] : undefined;
+      const ipKv = fast.results[1]?.type === "get" ? fast.results[1].kvs[0] : undefined;
+      if (!now) return;
+      if (now.modRevision !== owner.modRevision) {
+        owner = now;
+        continue;
+      }
+      // the address key is missing, another host's record, or not this attachment's
       const ours =
         ipKv !== undefined &&
         (() => {
@@ -587,6 +614,7 @@ export class BlockAllocator {
         success: [{ type: "delete", key: ownerKey }, ...(ours ? [{ type: "delete" as const, key: ipKey }] : [])],
       });
       if (r.succeeded) return;
+      owner = await this.store.get(ownerKey);
     }
     throw new CniError(ErrorCode.TryAgainLater, `etcd-ipam: DEL ${ownerKey}: the keys kept changing, try again later`);
   }
