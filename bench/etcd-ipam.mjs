@@ -1,12 +1,16 @@
 #!/usr/bin/env node
 // etcd-ipam: one-shot ADD/DEL against a single etcd on loopback (started here, stopped in finally),
-// next to our host-local one-shot ADD/DEL and `node -e 0` in the same rounds; then 200 one-shot
-// ADDs from 4 simulated hosts, 16 processes at a time: wall time, p50/p99, duplicates.
+// next to our host-local one-shot ADD/DEL and `node -e 0` in the same rounds, and etcd-ipam under
+// agent mode (its shim → a cnikit-agent daemon serving dist/agent/etcd-ipam.plugin.cjs, started
+// here on a temp socket dir and stopped by pid) in the same rounds; then 200 one-shot ADDs from 4
+// simulated hosts, 16 processes at a time: wall time, p50/p99, duplicates.
 //
 //   node bench/etcd-ipam.mjs [--rounds N]
+import { spawn } from "node:child_process";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { asyncRun, cleanEnv, describeFailure, parseJson } from "./lib/proc.mjs";
+import { CLEAN_PATH, asyncRun, cleanEnv, describeFailure, parseJson } from "./lib/proc.mjs";
 import { CNI_VERSION, GO_DIR, ROOT, ourPlugin } from "./lib/plugins.mjs";
 import { Resources, netnsPath, uniqueName } from "./lib/resources.mjs";
 import { medianOf, runScenario } from "./lib/scenario.mjs";
@@ -91,6 +95,68 @@ async function twoHundred(file, store, network, parallel = 16) {
   }
 }
 
+const AGENT_DIR = join(ROOT, "examples/etcd-ipam/dist/agent");
+const DAEMON = join(ROOT, "packages/agent/dist/cli.js");
+
+/**
+ * Installs etcd-ipam's shim in a temp bin dir (its sidecar pointing at a temp socket dir) and
+ * starts cnikit-agent serving the plugin module; resolves with `{ shim, stop() }` once ready.
+ */
+async function startEtcdIpamAgent(res) {
+  const bin = res.addDir("ckb-eagent-bin-");
+  const sockDir = join(res.addDir("ckb-eagent-run-"), "cnikit");
+  mkdirSync(sockDir, { mode: 0o700 });
+  const shim = join(bin, "etcd-ipam");
+  copyFileSync(join(AGENT_DIR, "etcd-ipam"), shim);
+  chmodSync(shim, 0o755);
+  const sidecar = JSON.parse(readFileSync(join(AGENT_DIR, "etcd-ipam.agent.json"), "utf8"));
+  writeFileSync(
+    `${shim}.agent.json`,
+    JSON.stringify({ ...sidecar, socket: join(sockDir, "etcd-ipam.sock"), fallback: ourPlugin("etcd-ipam") }),
+  );
+  // the daemon's node flags are @cnikit/agent's AGENT_NODE_FLAGS
+  const child = spawn(
+    process.execPath,
+    ["--max-semi-space-size=1", "--optimize-for-size", DAEMON, "serve", "--socket-dir", sockDir, join(AGENT_DIR, "etcd-ipam.plugin.cjs")],
+    { stdio: ["ignore", "ignore", "pipe"], env: { PATH: CLEAN_PATH } },
+  );
+  let log = "";
+  const exited = new Promise((resolve) => child.once("exit", (code, signal) => resolve(code ?? signal)));
+  await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`cnikit-agent did not get ready: ${log}`)), 15_000);
+    child.stderr.on("data", (c) => {
+      if (log.length < 100_000) log += c.toString();
+      if (log.includes('"msg":"ready"')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`cnikit-agent exited (${code}): ${log}`));
+    });
+  });
+  child.stderr.removeAllListeners("data");
+  child.stderr.resume();
+  return {
+    shim,
+    async stop() {
+      try {
+        process.kill(child.pid, "SIGTERM");
+      } catch {
+        return;
+      }
+      const t = setTimeout(() => {
+        try {
+          process.kill(child.pid, "SIGKILL");
+        } catch {}
+      }, 5000);
+      await exited;
+      clearTimeout(t);
+    },
+  };
+}
+
 /** The etcd-ipam section of `pnpm bench`. */
 export async function benchEtcdIpam({ rounds = 20, onProgress } = {}) {
   const file = ourPlugin("etcd-ipam");
@@ -99,21 +165,34 @@ export async function benchEtcdIpam({ rounds = 20, onProgress } = {}) {
   const { startEtcd, etcdAvailable } = await import(join(ROOT, "packages/store/dist/testing.js"));
   if (!etcdAvailable()) return { markdown: "etcd is not installed (Debian: etcd-server)", figures: {}, missing: ["etcd"] };
   const etcd = await startEtcd();
+  const res = new Resources();
+  const haveAgent = existsSync(join(AGENT_DIR, "etcd-ipam.plugin.cjs")) && existsSync(DAEMON);
+  let agent;
   try {
+    if (haveAgent) agent = await startEtcdIpamAgent(res);
     const network = uniqueName();
     const subjects = [
       { id: "node", label: "`node -e 0`", setup: () => ({ steps: { ADD: { file: "node", args: ["-e", "0"], env: cleanEnv() } }, cleanup() {} }) },
       hostLocalSubject("host-local", "our host-local (data dir)", hostLocal),
       etcdIpamSubject("etcd", "etcd-ipam (etcd, 1 member, loopback)", file, etcd.url("/bench"), network),
     ];
+    if (agent) {
+      // the floor of any call through a shim: spawning a small static executable
+      subjects.push({ id: "true", label: "`/bin/true` (spawning a process: the floor of a shim call)", setup: () => ({ steps: { ADD: { file: "/bin/true", env: cleanEnv() } }, cleanup() {} }) });
+      const agentSubject = etcdIpamSubject("agent", "etcd-ipam under agent mode (shim → cnikit-agent)", agent.shim, etcd.url("/bench"), network);
+      // warm-up: the daemon loads the plugin module and opens the store on its first call
+      runScenario({ subjects: [agentSubject], rounds: 3, rssRounds: 0 });
+      subjects.push(agentSubject);
+    }
     const results = runScenario({ subjects, rounds, rssRounds: 0, onProgress });
     const f = Object.fromEntries(subjects.map((s) => [s.id, { add: medianOf(results, s.id, "ADD"), del: medianOf(results, s.id, "DEL") }]));
     onProgress?.("200 ADDs from 4 hosts");
     const big = await twoHundred(file, etcd.url("/bench200"), uniqueName());
-    const rows = subjects.map((s) => [s.label, ms(f[s.id].add), ratio(f[s.id].add, f["host-local"].add), ms(f[s.id].del)]);
+    const rows = subjects.map((s) => [s.label, ms(f[s.id].add), ratio(f[s.id].add, f["host-local"].add), s.id === "node" || s.id === "true" ? "–" : ms(f[s.id].del)]);
     const notes = failureNotes(results, subjects);
     const markdown = [
       table(["one-shot ADD / DEL", "ADD ms", "ADD × our host-local", "DEL ms"], rows),
+      agent ? "" : "- etcd-ipam under agent mode: not measured (examples/etcd-ipam/dist/agent or packages/agent/dist not built)",
       notes,
       table(
         ["200 one-shot ADDs, 4 hosts, 16 at a time", "wall ms", "p50 ms", "p99 ms", "distinct", "failures"],
@@ -125,6 +204,8 @@ export async function benchEtcdIpam({ rounds = 20, onProgress } = {}) {
       .join("\n\n");
     return { markdown, figures: { ...f, big }, missing: [] };
   } finally {
+    await agent?.stop();
+    res.cleanup();
     await etcd.stop();
   }
 }

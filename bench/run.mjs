@@ -195,6 +195,7 @@ for (const [id, r] of Object.entries(c)) {
 const e = figures.etcdIpam ?? {};
 if (e.etcd) {
   target("etcd-ipam one-shot ADD × our host-local one-shot ADD", e.etcd.add / e["host-local"]?.add, 1.3, "×", `${(e.etcd.add / e["host-local"]?.add).toFixed(2)}× (host-local ${ms(e["host-local"]?.add)} ms)`);
+  if (e.agent) target("etcd-ipam ADD under agent mode (shim → cnikit-agent), median", e.agent.add, 5, " ms", `${ms(e.agent.add)} ms`);
   T.push([
     "etcd-ipam: 200 one-shot ADDs from 4 hosts, 16 at a time",
     `${e.big.distinct} distinct, ${e.big.failures} failures; wall ${ms(e.big.wall)} ms, p99 ${ms(e.big.p99)} ms`,

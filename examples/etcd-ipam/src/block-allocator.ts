@@ -31,6 +31,7 @@ import {
   StoreTimeoutError,
   StoreUnavailableError,
   type TxnOp,
+  type TxnOpResult,
 } from "@cnikit/store";
 import type { EtcdIpamConfig } from "./config.js";
 import {
@@ -43,6 +44,9 @@ import {
   parseIpRecord,
   parseOwnerRecord,
 } from "./key-layout.js";
+
+/** The leases this process renewed, and when (per store URL and host key). */
+const recentRenewals = new Map<string, { lease: string; at: number }>();
 
 /** How many times one ADD re-reads and tries again after losing a race. */
 const MAX_ATTEMPTS = 64;
@@ -148,28 +152,89 @@ export class BlockAllocator {
     return offset;
   }
 
-  /** One read: the attachment's owner key, this host's key, every block. */
-  private async snapshot(containerId: string, ifName: string): Promise<Snapshot> {
-    // the home block's addresses too: usually the host's only block, so the common ADD needs no
-    // second read (a range of at most one block's addresses, never of the pool's)
-    const homeId = blockId(this.blockNetwork(this.homeIndex()), this.config.blockSize);
-    const r = await this.store.txn({
-      success: [
-        { type: "get", key: this.keys.owner(containerId, ifName) },
-        { type: "get", key: this.keys.host(this.config.nodeName) },
-        { type: "range", prefix: this.keys.blocksPrefix },
-        { type: "range", prefix: this.keys.ipsOf(homeId) },
-      ],
-    });
-    const [owner, host, blocks, home] = r.results;
+  /** The id of this host's home block (where its first claim lands, hashed from `nodeName`). */
+  private homeId(): string {
+    return blockId(this.blockNetwork(this.homeIndex()), this.config.blockSize);
+  }
+
+  /**
+   * The read of an ADD, as transaction operations: the attachment's owner key, this host's key,
+   * every block, and the addresses of this host's home block (usually the host's only block, so
+   * the common ADD needs no second read: a range of at most one block's addresses, never of the
+   * pool's).
+   */
+  private snapshotOps(containerId: string, ifName: string): TxnOp[] {
+    return [
+      { type: "get", key: this.keys.owner(containerId, ifName) },
+      { type: "get", key: this.keys.host(this.config.nodeName) },
+      { type: "range", prefix: this.keys.blocksPrefix },
+      { type: "range", prefix: this.keys.ipsOf(this.homeId()) },
+    ];
+  }
+
+  private async parseSnapshot(results: TxnOpResult[]): Promise<Snapshot> {
+    const [owner, host, blocks, home] = results;
     let blockKvs = blocks?.type === "range" ? blocks.kvs : [];
     if (blocks?.type === "range" && blocks.more) blockKvs = await this.rangeAll(this.keys.blocksPrefix);
     return {
       owner: owner?.type === "get" ? owner.kvs[0] : undefined,
       host: host?.type === "get" ? host.kvs[0] : undefined,
       blocks: this.parseBlocks(blockKvs),
-      home: home?.type === "range" && !home.more ? { id: homeId, kvs: home.kvs } : undefined,
+      home: home?.type === "range" && !home.more ? { id: this.homeId(), kvs: home.kvs } : undefined,
     };
+  }
+
+  /** One read: the attachment's owner key, this host's key, every block, the home block's addresses. */
+  private async snapshot(containerId: string, ifName: string): Promise<Snapshot> {
+    const r = await this.store.txn({ success: this.snapshotOps(containerId, ifName) });
+    return this.parseSnapshot(r.results);
+  }
+
+  /**
+   * The common ADD in one round trip: claim a guessed address of the home block (picked by a hash
+   * of the attachment) if the block is this host's (its value compared, no read needed), the
+   * address is free and the attachment has none; otherwise the same transaction answers the
+   * snapshot the full path needs. Undefined when the home block has no usable address.
+   */
+  private async claimGuess(
+    containerId: string,
+    ifName: string,
+  ): Promise<{ ip: string; host: KeyValue | undefined } | { snapshot: Snapshot } | undefined> {
+    const network = this.blockNetwork(this.homeIndex());
+    const size = this.blockAddrs;
+    const start = BigInt(hash(`${containerId}/${ifName}`)) % size;
+    let guess: string | undefined;
+    for (let i = 0n; i < size && guess === undefined; i++) {
+      const v = network.value + ((start + i) % size);
+      if (!this.isExcluded(v)) guess = formatIp({ family: this.config.family, value: v });
+    }
+    if (guess === undefined) return undefined;
+    const homeId = this.homeId();
+    const ipKey = this.keys.ip(homeId, guess);
+    const ownerKey = this.keys.owner(containerId, ifName);
+    const ipRecord: IpRecord = { containerID: containerId, ifname: ifName, node: this.config.nodeName };
+    const ownerRecord: OwnerRecord = { ip: guess, block: homeId };
+    try {
+      const r = await this.store.txn({
+        compare: [
+          { key: ipKey, target: "create", op: "==", value: 0 },
+          { key: ownerKey, target: "create", op: "==", value: 0 },
+          { key: this.keys.block(homeId), target: "value", op: "==", value: JSON.stringify({ node: this.config.nodeName }) },
+        ],
+        success: [
+          { type: "put", key: ipKey, value: JSON.stringify(ipRecord) },
+          { type: "put", key: ownerKey, value: JSON.stringify(ownerRecord) },
+          { type: "get", key: this.keys.host(this.config.nodeName) },
+        ],
+        failure: this.snapshotOps(containerId, ifName),
+      });
+      if (!r.succeeded) return { snapshot: await this.parseSnapshot(r.results) };
+      const host = r.results[2]?.type === "get" ? r.results[2].kvs[0] : undefined;
+      return { ip: guess, host };
+    } catch (err) {
+      if (!outcomeUnknown(err)) throw err;
+      return undefined; // applied or not: the full path reads the owner key first
+    }
   }
 
   /** Where this host's first block claim lands when that block is free. */
@@ -191,8 +256,14 @@ export class BlockAllocator {
   /** Renews this host's lease, or creates it (and the `hosts/<node>` key) when it is gone. */
   async renewHost(host: KeyValue | undefined): Promise<void> {
     if (host?.lease) {
+      // a long-lived process (cnikit-agent) renews a lease it renewed itself a moment ago only
+      // after a tenth of the TTL: the key still exists (it was just read), so the lease is live
+      const memo = `${this.store.url}\n${this.keys.host(this.config.nodeName)}`;
+      const last = recentRenewals.get(memo);
+      if (last && last.lease === host.lease && this.now() - last.at < (this.config.hostTtl * 1000) / 10) return;
       try {
         await this.store.keepAlive(host.lease);
+        recentRenewals.set(memo, { lease: host.lease, at: this.now() });
         return;
       } catch (err) {
         if (!(err instanceof LeaseNotFoundError)) throw err;
@@ -273,9 +344,16 @@ export class BlockAllocator {
     ownerKey: string,
     renew: (host: KeyValue | undefined) => void,
   ): Promise<Result> {
+    const fast = await this.claimGuess(containerId, ifName);
+    if (fast && "ip" in fast) {
+      renew(fast.host);
+      return this.result(fast.ip);
+    }
+    let first = fast?.snapshot;
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       if (attempt > 0) await sleep(Math.random() * Math.min(20, 2 * attempt));
-      const snap = await this.snapshot(containerId, ifName);
+      const snap = first ?? (await this.snapshot(containerId, ifName));
+      first = undefined;
       if (snap.owner) return this.result(parseOwnerRecord(this.keys, snap.owner.key, snap.owner.value).ip);
       const mine = snap.blocks.filter((b) => b.record.node === this.config.nodeName);
       renew(snap.host);
@@ -483,18 +561,45 @@ export class BlockAllocator {
   }
 
   /**
-   * DEL: compare-and-delete of the owner key and its address; a missing one is success.
+   * DEL: compare-and-delete of the owner key and its address; a missing one is success. Usually
+   * two round trips: read the owner key, then one transaction that deletes both keys if the owner
+   * key is unchanged and the address key holds this attachment's record as this host wrote it
+   * (a value comparison); otherwise that transaction's failure branch reads both keys and the
+   * general compare-and-delete follows.
    *
    * @throws {CniError} code 11 when the store cannot be reached.
    */
   async release(containerId: string, ifName: string): Promise<void> {
     const ownerKey = this.keys.owner(containerId, ifName);
+    const expected = JSON.stringify({ containerID: containerId, ifname: ifName, node: this.config.nodeName } satisfies IpRecord);
+    let owner = await this.store.get(ownerKey);
     for (let attempt = 0; attempt < 8; attempt++) {
-      const owner = await this.store.get(ownerKey);
       if (!owner) return;
       const rec = parseOwnerRecord(this.keys, owner.key, owner.value);
       const ipKey = this.keys.ip(rec.block, rec.ip);
-      const ipKv = await this.store.get(ipKey);
+      const fast = await this.store.txn({
+        compare: [
+          { key: ownerKey, target: "mod", op: "==", value: owner.modRevision },
+          { key: ipKey, target: "value", op: "==", value: expected },
+        ],
+        success: [
+          { type: "delete", key: ownerKey },
+          { type: "delete", key: ipKey },
+        ],
+        failure: [
+          { type: "get", key: ownerKey },
+          { type: "get", key: ipKey },
+        ],
+      });
+      if (fast.succeeded) return;
+      const now = fast.results[0]?.type === "get" ? fast.results[0].kvs[0] : undefined;
+      const ipKv = fast.results[1]?.type === "get" ? fast.results[1].kvs[0] : undefined;
+      if (!now) return;
+      if (now.modRevision !== owner.modRevision) {
+        owner = now;
+        continue;
+      }
+      // the address key is missing, another host's record, or not this attachment's
       const ours =
         ipKv !== undefined &&
         (() => {
@@ -509,6 +614,7 @@ export class BlockAllocator {
         success: [{ type: "delete", key: ownerKey }, ...(ours ? [{ type: "delete" as const, key: ipKey }] : [])],
       });
       if (r.succeeded) return;
+      owner = await this.store.get(ownerKey);
     }
     throw new CniError(ErrorCode.TryAgainLater, `etcd-ipam: DEL ${ownerKey}: the keys kept changing, try again later`);
   }

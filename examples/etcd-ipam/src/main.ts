@@ -1,4 +1,4 @@
 /** The etcd-ipam executable. */
-import { createEtcdIpamPlugin } from "./plugin.js";
+import plugin from "./plugin.js";
 
-await createEtcdIpamPlugin().main();
+await plugin.main();

@@ -4,16 +4,38 @@
  * block-allocator.ts for the model and key-layout.ts for the keys.
  *
  * Start-up is kept lean: no zod (the config is validated by hand), the store backend is loaded by
- * `openStore` for the URL's scheme only.
+ * `openStore` for the URL's scheme only. Stores are opened once per URL and kept for the process:
+ * under cnikit-agent the next call reuses the warm connections, and a one-shot call exits without
+ * tearing its connections down (the sockets are unreferenced while idle, so they never hold the
+ * process open).
  */
 import { type AddResult, CniError, ErrorCode, type Plugin, type PluginContext, definePlugin } from "@cnikit/skel";
 import { ALL_VERSIONS } from "@cnikit/spec";
-import { openStore, parseStoreUrl } from "@cnikit/store";
+import { openStore, parseStoreUrl, type Store } from "@cnikit/store";
 import { BlockAllocator, storeFailure } from "./block-allocator.js";
 import { loadEtcdIpamConfig } from "./config.js";
 
 /** The plugin version reported by VERSION/about. */
 export const ETCD_IPAM_VERSION = "0.1.0";
+
+/** At most this many stores stay open (a process serving many networks closes the oldest). */
+const MAX_OPEN_STORES = 8;
+const stores = new Map<string, Promise<Store>>();
+
+/** The open store for `url`, opened on first use (a failed open is not kept). */
+function storeFor(url: string): Promise<Store> {
+  let store = stores.get(url);
+  if (store) return store;
+  store = openStore(url);
+  stores.set(url, store);
+  store.catch(() => stores.delete(url));
+  if (stores.size > MAX_OPEN_STORES) {
+    const [oldest, open] = stores.entries().next().value as [string, Promise<Store>];
+    stores.delete(oldest);
+    void open.then((s) => s.close()).catch(() => {});
+  }
+  return store;
+}
 
 async function withAllocator<T>(ctx: PluginContext, what: string, fn: (a: BlockAllocator) => Promise<T>): Promise<T> {
   const config = loadEtcdIpamConfig(ctx.config);
@@ -26,18 +48,10 @@ async function withAllocator<T>(ctx: PluginContext, what: string, fn: (a: BlockA
       cause: err,
     });
   }
-  let store: Awaited<ReturnType<typeof openStore>>;
   try {
-    store = await openStore(config.store);
+    return await fn(new BlockAllocator(await storeFor(config.store), config, prefix));
   } catch (err) {
     throw storeFailure(err, what);
-  }
-  try {
-    return await fn(new BlockAllocator(store, config, prefix));
-  } catch (err) {
-    throw storeFailure(err, what);
-  } finally {
-    await store.close().catch(() => {});
   }
 }
 
@@ -78,3 +92,6 @@ export function createEtcdIpamPlugin(): Plugin {
     },
   });
 }
+
+/** The plugin, for `cnikit-build --agent` (the module `cnikit-agent serve` loads) and main.ts. */
+export default createEtcdIpamPlugin();

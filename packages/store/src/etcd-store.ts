@@ -5,9 +5,8 @@
  *
  * @see https://github.com/cnikit/cnikit/blob/main/docs/state.md
  */
-import type * as Http from "node:http";
 import { LeaseNotFoundError, StoreError, WatchCompactedError } from "./errors.js";
-import { type EtcdTransport, socketFailure } from "./etcd-transport.js";
+import { type EtcdTransport, requestFailure } from "./etcd-transport.js";
 import { prefixEnd } from "./key-order.js";
 import type {
   Compare,
@@ -235,7 +234,7 @@ export class EtcdStore implements Store {
     const transport = this.transport;
     let next = options.fromRevision;
     let closed = false;
-    let current: Http.ClientRequest | undefined;
+    let current: (() => void) | undefined;
     let markReady: () => void = () => undefined;
     const ready = new Promise<void>((resolve) => {
       markReady = resolve;
@@ -243,7 +242,7 @@ export class EtcdStore implements Store {
     const stop = (err?: Error) => {
       if (closed) return;
       closed = true;
-      current?.destroy();
+      current?.();
       markReady();
       this.watches.delete(handle);
       if (err) options.onError?.(err);
@@ -255,84 +254,82 @@ export class EtcdStore implements Store {
         const create: Record<string, unknown> = { ...this.span(prefix), progress_notify: true };
         if (next !== undefined) create.start_revision = String(next);
         const body = JSON.stringify({ create_request: create });
-        const req = transport.options.http.request({
-          ...transport.requestOptions(ep, "/v3/watch", Buffer.byteLength(body)),
-          agent: false,
-        });
-        current = req;
+        let buffered = "";
+        let ok = false;
+        const decoder = new TextDecoder();
         // a connection that does not answer within the call deadline is given up on
-        const timer = setTimeout(() => req.destroy(), transport.options.callTimeoutMs * 2);
-        req.on("socket", (s) => s.setKeepAlive(true, 1000));
-        req.on("error", (err) => {
-          const f = socketFailure(err, true, `${ep.host}/v3/watch`);
-          if (f.kind === "final") stop(f.error);
-          resolve();
-        });
-        req.on("response", (res) => {
-          if (res.statusCode !== 200) {
-            res.resume();
-            res.on("end", resolve);
-            return;
-          }
-          let buffered = "";
-          res.setEncoding("utf8");
-          res.on("data", (chunk: string) => {
-            buffered += chunk;
-            let nl = buffered.indexOf("\n");
-            while (nl >= 0 && !closed) {
-              const line = buffered.slice(0, nl).trim();
-              buffered = buffered.slice(nl + 1);
-              nl = buffered.indexOf("\n");
-              if (line === "") continue;
-              let msg: RawWatch;
-              try {
-                msg = JSON.parse(line) as RawWatch;
-              } catch {
-                req.destroy();
-                return;
-              }
-              const result = msg.result;
-              if (!result) {
-                req.destroy(); // an error object: reconnect (maybe elsewhere)
-                return;
-              }
-              if (result.created) {
-                clearTimeout(timer);
-                onData();
-                if (next === undefined) next = rev(result) + 1;
-                markReady();
-              }
-              if (result.canceled) {
-                const compact = Number(result.compact_revision ?? 0);
-                stop(
-                  compact > 0
-                    ? new WatchCompactedError(`etcd: revision ${next} was compacted (oldest: ${compact})`, compact)
-                    : new StoreError("invalid", `etcd: watch canceled: ${result.cancel_reason ?? "no reason"}`),
-                );
-                return;
-              }
-              for (const e of result.events ?? []) {
-                if (closed) return;
-                const kv = this.kv(e.kv ?? {});
-                const event: WatchEvent = {
-                  type: e.type === "DELETE" ? "delete" : "put",
-                  kv,
-                  revision: kv.modRevision,
-                };
-                next = event.revision + 1;
+        const close = transport.options.client.stream(
+          ep,
+          "/v3/watch",
+          body,
+          {
+            head(status) {
+              ok = status === 200;
+            },
+            data: (chunk) => {
+              if (!ok || closed) return; // an error page: read to the end, then reconnect
+              buffered += decoder.decode(chunk, { stream: true });
+              let nl = buffered.indexOf("\n");
+              while (nl >= 0 && !closed) {
+                const line = buffered.slice(0, nl).trim();
+                buffered = buffered.slice(nl + 1);
+                nl = buffered.indexOf("\n");
+                if (line === "") continue;
+                let msg: RawWatch;
                 try {
-                  onEvent(event);
-                } catch (err) {
-                  stop(err instanceof Error ? err : new Error(String(err)));
+                  msg = JSON.parse(line) as RawWatch;
+                } catch {
+                  close();
                   return;
                 }
+                const result = msg.result;
+                if (!result) {
+                  close(); // an error object: reconnect (maybe elsewhere)
+                  return;
+                }
+                if (result.created) {
+                  onData();
+                  if (next === undefined) next = rev(result) + 1;
+                  markReady();
+                }
+                if (result.canceled) {
+                  const compact = Number(result.compact_revision ?? 0);
+                  stop(
+                    compact > 0
+                      ? new WatchCompactedError(`etcd: revision ${next} was compacted (oldest: ${compact})`, compact)
+                      : new StoreError("invalid", `etcd: watch canceled: ${result.cancel_reason ?? "no reason"}`),
+                  );
+                  return;
+                }
+                for (const e of result.events ?? []) {
+                  if (closed) return;
+                  const kv = this.kv(e.kv ?? {});
+                  const event: WatchEvent = {
+                    type: e.type === "DELETE" ? "delete" : "put",
+                    kv,
+                    revision: kv.modRevision,
+                  };
+                  next = event.revision + 1;
+                  try {
+                    onEvent(event);
+                  } catch (err) {
+                    stop(err instanceof Error ? err : new Error(String(err)));
+                    return;
+                  }
+                }
               }
-            }
-          });
-          res.on("error", () => undefined);
-          res.on("close", resolve);
-        });
-        req.end(body);
+            },
+            end(error) {
+              if (error && error.code !== "ABORT_ERR") {
+                const f = requestFailure(error);
+                if (f.kind === "final") stop(f.error);
+              }
+              resolve();
+            },
+          },
+          { timeoutMs: transport.options.callTimeoutMs * 2 },
+        );
+        current = close;
       }).finally(() => {
         current = undefined;
       });

@@ -5,34 +5,21 @@
  *
  * @see https://github.com/cnikit/cnikit/blob/main/docs/state.md
  */
-import type * as Http from "node:http";
 import { LeaseNotFoundError, StoreAuthError, StoreError, StoreTimeoutError, StoreUnavailableError } from "./errors.js";
-
-/** node:http or node:https (their `request` and `Agent` have the same shape). */
-export interface HttpModule {
-  request: typeof Http.request;
-  Agent: typeof Http.Agent;
-}
-
-/** TLS material, already read from files. */
-export interface TlsFiles {
-  cert?: Buffer;
-  key?: Buffer;
-  ca?: Buffer;
-}
+import type { HttpClient, HttpRequestError } from "./http-client.js";
 
 /** What the transport needs. */
 export interface EtcdTransportOptions {
   endpoints: URL[];
-  http: HttpModule;
-  tls: TlsFiles | undefined;
+  client: HttpClient;
   callTimeoutMs: number;
   retryBudgetMs: number;
 }
 
 type FailureKind = "not-sent" | "unknown" | "final";
 
-interface Failure {
+/** A failed attempt, classified. */
+export interface Failure {
   kind: FailureKind;
   timeout: boolean;
   error: Error;
@@ -74,12 +61,20 @@ function grpcFailure(status: number, body: string, where: string): Failure {
   return { kind: "unknown", timeout: code === 4 || /timed out/.test(message), error: new StoreUnavailableError(text) };
 }
 
-/** A socket error: refused/unreachable means the request never left; TLS errors are auth errors. */
-export function socketFailure(err: NodeJS.ErrnoException, connected: boolean, where: string): Failure {
+/**
+ * A request that got no answer: refused/unreachable (or failed before the connection was up)
+ * means it never left; TLS errors are auth errors; anything else may have reached etcd.
+ */
+export function requestFailure(err: HttpRequestError): Failure {
   const code = err.code ?? "";
-  const text = `etcd ${where}: ${err.message}`;
-  if (TLS_ERROR.test(code)) return { kind: "final", timeout: false, error: new StoreAuthError(text, { cause: err }) };
-  if (NOT_CONNECTED.has(code) || !connected)
+  const text = `etcd ${err.message}`;
+  if (TLS_ERROR.test(code)) {
+    const hint = "TLS refused: cacert= must name the CA that signed etcd's certificate, and etcd must trust the cert= client certificate";
+    return { kind: "final", timeout: false, error: new StoreAuthError(`${text} [${code}] (${hint})`, { cause: err }) };
+  }
+  if (err.timeout)
+    return { kind: err.sent ? "unknown" : "not-sent", timeout: true, error: new StoreTimeoutError(text, { cause: err }) };
+  if (NOT_CONNECTED.has(code) || !err.sent)
     return { kind: "not-sent", timeout: false, error: new StoreUnavailableError(text, { cause: err }) };
   return { kind: "unknown", timeout: false, error: new StoreUnavailableError(text, { cause: err }) };
 }
@@ -87,13 +82,8 @@ export function socketFailure(err: NodeJS.ErrnoException, connected: boolean, wh
 /** The gateway client: endpoints, deadlines, retries. */
 export class EtcdTransport {
   private current = 0;
-  private readonly agent: Http.Agent;
-  private readonly isTls: boolean;
 
-  constructor(readonly options: EtcdTransportOptions) {
-    this.agent = new options.http.Agent({ keepAlive: true });
-    this.isTls = options.endpoints.some((e) => e.protocol === "https:");
-  }
+  constructor(readonly options: EtcdTransportOptions) {}
 
   /** The endpoint the next call goes to. */
   endpoint(): URL {
@@ -103,18 +93,6 @@ export class EtcdTransport {
   /** Moves to the next endpoint. */
   rotate(): void {
     this.current = (this.current + 1) % this.options.endpoints.length;
-  }
-
-  /** Request options shared by calls and watches. */
-  requestOptions(ep: URL, path: string, length: number): Http.RequestOptions & TlsFiles {
-    return {
-      hostname: ep.hostname.replace(/^\[|\]$/g, ""),
-      port: ep.port || (ep.protocol === "https:" ? 443 : 80),
-      path,
-      method: "POST",
-      headers: { "content-type": "application/json", "content-length": length },
-      ...(this.options.tls ?? {}),
-    };
   }
 
   /**
@@ -154,66 +132,41 @@ export class EtcdTransport {
       : new StoreUnavailableError(message, { cause: last?.error });
   }
 
-  private attempt<T>(
+  private async attempt<T>(
     ep: URL,
     path: string,
     body: string,
     timeoutMs: number,
   ): Promise<{ value: T } | { failure: Failure }> {
-    return new Promise((resolve) => {
-      const where = `${ep.host}${path}`;
-      let connected = false;
-      let done = false;
-      const finish = (r: { value: T } | { failure: Failure }) => {
-        if (done) return;
-        done = true;
-        clearTimeout(timer);
-        resolve(r);
+    const where = `${ep.host}${path}`;
+    let status: number;
+    let text: string;
+    try {
+      const res = await this.options.client.request(ep, path, body, { timeoutMs });
+      status = res.status;
+      text = res.body.toString("utf8");
+    } catch (err) {
+      return { failure: requestFailure(err as HttpRequestError) };
+    }
+    if (status !== 200) return { failure: grpcFailure(status, text, where) };
+    try {
+      const value = JSON.parse(text) as T & { error?: string; code?: number };
+      if (typeof value.error === "string" && value.code !== undefined) return { failure: grpcFailure(500, text, where) };
+      // a streaming endpoint (lease keep-alive) wraps its answer in `result`
+      return { value };
+    } catch (err) {
+      return {
+        failure: {
+          kind: "unknown",
+          timeout: false,
+          error: new StoreUnavailableError(`etcd ${where}: answer does not parse: ${(err as Error).message}`),
+        },
       };
-      const req = this.options.http.request({
-        ...this.requestOptions(ep, path, Buffer.byteLength(body)),
-        agent: this.agent,
-      });
-      const timer = setTimeout(() => {
-        const error = new StoreTimeoutError(`etcd ${where}: no answer within ${timeoutMs} ms`);
-        finish({ failure: { kind: connected ? "unknown" : "not-sent", timeout: true, error } });
-        req.destroy();
-      }, timeoutMs);
-      req.on("socket", (socket) => {
-        if (req.reusedSocket || !socket.connecting) connected = true;
-        else socket.once(this.isTls ? "secureConnect" : "connect", () => (connected = true));
-      });
-      req.on("error", (err) => finish({ failure: socketFailure(err, connected, where) }));
-      req.on("response", (res) => {
-        const chunks: Buffer[] = [];
-        res.on("data", (c: Buffer) => chunks.push(c));
-        res.on("error", (err) => finish({ failure: socketFailure(err, true, where) }));
-        res.on("end", () => {
-          const text = Buffer.concat(chunks).toString("utf8");
-          if (res.statusCode !== 200) return finish({ failure: grpcFailure(res.statusCode ?? 0, text, where) });
-          try {
-            const value = JSON.parse(text) as T & { error?: string; code?: number };
-            if (typeof value.error === "string" && value.code !== undefined)
-              return finish({ failure: grpcFailure(500, text, where) });
-            // a streaming endpoint (lease keep-alive) wraps its answer in `result`
-            finish({ value });
-          } catch (err) {
-            finish({
-              failure: {
-                kind: "unknown",
-                timeout: false,
-                error: new StoreUnavailableError(`etcd ${where}: answer does not parse: ${(err as Error).message}`),
-              },
-            });
-          }
-        });
-      });
-      req.end(body);
-    });
+    }
   }
 
-  /** Closes idle connections. */
+  /** Closes every connection. */
   close(): void {
-    this.agent.destroy();
+    this.options.client.close();
   }
 }

@@ -31,12 +31,12 @@ describe("parseStoreUrl", () => {
       callTimeoutMs: 300,
       retryBudgetMs: 2000,
     });
-    expect(parseStoreUrl("etcd://h:1?cert=/c&key=/k&ca=/ca")).toMatchObject({
+    expect(parseStoreUrl("etcd://h:1?cert=/c&key=/k&cacert=/ca")).toMatchObject({
       endpoints: ["https://h:1"],
       tls: true,
       cert: "/c",
       key: "/k",
-      ca: "/ca",
+      cacert: "/ca",
     });
     expect(parseStoreUrl("etcds://h")).toMatchObject({ endpoints: ["https://h:2379"], tls: true, prefix: "" });
   });
@@ -46,6 +46,7 @@ describe("parseStoreUrl", () => {
     expect(() => parseStoreUrl("/var/lib/x")).toThrow(/unknown scheme \(none\)/);
     expect(() => parseStoreUrl("etcd://h:1?prefx=/a")).toThrow(/unknown parameter "prefx"/);
     expect(() => parseStoreUrl("etcd://h:1?cert=/c")).toThrow(/go together/);
+    expect(() => parseStoreUrl("etcd://h:1?ca=/ca")).toThrow(/unknown parameter "ca" \(known: .*cacert/);
     expect(() => parseStoreUrl("etcd://")).toThrow(StoreConfigError);
     expect(() => parseStoreUrl("etcd://h:1?timeout=-5")).toThrow(/not a positive number/);
   });
@@ -53,14 +54,14 @@ describe("parseStoreUrl", () => {
 
 describe("openStore", () => {
   it("names a TLS file it cannot read", async () => {
-    await expect(openStore("etcd://127.0.0.1:1?ca=/nonexistent/ca.pem")).rejects.toThrow(/ca \/nonexistent\/ca.pem/);
+    await expect(openStore("etcd://127.0.0.1:1?cacert=/nonexistent/ca.pem")).rejects.toThrow(/cacert file \/nonexistent\/ca.pem/);
   });
 
   it("opens without touching the network or creating the directory", async () => {
     const dir = mkdtempSync(join(tmpdir(), "cnikit-open-"));
     try {
       writeFileSync(join(dir, "ca.pem"), "not really a CA");
-      const etcd = await openStore(`etcd://127.0.0.1:1?ca=${join(dir, "ca.pem")}`);
+      const etcd = await openStore(`etcd://127.0.0.1:1?cacert=${join(dir, "ca.pem")}`);
       expect(etcd.url).toContain("etcd://");
       await etcd.close();
       const file = await openStore(`file:${join(dir, "store")}`);

@@ -3,17 +3,17 @@
  *
  * - `file:/var/lib/cnikit/store` (also `file:///var/lib/cnikit/store`): the embedded backend;
  * - `etcd://host:2379,host2:2379?prefix=/cnikit`: etcd over HTTP;
- * - `etcd://host:2379?cert=/etc/cnikit/client.pem&key=/etc/cnikit/client-key.pem&ca=/etc/cnikit/ca.pem`:
- *   HTTPS with a client certificate (any of `cert`/`key`/`ca` switches to HTTPS);
+ * - `etcd://host:2379?cert=/etc/cnikit/client.pem&key=/etc/cnikit/client-key.pem&cacert=/etc/cnikit/ca.pem`:
+ *   HTTPS with a client certificate (any of `cert`/`key`/`cacert` switches to HTTPS; the names are
+ *   etcdctl's `--cert`/`--key`/`--cacert`);
  * - `etcds://host:2379`: HTTPS with the system's CAs.
  *
- * Backends are loaded on first use: a `file:` store never loads node:http, and node:https is
- * only loaded for a TLS URL.
+ * Backends are loaded on first use: a `file:` store never loads node:net, and node:tls is only
+ * loaded for a TLS URL.
  *
  * @see https://github.com/cnikit/cnikit/blob/main/docs/state.md
  */
-import { readFile } from "node:fs/promises";
-import { createRequire } from "node:module";
+import { readFileSync } from "node:fs";
 import { StoreConfigError } from "./errors.js";
 import type { Store } from "./types.js";
 
@@ -55,9 +55,12 @@ export type StoreUrl =
       /** Prepended to every key; "" or ending with "/". */
       prefix: string;
       tls: boolean;
+      /** The client certificate (PEM file; URL `cert=`, like etcdctl's `--cert`). */
       cert?: string;
+      /** Its private key (PEM file; URL `key=`, like etcdctl's `--key`). */
       key?: string;
-      ca?: string;
+      /** The CA bundle that verifies the server (PEM file; URL `cacert=`, like etcdctl's `--cacert`). */
+      cacert?: string;
       callTimeoutMs?: number;
       retryBudgetMs?: number;
     };
@@ -102,8 +105,8 @@ export function parseStoreUrl(url: string): StoreUrl {
   if (scheme === "etcd" || scheme === "etcds") {
     const m = /^etcds?:\/\/([^/?#]*)(\/[^?#]*)?(?:\?([^#]*))?$/i.exec(url);
     if (!m?.[1]) throw new StoreConfigError(`store URL ${url}: expected etcd://host:port[,host:port...][?prefix=...]`);
-    const q = query(m[3], ["prefix", "cert", "key", "ca", "timeout", "budget"], url);
-    const tls = scheme === "etcds" || q.has("cert") || q.has("key") || q.has("ca");
+    const q = query(m[3], ["prefix", "cert", "key", "cacert", "timeout", "budget"], url);
+    const tls = scheme === "etcds" || q.has("cert") || q.has("key") || q.has("cacert");
     if (q.has("cert") !== q.has("key"))
       throw new StoreConfigError(`store URL ${url}: cert= and key= go together (a client certificate and its key)`);
     const endpoints = m[1].split(",").map((h) => {
@@ -114,7 +117,7 @@ export function parseStoreUrl(url: string): StoreUrl {
     let prefix = q.get("prefix") ?? (m[2] && m[2] !== "/" ? decodeURIComponent(m[2]) : "");
     if (prefix !== "" && !prefix.endsWith("/")) prefix += "/";
     const parsed: StoreUrl = { backend: "etcd", endpoints, prefix, tls };
-    for (const k of ["cert", "key", "ca"] as const) {
+    for (const k of ["cert", "key", "cacert"] as const) {
       const v = q.get(k);
       if (v !== undefined) parsed[k] = v;
     }
@@ -127,24 +130,24 @@ export function parseStoreUrl(url: string): StoreUrl {
   );
 }
 
-async function readTls(path: string | undefined, what: string): Promise<Buffer | undefined> {
+function readTls(path: string | undefined, what: string): Buffer | undefined {
   if (path === undefined) return undefined;
   try {
-    return await readFile(path);
+    return readFileSync(path);
   } catch (err) {
-    throw new StoreConfigError(`store TLS ${what} ${path}: ${(err as Error).message}`, { cause: err });
+    throw new StoreConfigError(`store TLS ${what} file ${path}: ${(err as Error).message}`, { cause: err });
   }
 }
 
 /**
- * A built-in module loaded on first use. Not `import()`: a bundled plugin runs as a `vm.Script`
- * (cnikit-build's code-cache loader), where a dynamic import of a built-in fails with "A dynamic
- * import callback was not specified" on some Node 20 releases.
+ * A built-in module loaded on first use: `process.getBuiltinModule` where it exists (Node >= 20.16;
+ * no loader is involved), else a dynamic import. Not `node:module`'s `createRequire`: loading
+ * `node:module` pulls in the ES module loader, which costs a one-shot plugin milliseconds.
  */
-function builtin(name: string): unknown {
+async function builtin<T>(name: "node:net" | "node:tls"): Promise<T> {
   const get = (process as { getBuiltinModule?: (id: string) => unknown }).getBuiltinModule;
   const mod = typeof get === "function" ? get.call(process, name) : undefined;
-  return mod ?? createRequire(process.execPath)(name);
+  return (mod ?? (await import(name))) as T;
 }
 
 /**
@@ -170,21 +173,22 @@ export async function openStore(url: string, options: OpenStoreOptions = {}): Pr
       ...(fsync !== undefined ? { fsync } : {}),
     });
   }
-  const [cert, key, ca] = await Promise.all([
-    readTls(parsed.cert, "cert"),
-    readTls(parsed.key, "key"),
-    readTls(parsed.ca, "ca"),
-  ]);
-  const http = builtin(parsed.tls ? "node:https" : "node:http");
-  const [{ EtcdTransport }, { EtcdStore }] = await Promise.all([
+  const cert = readTls(parsed.cert, "cert");
+  const key = readTls(parsed.key, "key");
+  const cacert = readTls(parsed.cacert, "cacert");
+  const [net, tls, { HttpClient }, { EtcdTransport }, { EtcdStore }] = await Promise.all([
+    builtin<typeof import("node:net")>("node:net"),
+    parsed.tls ? builtin<typeof import("node:tls")>("node:tls") : undefined,
+    import("./http-client.js"),
     import("./etcd-transport.js"),
     import("./etcd-store.js"),
   ]);
-  const tls = parsed.tls ? { ...(cert ? { cert } : {}), ...(key ? { key } : {}), ...(ca ? { ca } : {}) } : undefined;
+  const tlsFiles = parsed.tls
+    ? { ...(cert ? { cert } : {}), ...(key ? { key } : {}), ...(cacert ? { ca: cacert } : {}) }
+    : undefined;
   const transport = new EtcdTransport({
     endpoints: parsed.endpoints.map((e) => new URL(e)),
-    http: http as unknown as import("./etcd-transport.js").HttpModule,
-    tls,
+    client: new HttpClient({ net, tls, tlsFiles }),
     callTimeoutMs: options.callTimeoutMs ?? parsed.callTimeoutMs ?? 400,
     retryBudgetMs: options.retryBudgetMs ?? parsed.retryBudgetMs ?? 5000,
   });

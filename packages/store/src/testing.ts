@@ -1,12 +1,13 @@
 /**
  * Test fixtures: a real etcd (Debian's `etcd-server`) started on 127.0.0.1 with random free
  * ports and a temporary data directory, one member or a cluster. Every member is stopped by pid
- * and its data removed by `stop()`, and also when the process exits.
+ * and its data removed by `stop()`, and also when the process exits. Throwaway TLS material
+ * (a CA, a server and a client certificate) made with `openssl`.
  *
  * @see https://github.com/cnikit/cnikit/blob/main/docs/state.md
  */
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { createServer } from "node:net";
@@ -83,11 +84,56 @@ export interface StartEtcdOptions {
  * @example const tls: EtcdTlsFiles = { serverCert: "s.pem", serverKey: "s-key.pem", ca: "ca.pem", clientCert: "c.pem", clientKey: "c-key.pem" };
  */
 export interface EtcdTlsFiles {
+  /** The server's certificate (valid for 127.0.0.1). */
   serverCert: string;
+  /** Its key. */
   serverKey: string;
+  /** The CA that signed both certificates. */
   ca: string;
+  /** The client's certificate. */
   clientCert: string;
+  /** Its key. */
   clientKey: string;
+}
+
+/**
+ * True when an `openssl` binary is on PATH (Debian: `apt-get install openssl`).
+ *
+ * @example describe.skipIf(!opensslAvailable())("etcd over TLS", () => { ... });
+ */
+export function opensslAvailable(): boolean {
+  return spawnSync("openssl", ["version"], { stdio: "ignore" }).status === 0;
+}
+
+/**
+ * Makes, with `openssl` in `dir`, a throwaway CA (valid one day, EC P-256) and a server
+ * certificate for 127.0.0.1 and a client certificate signed by it; files are named after `name`,
+ * so two calls with different names give two CAs that do not trust each other.
+ *
+ * @throws Error when openssl fails (with its stderr).
+ * @example
+ * const good = makeTestCertificates(dir, "good");
+ * const etcd = await startEtcd({ tls: good });
+ */
+export function makeTestCertificates(dir: string, name = "test"): EtcdTlsFiles {
+  const ssl = (...args: string[]) => execFileSync("openssl", args, { cwd: dir, stdio: "pipe" });
+  const newKey = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+  const ca = join(dir, `${name}-ca.pem`);
+  const caKey = join(dir, `${name}-ca-key.pem`);
+  ssl("req", "-x509", ...newKey, "-days", "1", "-subj", `/CN=${name} test CA`, "-keyout", caKey, "-out", ca);
+  const cert = (who: string, san?: string): [string, string] => {
+    const key = join(dir, `${name}-${who}-key.pem`);
+    const csr = join(dir, `${name}-${who}.csr`);
+    const crt = join(dir, `${name}-${who}.pem`);
+    const ext = join(dir, `${name}-${who}.ext`);
+    writeFileSync(ext, `${san ? `subjectAltName=${san}\n` : ""}extendedKeyUsage=serverAuth,clientAuth\n`);
+    ssl("req", ...newKey, "-subj", `/CN=${who}`, "-keyout", key, "-out", csr);
+    ssl("x509", "-req", "-in", csr, "-CA", ca, "-CAkey", caKey, "-CAcreateserial", "-days", "1", "-extfile", ext, "-out", crt);
+    return [crt, key];
+  };
+  const [serverCert, serverKey] = cert("server", "IP:127.0.0.1");
+  const [clientCert, clientKey] = cert("client");
+  return { serverCert, serverKey, ca, clientCert, clientKey };
 }
 
 const live = new Set<ChildProcess>();
@@ -295,7 +341,7 @@ export async function startEtcd(options: StartEtcdOptions = {}): Promise<EtcdClu
         for (const [k, v] of [
           ["cert", tls.clientCert],
           ["key", tls.clientKey],
-          ["ca", tls.ca],
+          ["cacert", tls.ca],
         ])
           q.set(k as string, v as string);
       const query = q.toString();

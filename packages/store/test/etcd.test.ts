@@ -2,6 +2,7 @@
  * The etcd backend against a real single-member etcd (Debian's etcd-server) started here:
  * the conformance suite, key prefixes, and the typed errors of a stopped or frozen server.
  */
+import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openStore, StoreTimeoutError, StoreUnavailableError, type WatchEvent } from "../src/index.js";
 import { type EtcdCluster, etcdAvailable, startEtcd } from "../src/testing.js";
@@ -34,6 +35,13 @@ describe.skipIf(!etcdAvailable())("etcd backend (single member)", () => {
     await store.put("k", "1");
     const pid = etcd.members[0]!.pid!;
     process.kill(pid, "SIGSTOP");
+    // the stop takes effect asynchronously (a thread running on another CPU is interrupted a
+    // moment later): wait until the kernel reports the process stopped
+    const deadline = Date.now() + 2000;
+    while (readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.[0] !== "T") {
+      expect(Date.now()).toBeLessThan(deadline);
+      await new Promise((r) => setTimeout(r, 1));
+    }
     try {
       let t0 = Date.now();
       const read = await store.get("k").catch((e: unknown) => e);
