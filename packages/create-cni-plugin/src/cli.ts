@@ -135,7 +135,7 @@ export async function runCli(io: CliIo): Promise<number> {
     `${cmds.run("build")}          # → dist/${opts.name} (one file, needs only node)`,
     `${cmds.run("build:bun")}      # → dist-bun/${opts.name} (Bun executable: the fastest start, no node needed)`,
     `sudo ${cmds.run("test")}      # tests create network namespaces: run them as root`,
-    `sudo cp dist/* /opt/cni/bin/   # install; README.md shows how to try it with cnikit`,
+    `sudo npx cnikit install dist   # → /opt/cni/bin, atomically; README.md shows how to try it`,
   ];
   if (interactive) {
     clack.note(steps.join("\n"), "Next steps");
