@@ -46,7 +46,7 @@ export function parseFlags(argv: readonly string[], spec: FlagSpec): ParsedFlags
     const value = inline ?? argv[++i];
     if (value === undefined || value === "") throw new CliUsageError(`flag needs an argument: ${arg}`);
     if (kind === "value") out.values[arg] = value;
-    else (out.lists[arg] ??= []).push(value);
+    else out.lists[arg] = [...(out.lists[arg] ?? []), value];
   }
   return out;
 }

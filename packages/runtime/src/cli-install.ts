@@ -19,7 +19,7 @@
  * @see https://github.com/cnikit/cnikit/blob/main/docs/shipping.md
  */
 import { createHash, randomBytes } from "node:crypto";
-import { constants } from "node:fs";
+import { constants, type Stats } from "node:fs";
 import { chmod, copyFile, lstat, mkdir, open, readdir, readFile, realpath, rename, rm, stat, writeFile } from "node:fs/promises";
 import { basename, dirname, join, relative, resolve } from "node:path";
 import { CniError } from "@cnikit/spec";
@@ -204,7 +204,7 @@ async function planAgentDist(distDir: string, binDir: string, sidecars: string[]
 
 async function planDist(distArg: string, binDir: string): Promise<Planned[]> {
   const distDir = resolve(distArg);
-  let st;
+  let st: Stats;
   try {
     st = await stat(distDir);
   } catch {
@@ -243,7 +243,7 @@ async function conflicts(planned: Planned[], manifests: Map<string, Manifest>): 
   const out: string[] = [];
   for (const p of planned) {
     const target = join(p.dir, p.dest);
-    let st;
+    let st: Stats;
     try {
       st = await lstat(target);
     } catch {

@@ -155,12 +155,12 @@ export function findJsonSyntaxError(text: string): { message: string; location: 
         fail("',' or ']'");
       }
     }
-    if (c === '"') return string();
-    if (c === "t") return literal("true");
-    if (c === "f") return literal("false");
-    if (c === "n") return literal("null");
-    if (c === "-" || (c !== undefined && c >= "0" && c <= "9")) return number();
-    fail("a JSON value");
+    if (c === '"') string();
+    else if (c === "t") literal("true");
+    else if (c === "f") literal("false");
+    else if (c === "n") literal("null");
+    else if (c === "-" || (c !== undefined && c >= "0" && c <= "9")) number();
+    else fail("a JSON value");
   };
   try {
     // a leading byte-order mark is not JSON (JSON.parse rejects it too)
