@@ -77,7 +77,7 @@ packages="$(pnpm -r ls --depth -1 --json 2>/dev/null | node -e '
   console.log(built.length);
 ' || echo "?")"
 step "pnpm build ($packages packages and examples)" pnpm build
-echo "(set-up log: $log)"
+rm -f "$log"
 
 case "$job" in
   demo) exec node examples/demo/dist/demo "$@" ;;

@@ -21,7 +21,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { constants, type Stats } from "node:fs";
 import { chmod, copyFile, lstat, mkdir, open, readdir, readFile, realpath, rename, rm, stat, writeFile } from "node:fs/promises";
-import { basename, dirname, join, relative, resolve } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import { CniError } from "@cnikit/spec";
 import type { CliIo } from "./cli-main.js";
 import { CliUsageError, parseFlags } from "./cli-flags.js";
@@ -148,7 +148,7 @@ function orderForInstall(files: Planned[]): Planned[] {
 /** The files of one plain build output: every regular file but `package.json` (only meaningful in the project). */
 async function planPlainDist(distDir: string, binDir: string): Promise<Planned[]> {
   const names = (await regularFiles(distDir)).filter((n) => n !== "package.json");
-  if (!names.some((n) => n.endsWith(".agent.json")) && names.length === 0) {
+  if (names.length === 0) {
     throw new CliValidationError(`${distDir}: no files to install (is it a cnikit-build output directory?)`);
   }
   const exes: string[] = [];
@@ -314,7 +314,7 @@ export async function runInstall(argv: readonly string[], io: CliIo): Promise<nu
     manifest.files[p.dest] = { sha256: p.sha256, source: p.source, installedAt: new Date().toISOString() };
     // the record follows each file, so an interrupted install still knows what it wrote
     await writeManifest(p.dir, manifest);
-    io.stdout.write(`installed ${target}${p.source !== target ? ` (from ${relative(process.cwd(), p.source) || p.source})` : ""}\n`);
+    io.stdout.write(`installed ${target}${p.source !== target ? ` (from ${p.source})` : ""}\n`);
   }
   return 0;
 }

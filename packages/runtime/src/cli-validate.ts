@@ -113,7 +113,7 @@ export async function runValidate(argv: readonly string[], io: CliIo): Promise<n
       continue;
     }
     try {
-      const info = await getVersionInfo(pluginPath, { env: io.env, timeoutMs: 10_000 });
+      const info = await getVersionInfo(pluginPath, { env: io.env, stderr: io.stderr, timeoutMs: 10_000 });
       const supported = info.supportedVersions;
       if (supported.includes(version)) {
         io.stdout.write(`  ok   ${label} (${pluginPath}): supports ${version}\n`);
