@@ -11,11 +11,12 @@
  * Needs Debian's containerd, runc and busybox-static (scripts/quickstart.sh installs them).
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, rmdirSync, symlinkSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync, rmdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { HOST_NETNS, listLinks, runCommand, runCommandOrThrow, uniqueName } from "@cnikit/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { bundleCli } from "../../../packages/runtime/test/cli-bundle.js";
 import { buildFixture } from "../../../tools/build-fixture.js";
 
 const ROOT = resolve(import.meta.dirname, "../../..");
@@ -33,8 +34,9 @@ beforeAll(async () => {
   }
   await buildFixture("examples/bridge");
   await buildFixture("examples/host-local");
-  await runCommandOrThrow(["pnpm", "--filter", "@cnikit/runtime", "build"], { cwd: ROOT, timeoutMs: 120_000 });
-  cli = join(ROOT, "packages/runtime/dist/cli.js");
+  const cliDir = mkdtempSync(join(tmpdir(), "cnikit-cli-bundle-"));
+  undo.push(() => rmSync(cliDir, { recursive: true, force: true }));
+  cli = await bundleCli(cliDir);
 }, 300_000);
 
 /** Created by the test and removed in afterAll, in reverse. */
@@ -49,12 +51,13 @@ afterAll(async () => {
   }
 }, 60_000);
 
+/** Creates `dir` (and missing parents); afterwards removes those it created, when empty. */
 function ensureDir(dir: string): void {
-  if (existsSync(dir)) return;
+  const missing: string[] = [];
+  for (let d = dir; !existsSync(d); d = dirname(d)) missing.unshift(d);
+  if (missing.length === 0) return;
+  removeLaterIfCreated(...missing);
   mkdirSync(dir, { recursive: true });
-  undo.push(() => {
-    if (readdirSync(dir).length === 0) rmdirSync(dir);
-  });
 }
 
 /** Removes `dir` after the test when it does not exist now and is empty then (parents first in the list). */
@@ -114,7 +117,7 @@ function makeRootfs(dir: string): string {
   const rootfs = join(dir, "rootfs");
   mkdirSync(join(rootfs, "bin"), { recursive: true });
   copyFileSync("/bin/busybox", join(rootfs, "bin/busybox"));
-  for (const app of ["sh", "ip", "ping", "cat"]) symlinkSync("busybox", join(rootfs, "bin", app));
+  for (const app of ["sh", "ip", "ping", "cat", "readlink"]) symlinkSync("busybox", join(rootfs, "bin", app));
   for (const d of ["proc", "sys", "dev", "etc", "tmp"]) mkdirSync(join(rootfs, d));
   return rootfs;
 }
@@ -179,13 +182,12 @@ describe("containerd runs a container attached by cnikit's bridge + host-local",
     });
     const rootfs = makeRootfs(dir);
 
-    const netnsBefore = (await runCommandOrThrow(["ip", "netns", "list"])).trim();
     const shimSockets = existsSync("/run/containerd/s") ? readdirSync("/run/containerd/s") : [];
     const cacheDir = "/var/lib/cni/results";
     const cached = () => (existsSync(cacheDir) ? readdirSync(cacheDir).filter((f) => f.startsWith(`${net}-`)) : []);
 
     const run = await runCommand(
-      ctr("run", "--rm", "--cni", "--env", "PATH=/bin", "--rootfs", rootfs, id, "/bin/sh", "-c", `ip -4 addr show eth0 && ping -c 1 -W 5 ${gateway}`),
+      ctr("run", "--rm", "--cni", "--env", "PATH=/bin", "--rootfs", rootfs, id, "/bin/sh", "-c", `readlink /proc/self/ns/net && ip -4 addr show eth0 && ping -c 1 -W 5 ${gateway}`),
       { timeoutMs: 90_000 },
     );
     expect(run.code, `ctr run: ${run.stdout}\n${run.stderr}\n${readFileSync(join(dir, "containerd.log"), "utf8").slice(-3000)}`).toBe(0);
@@ -197,7 +199,21 @@ describe("containerd runs a container attached by cnikit's bridge + host-local",
     expect((await runCommandOrThrow(ctr("tasks", "list", "-q"))).trim()).toBe("");
     expect((await runCommandOrThrow(ctr("snapshots", "list"))).trim().split("\n").slice(1)).toEqual([]);
     expect((await runCommandOrThrow(ctr("leases", "list", "-q"))).trim()).toBe("");
-    expect((await runCommandOrThrow(["ip", "netns", "list"])).trim()).toBe(netnsBefore);
+    // the container's netns (ctr uses the task's /proc/<pid>/ns/net, no bind mount): no process
+    // is in it any more and nothing keeps it mounted
+    const netns = /net:\[\d+\]/.exec(run.stdout)?.[0];
+    expect(netns, run.stdout).toBeDefined();
+    const holders = readdirSync("/proc")
+      .filter((pid) => /^\d+$/.test(pid))
+      .filter((pid) => {
+        try {
+          return readlinkSync(`/proc/${pid}/ns/net`) === netns;
+        } catch {
+          return false; // exited meanwhile
+        }
+      });
+    expect(holders).toEqual([]);
+    expect(readFileSync("/proc/self/mountinfo", "utf8")).not.toContain(netns);
     const ports = (await listLinks(HOST_NETNS)).filter((l) => l.master === bridge);
     expect(ports.map((l) => l.name)).toEqual([]);
     const leases = existsSync(join(dataDir, net)) ? readdirSync(join(dataDir, net)).filter((f) => /^\d+\.\d+\.\d+\.\d+$/.test(f)) : [];

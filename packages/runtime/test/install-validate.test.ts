@@ -2,9 +2,10 @@ import { spawnSync } from "node:child_process";
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { buildFixture } from "../../../tools/build-fixture.js";
-import { buildCli, GO_PLUGINS, ROOT } from "./helpers.js";
+import { bundleCli } from "./cli-bundle.js";
+import { GO_PLUGINS, ROOT } from "./helpers.js";
 
 const NOOP_DIST = join(ROOT, "examples/noop/dist");
 const BRIDGE_DIST = join(ROOT, "examples/bridge/dist");
@@ -12,13 +13,18 @@ const BRIDGE_AGENT_DIST = join(ROOT, "examples/bridge/dist/agent");
 const HOST_LOCAL_DIST = join(ROOT, "examples/host-local/dist");
 
 let cli: string;
+let cliDir: string;
 beforeAll(async () => {
   await buildFixture("examples/noop");
   await buildFixture("examples/bridge");
   await buildFixture("examples/bridge", "build:agent");
   await buildFixture("examples/host-local");
-  cli = buildCli();
+  cliDir = mkdtempSync(join(tmpdir(), "cnikit-cli-bundle-"));
+  cli = await bundleCli(cliDir);
 }, 300_000);
+afterAll(() => {
+  if (cliDir) rmSync(cliDir, { recursive: true, force: true });
+});
 
 let dir: string;
 beforeEach(() => {
