@@ -7,9 +7,13 @@ export default defineConfig({
   platform: "node",
   clean: true,
   treeshake: true,
-  // runtime dependencies (@clack/prompts) are bundled: the package installs nothing
+  // runtime dependencies (@clack/prompts, execa) are bundled: the package installs nothing.
+  // execa's CommonJS dependencies (cross-spawn) call require("child_process"): give the ESM
+  // bundle a real `require`
   noExternal: [/.*/],
-  banner: { js: "#!/usr/bin/env node" },
+  banner: {
+    js: '#!/usr/bin/env node\nimport { createRequire as __cnikitCreateRequire } from "node:module";\nconst require = __cnikitCreateRequire(import.meta.url);',
+  },
   esbuildOptions(options) {
     options.conditions = ["@cnikit/source"];
   },

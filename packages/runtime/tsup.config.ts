@@ -13,14 +13,15 @@ export default defineConfig([
     },
   },
   {
-    // the CLI is self-contained: workspace packages are bundled from source
+    // the CLI is self-contained: workspace packages are bundled from source, and zod (only
+    // `cnikit validate` loads it, from a chunk of its own)
     entry: { cli: "src/cli.ts" },
     format: ["esm"],
     target: "node20",
     dts: false,
     clean: false,
     treeshake: true,
-    noExternal: [/^@cnikit\//],
+    noExternal: [/^@cnikit\//, /^zod(\/|$)/],
     banner: { js: "#!/usr/bin/env node" },
     esbuildOptions(options) {
       options.conditions = ["@cnikit/source"];

@@ -1,4 +1,3 @@
-import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -112,9 +111,20 @@ export async function runCli(io: CliIo): Promise<number> {
   if (opts.install) {
     const [cmd, ...cmdArgs] = cmds.install;
     say(`Installing dependencies with ${cmds.install.join(" ")}...`);
-    const res = spawnSync(cmd, cmdArgs, { cwd: opts.targetPath, stdio: "inherit", env: { ...io.env } as NodeJS.ProcessEnv });
-    if (res.status !== 0) {
-      fail(`${cmds.install.join(" ")} failed${res.error ? `: ${res.error.message}` : ` (exit ${res.status})`}; run it yourself in ${rel}.`);
+    // execa (loaded only here): its error names the command and the exit code, signal or spawn
+    // error, with the tool's stderr, which the user also sees live
+    const { execa } = await import("execa");
+    const res = await execa(cmd, cmdArgs, {
+      cwd: opts.targetPath,
+      env: { ...io.env },
+      extendEnv: false,
+      stdin: "inherit",
+      stdout: "inherit",
+      stderr: ["inherit", "pipe"],
+      reject: false,
+    });
+    if (res.failed) {
+      fail(`create-cni-plugin: ${res.message}\nThe project is written; run ${cmds.install.join(" ")} yourself in ${rel}.`);
       return 1;
     }
   }
@@ -125,7 +135,7 @@ export async function runCli(io: CliIo): Promise<number> {
     `${cmds.run("build")}          # → dist/${opts.name} (one file, needs only node)`,
     `${cmds.run("build:bun")}      # → dist-bun/${opts.name} (Bun executable: the fastest start, no node needed)`,
     `sudo ${cmds.run("test")}      # tests create network namespaces: run them as root`,
-    `sudo cp dist/* /opt/cni/bin/   # install; README.md shows how to try it with cnikit`,
+    `sudo npx cnikit install dist   # → /opt/cni/bin, atomically; README.md shows how to try it`,
   ];
   if (interactive) {
     clack.note(steps.join("\n"), "Next steps");

@@ -143,14 +143,15 @@ describe("non-interactive scaffolding (piped stdio)", () => {
 
   it("reports a failed install (exit 1) after writing the project", async () => {
     const bin = mkdtempSync(join(cwd, "fakebin-"));
-    writeFileSync(join(bin, "yarn"), "#!/bin/sh\nexit 3\n");
+    writeFileSync(join(bin, "yarn"), "#!/bin/sh\necho 'registry unreachable' >&2\nexit 3\n");
     chmodSync(join(bin, "yarn"), 0o755);
     const r = await runCli(["with-yarn", "--install"], {
       cwd,
       env: { npm_config_user_agent: "yarn/1.22.22 npm/? node/v20.20.2 linux x64", PATH: `${bin}:${process.env.PATH}` },
     });
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain("yarn failed (exit 3); run it yourself in with-yarn.");
+    expect(r.stderr).toContain("create-cni-plugin: Command failed with exit code 3: yarn\n\nregistry unreachable\n");
+    expect(r.stderr).toContain("The project is written; run yarn yourself in with-yarn.");
     expect(existsSync(join(cwd, "with-yarn/package.json"))).toBe(true);
   });
 });

@@ -40,7 +40,7 @@ describe("templates/", () => {
     // published packages only: no workspace: protocol, no file: links
     for (const v of Object.values<string>({ ...pkg.dependencies, ...pkg.devDependencies })) expect(v).toMatch(/^[\^~]?\d/);
     const readme = readFileSync(join(ROOT, folder, "README.md"), "utf8");
-    expect(readme).toContain("sudo cp dist/* /opt/cni/bin/");
+    expect(readme).toContain("sudo npx cnikit install dist --bin-dir /opt/cni/bin");
     expect(readme).toContain("npx cnikit add");
     expect(readme).toContain("sudo npm test");
     expect(readme).toContain("npm run build:bun");

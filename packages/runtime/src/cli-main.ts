@@ -42,15 +42,20 @@ const ERROR_NAMES: Record<number, string> = Object.fromEntries(Object.entries(Er
  * @example process.stdout.write(USAGE);
  */
 export const USAGE = `Usage: cnikit <command> [options] <network> <netns>
+       cnikit install <dist-dir>... [--bin-dir DIR] [--conflist FILE [--conf-dir DIR]] [--force]
+       cnikit validate <conflist> [--bin-dir DIR]...
 
-Executes a CNI network configuration against a network namespace (a drop-in for cnitool).
+Executes a CNI network configuration against a network namespace (a drop-in for cnitool),
+installs plugins built with cnikit-build, and checks a config against the installed plugins.
 
 Commands:
-  add      add an interface to <netns> and print the result
-  check    check the interface against the cached result
-  del      delete the interface (idempotent)
-  status   ask every plugin of the network whether it is ready (<netns> optional)
-  gc       delete stale cached attachments of the network and run GC (<netns> optional)
+  add       add an interface to <netns> and print the result
+  check     check the interface against the cached result
+  del       delete the interface (idempotent)
+  status    ask every plugin of the network whether it is ready (<netns> optional)
+  gc        delete stale cached attachments of the network and run GC (<netns> optional)
+  install   copy build outputs into the plugin dir atomically (cnikit install --help)
+  validate  check a conflist and that its plugins support its cniVersion (cnikit validate --help)
 
 Options:
   -i, --ifname NAME         interface name (default: $CNI_IFNAME or eth0)
@@ -141,6 +146,27 @@ function parseArgv(argv: readonly string[]): Parsed | "help" {
   return { command: command as Command, positionals, ...out };
 }
 
+/** `install` and `validate`: loaded on demand, so add/del/check never load their modules (zod among them). */
+async function runNodeCommand(command: "install" | "validate", argv: readonly string[], io: CliIo): Promise<number> {
+  const { CliUsageError } = await import("./cli-flags.js");
+  const { CliValidationError } = await import("./cli-validate.js");
+  try {
+    if (command === "install") return await (await import("./cli-install.js")).runInstall(argv, io);
+    return await (await import("./cli-validate.js")).runValidate(argv, io);
+  } catch (err) {
+    if (err instanceof CliUsageError) {
+      io.stderr.write(`cnikit ${command}: ${err.message}\nRun 'cnikit ${command} --help' for usage.\n`);
+      return 2;
+    }
+    if (err instanceof CliValidationError) {
+      io.stderr.write(`cnikit ${command}: ${err.message}\n`);
+      return 1;
+    }
+    printError(io, command, err);
+    return 1;
+  }
+}
+
 /** cnitool's strict CNI_ARGS parsing: `K=V;K=V`, every pair with a non-empty key and value. */
 function parseCnitoolArgs(value: string): [string, string][] {
   return value.split(";").map((pair) => {
@@ -212,6 +238,7 @@ function printError(io: CliIo, command: string, err: unknown): void {
  * @example process.exitCode = await runCli(process.argv.slice(2), { env: process.env, stdout: process.stdout, stderr: process.stderr });
  */
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+  if (argv[0] === "install" || argv[0] === "validate") return runNodeCommand(argv[0], argv.slice(1), io);
   let parsed: Parsed | "help";
   try {
     parsed = parseArgv(argv);

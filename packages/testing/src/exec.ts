@@ -3,7 +3,7 @@
  *
  * @see https://github.com/cnikit/cnikit/blob/main/docs/testing.md
  */
-import { spawn } from "node:child_process";
+import { execa, type Options as ExecaOptions } from "execa";
 
 /**
  * What a helper command printed.
@@ -41,56 +41,52 @@ export interface RunCommandOptions {
   timeoutMs?: number | undefined;
 }
 
+function execaOptions(opts: RunCommandOptions) {
+  return {
+    input: opts.stdin ?? "",
+    // the whole environment, as given (execa would otherwise add the test process's)
+    ...(opts.env !== undefined ? { env: opts.env, extendEnv: false } : {}),
+    ...(opts.cwd !== undefined ? { cwd: opts.cwd } : {}),
+    timeout: opts.timeoutMs ?? 30_000,
+    killSignal: "SIGKILL",
+    stripFinalNewline: false,
+  } satisfies ExecaOptions;
+}
+
 /**
  * Runs a command (no shell) and collects its output; never rejects for a non-zero exit.
  *
- * @throws Error only when the command cannot be started (not found, not executable).
+ * @throws Error only when the command cannot be started (not found, not executable): execa's
+ *   message names the command and the reason.
  * @example
  * ```ts
  * const { code, stdout } = await runCommand(["iptables", "-t", "nat", "-S"]);
  * if (code === 0) console.log(stdout);
  * ```
  */
-export function runCommand(argv: readonly string[], opts: RunCommandOptions = {}): Promise<CommandOutput> {
+export async function runCommand(argv: readonly string[], opts: RunCommandOptions = {}): Promise<CommandOutput> {
   const [cmd, ...args] = argv;
-  if (!cmd) return Promise.reject(new Error("empty command"));
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, {
-      env: opts.env ?? process.env,
-      stdio: ["pipe", "pipe", "pipe"],
-      ...(opts.cwd !== undefined ? { cwd: opts.cwd } : {}),
-    });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    const timer = setTimeout(() => child.kill("SIGKILL"), opts.timeoutMs ?? 30_000);
-    child.stdout.on("data", (d: Buffer) => out.push(d));
-    child.stderr.on("data", (d: Buffer) => err.push(d));
-    child.on("error", (e) => {
-      clearTimeout(timer);
-      reject(e);
-    });
-    child.on("close", (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stdout: Buffer.concat(out).toString("utf8"), stderr: Buffer.concat(err).toString("utf8") });
-    });
-    child.stdin.on("error", () => {});
-    child.stdin.end(opts.stdin ?? "");
-  });
+  if (!cmd) throw new Error("empty command");
+  const r = await execa(cmd, args, { ...execaOptions(opts), reject: false });
+  if (r.failed && r.exitCode === undefined && r.signal === undefined && !r.timedOut) {
+    // not started at all (ENOENT, EACCES): the one case that rejects
+    throw new Error(r.message, { cause: r.cause });
+  }
+  return { code: r.exitCode ?? null, signal: (r.signal as NodeJS.Signals | undefined) ?? null, stdout: r.stdout, stderr: r.stderr };
 }
 
 /**
  * Runs a command (no shell) and returns its stdout; a non-zero exit throws.
  *
- * @throws Error naming the command, its exit code and its stderr (or stdout).
+ * @throws ExecaError (an Error) whose message names the command, its exit code (or the signal,
+ *   or the timeout) and its stderr and stdout; `exitCode`, `stderr`, `stdout` are on it too.
  * @example
  * ```ts
  * const routes = JSON.parse(await runCommandOrThrow(["ip", "-j", "route"]));
  * ```
  */
 export async function runCommandOrThrow(argv: readonly string[], opts: RunCommandOptions = {}): Promise<string> {
-  const r = await runCommand(argv, opts);
-  if (r.code !== 0) {
-    throw new Error(`${argv.join(" ")} failed (exit ${r.code ?? r.signal}): ${r.stderr.trim() || r.stdout.trim()}`);
-  }
-  return r.stdout;
+  const [cmd, ...args] = argv;
+  if (!cmd) throw new Error("empty command");
+  return (await execa(cmd, args, execaOptions(opts))).stdout;
 }

@@ -89,10 +89,14 @@ describe("runCommand / runCommandOrThrow", () => {
     const ok = await runCommand(["sh", "-c", "cat; echo err >&2; exit 3"], { stdin: "in" });
     expect(ok).toEqual({ code: 3, signal: null, stdout: "in", stderr: "err\n" });
     expect(await runCommandOrThrow(["echo", "hi"])).toBe("hi\n");
-    await expect(runCommandOrThrow(["sh", "-c", "echo nope >&2; exit 2"])).rejects.toThrow("sh -c echo nope >&2; exit 2 failed (exit 2): nope");
+    await expect(runCommandOrThrow(["sh", "-c", "echo nope >&2; exit 2"])).rejects.toThrow(
+      "Command failed with exit code 2: sh -c 'echo nope >&2; exit 2'\n\nnope",
+    );
+    await expect(runCommandOrThrow(["sleep", "5"], { timeoutMs: 100 })).rejects.toThrow("Command timed out after 100 milliseconds: sleep 5");
     const killed = await runCommand(["sleep", "5"], { timeoutMs: 100 });
-    expect(killed.signal).toBe("SIGKILL");
-    await expect(runCommand(["/nonexistent/ck-command"])).rejects.toThrow(/ENOENT/);
+    expect(killed).toMatchObject({ code: null, signal: "SIGKILL" });
+    expect((await runCommand(["sh", "-c", 'echo "$A:$HOME"'], { env: { A: "1", PATH: "/usr/bin:/bin" } })).stdout).toBe("1:\n");
+    await expect(runCommand(["/nonexistent/ck-command"])).rejects.toThrow("Command failed with ENOENT: /nonexistent/ck-command");
   });
 });
 
