@@ -27,10 +27,11 @@ export function procStats(pid) {
 }
 
 /**
- * Installs the shims in `binDir` (socket dir `sockDir`) and starts the daemon; resolves once it
- * is ready with `{ pid, bin, stop() }`.
+ * Installs the shims in `binDir` (socket dir `sockDir`) and starts the daemon (`flags`, e.g.
+ * `--exec-delegates`, before the modules); resolves once it is ready with `{ pid, bin, stop() }`.
+ * `onCall` receives each `call` line of its log (`{ plugin, command, inProcess, exitCode, ms }`).
  */
-export async function startAgent(binDir, sockDir, { timeoutMs = 30_000 } = {}) {
+export async function startAgent(binDir, sockDir, { timeoutMs = 30_000, flags = [], onCall, env = {}, nodeFlags = [] } = {}) {
   for (const name of PLUGINS) {
     const shim = join(binDir, name);
     copyFileSync(agentFile(name), shim);
@@ -43,8 +44,8 @@ export async function startAgent(binDir, sockDir, { timeoutMs = 30_000 } = {}) {
   }
   const child = spawn(
     process.execPath,
-    [...NODE_FLAGS, DAEMON, "serve", "--socket-dir", sockDir, ...PLUGINS.map((n) => agentFile(n, ".plugin.cjs"))],
-    { stdio: ["ignore", "ignore", "pipe"], env: { PATH: CLEAN_PATH } },
+    [...NODE_FLAGS, ...nodeFlags, DAEMON, "serve", "--socket-dir", sockDir, ...flags, ...PLUGINS.map((n) => agentFile(n, ".plugin.cjs"))],
+    { stdio: ["ignore", "ignore", "pipe"], env: { PATH: CLEAN_PATH, ...env } },
   );
   let log = "";
   const exited = new Promise((resolve) => child.once("exit", (code, signal) => resolve(code ?? signal)));
@@ -62,8 +63,21 @@ export async function startAgent(binDir, sockDir, { timeoutMs = 30_000 } = {}) {
       reject(new Error(`cnikit-agent exited (${code}): ${log}`));
     });
   });
-  // the log is not needed past start-up: keep draining it
+  // past start-up only the call lines are wanted (when asked for): keep draining the log
   child.stderr.removeAllListeners("data");
+  if (onCall) {
+    let rest = "";
+    child.stderr.on("data", (c) => {
+      const lines = (rest + c.toString()).split("\n");
+      rest = lines.pop();
+      for (const line of lines) {
+        if (!line.includes('"msg":"call"')) continue;
+        try {
+          onCall(JSON.parse(line));
+        } catch {}
+      }
+    });
+  }
   child.stderr.resume();
   return {
     pid: child.pid,
