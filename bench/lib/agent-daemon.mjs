@@ -11,6 +11,8 @@ import { ROOT } from "./plugins.mjs";
 const NODE_FLAGS = ["--max-semi-space-size=1", "--optimize-for-size"];
 const DAEMON = join(ROOT, "packages/agent/dist/cli.js");
 const PLUGINS = ["bridge", "host-local"];
+/** The environment the deployment samples give the daemon (docs/shipping.md): a pool thread per concurrent veth deletion. */
+const DAEMON_ENV = { UV_THREADPOOL_SIZE: "16" };
 
 const agentFile = (name, ext = "") => join(ROOT, "examples", name, "dist", "agent", `${name}${ext}`);
 
@@ -18,6 +20,13 @@ const agentFile = (name, ext = "") => join(ROOT, "examples", name, "dist", "agen
 export function agentMissing() {
   const need = [DAEMON, ...PLUGINS.flatMap((n) => [agentFile(n), agentFile(n, ".plugin.cjs"), join(ROOT, "examples", n, "dist", n)])];
   return need.filter((p) => !existsSync(p)).map((p) => p.slice(ROOT.length + 1));
+}
+
+/** The status a daemon's `<name>.sock` answers (the built @cnikit/agent's client). */
+export async function agentStatus(sockDir, name) {
+  const { AGENT_PROTOCOL, requestAgent } = await import(join(ROOT, "packages/agent/dist/index.js"));
+  const r = await requestAgent(join(sockDir, `${name}.sock`), { type: AGENT_PROTOCOL.status, env: {}, stdin: Buffer.alloc(0) });
+  return JSON.parse(r.stdout);
 }
 
 /** VmRSS (KB) and open fds of a process. */
@@ -45,7 +54,7 @@ export async function startAgent(binDir, sockDir, { timeoutMs = 30_000, flags = 
   const child = spawn(
     process.execPath,
     [...NODE_FLAGS, ...nodeFlags, DAEMON, "serve", "--socket-dir", sockDir, ...flags, ...PLUGINS.map((n) => agentFile(n, ".plugin.cjs"))],
-    { stdio: ["ignore", "ignore", "pipe"], env: { PATH: CLEAN_PATH, ...env } },
+    { stdio: ["ignore", "ignore", "pipe"], env: { PATH: CLEAN_PATH, ...DAEMON_ENV, ...env } },
   );
   let log = "";
   const exited = new Promise((resolve) => child.once("exit", (code, signal) => resolve(code ?? signal)));
