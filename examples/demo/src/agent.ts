@@ -59,7 +59,8 @@ export async function startDemoAgent(root: string, types: readonly string[], soc
   const cli = join(root, "packages", "agent", "dist", "cli.js");
   const child: ChildProcess = spawn(process.execPath, [...DAEMON_NODE_FLAGS, cli, "serve", "--socket-dir", socketDir, ...modules], {
     stdio: ["ignore", "ignore", "pipe"],
-    env: { PATH: process.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin" },
+    // a pool thread per concurrent veth deletion, as docs/shipping.md sets it
+    env: { PATH: process.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin", UV_THREADPOOL_SIZE: "16" },
   });
   const calls: AgentCall[] = [];
   let partial = "";

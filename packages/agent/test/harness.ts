@@ -89,7 +89,7 @@ export async function startDaemon(
   const args = [...AGENT_NODE_FLAGS, f.daemon, "serve", "--socket-dir", sockDir, ...flags, ...modules];
   const child = spawn(process.execPath, args, {
     stdio: ["ignore", "ignore", "pipe"],
-    env: { PATH: process.env.PATH ?? "/usr/bin:/bin" },
+    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", UV_THREADPOOL_SIZE: "16" },
   });
   let log = "";
   const exited = new Promise<number | string>((resolve) =>
