@@ -34,7 +34,11 @@ export interface DemoAgent {
 /** The files `--agent` needs from a built repository (empty when all are there). */
 export function agentFilesMissing(root: string, types: readonly string[]): string[] {
   const need = [join(root, "packages", "agent", "dist", "cli.js")];
-  for (const t of types) need.push(join(root, "examples", t, "dist", "agent", t), `${join(root, "examples", t, "dist", "agent", t)}.plugin.cjs`);
+  for (const t of types)
+    need.push(
+      join(root, "examples", t, "dist", "agent", t),
+      `${join(root, "examples", t, "dist", "agent", t)}.plugin.cjs`,
+    );
   return need.filter((p) => !existsSync(p));
 }
 
@@ -49,7 +53,10 @@ export function installAgentShim(root: string, type: string, binDir: string, soc
   chmodSync(shim, 0o755);
   const sidecar = JSON.parse(readFileSync(`${built}.agent.json`, "utf8")) as Record<string, unknown>;
   const fallback = join(root, "examples", type, "dist", type);
-  writeFileSync(`${shim}.agent.json`, JSON.stringify({ ...sidecar, socket: join(socketDir, `${type}.sock`), fallback }));
+  writeFileSync(
+    `${shim}.agent.json`,
+    JSON.stringify({ ...sidecar, socket: join(socketDir, `${type}.sock`), fallback }),
+  );
 }
 
 /** Starts `cnikit-agent serve` for `types` on `socketDir` (created 0700); resolves once it is ready. */
@@ -57,11 +64,15 @@ export async function startDemoAgent(root: string, types: readonly string[], soc
   mkdirSync(socketDir, { recursive: true, mode: 0o700 });
   const modules = types.map((t) => join(root, "examples", t, "dist", "agent", `${t}.plugin.cjs`));
   const cli = join(root, "packages", "agent", "dist", "cli.js");
-  const child: ChildProcess = spawn(process.execPath, [...DAEMON_NODE_FLAGS, cli, "serve", "--socket-dir", socketDir, ...modules], {
-    stdio: ["ignore", "ignore", "pipe"],
-    // a pool thread per concurrent veth deletion, as docs/shipping.md sets it
-    env: { PATH: process.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin", UV_THREADPOOL_SIZE: "16" },
-  });
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [...DAEMON_NODE_FLAGS, cli, "serve", "--socket-dir", socketDir, ...modules],
+    {
+      stdio: ["ignore", "ignore", "pipe"],
+      // a pool thread per concurrent veth deletion, as docs/shipping.md sets it
+      env: { PATH: process.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin", UV_THREADPOOL_SIZE: "16" },
+    },
+  );
   const calls: AgentCall[] = [];
   let partial = "";
   let early = "";
@@ -114,6 +125,9 @@ export async function startDemoAgent(root: string, types: readonly string[], soc
 /** `bridge ADD 4.2 ms, host-local ADD 1.1 ms (in process), ...` for the calls of one container. */
 export function describeCalls(calls: readonly AgentCall[]): string {
   return calls
-    .map((c) => `${c.plugin} ${c.command} ${c.ms.toFixed(1)} ms${c.inProcess ? " (in process)" : ""}${c.exitCode ? " FAILED" : ""}`)
+    .map(
+      (c) =>
+        `${c.plugin} ${c.command} ${c.ms.toFixed(1)} ms${c.inProcess ? " (in process)" : ""}${c.exitCode ? " FAILED" : ""}`,
+    )
     .join(", ");
 }

@@ -135,7 +135,9 @@ export async function runDemo(options: DemoOptions): Promise<void> {
     const used: string[] = [];
     const missing = options.agent ? agentFilesMissing(root, ours) : [];
     if (missing.length) {
-      throw new Error(`${missing.join(", ")} not found: \`pnpm build\` builds the agent files of bridge and host-local`);
+      throw new Error(
+        `${missing.join(", ")} not found: \`pnpm build\` builds the agent files of bridge and host-local`,
+      );
     }
     for (const [type, source] of Object.entries(network.plugins)) {
       if (options.agent && source === "cnikit") {

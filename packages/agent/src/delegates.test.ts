@@ -2,9 +2,10 @@
  * In-process delegation inside one daemon process (this test process serves the plugins): what
  * a delegate run in process gives back is what an executed one gives back.
  */
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { delegateAdd, delegateDel } from "@cnikit/invoke";
 import { definePlugin } from "@cnikit/skel";
 import { CniError } from "@cnikit/spec";
@@ -40,19 +41,30 @@ const slow = definePlugin({
   },
 });
 
-/** A CNI bin dir: `slow` is a shim stand-in with a sidecar naming our socket; `slow-sh` a real executable. */
+/** The built shim (`pnpm build` of this package). */
+const SHIM = fileURLToPath(new URL("../dist/shim", import.meta.url));
+
+/**
+ * A CNI bin dir: `slow` is the real shim, its sidecar naming our socket (fallback: a script
+ * exiting 99); `slow-sh` a script that is no shim, with the same sidecar beside it.
+ */
 function binDir(): string {
+  expect(existsSync(SHIM), `${SHIM} is missing: run pnpm build`).toBe(true);
   const bin = join(dir, "bin");
   mkdirSync(bin);
-  writeFileSync(join(bin, "slow"), "#!/bin/sh\nexit 99\n");
+  copyFileSync(SHIM, join(bin, "slow"));
   chmodSync(join(bin, "slow"), 0o755);
+  writeFileSync(join(bin, "fallback-99"), "#!/bin/sh\nexit 99\n");
+  chmodSync(join(bin, "fallback-99"), 0o755);
   // relative to the shim's directory, as cnikit-build --agent writes it
-  writeFileSync(join(bin, "slow.agent.json"), JSON.stringify({ socket: "../run/slow.sock", fallback: "/nonexistent" }));
+  const sidecar = JSON.stringify({ socket: "../run/slow.sock", fallback: "fallback-99" });
+  writeFileSync(join(bin, "slow.agent.json"), sidecar);
   writeFileSync(
     join(bin, "slow-sh"),
     `#!/bin/sh\nif [ "$CNI_COMMAND" = ADD ]; then exec sleep 5; fi\necho '{"code":7,"msg":"no such thing","details":"in the details"}'\nexit 1\n`,
   );
   chmodSync(join(bin, "slow-sh"), 0o755);
+  writeFileSync(join(bin, "slow-sh.agent.json"), sidecar);
   return bin;
 }
 
@@ -62,19 +74,42 @@ describe("in-process delegation", () => {
   it("runs a delegate whose sidecar names a served socket here, with the same errors and timeouts as an executed one", async () => {
     dir = mkdtempSync(join(tmpdir(), "cka-inproc-"));
     const sockDir = join(dir, "run");
-    server = await serveAgent({ socketDir: sockDir, plugins: [{ name: "slow", module: "slow", plugin: slow }], path: "/usr/bin:/bin" });
+    server = await serveAgent({
+      socketDir: sockDir,
+      plugins: [{ name: "slow", module: "slow", plugin: slow }],
+      path: "/usr/bin:/bin",
+    });
     const bin = binDir();
-    const ctx = { stdin: conf, env: { CNI_PATH: bin, CNI_CONTAINERID: "c1", CNI_NETNS: "/var/run/netns/x", CNI_IFNAME: "eth0", NODE_OPTIONS: "--inspect" } };
+    const ctx = {
+      stdin: conf,
+      env: {
+        CNI_PATH: bin,
+        CNI_CONTAINERID: "c1",
+        CNI_NETNS: "/var/run/netns/x",
+        CNI_IFNAME: "eth0",
+        NODE_OPTIONS: "--inspect",
+      },
+    };
 
     // DEL: the plugin's own error, code/msg/details kept and wrapped, as from the executed script
     const inProc = await delegateDel("slow", ctx, { errorPrefix: "IPAM plugin slow" }).catch((e: CniError) => e);
     const executed = await delegateDel("slow-sh", ctx, { errorPrefix: "IPAM plugin slow" }).catch((e: CniError) => e);
     expect(inProc).toBeInstanceOf(CniError);
     expect((inProc as CniError).toJSON()).toEqual((executed as CniError).toJSON());
-    expect((inProc as CniError).toJSON()).toMatchObject({ code: 7, msg: "IPAM plugin slow: no such thing", details: "in the details" });
+    expect((inProc as CniError).toJSON()).toMatchObject({
+      code: 7,
+      msg: "IPAM plugin slow: no such thing",
+      details: "in the details",
+    });
+    // slow-sh has the same sidecar beside it but is no shim: it was executed
     expect(server.stats.slow).toMatchObject({ requests: 1, inProcess: 1, failures: 1 });
     // the delegate got the CNI_* variables and the daemon's PATH, nothing else
-    expect(seen.env.at(-1)).toMatchObject({ CNI_COMMAND: "DEL", CNI_CONTAINERID: "c1", CNI_PATH: bin, PATH: "/usr/bin:/bin" });
+    expect(seen.env.at(-1)).toMatchObject({
+      CNI_COMMAND: "DEL",
+      CNI_CONTAINERID: "c1",
+      CNI_PATH: bin,
+      PATH: "/usr/bin:/bin",
+    });
     expect(seen.env.at(-1)?.NODE_OPTIONS).toBeUndefined();
 
     // ADD with a timeout: the same error as a killed process, and the plugin's signal aborts
@@ -90,16 +125,16 @@ describe("in-process delegation", () => {
     const controller = new AbortController();
     const pending = delegateAdd("slow", { ...ctx, signal: controller.signal }).catch((e: CniError) => e);
     controller.abort(new Error("stop"));
-    expect((await pending as CniError).message).toBe(`plugin slow: netplugin ${join(bin, "slow")} aborted: stop`);
+    expect(((await pending) as CniError).message).toBe(`plugin slow: netplugin ${join(bin, "slow")} aborted: stop`);
 
-    // once the daemon is closed, the delegate is executed again (the stand-in exits 99)
+    // once the daemon is closed, the shim is executed again: no socket, so its fallback (exit 99)
     await server.close();
     server = undefined;
     const after = await delegateDel("slow", ctx).catch((e: CniError) => e);
     expect((after as CniError).message).toBe("plugin slow: netplugin failed with no error message: exit status 99");
   });
 
-  it("executes the delegate when in-process delegation is off or the sidecar names another socket", async () => {
+  it("executes the shim when in-process delegation is off or its sidecar names another socket", async () => {
     dir = mkdtempSync(join(tmpdir(), "cka-inproc-"));
     const sockDir = join(dir, "run");
     server = await serveAgent({
@@ -108,12 +143,17 @@ describe("in-process delegation", () => {
       inProcessDelegates: false,
     });
     const bin = binDir();
-    const ctx = { stdin: conf, env: { CNI_PATH: bin, CNI_COMMAND: "ADD" } };
+    const ctx = { stdin: conf, env: { CNI_PATH: bin, CNI_COMMAND: "ADD", CNI_CONTAINERID: "c1", CNI_IFNAME: "eth0" } };
+    // off: the shim is executed and comes back over the socket
     const off = await delegateDel("slow", ctx).catch((e: CniError) => e);
-    expect((off as CniError).message).toBe("plugin slow: netplugin failed with no error message: exit status 99");
+    expect((off as CniError).toJSON()).toMatchObject({ code: 7, msg: "plugin slow: no such thing" });
+    expect(server.stats.slow).toMatchObject({ requests: 1, inProcess: 0 });
     await server.close();
     server = await serveAgent({ socketDir: sockDir, plugins: [{ name: "slow", module: "slow", plugin: slow }] });
-    writeFileSync(join(bin, "slow.agent.json"), JSON.stringify({ socket: "/run/elsewhere/slow.sock" }));
+    writeFileSync(
+      join(bin, "slow.agent.json"),
+      JSON.stringify({ socket: "/run/elsewhere/slow.sock", fallback: "fallback-99" }),
+    );
     const other = await delegateDel("slow", ctx).catch((e: CniError) => e);
     expect((other as CniError).message).toBe("plugin slow: netplugin failed with no error message: exit status 99");
     expect(server.stats.slow?.requests).toBe(0);

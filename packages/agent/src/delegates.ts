@@ -15,14 +15,20 @@ interface Entry {
   readonly spawner: Spawner | undefined;
 }
 
+/** A string the shim (shim/shim.c) carries: an executable without it is not a shim, whatever sits beside it. */
+const SHIM_MARKER = Buffer.from("cnikit-agent-shim/1\0", "latin1");
+
 /** Sidecars remembered (by the path found in CNI_PATH); the map is emptied when it reaches this. */
 const MAX_ENTRIES = 64;
+/** The shim is ≈ 0.7 MB; a larger executable is not read. */
+const MAX_SHIM_BYTES = 8 * 1024 * 1024;
 
 /**
- * A resolver for `@cnikit/invoke`'s `setDelegateResolver`: `pluginPath` → realpath →
- * `<realpath>.agent.json` (what the shim itself reads) → its `socket`, relative paths resolved
- * against the shim's real directory → the spawner serving that socket here, if any. The answer
- * is remembered per path while the sidecar's inode, size and mtime stay the same.
+ * A resolver for `@cnikit/invoke`'s `setDelegateResolver`: `pluginPath` → realpath, an agent
+ * shim (it carries the shim's marker) with `<realpath>.agent.json` beside it (what the shim
+ * itself reads) → its `socket`, relative paths resolved against the shim's real directory → the
+ * spawner serving that socket here, if any. The answer is remembered per path while the inode,
+ * size and mtime of the executable and of the sidecar stay the same.
  */
 export function shimResolver(bySocket: ReadonlyMap<string, Spawner>): (pluginPath: string) => Spawner | undefined {
   const cache = new Map<string, Entry>();
@@ -36,15 +42,19 @@ export function shimResolver(bySocket: ReadonlyMap<string, Spawner>): (pluginPat
     const sidecar = `${real}.agent.json`;
     const st = statSync(sidecar, { throwIfNoEntry: false });
     if (st === undefined || !st.isFile()) return undefined;
-    const key = `${real}\0${st.ino}\0${st.size}\0${st.mtimeMs}`;
+    const exe = statSync(real, { throwIfNoEntry: false });
+    if (exe === undefined || !exe.isFile()) return undefined;
+    const key = `${real}\0${exe.ino}\0${exe.size}\0${exe.mtimeMs}\0${st.ino}\0${st.size}\0${st.mtimeMs}`;
     const hit = cache.get(pluginPath);
     if (hit?.key === key) return hit.spawner;
     let spawner: Spawner | undefined;
     try {
-      const socket = (JSON.parse(readFileSync(sidecar, "utf8")) as { socket?: unknown }).socket;
-      if (typeof socket === "string" && socket !== "") spawner = bySocket.get(resolve(dirname(real), socket));
+      if (exe.size <= MAX_SHIM_BYTES && readFileSync(real).includes(SHIM_MARKER)) {
+        const socket = (JSON.parse(readFileSync(sidecar, "utf8")) as { socket?: unknown }).socket;
+        if (typeof socket === "string" && socket !== "") spawner = bySocket.get(resolve(dirname(real), socket));
+      }
     } catch {
-      // not a sidecar we can read: the shim (executed) will say what is wrong
+      // not a shim or a sidecar we can read: executed, the shim will say what is wrong
     }
     if (cache.size >= MAX_ENTRIES) cache.clear();
     cache.set(pluginPath, { key, spawner });

@@ -41,7 +41,11 @@ const del = (socket: string, i: number) =>
 describe("serveAgent's periodic GC", () => {
   it("collects the garbage of earlier calls after gcEveryCalls answered calls, once idle", async () => {
     dir = mkdtempSync(join(tmpdir(), "cka-gc-"));
-    server = await serveAgent({ socketDir: join(dir, "run"), plugins: [{ name: "garbage", module: "garbage", plugin }], gcEveryCalls: 3 });
+    server = await serveAgent({
+      socketDir: join(dir, "run"),
+      plugins: [{ name: "garbage", module: "garbage", plugin }],
+      gcEveryCalls: 3,
+    });
     const socket = server.sockets[0] as string;
     for (let i = 0; i < 2; i++) expect((await del(socket, i)).exitCode).toBe(0);
     await new Promise((r) => setTimeout(r, 20));

@@ -373,7 +373,14 @@ export async function serveAgent(options: AgentServeOptions): Promise<AgentServe
     socket.once("close", () => {
       if (!answered) controller.abort(new CniError(ErrorCode.TryAgainLater, "the agent shim went away"));
     });
-    const { exitCode, stdout, stderr } = await runCall(served, st, request.env, request.stdin, controller.signal, false);
+    const { exitCode, stdout, stderr } = await runCall(
+      served,
+      st,
+      request.env,
+      request.stdin,
+      controller.signal,
+      false,
+    );
     answered = true;
     reply(socket, encodeResponse(AGENT_PROTOCOL.result, exitCode, stdout, stderr));
   }

@@ -45,4 +45,3 @@ describe("demo --agent", () => {
     expect(readdirSync(tmpdir()).filter((f) => f.startsWith(`cnikit-demo-${id}`))).toEqual([]);
   });
 });
-

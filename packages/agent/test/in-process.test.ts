@@ -139,9 +139,13 @@ describe("cnikit-agent: in-process delegation (bridge → host-local in one daem
     await Promise.all([
       ...nss.map((ns, i) => call(bin, "DEL", conf, ns, `a${i}x${s.id}`).then(expectPluginSuccess)),
       ...nss.map((ns, i) =>
-        runPlugin(goHostLocal as string, { command: "DEL", config: conf, netns: ns, containerId: `g${i}x${s.id}`, ifName: "eth1" }).then(
-          expectPluginSuccess,
-        ),
+        runPlugin(goHostLocal as string, {
+          command: "DEL",
+          config: conf,
+          netns: ns,
+          containerId: `g${i}x${s.id}`,
+          ifName: "eth1",
+        }).then(expectPluginSuccess),
       ),
     ]);
     expect(listHostLocalLeases(conf.ipam.dataDir, conf.name)).toEqual([]);
