@@ -228,6 +228,7 @@ export async function serveAgent(options: AgentServeOptions): Promise<AgentServe
 
   function track<T>(p: Promise<T>): Promise<T> {
     const tracked = p.finally(() => running.delete(tracked));
+    tracked.catch((err) => emit("error", "request failed", { error: (err as Error)?.message ?? String(err) }));
     running.add(tracked);
     return p;
   }
