@@ -8,7 +8,7 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { agentMissing, procStats, startAgent } from "./lib/agent-daemon.mjs";
+import { agentMissing, agentStatus, procStats, startAgent } from "./lib/agent-daemon.mjs";
 import { cleanEnv, describeFailure, timedRun } from "./lib/proc.mjs";
 import { CNI_VERSION } from "./lib/plugins.mjs";
 import { freeSubnet, netnsPath, Resources, uniqueName } from "./lib/resources.mjs";
@@ -56,11 +56,13 @@ try {
     call("DEL", `w${i}`);
   }
   // the connection of the call just answered closes on the daemon's next loop turn: let it
-  const settled = () => {
+  const settled = async () => {
     Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 100);
-    return procStats(agent.pid);
+    const stats = procStats(agent.pid);
+    const st = await agentStatus(sockDir, "bridge");
+    return { ...stats, heapTotalKb: st.heapTotalBytes / 1024, heapUsedKb: st.heapUsedBytes / 1024, externalKb: st.externalBytes / 1024 };
   };
-  const start = settled();
+  const start = await settled();
   samples.push({ calls: 0, ...start });
   const t0 = performance.now();
   for (let i = 1; i <= pairs; i++) {
@@ -68,7 +70,7 @@ try {
     call("DEL", i);
     // a bridge call is 2 daemon requests (bridge + its host-local delegate); count bridge calls
     const calls = i * 2;
-    if (calls === 200 || calls === 1000 || calls % 1000 === 0 || i === pairs) samples.push({ calls, ...settled() });
+    if (calls === 200 || calls === 400 || calls === 1000 || calls % 1000 === 0 || i === pairs) samples.push({ calls, ...(await settled()) });
     if (process.stderr.isTTY && i % 50 === 0) process.stderr.write(`\r  soak: ${i}/${pairs} pairs`);
   }
   const seconds = (performance.now() - t0) / 1000;
@@ -86,8 +88,13 @@ try {
     ["no lease left", leases === 0, `${leases}`],
   ];
   console.log(`${pairs} ADD/DEL pairs (${pairs * 2} bridge calls, ${pairs * 4} daemon requests) in ${seconds.toFixed(1)} s`);
-  console.log("calls  RSS MB  fds");
-  for (const s of samples) console.log(`${String(s.calls).padStart(5)}  ${(s.rssKb / 1024).toFixed(1).padStart(6)}  ${s.fds}`);
+  console.log("calls  RSS MB  heap total MB  heap used MB  external MB  fds");
+  const mbOf = (kb) => (kb / 1024).toFixed(1);
+  for (const s of samples) {
+    console.log(
+      `${String(s.calls).padStart(5)}  ${mbOf(s.rssKb).padStart(6)}  ${mbOf(s.heapTotalKb).padStart(13)}  ${mbOf(s.heapUsedKb).padStart(12)}  ${mbOf(s.externalKb).padStart(11)}  ${s.fds}`,
+    );
+  }
   for (const [what, ok, detail] of checks) console.log(`${ok ? "ok  " : "FAIL"} ${what}: ${detail}`);
   process.exitCode = checks.every(([, ok]) => ok) ? 0 : 1;
 } finally {

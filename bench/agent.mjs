@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Agent mode: the bridge shim (static C) forwarding to a warm cnikit-agent daemon, against Go's
-// bridge in the same rounds. ADD/DEL with IPAM by our host-local through its shim (served by the
-// same daemon) and by Go's host-local; VERSION through the shim (answered from the sidecar); the
+// bridge in the same rounds. ADD/DEL with IPAM by our host-local run in process by the same
+// daemon, by our host-local through its shim (a second daemon with --exec-delegates) and by Go's
+// host-local; VERSION through the shim (answered from the sidecar); the
 // shim's peak RSS; the daemon's RSS and fds before and after; 100 containers 10 at a time through
 // the shims vs the Go pair.
 //
@@ -44,18 +45,29 @@ export async function benchAgent({ rounds = 30, rssRounds = 3, containers = 100,
   const sockDir = join(res.addDir("ckb-agent-run-"), "cnikit");
   mkdirSync(sockDir, { mode: 0o700 });
   const agent = await startAgent(bin, sockDir);
+  // a second daemon with in-process delegation off: its bridge execs the host-local shim
+  const binExec = res.addDir("ckb-agent-bin-exec-");
+  const sockDirExec = join(res.addDir("ckb-agent-run-exec-"), "cnikit");
+  mkdirSync(sockDirExec, { mode: 0o700 });
+  const agentExec = await startAgent(binExec, sockDirExec, { flags: ["--exec-delegates"] });
   try {
     const shim = join(bin, "bridge");
+    const shimExec = join(binExec, "bridge");
     // one warm-up call of each path (koffi and the plugin modules load on first use)
     runScenario({
-      subjects: [bridgeSubject("warm", "warm", shim, bin), bridgeSubject("warm-go", "warm", shim, GO_DIR)],
+      subjects: [
+        bridgeSubject("warm", "warm", shim, bin),
+        bridgeSubject("warm-go", "warm", shim, GO_DIR),
+        bridgeSubject("warm-exec", "warm", shimExec, binExec),
+      ],
       rounds: 2,
       rssRounds: 0,
     });
     const before = procStats(agent.pid);
     const subjects = [
       withVersion(bridgeSubject("go", "Go bridge + Go host-local", go, GO_DIR), go),
-      withVersion(bridgeSubject("agent", "agent bridge + agent host-local (shims → cnikit-agent)", shim, bin), shim),
+      withVersion(bridgeSubject("agent", "agent bridge + agent host-local (in process in cnikit-agent)", shim, bin), shim),
+      bridgeSubject("agent-exec", "agent bridge + agent host-local (--exec-delegates: its shim exec'd)", shimExec, binExec),
       bridgeSubject("agent-go-ipam", "agent bridge + Go host-local", shim, GO_DIR),
     ];
     const results = runScenario({ subjects, rounds, rssRounds, onProgress });
@@ -74,7 +86,8 @@ export async function benchAgent({ rounds = 30, rssRounds = 3, containers = 100,
         failures: failures(results, s.id).count,
       };
     }
-    const calls = subjects.length * (rounds + rssRounds) * 2 + 4 * 2;
+    // bridge calls the first daemon answered: ADD and DEL of its two rows (VERSION: the shim)
+    const calls = 2 * (rounds + rssRounds) * 2;
     f.daemon = { before, after, afterConcurrency, calls };
     f.concurrency = { go: pairGo, agent: pairAgent };
     const rows = subjects.map((s) => [
@@ -125,6 +138,7 @@ export async function benchAgent({ rounds = 30, rssRounds = 3, containers = 100,
     return { markdown, figures: f, missing: [] };
   } finally {
     await agent.stop();
+    await agentExec.stop();
     res.cleanup();
   }
 }

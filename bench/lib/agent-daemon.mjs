@@ -11,6 +11,8 @@ import { ROOT } from "./plugins.mjs";
 const NODE_FLAGS = ["--max-semi-space-size=1", "--optimize-for-size"];
 const DAEMON = join(ROOT, "packages/agent/dist/cli.js");
 const PLUGINS = ["bridge", "host-local"];
+/** The environment the deployment samples give the daemon (docs/shipping.md): a pool thread per concurrent veth deletion. */
+const DAEMON_ENV = { UV_THREADPOOL_SIZE: "16" };
 
 const agentFile = (name, ext = "") => join(ROOT, "examples", name, "dist", "agent", `${name}${ext}`);
 
@@ -20,6 +22,13 @@ export function agentMissing() {
   return need.filter((p) => !existsSync(p)).map((p) => p.slice(ROOT.length + 1));
 }
 
+/** The status a daemon's `<name>.sock` answers (the built @cnikit/agent's client). */
+export async function agentStatus(sockDir, name) {
+  const { AGENT_PROTOCOL, requestAgent } = await import(join(ROOT, "packages/agent/dist/index.js"));
+  const r = await requestAgent(join(sockDir, `${name}.sock`), { type: AGENT_PROTOCOL.status, env: {}, stdin: Buffer.alloc(0) });
+  return JSON.parse(r.stdout);
+}
+
 /** VmRSS (KB) and open fds of a process. */
 export function procStats(pid) {
   const rss = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1]);
@@ -27,10 +36,11 @@ export function procStats(pid) {
 }
 
 /**
- * Installs the shims in `binDir` (socket dir `sockDir`) and starts the daemon; resolves once it
- * is ready with `{ pid, bin, stop() }`.
+ * Installs the shims in `binDir` (socket dir `sockDir`) and starts the daemon (`flags`, e.g.
+ * `--exec-delegates`, before the modules); resolves once it is ready with `{ pid, bin, stop() }`.
+ * `onCall` receives each `call` line of its log (`{ plugin, command, inProcess, exitCode, ms }`).
  */
-export async function startAgent(binDir, sockDir, { timeoutMs = 30_000 } = {}) {
+export async function startAgent(binDir, sockDir, { timeoutMs = 30_000, flags = [], onCall, env = {}, nodeFlags = [] } = {}) {
   for (const name of PLUGINS) {
     const shim = join(binDir, name);
     copyFileSync(agentFile(name), shim);
@@ -43,8 +53,8 @@ export async function startAgent(binDir, sockDir, { timeoutMs = 30_000 } = {}) {
   }
   const child = spawn(
     process.execPath,
-    [...NODE_FLAGS, DAEMON, "serve", "--socket-dir", sockDir, ...PLUGINS.map((n) => agentFile(n, ".plugin.cjs"))],
-    { stdio: ["ignore", "ignore", "pipe"], env: { PATH: CLEAN_PATH } },
+    [...NODE_FLAGS, ...nodeFlags, DAEMON, "serve", "--socket-dir", sockDir, ...flags, ...PLUGINS.map((n) => agentFile(n, ".plugin.cjs"))],
+    { stdio: ["ignore", "ignore", "pipe"], env: { PATH: CLEAN_PATH, ...DAEMON_ENV, ...env } },
   );
   let log = "";
   const exited = new Promise((resolve) => child.once("exit", (code, signal) => resolve(code ?? signal)));
@@ -62,8 +72,21 @@ export async function startAgent(binDir, sockDir, { timeoutMs = 30_000 } = {}) {
       reject(new Error(`cnikit-agent exited (${code}): ${log}`));
     });
   });
-  // the log is not needed past start-up: keep draining it
+  // past start-up only the call lines are wanted (when asked for): keep draining the log
   child.stderr.removeAllListeners("data");
+  if (onCall) {
+    let rest = "";
+    child.stderr.on("data", (c) => {
+      const lines = (rest + c.toString()).split("\n");
+      rest = lines.pop();
+      for (const line of lines) {
+        if (!line.includes('"msg":"call"')) continue;
+        try {
+          onCall(JSON.parse(line));
+        } catch {}
+      }
+    });
+  }
   child.stderr.resume();
   return {
     pid: child.pid,

@@ -11,6 +11,7 @@ import { dirname, join, resolve } from "node:path";
 import { Netns } from "@cnikit/ns";
 import { CniRuntime, loadConfList, type NetworkConfigList, type RuntimeConf } from "@cnikit/runtime";
 import { cidrContains, type Result, toCurrentResult, versionGte } from "@cnikit/spec";
+import { agentFilesMissing, type DemoAgent, describeCalls, installAgentShim, startDemoAgent } from "./agent.js";
 import type { DemoContext, DemoNetwork, PluginSource } from "./networks.js";
 
 /** Where the Go reference plugins live (Debian's containernetworking-plugins). */
@@ -40,6 +41,8 @@ export interface DemoOptions {
   signal: AbortSignal;
   /** Which build of our plugins runs: `node` (dist/, the default) or `bun` (dist-bun/). */
   runtime?: DemoRuntime;
+  /** Our plugins in agent mode: their shims, served by a private cnikit-agent (see agent.ts). */
+  agent?: boolean;
 }
 
 /** What runs our plugins: their Node bundles (dist/) or their Bun executables (dist-bun/). */
@@ -124,11 +127,24 @@ export async function runDemo(options: DemoOptions): Promise<void> {
   const containers: Container[] = [];
   let cni: CniRuntime | undefined;
   let list: NetworkConfigList | undefined;
+  let agent: DemoAgent | undefined;
+  const ours = Object.keys(network.plugins).filter((t) => network.plugins[t] === "cnikit");
 
   try {
     // 1. the plugin directory: symlinks to the binaries this network is made of
     const used: string[] = [];
+    const missing = options.agent ? agentFilesMissing(root, ours) : [];
+    if (missing.length) {
+      throw new Error(
+        `${missing.join(", ")} not found: \`pnpm build\` builds the agent files of bridge and host-local`,
+      );
+    }
     for (const [type, source] of Object.entries(network.plugins)) {
+      if (options.agent && source === "cnikit") {
+        installAgentShim(root, type, dirs.bin, join(tmp, "run"));
+        used.push(`${type} (cnikit, agent shim)`);
+        continue;
+      }
       const bin = pluginBinary(root, type, source, options.runtime);
       if (!existsSync(bin)) {
         throw new Error(
@@ -141,6 +157,10 @@ export async function runDemo(options: DemoOptions): Promise<void> {
       used.push(`${type} (${source === "go" ? "Go" : "cnikit"})`);
     }
     print.step("plugins", used.join(", "));
+    if (options.agent && ours.length) {
+      agent = await startDemoAgent(root, ours, join(tmp, "run"));
+      print.step("agent", `cnikit-agent pid ${agent.pid} serving ${ours.join(", ")} on ${agent.socketDir}`);
+    }
 
     // 2. the network config, installed in a config dir like /etc/cni/net.d
     const ctx: DemoContext = { network: `cnikit-demo-${id}`, bridge, subnet: await pickSubnet(), dataDir: dirs.data };
@@ -177,6 +197,7 @@ export async function runDemo(options: DemoOptions): Promise<void> {
       if (!result) throw new Error(`ADD of container ${c.label} returned no result`);
       c.result = toCurrentResult(result);
       print.step(`container ${c.label}`, `${describeAttachment(c.result, c.rt.ifName)}  (${ms} ms)`);
+      if (agent) print.step("  in agent", describeCalls(agent.calls.splice(0)));
     }
 
     // 5. ping b from a
@@ -202,12 +223,13 @@ export async function runDemo(options: DemoOptions): Promise<void> {
       c.attached = false;
     }
     print.step("DEL", "a, b detached");
+    if (agent) print.step("  in agent", describeCalls(agent.calls.splice(0).filter((c) => c.command === "DEL")));
   } catch (err) {
     if (signal.aborted) print.fail("interrupted", `${messageOf(signal.reason)}, cleaning up`);
     else print.fail("failed", messageOf(err));
     throw new ReportedError(messageOf(err), { cause: err });
   } finally {
-    await cleanup({ cni, list, containers, bridge, tmp, print });
+    await cleanup({ cni, list, containers, bridge, tmp, print, agent });
   }
 }
 
@@ -219,6 +241,7 @@ async function cleanup(state: {
   bridge: string;
   tmp: string;
   print: Printer;
+  agent: DemoAgent | undefined;
 }): Promise<void> {
   const problems: string[] = [];
   const removed: string[] = [];
@@ -230,6 +253,10 @@ async function cleanup(state: {
         problems.push(`DEL ${c.label}: ${(err as Error).message}`);
       }
     }
+  }
+  if (state.agent) {
+    await state.agent.stop();
+    removed.push(`cnikit-agent (pid ${state.agent.pid})`);
   }
   let netnsCount = 0;
   for (const c of state.containers) {

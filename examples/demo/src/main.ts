@@ -23,7 +23,7 @@ const print: Printer = {
 function usage(): string {
   const rows = NETWORKS.map((n, i) => `  ${n.id.padEnd(10)} ${n.summary}${i === 0 ? " (default)" : ""}`);
   return [
-    "usage: demo [--network <name>] [--runtime node|bun]",
+    "usage: demo [--network <name>] [--runtime node|bun] [--agent]",
     "",
     "Creates two containers (network namespaces), attaches them through the cnikit runtime,",
     "prints their addresses, pings one from the other, runs CHECK and DEL, and removes",
@@ -35,18 +35,25 @@ function usage(): string {
     "options:",
     "  -n, --network <name>  which plugins make the network",
     "  --runtime node|bun    our plugins as Node bundles (dist/, default) or Bun executables (dist-bun/)",
+    "  --agent               our plugins in agent mode: their shims and a private cnikit-agent, per-call times",
     "  -h, --help            show this help",
     "",
   ].join("\n");
 }
 
 async function main(): Promise<number> {
-  let values: { network?: string | undefined; runtime?: string | undefined; help?: boolean | undefined };
+  let values: {
+    network?: string | undefined;
+    runtime?: string | undefined;
+    agent?: boolean | undefined;
+    help?: boolean | undefined;
+  };
   try {
     ({ values } = parseArgs({
       options: {
         network: { type: "string", short: "n" },
         runtime: { type: "string" },
+        agent: { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
       strict: true,
@@ -85,10 +92,10 @@ async function main(): Promise<number> {
   process.on("SIGTERM", onSignal);
 
   print.note(
-    `${paint("1", "cnikit demo")} · network ${paint("36", network.id)}: ${network.summary}${runtime === "bun" ? " · our plugins on Bun" : ""}`,
+    `${paint("1", "cnikit demo")} · network ${paint("36", network.id)}: ${network.summary}${runtime === "bun" ? " · our plugins on Bun" : ""}${values.agent ? " · agent mode" : ""}`,
   );
   try {
-    await runDemo({ network, root: repoRoot(process.argv[1] ?? "."), print, signal: controller.signal, runtime });
+    await runDemo({ network, root: repoRoot(process.argv[1] ?? "."), print, signal: controller.signal, runtime, agent: values.agent === true });
     if (exitOnSignal) return exitOnSignal;
     print.note(paint("32", "done: two containers talked over a network made of CNI plugins."));
     return 0;

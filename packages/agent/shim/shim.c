@@ -45,6 +45,10 @@
 
 extern char **environ;
 
+/* How cnikit-agent recognises this executable in CNI_PATH (in-process delegation): keep in step
+   with SHIM_MARKER in src/delegates.ts. */
+__attribute__((used)) static const char shim_marker[] = "cnikit-agent-shim/1";
+
 static char socket_path[PATH_MAX];
 static char fallback_path[PATH_MAX];
 static long timeout_ms = 30000;

@@ -108,6 +108,12 @@ export function decodeRequestEnv(section: Buffer): Record<string, string> {
       throw new Error(`only CNI_* variables are accepted, not ${JSON.stringify(key.slice(0, 64))}`);
     env[key] = eq < 0 ? "" : entry.slice(eq + 1);
   }
+  checkNetns(env);
+  return env;
+}
+
+/** Throws unless CNI_NETNS (when set) is an absolute path without `..`. */
+function checkNetns(env: Readonly<Record<string, string | undefined>>): void {
   const netns = env.CNI_NETNS;
   if (
     netns !== undefined &&
@@ -116,7 +122,23 @@ export function decodeRequestEnv(section: Buffer): Record<string, string> {
   ) {
     throw new Error(`CNI_NETNS must be an absolute path, not ${JSON.stringify(netns.slice(0, 128))}`);
   }
-  return env;
+}
+
+/**
+ * The CNI_* variables of an environment (what the shim forwards; the rest is dropped), with
+ * CNI_NETNS checked as in a request frame: an in-process delegation gets the same as a call
+ * through the delegate's shim.
+ *
+ * @throws Error when CNI_NETNS is not an absolute path.
+ */
+export function cniVariables(env: Readonly<Record<string, string | undefined>>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const key in env) {
+    const value = env[key];
+    if (value !== undefined && CNI_KEY.test(key)) out[key] = value;
+  }
+  checkNetns(out);
+  return out;
 }
 
 /** Splits a whole request frame (header checked `ok`) into its parts. */

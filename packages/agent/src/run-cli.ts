@@ -25,13 +25,14 @@ export const AGENT_NODE_FLAGS: readonly string[] = ["--max-semi-space-size=1", "
  * @example
  * process.stdout.write(AGENT_USAGE);
  */
-export const AGENT_USAGE = `usage: cnikit-agent serve --socket-dir <dir> <plugin module>...
+export const AGENT_USAGE = `usage: cnikit-agent serve --socket-dir <dir> [--exec-delegates] <plugin module>...
        cnikit-agent status --socket-dir <dir> [--json]
 
 serve    serves each plugin module (dist/agent/<name>.plugin.cjs, written by
          \`cnikit-build --agent\`) on <dir>/<name>.sock (directory 0700, socket 0600,
          root peers only); logs JSON lines on stderr; SIGTERM/SIGINT unlink the sockets,
-         finish the calls in flight and exit
+         finish the calls in flight and exit; a served plugin's delegate that is the
+         shim of a plugin served here runs in process (--exec-delegates: executed)
 status   asks each socket in <dir> for its plugin, version and request counts
 `;
 
@@ -105,7 +106,7 @@ export async function runAgentCli(argv: readonly string[], io: AgentCliIo = defa
         const st = s.status;
         io.out(
           st
-            ? `${s.socket}: ${st.plugin} ${st.version} (pid ${st.pid}) requests ${st.requests} failures ${st.failures} in flight ${st.inFlight} refused ${st.refused}\n`
+            ? `${s.socket}: ${st.plugin} ${st.version} (pid ${st.pid}) requests ${st.requests} (in process ${st.inProcess}) failures ${st.failures} in flight ${st.inFlight} refused ${st.refused}\n`
             : `${s.socket}: not answering (${s.error})\n`,
         );
       }
@@ -120,7 +121,7 @@ export async function runAgentCli(argv: readonly string[], io: AgentCliIo = defa
   let server: AgentServer;
   try {
     const plugins: ServedPlugin[] = modules.map((m) => loadAgentPlugin(m));
-    server = await serveAgent({ socketDir: dir, plugins, log });
+    server = await serveAgent({ socketDir: dir, plugins, log, inProcessDelegates: !values["exec-delegates"] });
   } catch (err) {
     log({ time: new Date().toISOString(), level: "error", msg: "cannot start", error: (err as Error).message });
     return 1;
@@ -139,6 +140,7 @@ function parse(argv: readonly string[]) {
     options: {
       "socket-dir": { type: "string" },
       json: { type: "boolean" },
+      "exec-delegates": { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
   });

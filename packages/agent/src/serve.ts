@@ -7,13 +7,19 @@
 import { chmodSync, existsSync, lstatSync, mkdirSync, statSync, unlinkSync } from "node:fs";
 import { createConnection, createServer, type Server, type Socket } from "node:net";
 import { join } from "node:path";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
+import { setDelegateResolver } from "@cnikit/invoke";
+import type { Spawner } from "@cnikit/native";
 import { CniError, ErrorCode } from "@cnikit/spec";
+import { type CallOutput, inProcessSpawner, shimResolver } from "./delegates.js";
 import type { ServedPlugin } from "./load-plugin.js";
 import { peerCredentials, socketFd } from "./peer-cred.js";
 import {
   AGENT_PROTOCOL,
   type AgentRequest,
   checkRequestHeader,
+  cniVariables,
   decodeRequest,
   encodeResponse,
   HEADER_BYTES,
@@ -49,6 +55,18 @@ export interface AgentServeOptions {
   readonly allowedUid?: number | undefined;
   /** The PATH a plugin's delegates are found with (default this process's PATH). */
   readonly path?: string | undefined;
+  /**
+   * Run a delegate in process when what a served plugin finds in CNI_PATH is the shim of a
+   * plugin served here (its sidecar names one of these sockets): default true. False executes
+   * every delegate (the shim then calls back over its socket).
+   */
+  readonly inProcessDelegates?: boolean | undefined;
+  /**
+   * Run a full garbage collection once this many calls have been answered since the last one,
+   * when no call is in flight (default 100; 0: never). Keeps the heap, hence the RSS, at its
+   * live size instead of letting V8 grow the old generation over the first thousand calls.
+   */
+  readonly gcEveryCalls?: number | undefined;
 }
 
 /**
@@ -66,6 +84,8 @@ export interface AgentPluginStats {
   inFlight: number;
   /** Connections refused (peer, frame or env). */
   refused: number;
+  /** Of `requests`, the delegations run in process (another served plugin delegated to this one). */
+  inProcess: number;
 }
 
 /**
@@ -85,6 +105,16 @@ export interface AgentServer {
 }
 
 const FRAME_IDLE_MS = 10_000;
+
+let fullGc: (() => void) | undefined;
+/** V8's `gc()`, without starting node with --expose-gc. */
+function collectGarbage(): void {
+  if (!fullGc) {
+    setFlagsFromString("--expose-gc");
+    fullGc = runInNewContext("gc") as () => void;
+  }
+  fullGc();
+}
 
 function memory(): { rssBytes: number; heapTotalBytes: number; heapUsedBytes: number; externalBytes: number } {
   const m = process.memoryUsage();
@@ -161,11 +191,12 @@ export async function serveAgent(options: AgentServeOptions): Promise<AgentServe
   const running = new Set<Promise<unknown>>();
   const open = new Set<Socket>();
   const servers: Array<{ server: Server; path: string }> = [];
+  const bySocket = new Map<string, Spawner>();
   let closing: Promise<void> | undefined;
 
   for (const served of options.plugins) {
     if (stats[served.name]) throw new Error(`two plugins named ${served.name}`);
-    const st: AgentPluginStats = { requests: 0, failures: 0, inFlight: 0, refused: 0 };
+    const st: AgentPluginStats = { requests: 0, failures: 0, inFlight: 0, refused: 0, inProcess: 0 };
     stats[served.name] = st;
     const path = join(options.socketDir, `${served.name}.sock`);
     await clearStaleSocket(path);
@@ -174,6 +205,47 @@ export async function serveAgent(options: AgentServeOptions): Promise<AgentServe
     await listen(server, path);
     servers.push({ server, path });
     emit("info", "serving", { plugin: served.name, version: served.plugin.version, socket: path });
+    bySocket.set(
+      path,
+      inProcessSpawner((env, stdin, signal) => {
+        let vars: Record<string, string>;
+        try {
+          vars = cniVariables(env);
+        } catch (err) {
+          return Promise.resolve({
+            exitCode: 1,
+            stdout: errorJson(ErrorCode.InvalidEnvironmentVariables, `cnikit-agent: ${(err as Error).message}`),
+            stderr: "",
+          });
+        }
+        return track(runCall(served, st, vars, stdin, signal, true));
+      }),
+    );
+  }
+  const inProcessDelegates = options.inProcessDelegates ?? true;
+  const resolver = inProcessDelegates ? shimResolver(bySocket) : undefined;
+  if (resolver) setDelegateResolver(resolver);
+
+  function track<T>(p: Promise<T>): Promise<T> {
+    const tracked = p.finally(() => running.delete(tracked));
+    tracked.catch((err) => emit("error", "request failed", { error: (err as Error)?.message ?? String(err) }));
+    running.add(tracked);
+    return p;
+  }
+
+  const gcEvery = options.gcEveryCalls ?? 100;
+  let callsSinceGc = 0;
+  let gcPending = false;
+  /** After a call: a full GC once enough calls were answered, on the next turn if still idle. */
+  function maybeCollect(): void {
+    if (gcEvery <= 0 || ++callsSinceGc < gcEvery || gcPending) return;
+    gcPending = true;
+    setImmediate(() => {
+      gcPending = false;
+      if (running.size > 0 || closing) return; // a later call retries
+      callsSinceGc = 0;
+      collectGarbage();
+    });
   }
 
   function reply(socket: Socket, frame: Buffer): void {
@@ -262,8 +334,7 @@ export async function serveAgent(options: AgentServeOptions): Promise<AgentServe
         }
         socket.off("data", onData);
         socket.resume();
-        const p = serveRequest(served, st, socket, request).finally(() => running.delete(p));
-        running.add(p);
+        void track(serveRequest(served, st, socket, request));
       }
     };
     socket.on("data", onData);
@@ -298,40 +369,54 @@ export async function serveAgent(options: AgentServeOptions): Promise<AgentServe
       reply(socket, encodeResponse(AGENT_PROTOCOL.status, 0, `${JSON.stringify(body)}\n`, ""));
       return;
     }
-    const t0 = performance.now();
-    st.inFlight++;
     const controller = new AbortController();
     let answered = false;
     socket.once("close", () => {
       if (!answered) controller.abort(new CniError(ErrorCode.TryAgainLater, "the agent shim went away"));
     });
-    let exitCode: number;
-    let stdout: string;
-    let stderr: string;
-    try {
-      const out = await served.plugin.run({
-        env: { PATH: pathEnv, ...request.env },
-        readStdin: async () => request.stdin,
-        signal: controller.signal,
-      });
-      ({ exitCode, stdout, stderr } = out);
-    } catch (err) {
-      exitCode = 1;
-      stdout = errorJson(ErrorCode.Internal, (err as Error).message ?? String(err));
-      stderr = "";
-    }
+    const { exitCode, stdout, stderr } = await runCall(
+      served,
+      st,
+      request.env,
+      request.stdin,
+      controller.signal,
+      false,
+    );
     answered = true;
+    reply(socket, encodeResponse(AGENT_PROTOCOL.result, exitCode, stdout, stderr));
+  }
+
+  /** One call of a served plugin through its skel dispatch, counted and logged; never rejects. */
+  async function runCall(
+    served: ServedPlugin,
+    st: AgentPluginStats,
+    env: Readonly<Record<string, string>>,
+    stdin: Buffer,
+    signal: AbortSignal,
+    inProcess: boolean,
+  ): Promise<CallOutput> {
+    const t0 = performance.now();
+    st.inFlight++;
+    let out: CallOutput;
+    try {
+      out = await served.plugin.run({ env: { ...env, PATH: pathEnv }, readStdin: async () => stdin, signal });
+    } catch (err) {
+      out = { exitCode: 1, stdout: errorJson(ErrorCode.Internal, (err as Error).message ?? String(err)), stderr: "" };
+    }
     st.inFlight--;
     st.requests++;
-    if (exitCode !== 0) st.failures++;
-    emit(exitCode === 0 ? "info" : "warn", "call", {
+    maybeCollect();
+    if (inProcess) st.inProcess++;
+    if (out.exitCode !== 0) st.failures++;
+    emit(out.exitCode === 0 ? "info" : "warn", "call", {
       plugin: served.name,
-      command: request.env.CNI_COMMAND,
-      containerId: request.env.CNI_CONTAINERID,
-      exitCode,
+      command: env.CNI_COMMAND,
+      containerId: env.CNI_CONTAINERID,
+      ...(inProcess ? { inProcess: true } : {}),
+      exitCode: out.exitCode,
       ms: Math.round((performance.now() - t0) * 100) / 100,
     });
-    reply(socket, encodeResponse(AGENT_PROTOCOL.result, exitCode, stdout, stderr));
+    return out;
   }
 
   async function close(): Promise<void> {
@@ -345,6 +430,7 @@ export async function serveAgent(options: AgentServeOptions): Promise<AgentServe
       }
       const closed = servers.map(({ server }) => new Promise<void>((resolve) => server.close(() => resolve())));
       emit("info", "stopping", { inFlight: running.size });
+      if (resolver) setDelegateResolver(undefined);
       while (running.size > 0) await Promise.allSettled([...running]);
       for (const s of open) s.destroy();
       await Promise.all(closed);

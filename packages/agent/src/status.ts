@@ -17,7 +17,7 @@ import { AGENT_PROTOCOL } from "./protocol.js";
 export interface AgentSocketStatus {
   /** The socket path. */
   readonly socket: string;
-  /** The daemon's answer: name, plugin, version, cniVersions, pid, requests, failures, inFlight, refused, rssBytes... */
+  /** The daemon's answer: name, plugin, version, cniVersions, pid, requests, inProcess, failures, inFlight, refused, rssBytes... */
   readonly status?: Readonly<Record<string, unknown>> | undefined;
   /** Why the socket did not answer. */
   readonly error?: string | undefined;

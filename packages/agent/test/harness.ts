@@ -79,11 +79,17 @@ export interface Daemon {
   stop(): Promise<void>;
 }
 
-/** Starts `cnikit-agent serve` and waits for its "ready" line. */
-export async function startDaemon(f: AgentFixtures, sockDir: string, modules: readonly string[]): Promise<Daemon> {
-  const child = spawn(process.execPath, [...AGENT_NODE_FLAGS, f.daemon, "serve", "--socket-dir", sockDir, ...modules], {
+/** Starts `cnikit-agent serve [flags]` and waits for its "ready" line. */
+export async function startDaemon(
+  f: AgentFixtures,
+  sockDir: string,
+  modules: readonly string[],
+  flags: readonly string[] = [],
+): Promise<Daemon> {
+  const args = [...AGENT_NODE_FLAGS, f.daemon, "serve", "--socket-dir", sockDir, ...flags, ...modules];
+  const child = spawn(process.execPath, args, {
     stdio: ["ignore", "ignore", "pipe"],
-    env: { PATH: process.env.PATH ?? "/usr/bin:/bin" },
+    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", UV_THREADPOOL_SIZE: "16" },
   });
   let log = "";
   const exited = new Promise<number | string>((resolve) =>

@@ -10,6 +10,7 @@ import type { Result } from "@cnikit/spec";
 import { configVersion, execPluginWithResult, execPluginWithoutResult, getVersionInfo } from "./exec.js";
 import type { ExecPluginOptions } from "./exec.js";
 import { findInPathSync, splitPath } from "./find.js";
+import { inProcessExec } from "./in-process.js";
 import type { RawExec, StderrSink } from "./raw-exec.js";
 
 /**
@@ -45,7 +46,10 @@ export interface DelegateOptions {
   timeoutMs?: number | undefined;
   /** Receives the delegate's stderr (default `process.stderr`; `null` drops it). */
   stderr?: StderrSink | null | undefined;
-  /** Executor to use instead of spawning (for fakes in tests). Default `rawExec`. */
+  /**
+   * Executor to use instead of spawning (for fakes in tests). Default `rawExec`, or the
+   * in-process runner a host of plugins installed with `setDelegateResolver`.
+   */
   exec?: RawExec | undefined;
   /** What a failure's message starts with; default `plugin <type>` (`@cnikit/ipam-client`: `IPAM plugin <type>`). */
   errorPrefix?: string | undefined;
@@ -55,16 +59,18 @@ const STATUS_SINCE = "1.1.0";
 
 // Found synchronously and spawned in the same tick: a plugin that starts a delegate and then does
 // its own work meanwhile (bridge: IPAM while it creates the veth) gets the child running at once.
+// A host of plugins (cnikit-agent) may run the delegate found in process (see setDelegateResolver).
 function callOf(command: string, type: string, ctx: DelegateContext, options: DelegateOptions): ExecPluginOptions {
+  const pluginPath = findInPathSync(type, splitPath(ctx.env.CNI_PATH));
   return {
-    pluginPath: findInPathSync(type, splitPath(ctx.env.CNI_PATH)),
+    pluginPath,
     command,
     stdin: options.conf ?? ctx.stdin,
     env: ctx.env,
     signal: ctx.signal,
     timeoutMs: options.timeoutMs,
     stderr: options.stderr,
-    exec: options.exec,
+    exec: options.exec ?? inProcessExec(pluginPath),
   };
 }
 

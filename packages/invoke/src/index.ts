@@ -21,3 +21,5 @@ export {
 export type { ExecPluginOptions, ExecRunOptions } from "./exec.js";
 export { delegateAdd, delegateCheck, delegateDel, delegateGC, delegateStatus } from "./delegate.js";
 export type { DelegateContext, DelegateOptions } from "./delegate.js";
+export { setDelegateResolver } from "./in-process.js";
+export type { DelegateResolver } from "./in-process.js";
