@@ -10,7 +10,7 @@
 // never fetched from anywhere else); every other package is fetched from registry.npmjs.org.
 // It publishes the versions written in the package.json files, bumping nothing.
 import { spawn } from "node:child_process";
-import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -32,6 +32,8 @@ uplinks:
   npmjs:
     url: https://registry.npmjs.org/
     timeout: 60s
+    # metadata fetched once per session: the installs of one session agree, and no re-fetch
+    maxage: 60m
 packages:
   # ours: served only from what was published here (no proxy)
 ${own}  '**':
@@ -114,6 +116,7 @@ function stopChild(child) {
 export async function startRegistry(options = {}) {
   const ownDir = options.dir === undefined;
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), "cnikit-registry-"));
+  mkdirSync(dir, { recursive: true });
   const cfg = join(dir, "config.yaml");
   writeFileSync(cfg, config(dir));
   const bin = join(REPO, "node_modules", "verdaccio", "bin", "verdaccio");
@@ -150,7 +153,9 @@ export async function startRegistry(options = {}) {
       if (!res.ok || typeof body.token !== "string") throw new Error(`creating a publishing user failed: ${res.status} ${JSON.stringify(body)}`);
       const host = url.replace(/^http:/, "");
       const npmrc = join(dir, "npmrc");
-      writeFileSync(npmrc, `registry=${url}\ncache=${join(dir, "npm-cache")}\n`);
+      // a cache of its own (new per registry: nothing of the same version from an earlier run is
+      // reused), trusted for the session (nothing is ever republished to this registry)
+      writeFileSync(npmrc, `registry=${url}\ncache=${join(dir, "npm-cache")}\nprefer-offline=true\n`);
       const publishNpmrc = join(dir, "publish.npmrc");
       writeFileSync(publishNpmrc, `registry=${url}\n${host}:_authToken=${body.token}\n`);
       return { url, pid: child.pid, dir, npmrc, publishNpmrc, log, stop };
