@@ -17,6 +17,8 @@ export interface LocalRegistry {
   publishNpmrc: string;
   /** verdaccio's log file. */
   log: string;
+  /** Settles when verdaccio exits, with its exit code or signal. */
+  exited: Promise<number | string | null>;
   /** Ends verdaccio by its pid (and removes `dir` when startRegistry created it). */
   stop(): Promise<void>;
 }

@@ -158,7 +158,11 @@ export async function startRegistry(options = {}) {
       writeFileSync(npmrc, `registry=${url}\ncache=${join(dir, "npm-cache")}\nprefer-offline=true\n`);
       const publishNpmrc = join(dir, "publish.npmrc");
       writeFileSync(publishNpmrc, `registry=${url}\n${host}:_authToken=${body.token}\n`);
-      return { url, pid: child.pid, dir, npmrc, publishNpmrc, log, stop };
+      const exited = new Promise((done) => {
+        if (child.exitCode !== null || child.signalCode !== null) done(child.exitCode ?? child.signalCode);
+        else child.once("exit", (code, signal) => done(code ?? signal));
+      });
+      return { url, pid: child.pid, dir, npmrc, publishNpmrc, log, exited, stop };
     } catch (err) {
       await stop();
       throw err;
@@ -232,6 +236,11 @@ async function main(argv) {
   };
   process.on("SIGINT", () => void stop(0));
   process.on("SIGTERM", () => void stop(0));
+  void registry.exited.then((how) => {
+    if (stopping) return;
+    process.stderr.write(`local-registry: verdaccio exited (${how}); its log:\n${tail(registry.log)}\n`);
+    void stop(1);
+  });
   try {
     const published = await publishWorkspace(registry);
     process.stdout.write(

@@ -7,6 +7,7 @@
 // namespaces. The registry serves @cnikit/* and create-cni-plugin only from what was published
 // to it, and every other package from registry.npmjs.org.
 // Slow (minutes): one file, one registry, templates one after the other.
+import { spawn } from "node:child_process";
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -242,4 +243,47 @@ describe.skipIf(!goBridge || !goHostLocal)("npm create cni-plugin, end to end", 
     await expectLink(ns, "eth0", { mtu: 1300 });
     expectPluginSuccess(await runPlugin(bin, { command: "DEL", config, netns: ns, containerId: "e2e" }));
   }, 10 * MIN);
+});
+
+describe("pnpm run local-registry", () => {
+  it("publishes the checkout, prints the npm config line, and Ctrl-C (SIGINT) stops verdaccio and removes its storage", async () => {
+    const child = spawn(process.execPath, [join(REPO, "scripts/local-registry.mjs"), "--no-build"], { cwd: REPO, env: cleanEnv(), stdio: ["ignore", "pipe", "pipe"] });
+    const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+    let out = "";
+    child.stdout.on("data", (d) => (out += d));
+    child.stderr.on("data", (d) => (out += d));
+    let verdaccio: { pid: number; storage: string } | undefined;
+    try {
+      const deadline = Date.now() + 2 * MIN;
+      while (!out.includes("Ctrl-C") && child.exitCode === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+      const url = /registry: (http:\/\/127\.0\.0\.1:\d+\/) \(verdaccio pid (\d+), storage (\S+)\)/.exec(out);
+      const line = /export NPM_CONFIG_USERCONFIG=(\S+)/.exec(out);
+      expect(url, out).not.toBeNull();
+      expect(line, out).not.toBeNull();
+      const [, registryUrl, pid, storage] = url as RegExpExecArray;
+      verdaccio = { pid: Number(pid), storage: storage as string };
+      const npmrc = (line as RegExpExecArray)[1] as string;
+      expect(readFileSync(npmrc, "utf8")).toContain(`registry=${registryUrl}\n`);
+      // what the printed line gives npm: the checkout's packages from the registry
+      const view = await runCommand(["npm", "view", "create-cni-plugin", "version", "dist.tarball"], { cwd: work, env: cleanEnv({ NPM_CONFIG_USERCONFIG: npmrc }) });
+      expect(view.code, view.stderr).toBe(0);
+      expect(view.stdout).toContain("version = '0.1.0'");
+      expect(view.stdout).toContain(`${registryUrl}create-cni-plugin/-/create-cni-plugin-0.1.0.tgz`);
+      child.kill("SIGINT");
+      expect(await exited).toBe(0);
+      expect(existsSync(storage as string)).toBe(false);
+      expect(() => process.kill(Number(pid), 0)).toThrow(); // verdaccio is gone
+      verdaccio = undefined; // nothing left to clean up (and its pid is no longer ours to signal)
+    } finally {
+      if (child.exitCode === null) child.kill("SIGKILL");
+      if (verdaccio) {
+        try {
+          process.kill(verdaccio.pid, "SIGKILL");
+        } catch {
+          // gone, as it should be
+        }
+        rmSync(verdaccio.storage, { recursive: true, force: true });
+      }
+    }
+  }, 3 * MIN);
 });
