@@ -1,9 +1,14 @@
-// End to end, as a user would: pack the workspace packages (pnpm rewrites workspace:* to
-// versions), scaffold every template with the packed scaffolder, install the project with npm
-// (the @cnikit/* packages from the tarballs, everything else from the npm registry), build it,
-// run its own tests, and run the built plugin against real network namespaces.
-// Slow (minutes): one file, templates one after the other.
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+// End to end, as a user would, against a real registry: build the workspace packages, start a
+// private npm registry (verdaccio on loopback, temporary storage, scripts/local-registry.mjs),
+// publish every package to it with `pnpm publish`, then follow docs/getting-started.md for every
+// template: `npm create cni-plugin@latest <name> -- --template <t>` (which runs `npm install`),
+// `npm run build`, `npm test`, with the registry set through npm's own config (a user config
+// file) and no tarball paths or overrides; then run the built plugin against real network
+// namespaces. The registry serves @cnikit/* and create-cni-plugin only from what was published
+// to it, and every other package from registry.npmjs.org.
+// Slow (minutes): one file, one registry, templates one after the other.
+import { spawn } from "node:child_process";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
@@ -22,76 +27,77 @@ import {
   runPlugin,
   uniqueName,
 } from "@cnikit/testing";
+import { type LocalRegistry, publishWorkspace, startRegistry, workspacePackages } from "../../../scripts/local-registry.mjs";
 import { PKG_DIR, cleanEnv } from "./cli-harness.js";
 
 const REPO = join(PKG_DIR, "../..");
-const PACKAGES = ["spec", "native", "skel", "ns", "invoke", "ipam-client", "host-local", "runtime", "testing", "agent", "build", "create-cni-plugin"];
 const MIN = 60_000;
 
-/** One step of the user's workflow in `cwd` (CI=true, a clean env), timed; throws with the tail of its output when it fails. */
+/** One step of the user's workflow in `cwd` (CI=true, a clean env, npm pointed at the registry), timed; throws with the tail of its output when it fails. */
 async function must(cmd: string, args: string[], cwd: string): Promise<{ out: string; ms: number }> {
   const start = performance.now();
-  const r = await runCommand([cmd, ...args], { cwd, env: cleanEnv({ CI: "true" }), timeoutMs: 10 * MIN });
+  const env = cleanEnv({ CI: "true", NPM_CONFIG_USERCONFIG: registry?.npmrc });
+  const r = await runCommand([cmd, ...args], { cwd, env, timeoutMs: 10 * MIN });
   const out = `${r.stdout}${r.stderr}`;
   if (r.code !== 0) throw new Error(`${cmd} ${args.join(" ")} (in ${cwd}) exited ${r.code ?? r.signal}:\n${out.slice(-6000)}`);
   return { out, ms: Math.round(performance.now() - start) };
 }
 
 let work: string;
-let packs: string;
-let scaffolder: string;
-const tarballs: Record<string, string> = {};
+let registry: LocalRegistry | undefined;
+const packages = workspacePackages(REPO);
 const timings: Record<string, Record<string, number>> = {};
 
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), "ck-e2e-"));
-  packs = join(work, "packs");
-  mkdirSync(packs);
-  const filters = PACKAGES.flatMap((p) => ["--filter", `./packages/${p}`]);
-  const built = await must("pnpm", ["-r", "--workspace-concurrency=1", ...filters, "run", "build"], REPO);
-  for (const p of PACKAGES) await must("pnpm", ["pack", "--pack-destination", packs], join(REPO, "packages", p));
-  for (const f of readdirSync(packs)) {
-    const m = /^cnikit-(.+)-\d+\.\d+\.\d+\.tgz$/.exec(f);
-    if (m) tarballs[`@cnikit/${m[1]}`] = `file:${join(packs, f)}`;
+  const built = await must("pnpm", ["-r", "--workspace-concurrency=1", "--filter", "./packages/*", "run", "build"], REPO);
+  let start = performance.now();
+  registry = await startRegistry({ dir: join(work, "registry") });
+  const startMs = Math.round(performance.now() - start);
+  start = performance.now();
+  const published = await publishWorkspace(registry, REPO);
+  timings.setup = { buildPackagesMs: built.ms, registryStartMs: startMs, publishMs: Math.round(performance.now() - start) };
+  expect(published.sort()).toEqual(packages.map((p) => `${p.name}@${p.version}`).sort());
+  // what a user gets: exports without the workspace-only source condition, real versions for workspace:*
+  for (const p of packages) {
+    const doc = (await (await fetch(`${registry.url}${p.name.replace("/", "%2f")}`)).json()) as { versions: Record<string, unknown> };
+    const manifest = JSON.stringify(doc.versions[p.version]);
+    expect(manifest, p.name).not.toContain("@cnikit/source");
+    expect(manifest, p.name).not.toContain("workspace:");
   }
-  expect(Object.keys(tarballs).sort()).toEqual(PACKAGES.filter((p) => p !== "create-cni-plugin").map((p) => `@cnikit/${p}`).sort());
-  // the scaffolder as published: its tarball, unpacked
-  const scaffolderTgz = readdirSync(packs).find((f) => f.startsWith("create-cni-plugin-"));
-  await must("tar", ["xzf", join(packs, scaffolderTgz ?? "missing")], work);
-  scaffolder = join(work, "package/dist/index.js");
-  timings.setup = { buildPackagesMs: built.ms };
 }, 10 * MIN);
 
-afterAll(() => {
+afterAll(async () => {
   console.log(`e2e timings (ms): ${JSON.stringify(timings, null, 1)}`);
+  await registry?.stop();
   if (work) rmSync(work, { recursive: true, force: true });
 });
 
-/** Scaffolds, installs from the tarballs, builds, runs the project's own checks. */
+/** getting-started.md's steps: npm create (installs), build, the project's own tests. */
 async function createProject(template: string): Promise<{ dir: string; name: string; bin: string }> {
   const name = `e2e-${template}`;
   const t: Record<string, number> = {};
   timings[template] = t;
 
-  const created = await must(process.execPath, [scaffolder, name, "--template", template, "--no-install"], work);
-  t.scaffoldMs = created.ms;
+  const created = await must("npm", ["create", "cni-plugin@latest", name, "--", "--template", template], work);
+  t.createAndInstallMs = created.ms;
   expect(created.out).toContain(`Created ${template} plugin "${name}"`);
   const dir = join(work, name);
 
-  // @cnikit/* from the packed tarballs, also as transitive dependencies (overrides)
-  const pkgPath = join(dir, "package.json");
-  const pkg = JSON.parse(readFileSync(pkgPath, "utf8"));
+  // a plain project: ^ ranges on the registry's versions, no overrides, and every @cnikit/*
+  // (direct or transitive) installed from the private registry
+  const pkg = JSON.parse(readFileSync(join(dir, "package.json"), "utf8"));
+  expect(pkg.overrides).toBeUndefined();
   for (const field of ["dependencies", "devDependencies"]) {
-    for (const dep of Object.keys(pkg[field] ?? {})) {
-      if (!dep.startsWith("@cnikit/")) continue;
-      expect(pkg[field][dep]).toBe("^0.1.0");
-      pkg[field][dep] = tarballs[dep];
+    for (const [dep, range] of Object.entries(pkg[field] ?? {})) {
+      if (dep.startsWith("@cnikit/")) expect(range).toBe(`^${packages.find((p) => p.name === dep)?.version}`);
     }
   }
-  pkg.overrides = { ...tarballs };
-  writeFileSync(pkgPath, JSON.stringify(pkg, null, 2));
+  const lock = JSON.parse(readFileSync(join(dir, "package-lock.json"), "utf8")) as { packages: Record<string, { resolved?: string }> };
+  const ours = Object.entries(lock.packages).filter(([path]) => /(^|\/)node_modules\/@cnikit\//.test(path));
+  expect(ours.map(([path]) => path)).toContain("node_modules/@cnikit/native"); // transitive
+  for (const [path, entry] of ours) expect(entry.resolved?.startsWith(`${registry?.url}@cnikit/`), `${path}: ${entry.resolved}`).toBe(true);
 
-  t.installMs = (await must("npm", ["install", "--no-audit", "--no-fund"], dir)).ms;
   t.buildMs = (await must("npm", ["run", "build"], dir)).ms;
   t.typecheckMs = (await must("npm", ["run", "typecheck"], dir)).ms;
   const tested = await must("npm", ["test"], dir);
@@ -236,4 +242,48 @@ describe.skipIf(!goBridge || !goHostLocal)("npm create cni-plugin, end to end", 
     await expectLink(ns, "eth0", { mtu: 1300 });
     expectPluginSuccess(await runPlugin(bin, { command: "DEL", config, netns: ns, containerId: "e2e" }));
   }, 10 * MIN);
+});
+
+describe("pnpm run local-registry", () => {
+  it("publishes the checkout, prints the npm config line, and Ctrl-C (SIGINT) stops verdaccio and removes its storage", async () => {
+    const child = spawn(process.execPath, [join(REPO, "scripts/local-registry.mjs"), "--no-build"], { cwd: REPO, env: cleanEnv(), stdio: ["ignore", "pipe", "pipe"] });
+    const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+    let out = "";
+    child.stdout.on("data", (d) => (out += d));
+    child.stderr.on("data", (d) => (out += d));
+    let verdaccio: { pid: number; storage: string } | undefined;
+    try {
+      const deadline = Date.now() + 2 * MIN;
+      while (!out.includes("Ctrl-C") && child.exitCode === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+      const url = /registry: (http:\/\/127\.0\.0\.1:\d+\/) \(verdaccio pid (\d+), storage (\S+)\)/.exec(out);
+      const line = /export NPM_CONFIG_USERCONFIG=(\S+)/.exec(out);
+      expect(url, out).not.toBeNull();
+      expect(line, out).not.toBeNull();
+      const [, registryUrl, pid, storage] = url as RegExpExecArray;
+      verdaccio = { pid: Number(pid), storage: storage as string };
+      const npmrc = (line as RegExpExecArray)[1] as string;
+      expect(readFileSync(npmrc, "utf8")).toContain(`registry=${registryUrl}\n`);
+      // what the printed line gives npm: the checkout's packages from the registry
+      const view = await runCommand(["npm", "view", "create-cni-plugin", "version", "dist.tarball"], { cwd: work, env: cleanEnv({ NPM_CONFIG_USERCONFIG: npmrc }) });
+      expect(view.code, view.stderr).toBe(0);
+      const version = packages.find((p) => p.name === "create-cni-plugin")?.version;
+      expect(view.stdout).toContain(`version = '${version}'`);
+      expect(view.stdout).toContain(`${registryUrl}create-cni-plugin/-/create-cni-plugin-${version}.tgz`);
+      child.kill("SIGINT");
+      expect(await exited).toBe(0);
+      expect(existsSync(storage as string)).toBe(false);
+      expect(() => process.kill(Number(pid), 0)).toThrow(); // verdaccio is gone
+      verdaccio = undefined; // nothing left to clean up (and its pid is no longer ours to signal)
+    } finally {
+      if (child.exitCode === null) child.kill("SIGKILL");
+      if (verdaccio) {
+        try {
+          process.kill(verdaccio.pid, "SIGKILL");
+        } catch {
+          // gone, as it should be
+        }
+        rmSync(verdaccio.storage, { recursive: true, force: true });
+      }
+    }
+  }, 3 * MIN);
 });
