@@ -14,7 +14,18 @@ export type {
   CreateLinkCommon,
   CreateVethOptions,
   CreateVxlanOptions,
+  VxlanInfo,
 } from "./links.js";
+export type {
+  FdbEntry,
+  FdbEntryInput,
+  FdbFilter,
+  FdbState,
+  Neighbour,
+  NeighbourFilter,
+  NeighbourInput,
+  NeighbourState,
+} from "./neighbours.js";
 export { IFF } from "./links.js";
 export type { Address, AddAddressOptions, ScopeName } from "./addresses.js";
 export { IFA_F, SCOPE } from "./addresses.js";

@@ -4,7 +4,7 @@
  * @see https://github.com/cnikit/cnikit/blob/main/docs/netns.md
  * @internal
  */
-import { CniError, ErrorCode, ipFamily } from "@cnikit/spec";
+import { bytesToIp, CniError, ErrorCode, ipFamily } from "@cnikit/spec";
 import { LinkExistsError, LinkNotFoundError, NetlinkError } from "./errors.js";
 import {
   type AttrInput,
@@ -104,10 +104,38 @@ export interface Link {
   txqlen?: number;
   /** Interface alias, if set. */
   alias?: string;
+  /** The VXLAN settings (`IFLA_INFO_DATA`) when `kind` is "vxlan". */
+  vxlan?: VxlanInfo;
+}
+
+/**
+ * A vxlan device's settings as the kernel reports them (`ip -d link show` shows the same).
+ *
+ * @example
+ * const vx = (await ns.getLink("vx.1")).vxlan;
+ * // { id: 1, local: "192.168.0.11", dev: 2, port: 8472, learning: false, gbp: false, ttl: 0 }
+ */
+export interface VxlanInfo {
+  /** VXLAN network identifier (VNI). */
+  id: number;
+  /** Local (source) address, when set. */
+  local?: string;
+  /** The unicast remote or the multicast group, when set. */
+  group?: string;
+  /** Index of the underlay device, when set. */
+  dev?: number;
+  /** UDP destination port. */
+  port: number;
+  /** Learns remote MACs from received packets. */
+  learning: boolean;
+  /** Group Based Policy extension (VXLAN-GBP). */
+  gbp: boolean;
+  /** TTL of the outer packets (0: the kernel's default). */
+  ttl: number;
 }
 
 /** Formats 6 bytes as `aa:bb:cc:dd:ee:ff`. */
-function macToString(b: Buffer | undefined): string {
+export function macToString(b: Buffer | undefined): string {
   if (!b) return "";
   return [...b].map((x) => x.toString(16).padStart(2, "0")).join(":");
 }
@@ -152,6 +180,8 @@ export function parseLink(p: Buffer): Link {
     if (kind) link.kind = kind;
     const slaveKind = readStr(i.get(IFLA_INFO_SLAVE_KIND));
     if (slaveKind) link.slaveKind = slaveKind;
+    const data = i.get(IFLA_INFO_DATA);
+    if (kind === "vxlan" && data) link.vxlan = parseVxlan(data);
   }
   const master = readU32(a.get(IFLA_MASTER));
   if (master) link.master = master;
@@ -164,6 +194,26 @@ export function parseLink(p: Buffer): Link {
   const alias = readStr(a.get(IFLA_IFALIAS));
   if (alias) link.alias = alias;
   return link;
+}
+
+/** Decodes a vxlan IFLA_INFO_DATA. */
+function parseVxlan(data: Buffer): VxlanInfo {
+  const d = attrMap(data);
+  const port = d.get(VX.PORT);
+  const info: VxlanInfo = {
+    id: readU32(d.get(VX.ID)) ?? 0,
+    port: port && port.length >= 2 ? port.readUInt16BE(0) : 0,
+    learning: (readU8(d.get(VX.LEARNING)) ?? 0) !== 0,
+    gbp: d.has(VX.GBP),
+    ttl: readU8(d.get(VX.TTL)) ?? 0,
+  };
+  const local = d.get(VX.LOCAL) ?? d.get(VX.LOCAL6);
+  if (local) info.local = bytesToIp(local);
+  const group = d.get(VX.GROUP) ?? d.get(VX.GROUP6);
+  if (group) info.group = bytesToIp(group);
+  const dev = readU32(d.get(VX.LINK));
+  if (dev) info.dev = dev;
+  return info;
 }
 
 /** Name or index selector attributes. */
@@ -464,10 +514,24 @@ export interface CreateVxlanOptions extends CreateLinkCommon {
   port?: number | undefined;
   /** Learn remote MACs from received packets (default: kernel's, on). */
   learning?: boolean | undefined;
+  /** TTL of the outer packets, 1..255 (default: the kernel's). */
   ttl?: number | undefined;
+  /** Group Based Policy extension (IFLA_VXLAN_GBP); every VTEP of the network must agree. */
+  gbp?: boolean | undefined;
 }
 
-const VX = { ID: 1, GROUP: 2, LINK: 3, LOCAL: 4, TTL: 5, LEARNING: 7, PORT: 15, GROUP6: 16, LOCAL6: 17 } as const;
+const VX = {
+  ID: 1,
+  GROUP: 2,
+  LINK: 3,
+  LOCAL: 4,
+  TTL: 5,
+  LEARNING: 7,
+  PORT: 15,
+  GROUP6: 16,
+  LOCAL6: 17,
+  GBP: 23,
+} as const;
 
 export async function createVxlan(nl: RtnlSocket, o: CreateVxlanOptions): Promise<void> {
   if (!Number.isInteger(o.id) || o.id < 0 || o.id > 0xffffff) {
@@ -487,8 +551,18 @@ export async function createVxlan(nl: RtnlSocket, o: CreateVxlanOptions): Promis
     const idx = typeof o.dev === "number" ? o.dev : (await getLink(nl, o.dev)).index;
     data.push(u32(VX.LINK, idx));
   }
-  if (o.ttl !== undefined) data.push(u8(VX.TTL, o.ttl));
+  if (o.ttl !== undefined) {
+    if (!Number.isInteger(o.ttl) || o.ttl < 0 || o.ttl > 255) {
+      throw new CniError(ErrorCode.InvalidNetworkConfig, `invalid VXLAN ttl ${o.ttl} (0..255)`);
+    }
+    data.push(u8(VX.TTL, o.ttl));
+  }
   if (o.learning !== undefined) data.push(u8(VX.LEARNING, o.learning ? 1 : 0));
-  data.push(u16be(VX.PORT, o.port ?? 4789));
+  if (o.gbp) data.push({ type: VX.GBP, data: Buffer.alloc(0) });
+  const port = o.port ?? 4789;
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new CniError(ErrorCode.InvalidNetworkConfig, `invalid VXLAN port ${port} (1..65535)`);
+  }
+  data.push(u16be(VX.PORT, port));
   return createLink(nl, o, "vxlan", data);
 }

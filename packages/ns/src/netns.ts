@@ -12,6 +12,7 @@ import * as addr from "./addresses.js";
 import { NetnsClosedError, NetnsNotFoundError, NotANetnsError } from "./errors.js";
 import { checkSyscall, getLibc, lastErrno, SyscallError } from "@cnikit/native";
 import * as links from "./links.js";
+import * as neigh from "./neighbours.js";
 import { RtnlSocket } from "./netlink-socket.js";
 import { openRouteSocket, requestOnPoolThread } from "./pool-request.js";
 import * as routes from "./routes.js";
@@ -661,6 +662,120 @@ export class Netns {
   }): Promise<routes.RouteEntry[]> {
     const dev = filter?.dev === undefined ? undefined : await this.#index(filter.dev);
     return routes.listRoutes(this.nl(), { family: filter?.family, table: filter?.table, dev });
+  }
+
+  // ---- neighbours and FDB ----
+
+  /**
+   * Adds a neighbour (ARP/NDP entry), like `ip neigh add <ip> lladdr <mac> dev <link> nud permanent`.
+   *
+   * @example
+   * await ns.addNeighbour({ link: "vx.1", ip: "10.244.1.0", mac: "0a:58:0a:f4:01:00" });
+   * await ns.addNeighbour({ link: "eth0", ip: "10.22.0.9", proxy: true });
+   * @throws {CniError} code 7 when the IP, MAC or state is invalid (`add neighbour <ip> dev <link>: ...`).
+   * @throws {LinkNotFoundError} when `link` does not exist.
+   * @throws {NetlinkError} (EEXIST) when an entry for `ip` on `link` exists.
+   */
+  async addNeighbour(neighbour: neigh.NeighbourInput): Promise<void> {
+    return neigh.addNeighbour(this.nl(), neighbour, "add");
+  }
+
+  /**
+   * Adds or replaces a neighbour, like `ip neigh replace`.
+   *
+   * @example
+   * await ns.replaceNeighbour({ link: "vx.1", ip: "10.244.1.0", mac: "0a:58:0a:f4:01:01" });
+   * @throws {CniError} code 7 when the IP, MAC or state is invalid.
+   * @throws {LinkNotFoundError} when `link` does not exist.
+   * @throws {NetlinkError} when the kernel refuses.
+   */
+  async replaceNeighbour(neighbour: neigh.NeighbourInput): Promise<void> {
+    return neigh.addNeighbour(this.nl(), neighbour, "replace");
+  }
+
+  /**
+   * Deletes the neighbour for `ip` on `link` (`mac` and `state` are not compared; set `proxy`
+   * for a proxy entry). Resolves true if it deleted something.
+   *
+   * @example
+   * await ns.deleteNeighbour({ link: "vx.1", ip: "10.244.1.0" }, { missingOk: true });
+   * @throws {CniError} code 7 when the IP is invalid.
+   * @throws {LinkNotFoundError} when `link` does not exist.
+   * @throws {NetlinkError} (ENOENT) when there is no such entry and `missingOk` is not set.
+   */
+  async deleteNeighbour(
+    neighbour: neigh.NeighbourInput,
+    options?: { missingOk?: boolean | undefined },
+  ): Promise<boolean> {
+    return neigh.deleteNeighbour(this.nl(), neighbour, options?.missingOk === true);
+  }
+
+  /**
+   * Lists neighbours (ARP and NDP entries, proxy entries included), of one link or family or all.
+   *
+   * @example
+   * const peers = (await ns.listNeighbours({ link: "vx.1", family: 4 })).filter((n) => n.state === "permanent");
+   * @throws {LinkNotFoundError} when `filter.link` does not exist.
+   */
+  async listNeighbours(filter?: neigh.NeighbourFilter): Promise<neigh.Neighbour[]> {
+    return neigh.listNeighbours(this.nl(), filter);
+  }
+
+  /**
+   * Adds a bridge FDB entry, like `bridge fdb add <mac> dev <link> dst <ip> self permanent`;
+   * `append` adds one more destination to an entry (NLM_F_APPEND, `bridge fdb append`), which a
+   * vxlan device allows for the all-zero MAC (flooding to several VTEPs) and multicast MACs.
+   *
+   * @example
+   * await ns.addFdbEntry({ link: "vx.1", mac: "0a:58:0a:f4:01:00", dst: "192.168.0.12" });
+   * await ns.addFdbEntry({ link: "vx.1", mac: "00:00:00:00:00:00", dst: "192.168.0.13" }, { append: true });
+   * @throws {CniError} code 7 when the MAC, dst, port, VNI, VLAN or state is invalid.
+   * @throws {LinkNotFoundError} when `link` does not exist.
+   * @throws {NetlinkError} (EEXIST) when an entry for `mac` exists and `append` is not set.
+   */
+  async addFdbEntry(entry: neigh.FdbEntryInput, options?: { append?: boolean | undefined }): Promise<void> {
+    return neigh.addFdbEntry(this.nl(), entry, options?.append ? "append" : "add");
+  }
+
+  /**
+   * Adds or replaces a bridge FDB entry, like `bridge fdb replace` (on a vxlan device: moves a
+   * unicast MAC to a new `dst`; the kernel refuses it for the all-zero and multicast MACs).
+   *
+   * @example
+   * await ns.replaceFdbEntry({ link: "vx.1", mac: "0a:58:0a:f4:01:00", dst: "192.168.0.14" });
+   * @throws {CniError} code 7 when the MAC, dst, port, VNI, VLAN or state is invalid.
+   * @throws {LinkNotFoundError} when `link` does not exist.
+   * @throws {NetlinkError} when the kernel refuses (EOPNOTSUPP for a non-unicast MAC on vxlan).
+   */
+  async replaceFdbEntry(entry: neigh.FdbEntryInput): Promise<void> {
+    return neigh.addFdbEntry(this.nl(), entry, "replace");
+  }
+
+  /**
+   * Deletes a bridge FDB entry, like `bridge fdb del`: with `dst`, only that destination; without,
+   * the entry with all its destinations. Resolves true unless the entry was missing and
+   * `missingOk` is set. On a vxlan device a destination matches on `dst`, `port` and `vni` (unset:
+   * the device's), and the kernel answers success when `mac` exists but no destination matches.
+   *
+   * @example
+   * await ns.deleteFdbEntry({ link: "vx.1", mac: "0a:58:0a:f4:01:00", dst: "192.168.0.12" }, { missingOk: true });
+   * @throws {CniError} code 7 when the MAC or dst is invalid.
+   * @throws {LinkNotFoundError} when `link` does not exist.
+   * @throws {NetlinkError} (ENOENT) when there is no such entry and `missingOk` is not set.
+   */
+  async deleteFdbEntry(entry: neigh.FdbEntryInput, options?: { missingOk?: boolean | undefined }): Promise<boolean> {
+    return neigh.deleteFdbEntry(this.nl(), entry, options?.missingOk === true);
+  }
+
+  /**
+   * Lists bridge FDB entries (`bridge fdb show`), of one link or of all.
+   *
+   * @example
+   * const vteps = (await ns.listFdbEntries({ link: "vx.1" })).map((e) => e.dst);
+   * @throws {LinkNotFoundError} when `filter.link` does not exist.
+   */
+  async listFdbEntries(filter?: neigh.FdbFilter): Promise<neigh.FdbEntry[]> {
+    return neigh.listFdbEntries(this.nl(), filter);
   }
 
   // ---- sysctl ----
