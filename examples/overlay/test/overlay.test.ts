@@ -1,0 +1,270 @@
+// The overlay across simulated hosts, as root in real netns: the BUILT overlay-agent (one process
+// per host netns) and overlay plugin (run by CniRuntime inside the host netns), the file: store
+// (etcd in the demo test). Ping matrix, the 1 s programming target, lease removal, address flush,
+// agent restart, the MTU edge, a port mismatch, two VNIs side by side, a one-host overlay.
+import { randomBytes } from "node:crypto";
+import { mkdirSync, symlinkSync } from "node:fs";
+import { join } from "node:path";
+import { Netns } from "@cnikit/ns";
+import { CniRuntime, confListFromBytes, type NetworkConfigList } from "@cnikit/runtime";
+import { openStore } from "@cnikit/store";
+import { runPlugin } from "@cnikit/testing";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildFixture, REPO_ROOT } from "../../../tools/build-fixture.js";
+import { addressIn, subnetKey } from "../src/lease.js";
+import { runIn, type SimAgent, SimCluster, type SimHost, execIn } from "../src/sim.js";
+
+let PLUGIN: string;
+let AGENT: string;
+let HOST_LOCAL: string;
+
+beforeAll(async () => {
+  [PLUGIN, AGENT, HOST_LOCAL] = await Promise.all([
+    buildFixture("examples/overlay"),
+    buildFixture("examples/overlay", "build:overlay-agent"),
+    buildFixture("examples/host-local"),
+  ]);
+}, 180_000);
+
+const newPrefix = () => `ckov${randomBytes(3).toString("hex")}`;
+
+/** Plugin dir, conflist and runtime of one host for one network. */
+function hostNet(sim: SimCluster, host: SimHost, network: string) {
+  const bin = join(sim.dir, "bin");
+  mkdirSync(bin, { recursive: true });
+  try {
+    symlinkSync(PLUGIN, join(bin, "overlay"));
+    symlinkSync(HOST_LOCAL, join(bin, "host-local"));
+  } catch {
+    // made by an earlier call
+  }
+  const list: NetworkConfigList = confListFromBytes(
+    JSON.stringify({
+      cniVersion: "1.1.0",
+      name: network,
+      plugins: [
+        {
+          type: "overlay",
+          runDir: join(host.runDir, network),
+          ipam: { type: "host-local", dataDir: join(sim.dir, host.label, "ipam") },
+        },
+      ],
+    }),
+  );
+  const cni = new CniRuntime({ path: [bin], cacheDir: join(sim.dir, host.label, "cache"), exec: execIn(host.ns), timeoutMs: 20_000 });
+  return { list, cni, bin };
+}
+
+interface Ctr {
+  label: string;
+  host: SimHost;
+  ns: Netns;
+  ip: string;
+}
+
+async function attach(sim: SimCluster, host: SimHost, network: string, label: string): Promise<Ctr> {
+  const c = await sim.container(label);
+  const { list, cni } = hostNet(sim, host, network);
+  const r = await cni.addNetworkList(list, { containerId: c.name, netns: c.path, ifName: "eth0" });
+  const ip = (r as { ips?: { address: string }[] }).ips?.[0]?.address.split("/")[0];
+  if (!ip) throw new Error(`no address for ${label}: ${JSON.stringify(r)}`);
+  return { label, host, ns: c.ns, ip };
+}
+
+async function ping(from: Ctr, to: string, extra: string[] = []): Promise<boolean> {
+  const r = await runIn(from.ns, ["ping", "-c", "1", "-W", "1", ...extra, to]);
+  return r.code === 0;
+}
+
+/** The three objects `host` holds for the subnet `peer`: [neighbour, fdb, route] presence. */
+async function objectsFor(host: SimHost, vxlan: string, peer: string): Promise<[boolean, boolean, boolean]> {
+  const vx = await host.ns.findLink(vxlan);
+  if (!vx) return [false, false, false];
+  const gw = addressIn(peer, 0);
+  const [n, f, r] = await Promise.all([
+    host.ns.listNeighbours({ link: vx.index, family: 4 }),
+    host.ns.listFdbEntries({ link: vx.index }),
+    host.ns.listRoutes({ family: 4, dev: vx.index }),
+  ]);
+  const neigh = n.find((x) => x.ip === gw && x.state === "permanent");
+  return [neigh !== undefined, f.some((x) => x.mac === neigh?.mac && x.dst !== undefined), r.some((x) => x.dst === peer && x.gw === gw)];
+}
+
+async function until(what: string, fn: () => Promise<boolean>, timeoutMs = 5000, stepMs = 10): Promise<number> {
+  const t0 = performance.now();
+  for (;;) {
+    if (await fn()) return performance.now() - t0;
+    if (performance.now() - t0 > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, stepMs));
+  }
+}
+
+const subnetOf = (a: SimAgent) => /(?:leased|kept) (\S+)/.exec(a.lines.find((l) => / (leased|kept) /.test(l)) ?? "")?.[1] as string;
+
+describe("overlay across three hosts (file: store)", () => {
+  let sim: SimCluster;
+  let store: string;
+  const network = `ckov-${randomBytes(2).toString("hex")}`;
+  const vxlan = `${network}.1`;
+  let agents: SimAgent[] = [];
+  let ctrs: Ctr[] = [];
+
+  beforeAll(async () => {
+    sim = await SimCluster.create({ prefix: newPrefix(), hosts: 3, agentBin: AGENT });
+    store = `file:${join(sim.dir, "store")}?fsync=false`;
+  }, 60_000);
+  afterAll(async () => {
+    expect(await sim?.destroy()).toEqual([]);
+  });
+
+  it("programs a new peer on every host within 1 s of its lease appearing, then pings every pair", async () => {
+    const [h1, h2, h3] = sim.hosts as [SimHost, SimHost, SimHost];
+    agents = [await sim.startAgent(h1, { store, network }), await sim.startAgent(h2, { store, network })];
+    // the lease of h3 appears: time from the store's put (seen by our own watch) to the three objects on h1 and h2
+    const st = await openStore(store);
+    let leaseSeenAt = 0;
+    let h3Subnet = "";
+    const w = st.watch(`overlay/${network}/subnets/`, {}, (e) => {
+      if (e.type === "put" && e.kv.value.includes(`"${h3.ip}"`) && !leaseSeenAt) {
+        leaseSeenAt = performance.now();
+        h3Subnet = e.kv.key.split("/").pop()?.replace("-", "/") ?? "";
+      }
+    });
+    await w.ready;
+    const start = sim.startAgent(h3, { store, network });
+    const programmedAt: number[] = [];
+    for (const h of [h1, h2]) {
+      await until(`h3's lease on ${h.label}`, async () => {
+        if (!leaseSeenAt) return false;
+        const o = await objectsFor(h, vxlan, h3Subnet);
+        return o.every(Boolean);
+      });
+      programmedAt.push(performance.now());
+    }
+    agents.push(await start);
+    w.close();
+    await st.close();
+    const latency = Math.max(...programmedAt.map((t) => t - leaseSeenAt));
+    console.log(`new peer programmed on every host ${latency.toFixed(0)} ms after its lease appeared (file: store)`);
+    expect(latency).toBeLessThan(1000);
+
+    // two containers per host, then every directed pair
+    for (const h of sim.hosts) for (const l of ["a", "b"]) ctrs.push(await attach(sim, h, network, `${h.label}${l}`));
+    const subnets = agents.map(subnetOf);
+    expect(new Set(subnets).size).toBe(3);
+    for (const c of ctrs) expect(subnets.some((s) => c.ip.startsWith(s.split(".").slice(0, 3).join(".")))).toBe(true);
+    const pairs = ctrs.flatMap((a) => ctrs.filter((b) => b !== a).map((b) => [a, b] as const));
+    const ok = await Promise.all(pairs.map(([a, b]) => ping(a, b.ip)));
+    expect(pairs.filter((_, i) => !ok[i]).map(([a, b]) => `${a.label}→${b.label}`)).toEqual([]);
+    expect(pairs.length).toBe(30);
+  });
+
+  it("container MTU is underlay − 50: ping -M do -s 1422 passes, -s 1423 fails", async () => {
+    const [a, , b] = ctrs as [Ctr, Ctr, Ctr];
+    expect((await a.ns.getLink("eth0")).mtu).toBe(1450);
+    expect(await ping(a, b.ip, ["-M", "do", "-s", "1422"])).toBe(true);
+    expect(await ping(a, b.ip, ["-M", "do", "-s", "1423"])).toBe(false);
+  });
+
+  it("an address flush of the vxlan device is repaired (neighbours and routes come back)", async () => {
+    const h1 = sim.hosts[0] as SimHost;
+    const peer = subnetOf(agents[1] as SimAgent);
+    const r = await runIn(h1.ns, ["ip", "addr", "flush", "dev", vxlan]);
+    expect(r.code).toBe(0);
+    const ms = await until("repair after flush", async () => (await objectsFor(h1, vxlan, peer)).every(Boolean), 3000);
+    console.log(`address flush repaired after ${ms.toFixed(0)} ms`);
+    expect(await ping(ctrs[0] as Ctr, (ctrs[2] as Ctr).ip)).toBe(true);
+  });
+
+  it("an agent restart keeps its subnet and loses no container traffic", async () => {
+    const h2 = sim.hosts[1] as SimHost;
+    const before = subnetOf(agents[1] as SimAgent);
+    const [a, , b] = ctrs as [Ctr, Ctr, Ctr];
+    // 60 pings 50 ms apart across the restart
+    const flood = runIn(a.ns, ["ping", "-c", "60", "-i", "0.05", "-W", "1", b.ip], 20_000);
+    await new Promise((r) => setTimeout(r, 500));
+    await (agents[1] as SimAgent).stop();
+    agents[1] = await sim.startAgent(h2, { store, network });
+    const out = await flood;
+    expect(subnetOf(agents[1] as SimAgent)).toBe(before);
+    expect(out.out).toMatch(/60 received, 0% packet loss/);
+  });
+
+  it("a lease that goes away (agent stopped, lease revoked as on expiry) removes the three objects on every peer", async () => {
+    const [h1, h2, h3] = sim.hosts as [SimHost, SimHost, SimHost];
+    const gone = subnetOf(agents[2] as SimAgent);
+    await (agents[2] as SimAgent).stop();
+    // SIGTERM keeps the lease: the peers keep the objects
+    await new Promise((r) => setTimeout(r, 500));
+    expect(await objectsFor(h1, vxlan, gone)).toEqual([true, true, true]);
+    const st = await openStore(store);
+    try {
+      const kv = await st.get(subnetKey(network, gone));
+      expect(kv?.lease).toBeDefined();
+      await st.revoke(kv?.lease as string);
+    } finally {
+      await st.close();
+    }
+    for (const h of [h1, h2]) await until(`removal on ${h.label}`, async () => (await objectsFor(h, vxlan, gone)).every((x) => !x), 2000);
+    expect(await objectsFor(h3, vxlan, subnetOf(agents[0] as SimAgent))).toEqual([true, true, true]); // h3's own state is left alone
+  });
+});
+
+describe("overlay edge cases", () => {
+  it("a peer with another port is logged and skipped; two VNIs side by side both work", async () => {
+    const sim = await SimCluster.create({ prefix: newPrefix(), hosts: 3, agentBin: AGENT });
+    try {
+      const store = `file:${join(sim.dir, "store")}?fsync=false`;
+      const [h1, h2, h3] = sim.hosts as [SimHost, SimHost, SimHost];
+      const netA = `ckva-${randomBytes(2).toString("hex")}`;
+      const netB = `ckvb-${randomBytes(2).toString("hex")}`;
+      const a1 = await sim.startAgent(h1, { store, network: netA, vni: 1 });
+      await sim.startAgent(h2, { store, network: netA, vni: 1 });
+      const bad = await sim.startAgent(h3, { store, network: netA, vni: 1, port: 4789 });
+      await a1.waitFor(new RegExp(`peer ${subnetOf(bad).replaceAll(".", "\\.")} \\(${h3.ip.replaceAll(".", "\\.")}\\) uses port 4789, this host 8472: skipped`), 3000);
+      expect(await objectsFor(h1, `${netA}.1`, subnetOf(bad))).toEqual([false, false, false]);
+
+      // network B: VNI 2 on the same hosts and port, another pool
+      await sim.startAgent(h1, { store, network: netB, vni: 2, pool: "10.245.0.0/16" });
+      await sim.startAgent(h2, { store, network: netB, vni: 2, pool: "10.245.0.0/16" });
+      const pairs = [
+        [await attach(sim, h1, netA, "a1"), await attach(sim, h2, netA, "a2")],
+        [await attach(sim, h1, netB, "b1"), await attach(sim, h2, netB, "b2")],
+      ] as const;
+      expect(pairs[1][0].ip).toMatch(/^10\.245\./);
+      for (const [x, y] of pairs) {
+        expect(await ping(x, y.ip)).toBe(true);
+        expect(await ping(y, x.ip)).toBe(true);
+      }
+      // the networks stay apart
+      expect(await ping(pairs[0][0], pairs[1][1].ip)).toBe(false);
+    } finally {
+      expect(await sim.destroy()).toEqual([]);
+    }
+  });
+
+  it("a one-host overlay serves containers; STATUS is 50 until its agent runs", async () => {
+    const sim = await SimCluster.create({ prefix: newPrefix(), hosts: 1, agentBin: AGENT });
+    try {
+      const store = `file:${join(sim.dir, "store")}?fsync=false`;
+      const h1 = sim.hosts[0] as SimHost;
+      const network = `ckv1-${randomBytes(2).toString("hex")}`;
+      const conf = { cniVersion: "1.1.0", name: network, type: "overlay", runDir: join(h1.runDir, network), ipam: { type: "host-local" } };
+      const before = await runPlugin(PLUGIN, { command: "STATUS", config: conf });
+      expect(before.exitCode).toBe(1);
+      expect((before.error as { code: number }).code).toBe(50);
+      const add = await runPlugin(PLUGIN, { command: "ADD", config: conf, netns: (await sim.container("early")).path, path: [join(REPO_ROOT, "examples/host-local/dist")] });
+      expect((add.error as { code: number }).code).toBe(11);
+
+      await sim.startAgent(h1, { store, network });
+      const x = await attach(sim, h1, network, "x");
+      const y = await attach(sim, h1, network, "y");
+      expect(await ping(x, y.ip)).toBe(true);
+      // the host reaches its containers through the bridge
+      const r = await runIn(h1.ns, ["ping", "-c", "1", "-W", "1", x.ip]);
+      expect(r.code).toBe(0);
+    } finally {
+      expect(await sim.destroy()).toEqual([]);
+    }
+  });
+});
