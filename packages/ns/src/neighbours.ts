@@ -218,10 +218,11 @@ function invalid(what: string, msg: string): never {
   throw new CniError(ErrorCode.InvalidNetworkConfig, `${what}: ${msg}`);
 }
 
-function ipOf(what: string, ip: string): { family: IpFamily; text: string } {
+/** The family of a bare address (a CIDR is not one). */
+function familyOf(what: string, ip: string): IpFamily {
   const a = typeof ip === "string" && !ip.includes("/") ? tryParseIp(ip) : undefined;
   if (!a) invalid(what, `invalid IP address ${JSON.stringify(ip)}`);
-  return { family: a.family, text: ip };
+  return a.family;
 }
 
 function macOf(what: string, mac: string): Buffer {
@@ -273,7 +274,7 @@ async function send(nl: RtnlSocket, type: number, flags: number, body: Buffer, w
 
 /** Validates and encodes a neighbour (everything but the ifindex, resolved after validation). */
 function encodeNeighbour(n: NeighbourInput, what: string, op: "add" | "del"): (ifindex: number) => Buffer {
-  const { family } = ipOf(what, n.ip);
+  const family = familyOf(what, n.ip);
   const stateName = n.state ?? "permanent";
   if (!Object.hasOwn(NUD, stateName)) invalid(what, `invalid neighbour state ${JSON.stringify(stateName)}`);
   const state = n.proxy ? 0 : NUD[stateName];
@@ -308,15 +309,14 @@ export async function deleteNeighbour(nl: RtnlSocket, n: NeighbourInput, missing
   }
 }
 
-export function parseNeighbour(p: Buffer): (Omit<Neighbour, "link"> & { family: number }) | undefined {
+export function parseNeighbour(p: Buffer): Omit<Neighbour, "link"> | undefined {
   const family = p.readUInt8(0);
   if (family !== AF_INET && family !== AF_INET6) return undefined;
   const a = attrMap(p, 12);
   const dst = a.get(NDA_DST);
   if (!dst) return undefined;
   const flags = p.readUInt8(10);
-  const out: Omit<Neighbour, "link"> & { family: number } = {
-    family,
+  const out: Omit<Neighbour, "link"> = {
     ip: bytesToIp(dst),
     linkIndex: p.readInt32LE(4),
     state: nudName(p.readUInt16LE(8)),
@@ -339,9 +339,8 @@ export async function listNeighbours(nl: RtnlSocket, f: NeighbourFilter = {}): P
   const names = await linkNames(nl);
   const out: Neighbour[] = [];
   for (const m of msgs) {
-    const p = parseNeighbour(m);
-    if (!p) continue;
-    const { family: _family, ...n } = p;
+    const n = parseNeighbour(m);
+    if (!n) continue;
     if (linkIndex !== undefined && n.linkIndex !== linkIndex) continue;
     out.push({ ...n, link: names.get(n.linkIndex) ?? "" });
   }
@@ -358,7 +357,7 @@ function encodeFdb(e: FdbEntryInput, what: string): (ifindex: number) => Buffer 
   const mac = macOf(what, e.mac);
   const attrs: AttrInput[] = [bytes(NDA_LLADDR, mac)];
   if (e.dst !== undefined) {
-    ipOf(what, e.dst);
+    familyOf(what, e.dst);
     attrs.push(ipAttr(NDA_DST, e.dst));
   }
   if (e.port !== undefined) attrs.push(u16be(NDA_PORT, intIn(what, "port", e.port, 1, 65535)));
