@@ -5,14 +5,14 @@
  * runtime would), a ping matrix of every pair, a host leaving, CHECK, DEL, and everything
  * removed again — on success, failure or Ctrl-C.
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { CniRuntime, loadConfList, type NetworkConfigList, type RuntimeConf } from "@cnikit/runtime";
 import { type Result, toCurrentResult } from "@cnikit/spec";
 import { addressIn } from "../../overlay/src/lease.js";
-import { execIn, runIn, type SimAgent, SimCluster, type SimHost, spawnIn, UNDERLAY_SERVICE_IP } from "../../overlay/src/sim.js";
+import { execIn, runIn, type SimAgent, SimCluster, type SimHost } from "../../overlay/src/sim.js";
 import { type Printer, ReportedError } from "./demo.js";
 import type { DemoNetwork } from "./networks.js";
 
@@ -55,67 +55,6 @@ interface HostNet {
   list: NetworkConfigList;
   agent: SimAgent | undefined;
   subnet: string;
-}
-
-/** etcd inside the underlay netns, on the underlay's service address; stopped by pid. */
-async function startEtcd(sim: SimCluster, signal: AbortSignal): Promise<{ url: string; child: ChildProcess }> {
-  const data = join(sim.dir, "etcd");
-  mkdirSync(data, { recursive: true, mode: 0o700 });
-  const client = `http://${UNDERLAY_SERVICE_IP}:2379`;
-  const peer = `http://${UNDERLAY_SERVICE_IP}:2380`;
-  const child = spawnIn(sim.underlay, () =>
-    spawn(
-      "etcd",
-      [
-        "--name",
-        "demo",
-        "--data-dir",
-        data,
-        "--listen-client-urls",
-        client,
-        "--advertise-client-urls",
-        client,
-        "--listen-peer-urls",
-        peer,
-        "--initial-advertise-peer-urls",
-        peer,
-        "--initial-cluster",
-        `demo=${peer}`,
-        "--log-level",
-        "error",
-      ],
-      { stdio: ["ignore", "ignore", "pipe"] },
-    ),
-  );
-  let log = "";
-  child.stderr?.on("data", (d: Buffer) => {
-    log = (log + d.toString()).slice(-2000);
-  });
-  const failed = new Promise<never>((_, reject) => {
-    child.on("error", (err) => reject(new Error(`etcd: ${err.message} (apt install etcd-server)`)));
-    child.on("exit", (code) => reject(new Error(`etcd exited (${code}): ${log.trim()}`)));
-  });
-  failed.catch(() => {});
-  // healthy once it answers /health on the underlay (asked from inside the underlay netns)
-  const probe = `fetch(${JSON.stringify(`${client}/health`)}).then(r=>r.json()).then(j=>process.exit(j.health==="true"?0:1),()=>process.exit(1))`;
-  const t0 = Date.now();
-  for (;;) {
-    signal.throwIfAborted();
-    const ok = await Promise.race([runIn(sim.underlay, [process.execPath, "-e", probe], 3000), failed]);
-    if (ok.code === 0) break;
-    if (Date.now() - t0 > 20_000) throw new Error(`etcd did not become healthy in 20 s: ${log.trim()}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  return { url: `etcd://${UNDERLAY_SERVICE_IP}:2379?prefix=/cnikit-demo`, child };
-}
-
-async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((r) => child.once("exit", r));
-  child.kill("SIGTERM");
-  const t = setTimeout(() => child.kill("SIGKILL"), 5000);
-  await exited;
-  clearTimeout(t);
 }
 
 /** How many of the three objects for `peer` `host` holds on its vxlan device. */
@@ -190,7 +129,7 @@ export async function runOverlayDemo(options: OverlayDemoOptions): Promise<void>
     // 2. the store
     let store: string;
     if (options.store === "etcd") {
-      const e = await startEtcd(sim, signal);
+      const e = await sim.startEtcd(signal);
       etcd = e.child;
       store = e.url;
       print.step("store", `etcd (pid ${etcd.pid}) in the underlay netns, ${store}`);
@@ -334,7 +273,6 @@ export async function runOverlayDemo(options: OverlayDemoOptions): Promise<void>
       }
     }
     const agents = sim ? sim.agents.size : 0;
-    if (etcd) await stopChild(etcd).catch((e: Error) => problems.push(`etcd: ${e.message}`));
     if (sim) problems.push(...(await sim.destroy()));
     if (problems.length === 0) {
       print.step(

@@ -115,6 +115,7 @@ export class SimCluster {
   readonly underlayName: string;
   readonly #agentBin: string;
   readonly #mtu: number;
+  #etcd: ChildProcess | undefined;
 
   private constructor(prefix: string, underlay: Netns, underlayName: string, dir: string, agentBin: string, mtu: number) {
     this.prefix = prefix;
@@ -300,6 +301,49 @@ export class SimCluster {
   }
 
   /**
+   * Starts a private etcd inside the underlay netns on {@link UNDERLAY_SERVICE_IP}:2379 (the hosts
+   * reach it over their `eth0`), data in the cluster's temporary directory, and waits until it
+   * answers `/health`. {@link destroy} stops it by pid.
+   *
+   * @throws Error when etcd is not installed or not healthy within 20 s.
+   */
+  async startEtcd(signal?: AbortSignal): Promise<{ url: string; child: ChildProcess }> {
+    const data = join(this.dir, "etcd");
+    mkdirSync(data, { recursive: true, mode: 0o700 });
+    const client = `http://${UNDERLAY_SERVICE_IP}:2379`;
+    const peer = `http://${UNDERLAY_SERVICE_IP}:2380`;
+    // biome-ignore format: one flag and its value per line
+    const args = [
+      "--name", "sim", "--data-dir", data,
+      "--listen-client-urls", client, "--advertise-client-urls", client,
+      "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer, "--initial-cluster", `sim=${peer}`,
+      "--log-level", "error",
+    ];
+    const child = spawnIn(this.underlay, () => spawn("etcd", args, { stdio: ["ignore", "ignore", "pipe"] }));
+    this.#etcd = child;
+    let log = "";
+    child.stderr?.on("data", (d: Buffer) => {
+      log = (log + d.toString()).slice(-2000);
+    });
+    const failed = new Promise<never>((_, reject) => {
+      child.on("error", (err) => reject(new Error(`etcd: ${err.message} (Debian: apt install etcd-server)`)));
+      child.on("exit", (code) => reject(new Error(`etcd exited (${code}): ${log.trim()}`)));
+    });
+    failed.catch(() => {});
+    // healthy once it answers /health on the underlay, asked from inside the underlay netns
+    const probe = `fetch(${JSON.stringify(`${client}/health`)}).then(r=>r.json()).then(j=>process.exit(j.health==="true"?0:1),()=>process.exit(1))`;
+    const t0 = Date.now();
+    for (;;) {
+      signal?.throwIfAborted();
+      const ok = await Promise.race([runIn(this.underlay, [process.execPath, "-e", probe], 3000), failed]);
+      if (ok.code === 0) break;
+      if (Date.now() - t0 > 20_000) throw new Error(`etcd did not become healthy in 20 s: ${log.trim()}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    return { url: `etcd://${UNDERLAY_SERVICE_IP}:2379?prefix=/cnikit-sim`, child };
+  }
+
+  /**
    * Stops every agent (SIGTERM, by pid), removes every netns this cluster made (hosts, containers,
    * underlay: their devices go with them) and the temporary directory. Never throws; answers
    * what could not be removed.
@@ -307,6 +351,14 @@ export class SimCluster {
   async destroy(): Promise<string[]> {
     const problems: string[] = [];
     await Promise.all([...this.agents].map((a) => a.stop().catch((e: Error) => problems.push(`agent ${a.pid}: ${e.message}`))));
+    const etcd = this.#etcd;
+    if (etcd && etcd.exitCode === null && etcd.signalCode === null) {
+      const exited = new Promise((r) => etcd.once("exit", r));
+      etcd.kill("SIGTERM");
+      const t = setTimeout(() => etcd.kill("SIGKILL"), 5000);
+      await exited;
+      clearTimeout(t);
+    }
     for (const { name, ns } of this.containers) {
       ns.close();
       await Netns.remove(name).catch((e: Error) => problems.push(`netns ${name}: ${e.message}`));

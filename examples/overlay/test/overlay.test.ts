@@ -210,6 +210,46 @@ describe("overlay across three hosts (file: store)", () => {
   });
 });
 
+describe("overlay with etcd", () => {
+  it("programs a new peer on every host within 1 s of its lease appearing (etcd in the underlay)", async () => {
+    const sim = await SimCluster.create({ prefix: newPrefix(), hosts: 3, agentBin: AGENT });
+    try {
+      const { url: store } = await sim.startEtcd();
+      const network = `ckve-${randomBytes(2).toString("hex")}`;
+      const vxlan = `${network}.1`;
+      const [h1, h2, h3] = sim.hosts as [SimHost, SimHost, SimHost];
+      await sim.startAgent(h1, { store, network });
+      await sim.startAgent(h2, { store, network });
+      const start = sim.startAgent(h3, { store, network });
+      // the lease's time: the agent's own log line, written right after its claim committed
+      const leased = await new Promise<{ at: number; subnet: string }>((resolve, reject) => {
+        const t = setInterval(() => {
+          const a = [...sim.agents].find((x) => x.host === h3);
+          const line = a?.lines.find((l) => / leased /.test(l));
+          if (!line) return;
+          clearInterval(t);
+          resolve({ at: Date.parse(line.split(" ")[0] as string), subnet: /leased (\S+)/.exec(line)?.[1] as string });
+        }, 2);
+        start.catch((e) => {
+          clearInterval(t);
+          reject(e);
+        });
+      });
+      const done: number[] = [];
+      for (const h of [h1, h2]) {
+        await until(`h3's lease on ${h.label}`, async () => (await objectsFor(h, vxlan, leased.subnet)).every(Boolean), 5000, 5);
+        done.push(Date.now());
+      }
+      await start;
+      const latency = Math.max(...done) - leased.at;
+      console.log(`new peer programmed on every host ${latency} ms after its lease appeared (etcd)`);
+      expect(latency).toBeLessThan(1000);
+    } finally {
+      expect(await sim.destroy()).toEqual([]);
+    }
+  });
+});
+
 describe("overlay edge cases", () => {
   it("a peer with another port is logged and skipped; two VNIs side by side both work", async () => {
     const sim = await SimCluster.create({ prefix: newPrefix(), hosts: 3, agentBin: AGENT });
