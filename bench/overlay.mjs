@@ -85,7 +85,19 @@ try {
   const runDir = join(dir, "run");
   agent = spawn(
     "nsenter",
-    [`--net=/run/netns/${HOST}`, process.execPath, AGENT, "--store", `file:${join(dir, "store")}`, "--network", network, "--underlay", "eth0", "--run-dir", runDir],
+    [
+      `--net=/run/netns/${HOST}`,
+      process.execPath,
+      AGENT,
+      "--store",
+      `file:${join(dir, "store")}`,
+      "--network",
+      network,
+      "--underlay",
+      "eth0",
+      "--run-dir",
+      runDir,
+    ],
     { stdio: ["ignore", "ignore", "pipe"] },
   );
   await new Promise((resolve, reject) => {
@@ -141,9 +153,15 @@ try {
     if (round >= 0) pairs.push(t.overlay / t.bridge);
   }
   const f = (x) => `${x.toFixed(1)} ms`;
-  console.log(`overlay vs bridge, one-shot ADD/DEL in the same host netns, ${ROUNDS} paired rounds (load ${spawnSync("cat", ["/proc/loadavg"], { encoding: "utf8" }).stdout.split(" ").slice(0, 3).join(" ")})`);
-  console.log(`  ADD  overlay median ${f(median(add.overlay))}  bridge median ${f(median(add.bridge))}  ratio of medians ${(median(add.overlay) / median(add.bridge)).toFixed(3)}  median of paired ratios ${median(pairs).toFixed(3)}`);
-  console.log(`  DEL  overlay median ${f(median(del.overlay))}  bridge median ${f(median(del.bridge))}  ratio ${(median(del.overlay) / median(del.bridge)).toFixed(3)}`);
+  console.log(
+    `overlay vs bridge, one-shot ADD/DEL in the same host netns, ${ROUNDS} paired rounds (load ${spawnSync("cat", ["/proc/loadavg"], { encoding: "utf8" }).stdout.split(" ").slice(0, 3).join(" ")})`,
+  );
+  console.log(
+    `  ADD  overlay median ${f(median(add.overlay))}  bridge median ${f(median(add.bridge))}  ratio of medians ${(median(add.overlay) / median(add.bridge)).toFixed(3)}  median of paired ratios ${median(pairs).toFixed(3)}`,
+  );
+  console.log(
+    `  DEL  overlay median ${f(median(del.overlay))}  bridge median ${f(median(del.bridge))}  ratio ${(median(del.overlay) / median(del.bridge)).toFixed(3)}`,
+  );
 } finally {
   if (agent && agent.exitCode === null) {
     const exited = new Promise((r) => agent.once("close", r));

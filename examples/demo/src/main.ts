@@ -81,7 +81,9 @@ async function main(): Promise<number> {
   }
   const runtime = (values.runtime ?? "node") as DemoRuntime;
   if (!DEMO_RUNTIMES.includes(runtime)) {
-    process.stderr.write(`demo: --runtime must be ${DEMO_RUNTIMES.join(" or ")}, not "${values.runtime}"\n\n${usage()}`);
+    process.stderr.write(
+      `demo: --runtime must be ${DEMO_RUNTIMES.join(" or ")}, not "${values.runtime}"\n\n${usage()}`,
+    );
     return 2;
   }
   const hosts = Number(values.hosts ?? "3");
@@ -121,7 +123,12 @@ async function main(): Promise<number> {
     if (network.multiHost) {
       await runOverlayDemo({ network, root, print, signal: controller.signal, hosts, store });
       if (exitOnSignal) return exitOnSignal;
-      print.note(paint("32", `done: containers on ${hosts} host(s) talked over a VXLAN overlay made of a CNI plugin and an agent.`));
+      print.note(
+        paint(
+          "32",
+          `done: containers on ${hosts} host(s) talked over a VXLAN overlay made of a CNI plugin and an agent.`,
+        ),
+      );
       return 0;
     }
     await runDemo({ network, root, print, signal: controller.signal, runtime });

@@ -93,7 +93,9 @@ export const NETWORKS: readonly DemoNetwork[] = [
     cniVersion: "1.1.0",
     plugins: { overlay: "cnikit", "host-local": "cnikit" },
     // one conflist per host: each names its agent's run directory; no subnet (the agent's lease)
-    pluginConfigs: (ctx) => [{ type: "overlay", runDir: ctx.runDir, ipam: { type: "host-local", dataDir: ctx.dataDir } }],
+    pluginConfigs: (ctx) => [
+      { type: "overlay", runDir: ctx.runDir, ipam: { type: "host-local", dataDir: ctx.dataDir } },
+    ],
     multiHost: true,
   },
 ];

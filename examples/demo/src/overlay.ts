@@ -195,7 +195,10 @@ export async function runOverlayDemo(options: OverlayDemoOptions): Promise<void>
         const res: Result | undefined = r ? toCurrentResult(r) : undefined;
         ctr.ip = res?.ips?.[0]?.address.split("/")[0] ?? "";
         if (!ctr.ip) throw new Error(`container ${label} got no address`);
-        print.step(`container ${label}`, `${res?.ips?.[0]?.address} on ${net.host.label}  (${Math.round(performance.now() - t0)} ms)`);
+        print.step(
+          `container ${label}`,
+          `${res?.ips?.[0]?.address} on ${net.host.label}  (${Math.round(performance.now() - t0)} ms)`,
+        );
       }
     }
 
@@ -233,7 +236,9 @@ export async function runOverlayDemo(options: OverlayDemoOptions): Promise<void>
         const left = await Promise.all(others.map((n) => objectsFor(n.host, vxlan, gone.subnet)));
         if (left.every((x) => x === 0)) break;
         if (performance.now() - t0 > 5000) {
-          throw new Error(`after ${gone.host.label} left, ${left.join("/")} of its objects are still on ${others.map((n) => n.host.label).join("/")}`);
+          throw new Error(
+            `after ${gone.host.label} left, ${left.join("/")} of its objects are still on ${others.map((n) => n.host.label).join("/")}`,
+          );
         }
         await new Promise((res) => setTimeout(res, 20));
       }

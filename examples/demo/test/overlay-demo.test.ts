@@ -69,7 +69,9 @@ describe("demo --network overlay", () => {
     expect(r.out).toMatch(/agent h3\s+pid \d+\s+subnet 10\.244\.\d+\.0\/24/);
     const matrixLines = r.out.split("\n").filter((l) => l.startsWith("ping matrix:"));
     expect(matrixLines).toEqual(["ping matrix: 30/30 pairs reachable"]);
-    expect(r.out).toMatch(/h3 leaves\s+lease 10\.244\.\d+\.0\/24 released; its route, neighbour and FDB entry \(3\/3 objects\) gone on h1, h2/);
+    expect(r.out).toMatch(
+      /h3 leaves\s+lease 10\.244\.\d+\.0\/24 released; its route, neighbour and FDB entry \(3\/3 objects\) gone on h1, h2/,
+    );
     expect(r.out).toMatch(/CHECK\s+h1a, h1b, h2a, h2b ok/);
     expect(r.out).toMatch(/cleaned up\s+2 agent\(s\), etcd stopped/);
     expect(leftovers(runId(r.out))).toEqual([]);

@@ -46,7 +46,8 @@ function duration(text: string, flag: string): number {
 function int(text: string | undefined, flag: string, min: number, max: number): number | undefined {
   if (text === undefined) return undefined;
   const n = Number(text);
-  if (!Number.isInteger(n) || n < min || n > max) throw new Error(`${flag}: must be an integer from ${min} to ${max}, not "${text}"`);
+  if (!Number.isInteger(n) || n < min || n > max)
+    throw new Error(`${flag}: must be an integer from ${min} to ${max}, not "${text}"`);
   return n;
 }
 

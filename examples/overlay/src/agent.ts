@@ -170,7 +170,11 @@ export class OverlayAgent {
       const { leases } = await readLeases(store, s.network, s.log);
       const own = leases.find((l) => l.value.PublicIP === publicIp && within(s.pool, l.subnet));
       const mac = (device?.kind === "vxlan" ? device.mac : undefined) ?? own?.value.BackendData.VtepMAC ?? randomMac();
-      const value: LeaseValue = { PublicIP: publicIp, BackendType: "vxlan", BackendData: { VNI: s.vni, VtepMAC: mac, Port: s.port } };
+      const value: LeaseValue = {
+        PublicIP: publicIp,
+        BackendType: "vxlan",
+        BackendData: { VNI: s.vni, VtepMAC: mac, Port: s.port },
+      };
       const held = await acquireLease({
         store,
         network: s.network,
@@ -190,7 +194,9 @@ export class OverlayAgent {
       agent.#writeState(true);
       agent.#timers.push(setInterval(() => void agent.#renew(), Math.max(1000, (s.leaseTtl * 1000) / 3)));
       agent.#timers.push(setInterval(() => agent.#kick(), s.resyncMs));
-      s.log(`ready: ${s.vxlan} (vni ${s.vni}, port ${s.port}, mtu ${agent.#mtu}), bridge ${s.bridge}, ${agent.#peers().length} peer(s)`);
+      s.log(
+        `ready: ${s.vxlan} (vni ${s.vni}, port ${s.port}, mtu ${agent.#mtu}), bridge ${s.bridge}, ${agent.#peers().length} peer(s)`,
+      );
       return agent;
     } catch (err) {
       await store.close();
@@ -266,7 +272,9 @@ export class OverlayAgent {
     if (this.#held.subnet === before) {
       s.log(`${why}: ${before} leased again`);
     } else {
-      s.log(`${why}: ${before} was taken by another host; now ${this.#held.subnet} (containers of ${before} lose connectivity)`);
+      s.log(
+        `${why}: ${before} was taken by another host; now ${this.#held.subnet} (containers of ${before} lose connectivity)`,
+      );
       await this.#setUpDevices();
       this.#writeState(true);
     }
@@ -284,7 +292,9 @@ export class OverlayAgent {
         fromRevision: revision + 1,
         onError: (err) => {
           if (this.#stopped) return;
-          s.log(`lease watch stopped (${err instanceof WatchCompactedError ? "compacted" : err.message}): reading again`);
+          s.log(
+            `lease watch stopped (${err instanceof WatchCompactedError ? "compacted" : err.message}): reading again`,
+          );
           void this.#watchLeases().then(
             () => this.#kick(),
             (e: Error) => s.log(`re-reading the leases failed: ${e.message}`),

@@ -62,7 +62,10 @@ export function fillIpam(ipam: unknown, state: Pick<RunState, "subnet" | "pool">
 }
 
 /** The bridge example's config and stdin for this call. */
-function asBridge(raw: Raw, state: Pick<RunState, "subnet" | "pool" | "bridge" | "mtu">): { conf: BridgeConf; stdin: string } {
+function asBridge(
+  raw: Raw,
+  state: Pick<RunState, "subnet" | "pool" | "bridge" | "mtu">,
+): { conf: BridgeConf; stdin: string } {
   const bridgeRaw: Raw = { ...raw, bridge: state.bridge, mtu: state.mtu, isGateway: true };
   if (raw.ipam !== undefined) bridgeRaw.ipam = fillIpam(raw.ipam, state);
   return { conf: loadBridgeConf(bridgeRaw), stdin: JSON.stringify(bridgeRaw) };
@@ -130,11 +133,18 @@ export async function status(ctx: Ctx): Promise<void> {
   const state = stateOf(dir);
   const name = String(raw.name ?? "");
   if (!state) {
-    throw new CniError(ErrorCode.PluginNotAvailable, `overlay: no agent state in ${dir}: overlay-agent for "${name}" has not started`);
+    throw new CniError(
+      ErrorCode.PluginNotAvailable,
+      `overlay: no agent state in ${dir}: overlay-agent for "${name}" has not started`,
+    );
   }
-  if (!state.ready) throw new CniError(ErrorCode.PluginNotAvailable, `overlay: overlay-agent for "${name}" is not ready`);
+  if (!state.ready)
+    throw new CniError(ErrorCode.PluginNotAvailable, `overlay: overlay-agent for "${name}" is not ready`);
   if (!pidAlive(state.pid)) {
-    throw new CniError(ErrorCode.PluginNotAvailable, `overlay: overlay-agent for "${name}" (pid ${state.pid}) is not running`);
+    throw new CniError(
+      ErrorCode.PluginNotAvailable,
+      `overlay: overlay-agent for "${name}" (pid ${state.pid}) is not running`,
+    );
   }
   const { conf, stdin } = asBridge(raw, state);
   return bridge.status(bridgeCtx(ctx, conf, stdin));

@@ -163,7 +163,8 @@ export async function reconcilePeers(vxlan: string, pool: string, peers: readonl
     if (neighOk && fdbOk && routeOk) continue;
     if (!neighOk) await ns.replaceNeighbour({ link: vx.index, ip: gw, mac: p.vtepMac, state: "permanent" });
     if (!fdbOk) {
-      for (const d of dsts ?? []) if (d !== p.publicIp) await ns.deleteFdbEntry({ link: vx.index, mac: p.vtepMac, dst: d }, { missingOk: true });
+      for (const d of dsts ?? [])
+        if (d !== p.publicIp) await ns.deleteFdbEntry({ link: vx.index, mac: p.vtepMac, dst: d }, { missingOk: true });
       await ns.replaceFdbEntry({ link: vx.index, mac: p.vtepMac, dst: p.publicIp, self: true, state: "permanent" });
     }
     if (!routeOk) await ns.replaceRoute({ dst: p.subnet, gw, dev: vx.index, onlink: true });

@@ -61,7 +61,11 @@ export function parseLease(network: string, kv: KeyValue): SubnetLease | string 
   }
   return {
     subnet: `${m[1]}/${m[2]}`,
-    value: { PublicIP: o.PublicIP, BackendType: "vxlan", BackendData: { VNI: bd.VNI, VtepMAC: bd.VtepMAC, Port: bd.Port } },
+    value: {
+      PublicIP: o.PublicIP,
+      BackendType: "vxlan",
+      BackendData: { VNI: bd.VNI, VtepMAC: bd.VtepMAC, Port: bd.Port },
+    },
     key: kv.key,
     lease: kv.lease,
     modRevision: kv.modRevision,
@@ -71,7 +75,8 @@ export function parseLease(network: string, kv: KeyValue): SubnetLease | string 
 /** IPv4 text → 32-bit number. */
 export function ip4ToInt(ip: string): number {
   const p = ip.split(".").map(Number);
-  if (p.length !== 4 || p.some((x) => !Number.isInteger(x) || x < 0 || x > 255)) throw new Error(`invalid IPv4 address "${ip}"`);
+  if (p.length !== 4 || p.some((x) => !Number.isInteger(x) || x < 0 || x > 255))
+    throw new Error(`invalid IPv4 address "${ip}"`);
   return (((p[0] as number) << 24) | ((p[1] as number) << 16) | ((p[2] as number) << 8) | (p[3] as number)) >>> 0;
 }
 
@@ -100,7 +105,7 @@ export function within(outer: string, inner: string): boolean {
   const i = inner.includes("/") ? parseCidr4(inner) : { net: ip4ToInt(inner), len: 32 };
   if (i.len < o.len) return false;
   const mask = o.len === 0 ? 0 : (0xffffffff << (32 - o.len)) >>> 0;
-  return ((i.net & mask) >>> 0) === o.net;
+  return (i.net & mask) >>> 0 === o.net;
 }
 
 /** Every subnet of length `subnetLen` in `pool` except the first (it holds the pool's own address), like flannel's SubnetMin. */

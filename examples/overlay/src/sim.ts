@@ -117,7 +117,14 @@ export class SimCluster {
   readonly #mtu: number;
   #etcd: ChildProcess | undefined;
 
-  private constructor(prefix: string, underlay: Netns, underlayName: string, dir: string, agentBin: string, mtu: number) {
+  private constructor(
+    prefix: string,
+    underlay: Netns,
+    underlayName: string,
+    dir: string,
+    agentBin: string,
+    mtu: number,
+  ) {
     this.prefix = prefix;
     this.underlay = underlay;
     this.underlayName = underlayName;
@@ -131,7 +138,12 @@ export class SimCluster {
    *
    * @throws Error when a netns or link cannot be made (what was made is removed).
    */
-  static async create(o: { prefix: string; hosts: number; agentBin: string; mtu?: number | undefined }): Promise<SimCluster> {
+  static async create(o: {
+    prefix: string;
+    hosts: number;
+    agentBin: string;
+    mtu?: number | undefined;
+  }): Promise<SimCluster> {
     const dir = mkdtempSync(join(tmpdir(), `${o.prefix}-`));
     const underlayName = `${o.prefix}-ul`;
     let ul: Netns | undefined;
@@ -240,7 +252,9 @@ export class SimCluster {
           };
           const t = setTimeout(() => {
             waiters.delete(w);
-            reject(new Error(`agent on ${host.label}: no line matching ${re} within ${timeoutMs} ms:\n${lines.join("\n")}`));
+            reject(
+              new Error(`agent on ${host.label}: no line matching ${re} within ${timeoutMs} ms:\n${lines.join("\n")}`),
+            );
           }, timeoutMs);
           waiters.add(w);
           void exited.then((code) => {
@@ -350,7 +364,9 @@ export class SimCluster {
    */
   async destroy(): Promise<string[]> {
     const problems: string[] = [];
-    await Promise.all([...this.agents].map((a) => a.stop().catch((e: Error) => problems.push(`agent ${a.pid}: ${e.message}`))));
+    await Promise.all(
+      [...this.agents].map((a) => a.stop().catch((e: Error) => problems.push(`agent ${a.pid}: ${e.message}`))),
+    );
     const etcd = this.#etcd;
     if (etcd && etcd.exitCode === null && etcd.signalCode === null) {
       const exited = new Promise((r) => etcd.once("exit", r));
@@ -368,7 +384,9 @@ export class SimCluster {
       await Netns.remove(h.netnsName).catch((e: Error) => problems.push(`netns ${h.netnsName}: ${e.message}`));
     }
     this.underlay.close();
-    await Netns.remove(this.underlayName).catch((e: Error) => problems.push(`netns ${this.underlayName}: ${e.message}`));
+    await Netns.remove(this.underlayName).catch((e: Error) =>
+      problems.push(`netns ${this.underlayName}: ${e.message}`),
+    );
     rmSync(this.dir, { recursive: true, force: true });
     return problems;
   }

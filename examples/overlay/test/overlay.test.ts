@@ -5,7 +5,7 @@
 import { randomBytes } from "node:crypto";
 import { mkdirSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
-import { Netns } from "@cnikit/ns";
+import type { Netns } from "@cnikit/ns";
 import { CniRuntime, confListFromBytes, type NetworkConfigList } from "@cnikit/runtime";
 import { openStore } from "@cnikit/store";
 import { runPlugin } from "@cnikit/testing";
@@ -51,7 +51,12 @@ function hostNet(sim: SimCluster, host: SimHost, network: string) {
       ],
     }),
   );
-  const cni = new CniRuntime({ path: [bin], cacheDir: join(sim.dir, host.label, "cache"), exec: execIn(host.ns), timeoutMs: 20_000 });
+  const cni = new CniRuntime({
+    path: [bin],
+    cacheDir: join(sim.dir, host.label, "cache"),
+    exec: execIn(host.ns),
+    timeoutMs: 20_000,
+  });
   return { list, cni, bin };
 }
 
@@ -87,7 +92,11 @@ async function objectsFor(host: SimHost, vxlan: string, peer: string): Promise<[
     host.ns.listRoutes({ family: 4, dev: vx.index }),
   ]);
   const neigh = n.find((x) => x.ip === gw && x.state === "permanent");
-  return [neigh !== undefined, f.some((x) => x.mac === neigh?.mac && x.dst !== undefined), r.some((x) => x.dst === peer && x.gw === gw)];
+  return [
+    neigh !== undefined,
+    f.some((x) => x.mac === neigh?.mac && x.dst !== undefined),
+    r.some((x) => x.dst === peer && x.gw === gw),
+  ];
 }
 
 async function until(what: string, fn: () => Promise<boolean>, timeoutMs = 5000, stepMs = 10): Promise<number> {
@@ -99,7 +108,8 @@ async function until(what: string, fn: () => Promise<boolean>, timeoutMs = 5000,
   }
 }
 
-const subnetOf = (a: SimAgent) => /(?:leased|kept) (\S+)/.exec(a.lines.find((l) => / (leased|kept) /.test(l)) ?? "")?.[1] as string;
+const subnetOf = (a: SimAgent) =>
+  /(?:leased|kept) (\S+)/.exec(a.lines.find((l) => / (leased|kept) /.test(l)) ?? "")?.[1] as string;
 
 describe("overlay across three hosts (file: store)", () => {
   let sim: SimCluster;
@@ -107,7 +117,7 @@ describe("overlay across three hosts (file: store)", () => {
   const network = `ckov-${randomBytes(2).toString("hex")}`;
   const vxlan = `${network}.1`;
   let agents: SimAgent[] = [];
-  let ctrs: Ctr[] = [];
+  const ctrs: Ctr[] = [];
 
   beforeAll(async () => {
     sim = await SimCluster.create({ prefix: newPrefix(), hosts: 3, agentBin: AGENT });
@@ -205,7 +215,8 @@ describe("overlay across three hosts (file: store)", () => {
     } finally {
       await st.close();
     }
-    for (const h of [h1, h2]) await until(`removal on ${h.label}`, async () => (await objectsFor(h, vxlan, gone)).every((x) => !x), 2000);
+    for (const h of [h1, h2])
+      await until(`removal on ${h.label}`, async () => (await objectsFor(h, vxlan, gone)).every((x) => !x), 2000);
     expect(await objectsFor(h3, vxlan, subnetOf(agents[0] as SimAgent))).toEqual([true, true, true]); // h3's own state is left alone
   });
 });
@@ -237,7 +248,12 @@ describe("overlay with etcd", () => {
       });
       const done: number[] = [];
       for (const h of [h1, h2]) {
-        await until(`h3's lease on ${h.label}`, async () => (await objectsFor(h, vxlan, leased.subnet)).every(Boolean), 5000, 5);
+        await until(
+          `h3's lease on ${h.label}`,
+          async () => (await objectsFor(h, vxlan, leased.subnet)).every(Boolean),
+          5000,
+          5,
+        );
         done.push(Date.now());
       }
       await start;
@@ -261,7 +277,12 @@ describe("overlay edge cases", () => {
       const a1 = await sim.startAgent(h1, { store, network: netA, vni: 1 });
       await sim.startAgent(h2, { store, network: netA, vni: 1 });
       const bad = await sim.startAgent(h3, { store, network: netA, vni: 1, port: 4789 });
-      await a1.waitFor(new RegExp(`peer ${subnetOf(bad).replaceAll(".", "\\.")} \\(${h3.ip.replaceAll(".", "\\.")}\\) uses port 4789, this host 8472: skipped`), 3000);
+      await a1.waitFor(
+        new RegExp(
+          `peer ${subnetOf(bad).replaceAll(".", "\\.")} \\(${h3.ip.replaceAll(".", "\\.")}\\) uses port 4789, this host 8472: skipped`,
+        ),
+        3000,
+      );
       expect(await objectsFor(h1, `${netA}.1`, subnetOf(bad))).toEqual([false, false, false]);
 
       // network B: VNI 2 on the same hosts and port, another pool
@@ -289,11 +310,22 @@ describe("overlay edge cases", () => {
       const store = `file:${join(sim.dir, "store")}?fsync=false`;
       const h1 = sim.hosts[0] as SimHost;
       const network = `ckv1-${randomBytes(2).toString("hex")}`;
-      const conf = { cniVersion: "1.1.0", name: network, type: "overlay", runDir: join(h1.runDir, network), ipam: { type: "host-local" } };
+      const conf = {
+        cniVersion: "1.1.0",
+        name: network,
+        type: "overlay",
+        runDir: join(h1.runDir, network),
+        ipam: { type: "host-local" },
+      };
       const before = await runPlugin(PLUGIN, { command: "STATUS", config: conf });
       expect(before.exitCode).toBe(1);
       expect((before.error as { code: number }).code).toBe(50);
-      const add = await runPlugin(PLUGIN, { command: "ADD", config: conf, netns: (await sim.container("early")).path, path: [join(REPO_ROOT, "examples/host-local/dist")] });
+      const add = await runPlugin(PLUGIN, {
+        command: "ADD",
+        config: conf,
+        netns: (await sim.container("early")).path,
+        path: [join(REPO_ROOT, "examples/host-local/dist")],
+      });
       expect((add.error as { code: number }).code).toBe(11);
 
       await sim.startAgent(h1, { store, network });
