@@ -130,6 +130,8 @@ export class OverlayAgent {
   #skipped = new Map<string, string>();
   #dirty = true;
   #running: Promise<void> | undefined;
+  /** Until the first reconcile is done, kicks only mark the state dirty. */
+  #starting = true;
   #stopped = false;
 
   private constructor(s: Settings, store: Store, underlay: Link, publicIp: string, held: HeldLease, mac: string) {
@@ -190,10 +192,18 @@ export class OverlayAgent {
       const agent = new OverlayAgent(s, store, underlay, publicIp, held, mac);
       await agent.#setUpDevices();
       await agent.#watchLeases();
-      await agent.#reconcile();
+      try {
+        await agent.#reconcile();
+      } catch (err) {
+        agent.#stopped = true;
+        agent.#watch?.close();
+        throw err; // the store is closed below
+      }
+      agent.#starting = false;
       agent.#writeState(true);
       agent.#timers.push(setInterval(() => void agent.#renew(), Math.max(1000, (s.leaseTtl * 1000) / 3)));
       agent.#timers.push(setInterval(() => agent.#kick(), s.resyncMs));
+      agent.#kick(); // whatever the watch delivered during start-up
       s.log(
         `ready: ${s.vxlan} (vni ${s.vni}, port ${s.port}, mtu ${agent.#mtu}), bridge ${s.bridge}, ${agent.#peers().length} peer(s)`,
       );
@@ -345,7 +355,7 @@ export class OverlayAgent {
   /** Asks for a reconcile (coalesced: one runs at a time, a kick during it runs one more). */
   #kick(): void {
     this.#dirty = true;
-    if (this.#running || this.#stopped) return;
+    if (this.#running || this.#stopped || this.#starting) return;
     this.#running = (async () => {
       while (this.#dirty && !this.#stopped) {
         this.#dirty = false;

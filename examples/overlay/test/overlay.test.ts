@@ -328,13 +328,25 @@ describe("overlay edge cases", () => {
       });
       expect((add.error as { code: number }).code).toBe(11);
 
-      await sim.startAgent(h1, { store, network });
+      const agent = await sim.startAgent(h1, { store, network });
+      const ok = await runPlugin(PLUGIN, {
+        command: "STATUS",
+        config: conf,
+        path: [join(REPO_ROOT, "examples/host-local/dist")],
+      });
+      expect(ok.exitCode, JSON.stringify(ok.error)).toBe(0);
+      const bad = await runPlugin(PLUGIN, { command: "STATUS", config: { ...conf, runDir: 7 } });
+      expect(bad.error).toMatchObject({ code: 7, msg: 'overlay: "runDir" must be a string' });
       const x = await attach(sim, h1, network, "x");
       const y = await attach(sim, h1, network, "y");
       expect(await ping(x, y.ip)).toBe(true);
       // the host reaches its containers through the bridge
       const r = await runIn(h1.ns, ["ping", "-c", "1", "-W", "1", x.ip]);
       expect(r.code).toBe(0);
+      // a stopped agent: STATUS 50, containers keep working
+      await agent.stop();
+      expect((await runPlugin(PLUGIN, { command: "STATUS", config: conf })).error).toMatchObject({ code: 50 });
+      expect(await ping(x, y.ip)).toBe(true);
     } finally {
       expect(await sim.destroy()).toEqual([]);
     }
