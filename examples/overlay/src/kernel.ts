@@ -175,12 +175,12 @@ export async function reconcilePeers(vxlan: string, pool: string, peers: readonl
   for (const [dst, r] of routeByDst) {
     if (wantedRoute.has(dst)) continue;
     await ns.deleteRoute({ dst, gw: r.gw, dev: vx.index }).catch(ignoreMissing);
-    gone.add(dst);
+    gone.add(`route ${dst}`);
   }
-  for (const [ip, n] of neighByIp) {
+  for (const ip of neighByIp.keys()) {
     if (wantedNeigh.has(ip)) continue;
     await ns.deleteNeighbour({ link: vx.index, ip }, { missingOk: true });
-    gone.add(n.mac ? `neighbour ${ip}` : ip);
+    gone.add(`neighbour ${ip}`);
   }
   for (const [mac, dsts] of fdbByMac) {
     if (wantedFdb.has(mac)) continue;
