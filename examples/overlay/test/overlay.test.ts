@@ -5,7 +5,7 @@
 import { randomBytes } from "node:crypto";
 import { mkdirSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
-import type { Netns } from "@cnikit/ns";
+import { Netns } from "@cnikit/ns";
 import { CniRuntime, confListFromBytes, type NetworkConfigList } from "@cnikit/runtime";
 import { openStore } from "@cnikit/store";
 import { runPlugin } from "@cnikit/testing";
@@ -167,6 +167,8 @@ describe("overlay across three hosts (file: store)", () => {
     const ok = await Promise.all(pairs.map(([a, b]) => ping(a, b.ip)));
     expect(pairs.filter((_, i) => !ok[i]).map(([a, b]) => `${a.label}→${b.label}`)).toEqual([]);
     expect(pairs.length).toBe(30);
+    // the agents and the plugins ran inside the host netns: nothing of the network in ours
+    expect((await Netns.host().listLinks()).filter((l) => l.name.startsWith(network))).toEqual([]);
   });
 
   it("container MTU is underlay − 50: ping -M do -s 1422 passes, -s 1423 fails", async () => {
