@@ -254,7 +254,7 @@ describe("overlay with etcd", () => {
 });
 
 describe("overlay edge cases", () => {
-  it("a peer with another port is logged and skipped; two VNIs side by side both work", async () => {
+  it("a peer with another port or VNI is logged and skipped; two VNIs side by side both work", async () => {
     const sim = await SimCluster.create({ prefix: newPrefix(), hosts: 3, agentBin: AGENT });
     try {
       const store = `file:${join(sim.dir, "store")}?fsync=false`;
@@ -271,6 +271,20 @@ describe("overlay edge cases", () => {
         3000,
       );
       expect(await objectsFor(h1, `${netA}.1`, subnetOf(bad))).toEqual([false, false, false]);
+      // a lease with another VNI (written here, as a misconfigured host would)
+      const st = await openStore(store);
+      try {
+        const value = {
+          PublicIP: "192.168.77.99",
+          BackendType: "vxlan",
+          BackendData: { VNI: 9, VtepMAC: "0a:00:00:00:00:09", Port: 8472 },
+        };
+        await st.put(subnetKey(netA, "10.244.250.0/24"), JSON.stringify(value));
+      } finally {
+        await st.close();
+      }
+      await a1.waitFor(/peer 10\.244\.250\.0\/24 \(192\.168\.77\.99\) uses VNI 9, this host 1: skipped/, 3000);
+      expect(await objectsFor(h1, `${netA}.1`, "10.244.250.0/24")).toEqual([false, false, false]);
 
       // network B: VNI 2 on the same hosts and port, another pool
       await sim.startAgent(h1, { store, network: netB, vni: 2, pool: "10.245.0.0/16" });
