@@ -11,8 +11,8 @@ import { existsSync, mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { CniRuntime, loadConfList, type NetworkConfigList, type RuntimeConf } from "@cnikit/runtime";
 import { type Result, toCurrentResult } from "@cnikit/spec";
-import { addressIn } from "../../overlay/src/lease.js";
-import { execIn, runIn, type SimAgent, SimCluster, type SimHost } from "../../overlay/src/sim.js";
+import { addressIn } from "@cnikit-examples/overlay/lease";
+import { execIn, runIn, type SimAgent, SimCluster, type SimHost } from "@cnikit-examples/overlay/sim";
 import { type Printer, ReportedError } from "./demo.js";
 import type { DemoNetwork } from "./networks.js";
 

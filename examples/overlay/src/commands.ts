@@ -6,8 +6,8 @@
  */
 import type { AddResult, PluginContext } from "@cnikit/skel";
 import { CniError, ErrorCode } from "@cnikit/spec";
-import * as bridge from "../../bridge/src/commands.js";
-import { type BridgeConf, loadBridgeConf } from "../../bridge/src/config.js";
+import * as bridge from "@cnikit-examples/bridge/commands";
+import { type BridgeConf, loadBridgeConf } from "@cnikit-examples/bridge/config";
 import { addressIn, intToIp4, parseCidr4 } from "./lease.js";
 import { DEFAULT_RUN_DIR, networkRunDir, pidAlive, type RunState, readRunState, STATE_FILE } from "./run-dir.js";
 
