@@ -217,6 +217,52 @@ describe("overlay across three hosts (file: store)", () => {
     expect(out.out).toMatch(/60 received, 0% packet loss/);
   });
 
+  it("a peer's lease added, changed (new VtepMAC and PublicIP) and deleted: its objects follow on every host", async () => {
+    const peer = "10.244.251.0/24";
+    const gw = "10.244.251.0";
+    const key = subnetKey(network, peer);
+    const lease = (mac: string, ip: string) =>
+      JSON.stringify({ PublicIP: ip, BackendType: "vxlan", BackendData: { VNI: 1, VtepMAC: mac, Port: 8472 } });
+    const state = async (h: SimHost) => {
+      const vx = await h.ns.getLink(vxlan);
+      const n = (await h.ns.listNeighbours({ link: vx.index, family: 4 })).find((x) => x.ip === gw);
+      const f = (await h.ns.listFdbEntries({ link: vx.index })).filter((x) => x.dst).map((x) => `${x.mac} ${x.dst}`);
+      const r = (await h.ns.listRoutes({ family: 4, dev: vx.index })).find((x) => x.dst === peer);
+      return { neigh: n?.mac, fdb: f.filter((x) => x.startsWith("0a:00:00:00:01")), route: r?.gw };
+    };
+    const st = await openStore(store);
+    try {
+      await st.put(key, lease("0a:00:00:00:01:01", "192.168.77.91"));
+      for (const h of sim.hosts) {
+        await until(`add on ${h.label}`, async () => (await state(h)).route === gw, 2000);
+        expect(await state(h)).toEqual({
+          neigh: "0a:00:00:00:01:01",
+          fdb: ["0a:00:00:00:01:01 192.168.77.91"],
+          route: gw,
+        });
+      }
+      await st.put(key, lease("0a:00:00:00:01:02", "192.168.77.92"));
+      const changed = { neigh: "0a:00:00:00:01:02", fdb: ["0a:00:00:00:01:02 192.168.77.92"], route: gw };
+      for (const h of sim.hosts) {
+        await until(
+          `change on ${h.label}`,
+          async () => JSON.stringify(await state(h)) === JSON.stringify(changed),
+          2000,
+        );
+      }
+      await st.delete(key);
+      for (const h of sim.hosts) {
+        await until(
+          `removal on ${h.label}`,
+          async () => JSON.stringify(await state(h)) === JSON.stringify({ fdb: [] }),
+          2000,
+        );
+      }
+    } finally {
+      await st.close();
+    }
+  });
+
   it("a lease that goes away (agent stopped, lease revoked as on expiry) removes the three objects on every peer", async () => {
     const [h1, h2, h3] = sim.hosts as [SimHost, SimHost, SimHost];
     const gone = subnetOf(agents[2] as SimAgent);
