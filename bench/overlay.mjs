@@ -8,11 +8,12 @@
 //   node bench/overlay.mjs [--rounds N]
 import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { ROOT } from "./lib/plugins.mjs";
+import { GNU_TIME } from "./lib/proc.mjs";
 
 const { values } = parseArgs({ options: { rounds: { type: "string" } } });
 const ROUNDS = Number(values.rounds ?? 20);
@@ -36,11 +37,17 @@ function sh(...argv) {
   return r.stdout;
 }
 
-/** Runs a plugin in the host netns; resolves with its wall time (ms) and output. */
+/**
+ * Runs a plugin in the host netns; resolves with its wall time and (with GNU time) the CPU time
+ * (user + sys, its IPAM child included) in ms, and its stdout. CPU time is far less disturbed
+ * by other jobs on a busy machine than wall time.
+ */
 function plugin(file, command, conf, netns, cid) {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
-    const child = spawn("nsenter", [`--net=/run/netns/${HOST}`, file], {
+    const cpuFile = join(dir, "cpu");
+    const argv = GNU_TIME ? [GNU_TIME, "-f", "%U %S", "-o", cpuFile, file] : [file];
+    const child = spawn("nsenter", [`--net=/run/netns/${HOST}`, ...argv], {
       env: {
         PATH: process.env.PATH,
         CNI_COMMAND: command,
@@ -59,13 +66,22 @@ function plugin(file, command, conf, netns, cid) {
     child.on("error", reject);
     child.on("close", (code) => {
       const wall = performance.now() - t0;
-      if (code !== 0) reject(new Error(`${file} ${command}: exit ${code}: ${out}`));
-      else resolve({ wall, out });
+      if (code !== 0) {
+        reject(new Error(`${file} ${command}: exit ${code}: ${out}`));
+        return;
+      }
+      let cpu = Number.NaN;
+      if (GNU_TIME) {
+        const [u, sys] = readFileSync(cpuFile, "utf8").trim().split("\n").pop().split(" ").map(Number);
+        cpu = (u + sys) * 1000;
+      }
+      resolve({ wall, cpu, out });
     });
     child.stdin.end(JSON.stringify(conf));
   });
 }
 
+const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
@@ -129,6 +145,7 @@ try {
   };
   const files = { overlay: OVERLAY, bridge: BRIDGE };
   const add = { overlay: [], bridge: [] };
+  const cpu = { overlay: [], bridge: [] };
   const del = { overlay: [], bridge: [] };
   const pairs = [];
   // one warm-up round each (page cache, code cache), not counted
@@ -147,6 +164,7 @@ try {
       made.pop();
       if (round < 0) continue;
       add[kind].push(a.wall);
+      cpu[kind].push(a.cpu);
       del[kind].push(d.wall);
       t[kind] = a.wall;
     }
@@ -159,6 +177,11 @@ try {
   console.log(
     `  ADD  overlay median ${f(median(add.overlay))}  bridge median ${f(median(add.bridge))}  ratio of medians ${(median(add.overlay) / median(add.bridge)).toFixed(3)}  median of paired ratios ${median(pairs).toFixed(3)}`,
   );
+  if (GNU_TIME) {
+    console.log(
+      `  ADD CPU (user+sys, host-local included; GNU time counts 10 ms ticks, so means)  overlay mean ${f(mean(cpu.overlay))}  bridge mean ${f(mean(cpu.bridge))}  ratio ${(mean(cpu.overlay) / mean(cpu.bridge)).toFixed(3)}`,
+    );
+  }
   console.log(
     `  DEL  overlay median ${f(median(del.overlay))}  bridge median ${f(median(del.bridge))}  ratio ${(median(del.overlay) / median(del.bridge)).toFixed(3)}`,
   );
