@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { Netns } from "@cnikit/ns";
 import { CniRuntime, confListFromBytes, type NetworkConfigList } from "@cnikit/runtime";
 import { openStore } from "@cnikit/store";
-import { runPlugin } from "@cnikit/testing";
+import { listHostLocalLeases, runPlugin } from "@cnikit/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildFixture, REPO_ROOT } from "../../../tools/build-fixture.js";
 import { addressIn, subnetKey } from "../src/lease.js";
@@ -390,10 +390,17 @@ describe("overlay edge cases", () => {
       // the host reaches its containers through the bridge
       const r = await runIn(h1.ns, ["ping", "-c", "1", "-W", "1", x.ip]);
       expect(r.code).toBe(0);
-      // a stopped agent: STATUS 50, containers keep working
+      // GC through the overlay (the bridge code, then host-local with the leased subnet)
+      const dataDir = join(sim.dir, h1.label, "ipam");
+      expect(listHostLocalLeases(dataDir, network).sort()).toEqual([x.ip, y.ip].sort());
+      const { list, cni } = hostNet(sim, h1, network);
+      await cni.gcNetworkList(list, { validAttachments: [{ containerID: `${sim.prefix}-x`, ifname: "eth0" }] });
+      expect(listHostLocalLeases(dataDir, network)).toEqual([x.ip]);
+      expect(await y.ns.findLink("eth0")).toBeUndefined(); // the runtime DELs a stale attachment first
+      // a stopped agent: STATUS 50, containers keep working (x reaches its gateway, the host's bridge)
       await agent.stop();
       expect((await runPlugin(PLUGIN, { command: "STATUS", config: conf })).error).toMatchObject({ code: 50 });
-      expect(await ping(x, y.ip)).toBe(true);
+      expect(await ping(x, x.ip.replace(/\.\d+$/, ".1"))).toBe(true);
     } finally {
       expect(await sim.destroy()).toEqual([]);
     }
