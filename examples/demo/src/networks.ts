@@ -16,6 +16,8 @@ export interface DemoContext {
   subnet: string;
   /** host-local's data dir (inside the run's temp dir). */
   dataDir: string;
+  /** overlay: the host's agent run directory for this network. */
+  runDir?: string;
 }
 
 /** One row of the table. */
@@ -32,6 +34,8 @@ export interface DemoNetwork {
   pluginConfigs(ctx: DemoContext): Record<string, unknown>[];
   /** Capability args per container (index 0 = a, 1 = b), e.g. the static addresses. */
   capabilityArgs?(ctx: DemoContext, index: number): Record<string, unknown>;
+  /** Several simulated hosts with an agent each (overlay.ts runs it, not the two-container run). */
+  multiHost?: boolean;
 }
 
 function hostLocal(ctx: DemoContext): Record<string, unknown> {
@@ -82,6 +86,17 @@ export const NETWORKS: readonly DemoNetwork[] = [
       },
     ],
     capabilityArgs: (ctx, index) => ({ ips: [staticAddress(ctx.subnet, index)] }),
+  },
+  {
+    id: "overlay",
+    summary: "VXLAN overlay across hosts: overlay-agent per host + cnikit overlay + cnikit host-local",
+    cniVersion: "1.1.0",
+    plugins: { overlay: "cnikit", "host-local": "cnikit" },
+    // one conflist per host: each names its agent's run directory; no subnet (the agent's lease)
+    pluginConfigs: (ctx) => [
+      { type: "overlay", runDir: ctx.runDir, ipam: { type: "host-local", dataDir: ctx.dataDir } },
+    ],
+    multiHost: true,
   },
 ];
 
