@@ -16,7 +16,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { HOST_NETNS, listLinks, runCommand, runCommandOrThrow, uniqueName } from "@cnikit/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { bundleCli } from "../../../packages/runtime/test/cli-bundle.js";
+import { bundleCli } from "../../../tools/bundle-cli.js";
 import { buildFixture } from "../../../tools/build-fixture.js";
 
 const ROOT = resolve(import.meta.dirname, "../../..");

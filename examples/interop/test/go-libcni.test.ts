@@ -19,7 +19,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { cnitoolContainerId, readCachedConfig, readCachedResult, writeCachedResult } from "@cnikit/runtime";
-import { buildGolibcni, privateCli } from "./golibcni.js";
+import { bundleCli } from "../../../tools/bundle-cli.js";
+import { buildGolibcni } from "./golibcni.js";
 import { buildOurPlugins, GO_DIR } from "./interop.js";
 
 let EX_BRIDGE: string;
@@ -34,7 +35,7 @@ beforeAll(async () => {
   EX_HOST_LOCAL = ours.paths["host-local"] as string;
   golibcni = buildGolibcni();
   cliDir = mkdtempSync(join(tmpdir(), "cnikit-glcli-"));
-  cli = privateCli(cliDir);
+  cli = await bundleCli(cliDir);
 }, 300_000);
 
 afterAll(() => {

@@ -1,17 +1,15 @@
 /**
  * For the Go libcni interop tests: builds ../go-libcni (offline, cached by source hash) and
- * keeps a private copy of the cnikit CLI.
+ * the private cnikit CLI comes from tools/bundle-cli.ts.
  */
-import { execFileSync, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { REPO_ROOT } from "../../../tools/build-fixture.js";
 
 /** examples/interop/go-libcni: the Go runtime's sources, beside these tests. */
 export const GO_LIBCNI_DIR = join(REPO_ROOT, "examples/interop/go-libcni");
-/** The built cnikit CLI. */
-const CLI = join(REPO_ROOT, "packages/runtime/dist/cli.js");
 const CACHE_ROOT = join(REPO_ROOT, "node_modules/.cache/cnikit-golibcni");
 
 function sourcesOf(dir: string): string[] {
@@ -57,33 +55,4 @@ export function buildGolibcni(): string {
   }
   renameSync(tmp, bin);
   return bin;
-}
-
-function newestMtime(dir: string): number {
-  let newest = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    newest = Math.max(newest, e.isDirectory() ? newestMtime(p) : statSync(p).mtimeMs);
-  }
-  return newest;
-}
-
-/**
- * Copies packages/runtime/dist/cli.js (self-contained) into `destDir`, building it first when
- * it is missing or older than the runtime/invoke/spec sources. The copy keeps the test immune
- * to other test files rebuilding dist/ meanwhile.
- */
-export function privateCli(destDir: string): string {
-  const sources = ["packages/runtime/src", "packages/invoke/src", "packages/spec/src"].map((d) => join(REPO_ROOT, d));
-  const fresh = (): boolean => existsSync(CLI) && statSync(CLI).mtimeMs >= Math.max(...sources.map(newestMtime));
-  const dest = join(destDir, "cli.js");
-  for (let attempt = 0; ; attempt++) {
-    if (!fresh()) execFileSync("pnpm", ["--filter", "@cnikit/runtime", "build"], { cwd: REPO_ROOT, stdio: "pipe" });
-    try {
-      copyFileSync(CLI, dest);
-      return dest;
-    } catch (err) {
-      if (attempt >= 3) throw err; // another test file was rebuilding dist/: try again
-    }
-  }
 }

@@ -3,16 +3,20 @@ import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { cnitoolContainerId, runCli } from "../src/index.js";
 import { buildFixture } from "../../../tools/build-fixture.js";
-import { buildCli, GO_PLUGINS, lastStdin, linkNoop, readDebug, writeDebug } from "./helpers.js";
+import { bundleCli } from "../../../tools/bundle-cli.js";
+import { GO_PLUGINS, lastStdin, linkNoop, readDebug, writeDebug } from "./helpers.js";
 
 let cli: string;
+let cliDir: string;
 beforeAll(async () => {
   await buildFixture("examples/noop");
-  cli = buildCli();
+  cliDir = mkdtempSync(join(tmpdir(), "cnikit-cli-"));
+  cli = await bundleCli(cliDir);
 }, 120_000);
+afterAll(() => rmSync(cliDir, { recursive: true, force: true }));
 
 interface Env {
   dir: string;

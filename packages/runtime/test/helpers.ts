@@ -1,4 +1,3 @@
-import { execFileSync } from "node:child_process";
 import { readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -10,14 +9,6 @@ export const ROOT = resolve(here, "../../..");
 export const NOOP = join(ROOT, "examples/noop/dist/noop");
 /** Debian's Go reference plugins. */
 export const GO_PLUGINS = "/usr/lib/cni";
-/** The built CLI. */
-export const CLI = join(ROOT, "packages/runtime/dist/cli.js");
-
-/** Builds the runtime package (and so dist/cli.js). */
-export function buildCli(): string {
-  execFileSync("pnpm", ["--filter", "@cnikit/runtime", "build"], { cwd: ROOT, stdio: "pipe" });
-  return CLI;
-}
 
 /** Makes `<binDir>/<name>` a symlink to the noop plugin, so a chain can hold distinguishable noops. */
 export function linkNoop(binDir: string, name: string): void {

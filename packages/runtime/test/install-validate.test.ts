@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { buildFixture } from "../../../tools/build-fixture.js";
-import { bundleCli } from "./cli-bundle.js";
+import { bundleCli } from "../../../tools/bundle-cli.js";
 import { GO_PLUGINS, ROOT } from "./helpers.js";
 
 const NOOP_DIST = join(ROOT, "examples/noop/dist");

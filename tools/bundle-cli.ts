@@ -1,14 +1,13 @@
 /**
- * The `cnikit` CLI bundled from the current sources into a directory of the caller's, for tests
- * that run it as a process. `pnpm --filter @cnikit/runtime build` would do too, but it empties
- * `dist/` first, and test files run in parallel: one file's build would pull the CLI from under
- * another's feet.
+ * The `cnikit` CLI bundled from the current sources into a directory of the caller's (one ESM file,
+ * the lazily loaded commands inlined), for tests that run it as a process. Tests never build
+ * packages/runtime/dist: its build empties dist/ first, and test files run in parallel.
  */
 import { chmodSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { build } from "esbuild";
 
-const ROOT = resolve(import.meta.dirname, "../../..");
+const ROOT = resolve(import.meta.dirname, "..");
 
 /** Bundles packages/runtime/src/cli.ts to `<dir>/cnikit` (one ESM file) and returns its path. */
 export async function bundleCli(dir: string): Promise<string> {
