@@ -19,6 +19,8 @@ export interface BundleOptions {
   readonly conditions: readonly string[];
   /** esbuild `define` entries added to ours. */
   readonly define: Readonly<Record<string, string>>;
+  /** Labelled statements esbuild drops (`CNIKIT_NODE_ONLY`: `@cnikit/native`'s koffi branch, for Bun). */
+  readonly dropLabels?: readonly string[] | undefined;
 }
 
 /**
@@ -68,6 +70,7 @@ function baseOptions(o: BundleOptions): BuildOptions {
     minifyWhitespace: o.minify,
     minifySyntax: o.minify,
     external: [...o.external],
+    ...(o.dropLabels?.length ? { dropLabels: [...o.dropLabels] } : {}),
     metafile: true,
     write: true,
     logLevel: "silent",

@@ -184,7 +184,7 @@ describe("buildPlugin", () => {
       symlinkSync(r.outfile, join(bin, "nsfix"));
       const out = run(join(bin, "nsfix"));
       expect(out.status, out.stderr).toBe(0);
-      expect(JSON.parse(out.stdout)).toEqual({ lo: true, pid: true });
+      expect(JSON.parse(out.stdout)).toEqual({ lo: true, locked: true, backend: "koffi" });
     },
   );
 
