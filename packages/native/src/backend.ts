@@ -4,8 +4,9 @@
  * its `bun:ffi` signature from the same text. Internal: the public API is libc.ts and spawn.ts.
  *
  * `cnikit-build --target bun` bundles with esbuild's `dropLabels: ["CNIKIT_NODE_ONLY"]`: the
- * labelled koffi branch below is removed before tree shaking, so a Bun build holds no koffi
- * loader and ships no `koffi.node`.
+ * labelled koffi blocks below are removed before tree shaking, so a Bun build holds no koffi
+ * loader and ships no `koffi.node`. Each block is left with `break` under Bun when it is not
+ * dropped (this package run unbundled by Bun, or bundled by another tool).
  */
 import { bunBind, bunErrno, type BunFunction } from "./bun-ffi.js";
 import { loadKoffi } from "./koffi.js";
@@ -43,9 +44,10 @@ let koffiLibc: ReturnType<ReturnType<typeof loadKoffi>["load"]> | undefined;
  * @throws {CniError} code 999 when the FFI (koffi, or libc through `bun:ffi`) cannot be loaded.
  */
 export function bindLibc<K extends string>(prototypes: Readonly<Record<K, string>>): Record<K, BoundFunction> {
-  if (typeof process.versions.bun === "string") return bunBind(prototypes);
+  // the label is used (break), so that esbuild keeps it in @cnikit/native's dist/ too
   // biome-ignore lint/suspicious/noConfusingLabels: dropped by cnikit-build's Bun builds (esbuild dropLabels)
   CNIKIT_NODE_ONLY: {
+    if (typeof process.versions.bun === "string") break CNIKIT_NODE_ONLY;
     koffiLibc ??= loadKoffi().load("libc.so.6");
     const lib = koffiLibc;
     const out = {} as Record<K, BoundFunction>;
@@ -54,6 +56,7 @@ export function bindLibc<K extends string>(prototypes: Readonly<Record<K, string
     }
     return out;
   }
+  return bunBind(prototypes);
 }
 
 /**
@@ -62,11 +65,12 @@ export function bindLibc<K extends string>(prototypes: Readonly<Record<K, string
  * @throws {CniError} code 999 when the FFI cannot be loaded.
  */
 export function lastCallErrno(): number {
-  if (typeof process.versions.bun === "string") return bunErrno();
   // biome-ignore lint/suspicious/noConfusingLabels: dropped by cnikit-build's Bun builds (esbuild dropLabels)
   CNIKIT_NODE_ONLY: {
+    if (typeof process.versions.bun === "string") break CNIKIT_NODE_ONLY;
     return loadKoffi().errno();
   }
+  return bunErrno();
 }
 
 /** Whether `.async` calls run on a thread of their own (koffi) or on the JS thread (Bun). */
