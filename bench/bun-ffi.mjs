@@ -1,5 +1,6 @@
 // koffi (through Bun's N-API) vs bun:ffi under Bun: the cost of loading each and of one libc
-// call (getpid, and setns on the calling thread's own netns, as the setns windows do).
+// call (getpid, and setns on the calling thread's own netns, as the setns windows do). The
+// measurement behind @cnikit/native's bun:ffi backend (what Bun builds use).
 // Run by the pinned Bun, from the repository root:
 //
 //   $(node -e 'import("./packages/build/dist/index.js").then(m=>console.log(m.findBun()))') bench/bun-ffi.mjs [calls]
@@ -18,10 +19,11 @@ function perCall(fn) {
 }
 
 const rows = [];
-// koffi: its koffi.node loaded with process.dlopen, as a plugin bundle does (`pnpm build` copies
-// it into dist-bun/), else koffi's package through require
+// koffi: its koffi.node loaded with process.dlopen, as a bundle does (examples/bridge/dist/ holds
+// the Node build's copy; Bun builds ship none since @cnikit/native uses bun:ffi under Bun), else
+// koffi's package through require
 {
-  const addon = new URL("../examples/bridge/dist-bun/koffi.node", import.meta.url).pathname;
+  const addon = new URL("../examples/bridge/dist/koffi.node", import.meta.url).pathname;
   let koffi;
   let t0 = process.hrtime.bigint();
   if (existsSync(addon)) {
@@ -29,7 +31,7 @@ const rows = [];
     process.dlopen(mod, addon);
     koffi = mod.exports;
   } else {
-    koffi = createRequire(new URL("../packages/ns/package.json", import.meta.url))("koffi");
+    koffi = createRequire(new URL("../packages/native/package.json", import.meta.url))("koffi");
   }
   const loadNs = ns(t0);
   t0 = process.hrtime.bigint();

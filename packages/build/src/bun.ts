@@ -3,11 +3,14 @@
  * bundle compiled by Bun into bytecode, for the fastest one-shot start of a plugin process
  * (`bun -e 0` starts in ~5 ms where `node -e 0` takes ~30 ms).
  *
- * - `bun`: `bun build --compile --bytecode`: ONE executable per plugin (Bun inside, ~110 MB),
- *   `koffi.node` beside it, found through `process.execPath`.
+ * - `bun`: `bun build --compile --bytecode`: ONE executable per plugin (Bun inside, ~110 MB).
  * - `bun-shared`: one copy of `bun` in the output directory, and the plugin as a bytecode bundle
  *   (`<name>` with a `#!<dir>/bun` shebang, plus `<name>.jsc`) run by it: one runtime for all the
  *   plugins of a bin dir, ~0.3 MB per plugin.
+ *
+ * Under Bun `@cnikit/native` calls libc through `bun:ffi`, and its koffi branches are dropped
+ * from the bundle: no `koffi.node` is shipped (unless the plugin calls `loadKoffi()` itself; it
+ * is then copied beside the output and found through `process.execPath`).
  *
  * Bun itself comes from the npm packages `@oven/bun-linux-x64` (or `-baseline`, for CPUs without
  * AVX2), optional dependencies of this package, pinned to {@link BUN_VERSION}.
@@ -23,7 +26,7 @@ import type { Metafile } from "esbuild";
 import { type BuildPluginOptions, bundleOptions, resolveEntry } from "./build-plugin.js";
 import { bundleDeferredCjs } from "./bundle.js";
 import { BuildError } from "./errors.js";
-import { copyNativeAddons } from "./native-addons.js";
+import { bundleLoadsKoffi, copyNativeAddons, NODE_ONLY_LABEL } from "./native-addons.js";
 
 /**
  * The Bun release the builds use: the version of the `@oven/bun-linux-*` packages this package
@@ -158,8 +161,7 @@ function bunBuild(bun: string, args: readonly string[], cwd: string): void {
  *
  * - `target: "bun"` (default): with `--compile` into one executable holding Bun and the plugin's
  *   bytecode (~110 MB; `.env`/`bunfig.toml` autoloading off: a plugin must not read files from
- *   its caller's working directory). `@cnikit/ns` finds `koffi.node` beside the executable's
- *   real path (`process.execPath`).
+ *   its caller's working directory).
  * - `target: "bun-shared"`: `outfile` is the bundle with a `#!<dir>/bun` shebang, its bytecode in
  *   `<outfile>.jsc` and the `bun` binary copied beside it (once for all plugins of the directory).
  *
@@ -170,9 +172,9 @@ function bunBuild(bun: string, args: readonly string[], cwd: string): void {
  * import { buildBun } from "@cnikit/build";
  *
  * await buildBun({ entry: "src/main.ts", outfile: "dist-bun/my-plugin" });
- * // dist-bun/my-plugin (ELF, ~110 MB) + dist-bun/koffi.node
+ * // dist-bun/my-plugin (ELF, ~110 MB): libc through bun:ffi, no koffi.node
  * await buildBun({ entry: "src/main.ts", outfile: "dist-bun-shared/my-plugin", target: "bun-shared", shebang: "#!/opt/cni/bin/bun" });
- * // dist-bun-shared/{my-plugin, my-plugin.jsc, bun, koffi.node}
+ * // dist-bun-shared/{my-plugin, my-plugin.jsc, bun}
  * ```
  * @throws {BuildError} when the entry is missing, esbuild or `bun build` fails, or Bun is not installed.
  */
@@ -196,7 +198,8 @@ export async function buildBun(options: BuildBunOptions): Promise<BuildBunResult
   const work = mkdtempSync(join(tmpdir(), "cnikit-bun-"));
   try {
     const main = join(work, `${basename(out)}.cjs`);
-    const metafile = await bundleDeferredCjs(bundleOptions(entryAbs, { ...options, minify: false }), {
+    const bundle = { ...bundleOptions(entryAbs, { ...options, minify: false }), dropLabels: [NODE_ONLY_LABEL] };
+    const metafile = await bundleDeferredCjs(bundle, {
       outfile: main,
       work,
       mainCall: "__cnikitRun();",
@@ -239,7 +242,9 @@ export async function buildBun(options: BuildBunOptions): Promise<BuildBunResult
       result = { outfile: out, metafile, nativeAddons: [] };
     }
     const nativeAddons =
-      options.nativeAddons === false ? [] : copyNativeAddons({ outdir, metafile, workingDir: process.cwd() });
+      options.nativeAddons === false || !bundleLoadsKoffi(readFileSync(main, "utf8"))
+        ? []
+        : copyNativeAddons({ outdir, metafile, workingDir: process.cwd() });
     return { ...result, nativeAddons };
   } finally {
     rmSync(work, { recursive: true, force: true });

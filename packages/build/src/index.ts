@@ -1,6 +1,6 @@
 /**
  * `@cnikit/build`: bundles a CNI plugin written in TypeScript into one executable file, a
- * start-up snapshot, a single executable or a Bun executable, with `@cnikit/native`'s addon (koffi.node) beside it when it loads koffi.
+ * start-up snapshot, a single executable or a Bun executable, with `@cnikit/native`'s addon (koffi.node) beside it when it loads koffi (Bun builds call libc through `bun:ffi` and need none).
  * The `cnikit-build` bin is the command-line form. See docs/shipping.md and docs/performance.md.
  *
  * @packageDocumentation

@@ -54,6 +54,20 @@ function packageName(file: string): string | undefined {
 }
 
 /**
+ * The label of `@cnikit/native`'s koffi branches: a Bun build drops them (esbuild `dropLabels`),
+ * so nothing in it loads koffi unless the plugin calls `loadKoffi()` itself.
+ */
+export const NODE_ONLY_LABEL = "CNIKIT_NODE_ONLY";
+
+/**
+ * Whether a bundle's code still holds `@cnikit/native`'s koffi loader (which looks for
+ * `koffi.node` by that name): false for a Bun build of a plugin that never calls `loadKoffi()`.
+ */
+export function bundleLoadsKoffi(code: string): boolean {
+  return code.includes('"koffi.node"');
+}
+
+/**
  * The files of `@cnikit/native` that load koffi: its source (through the `@cnikit/source`
  * condition) and its built main entry. Its fast-exit entry and the chunk they share do not.
  */

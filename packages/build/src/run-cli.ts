@@ -27,7 +27,8 @@ export const BUILD_USAGE = `usage: cnikit-build <entry> <outfile> [options]
 
 Bundles a CNI plugin into ONE executable file (#!/usr/bin/env node, chmod 755) with V8's
 code cache for it beside it (<outfile>.v8cache); when the plugin loads koffi (through
-@cnikit/native: @cnikit/ns, flock, delegation), its addon (koffi.node) is copied beside it too.
+@cnikit/native: @cnikit/ns, flock, delegation), its addon (koffi.node) is copied beside it too
+(not for --target bun|bun-shared: under Bun @cnikit/native calls libc through bun:ffi).
 Installing the plugin = copying the output directory.
 
   cnikit-build src/main.ts dist/my-plugin              CommonJS bundle (default)

@@ -184,7 +184,7 @@ describe("buildPlugin", () => {
       symlinkSync(r.outfile, join(bin, "nsfix"));
       const out = run(join(bin, "nsfix"));
       expect(out.status, out.stderr).toBe(0);
-      expect(JSON.parse(out.stdout)).toEqual({ lo: true, pid: true });
+      expect(JSON.parse(out.stdout)).toEqual({ lo: true, locked: true, backend: "koffi" });
     },
   );
 
@@ -348,7 +348,7 @@ describe("buildSea", () => {
     expect(readFileSync(r.outfile).subarray(0, 4).toString("latin1")).toBe("\x7fELF");
     const out = run(r.outfile, { env: { PATH: "/nonexistent" } });
     expect(out.status, out.stderr).toBe(0);
-    expect(JSON.parse(out.stdout)).toEqual({ lo: true, pid: true });
+    expect(JSON.parse(out.stdout)).toEqual({ lo: true, locked: true, backend: "koffi" });
   }, 120_000);
 
   it("--sea --snapshot: the evaluated plugin is inside the executable; a symlink to it works", async () => {
@@ -370,6 +370,6 @@ describe("buildSea", () => {
     symlinkSync(exe, link);
     const out = run(link, { env: { PATH: "/nonexistent" } });
     expect(out.status, out.stderr).toBe(0);
-    expect(JSON.parse(out.stdout)).toEqual({ lo: true, pid: true });
+    expect(JSON.parse(out.stdout)).toEqual({ lo: true, locked: true, backend: "koffi" });
   }, 120_000);
 });

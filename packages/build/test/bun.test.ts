@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 const here = dirname(fileURLToPath(import.meta.url));
 const SKEL_FIXTURE = join(here, "fixtures/skel-plugin.ts");
 const NS_FIXTURE = join(here, "fixtures/ns-plugin.ts");
+const KOFFI_FIXTURE = join(here, "fixtures/koffi-plugin.ts");
 
 let work: string;
 beforeAll(() => {
@@ -39,28 +40,45 @@ describe("Bun builds", () => {
     expect(v.stdout.trim()).toBe(BUN_VERSION);
   });
 
-  it("target bun: one executable (no node needed), koffi.node beside it, found through a symlink", async () => {
+  it("target bun: one executable (no node needed), libc through bun:ffi: no koffi in it, none beside it", async () => {
     const dist = join(work, "bun", "dist");
     const r = await buildBun({ entry: NS_FIXTURE, outfile: join(dist, "nsfix") });
-    expect(readdirSync(dist).sort()).toEqual(["koffi.node", "nsfix"]);
-    expect(readFileSync(r.outfile).subarray(0, 4).toString("latin1")).toBe("\x7fELF");
+    expect(r.nativeAddons).toEqual([]);
+    expect(readdirSync(dist).sort()).toEqual(["nsfix"]);
+    const exe = readFileSync(r.outfile);
+    expect(exe.subarray(0, 4).toString("latin1")).toBe("\x7fELF");
+    // the koffi loader was dropped from the bundle (its "koffi.node" lookup and error text)
+    expect(exe.includes("koffi.node")).toBe(false);
     const bin = join(work, "bun", "bin");
     mkdirSync(bin);
     symlinkSync(r.outfile, join(bin, "nsfix"));
     const out = run(join(bin, "nsfix"));
     expect(out.status, out.stderr).toBe(0);
-    expect(JSON.parse(out.stdout)).toEqual({ lo: true, pid: true });
+    expect(JSON.parse(out.stdout)).toEqual({ lo: true, locked: true, backend: "bun:ffi" });
+  }, 120_000);
+
+  it("target bun: a plugin calling loadKoffi() itself gets koffi.node beside it, found through a symlink", async () => {
+    const dist = join(work, "bun-koffi", "dist");
+    const r = await buildBun({ entry: KOFFI_FIXTURE, outfile: join(dist, "koffix") });
+    expect(r.nativeAddons.map((p) => p.slice(dist.length + 1))).toEqual(["koffi.node"]);
+    const bin = join(work, "bun-koffi", "bin");
+    mkdirSync(bin, { recursive: true });
+    symlinkSync(r.outfile, join(bin, "koffix"));
+    const out = run(join(bin, "koffix"));
+    expect(out.status, out.stderr).toBe(0);
+    expect(JSON.parse(out.stdout)).toEqual({ pid: true });
   }, 120_000);
 
   it("target bun-shared: a bytecode bundle with a #!<dir>/bun shebang, its .jsc and one bun beside it", async () => {
     const dist = join(work, "shared");
     const ns = await buildBun({ entry: NS_FIXTURE, outfile: join(dist, "nsfix"), target: "bun-shared" });
     await buildBun({ entry: SKEL_FIXTURE, outfile: join(dist, "skelfix"), target: "bun-shared" });
-    expect(readdirSync(dist).sort()).toEqual(["bun", "koffi.node", "nsfix", "nsfix.jsc", "skelfix", "skelfix.jsc"]);
+    expect(readdirSync(dist).sort()).toEqual(["bun", "nsfix", "nsfix.jsc", "skelfix", "skelfix.jsc"]);
     expect(readFileSync(ns.outfile, "utf8").split("\n")[0]).toBe(`#!${join(dist, "bun")}`);
+    expect(readFileSync(ns.outfile, "utf8")).not.toContain("koffi.node");
     const out = run(ns.outfile);
     expect(out.status, out.stderr).toBe(0);
-    expect(JSON.parse(out.stdout)).toEqual({ lo: true, pid: true });
+    expect(JSON.parse(out.stdout)).toEqual({ lo: true, locked: true, backend: "bun:ffi" });
     const version = run(join(dist, "skelfix"));
     expect(version.status, version.stderr).toBe(0);
     expect(JSON.parse(version.stdout).supportedVersions).toContain("1.1.0");

@@ -184,11 +184,11 @@ describe.skipIf(!goBridge || !goHostLocal)("npm create cni-plugin, end to end", 
     expectPluginSuccess(await runPlugin(sea, { command: "DEL", config, netns: ns, containerId: "e2e-sea", path: seaPath }));
     await expectNoLink(ns, "eth0");
 
-    // build:bun: one Bun executable (bytecode inside) + koffi.node beside it
+    // build:bun: one Bun executable (bytecode inside), libc through bun:ffi: no koffi.node
     const bunBuild = await must("npm", ["run", "build:bun"], dir);
     (timings.main as Record<string, number>).buildBunMs = bunBuild.ms;
     const bun = join(dir, "dist-bun", name);
-    expect(readdirSync(join(dir, "dist-bun")).sort()).toEqual([name, "koffi.node"].sort());
+    expect(readdirSync(join(dir, "dist-bun"))).toEqual([name]);
     const bunVersion = await runPlugin(bun, { command: "VERSION", env: { PATH: "/nonexistent" } });
     expect(bunVersion.version?.supportedVersions, bunVersion.stderr).toContain("1.1.0");
     const bunResult = expectPluginSuccess(await runPlugin(bun, { command: "ADD", config, netns: ns, containerId: "e2e-bun", path: seaPath }));

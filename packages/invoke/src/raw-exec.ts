@@ -3,10 +3,9 @@
  *
  * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#section-2-execution-protocol
  */
-import { spawn } from "node:child_process";
 import { posixSpawn, posixSpawnAvailable, type SpawnOutcome, type SpawnRequest, type Spawner } from "@cnikit/native";
 import { CniError, ErrorCode } from "@cnikit/spec";
-import { clip, exitText, goQuote, systemErrorText } from "./go-format.js";
+import { builtin, clip, exitText, goQuote, systemErrorText } from "./go-format.js";
 
 /**
  * Where a plugin's stderr goes: anything with a `write` method (a stream), or `null` to drop it.
@@ -208,6 +207,8 @@ export function nodeSpawn(request: SpawnRequest): Promise<SpawnOutcome> {
       });
       return;
     }
+    // loaded here, not at start-up: most plugins never take this path (posixSpawn serves them)
+    const { spawn } = builtin<typeof import("node:child_process")>("node:child_process");
     const child = spawn(request.pluginPath, request.args ?? [], {
       env: request.env as NodeJS.ProcessEnv,
       stdio: ["pipe", "pipe", "pipe"],

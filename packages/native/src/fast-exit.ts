@@ -4,10 +4,10 @@
  * libuv threads: ~1.3 ms of every call). Go's skel exits the same way: the reply is written,
  * nothing else is waited for.
  *
- * This entry point (`@cnikit/native/fast-exit`) imports neither koffi nor the libc bindings:
+ * This entry point (`@cnikit/native/fast-exit`) imports neither koffi, `bun:ffi` nor the libc bindings:
  * `@cnikit/skel` imports it on every plugin's start path.
  */
-import { loadedKoffi } from "./loaded.js";
+import { loadedNativeExit } from "./loaded.js";
 
 /** Teardown writes something someone asked for: V8 coverage or a CPU/heap profile. */
 function teardownWanted(): boolean {
@@ -18,9 +18,10 @@ function teardownWanted(): boolean {
 
 /**
  * Ends the process with `code`, like `process.exit(code)`: the 'exit' listeners run, then, when
- * koffi is already loaded (by `@cnikit/ns`, `flock`, `posixSpawn`...) and Node's teardown is not
- * wanted (no `NODE_V8_COVERAGE`, no `--cpu-prof`/`--heap-prof`/`--prof`), the process ends
- * through libc's `_exit(2)` with the final `process.exitCode`. koffi is never loaded for this.
+ * the native layer is already loaded (koffi under Node, `bun:ffi` under Bun; loaded by
+ * `@cnikit/ns`, `flock`, `posixSpawn`...) and Node's teardown is not wanted (no
+ * `NODE_V8_COVERAGE`, no `--cpu-prof`/`--heap-prof`/`--prof`), the process ends through libc's
+ * `_exit(2)` with the final `process.exitCode`. Nothing native is loaded for this.
  * Call it only when everything is written (stdout and stderr flushed): `@cnikit/skel`'s
  * `main()` calls it after the reply.
  *
@@ -31,12 +32,9 @@ function teardownWanted(): boolean {
  * @see https://github.com/cnikit/cnikit/blob/main/docs/performance.md
  */
 export function fastExit(code: number): never {
-  const koffi = loadedKoffi();
-  if (koffi !== undefined && !teardownWanted()) {
-    process.once("exit", (c) => {
-      const exit = koffi.load("libc.so.6").func("void _exit(int)") as (code: number) => void;
-      exit(Number(process.exitCode ?? c) || 0);
-    });
+  const exit = loadedNativeExit();
+  if (exit !== undefined && !teardownWanted()) {
+    process.once("exit", (c) => exit(Number(process.exitCode ?? c) || 0));
   }
   return process.exit(code);
 }

@@ -1,12 +1,13 @@
 /**
- * `@cnikit/native`: the native layer of cnikit. koffi (libc through FFI) loaded lazily and
- * bundle-aware, the libc bindings `@cnikit/ns` builds on (setns, the netlink socket calls, errno
- * names), `flock`, `posixSpawn` (a Spawner that does not fork the Node process) and the fast
- * exit `@cnikit/skel` uses after the reply. Importing it loads nothing native: koffi is loaded by
- * the first call that needs it.
+ * `@cnikit/native`: the native layer of cnikit. libc through an FFI (koffi under Node, loaded
+ * lazily and bundle-aware; `bun:ffi` under Bun), the libc bindings `@cnikit/ns` builds on (setns,
+ * the netlink socket calls, errno names), `flock`, `posixSpawn` (a Spawner that does not fork the
+ * Node process) and the fast exit `@cnikit/skel` uses after the reply. Importing it loads nothing
+ * native: the FFI is loaded by the first call that needs it.
  *
  * @packageDocumentation
  */
+export { nativeBackend } from "./backend.js";
 export { loadKoffi } from "./koffi.js";
 export type { Koffi } from "./koffi.js";
 export {

@@ -1,15 +1,17 @@
 /**
- * The few libc calls cnikit needs, bound lazily through koffi (the first call of a getter loads
- * koffi and binds them). All are called synchronously except send/recv on a netlink socket
- * (`@cnikit/ns` sends a request from a pool thread): never call setns/unshare through koffi's
- * async API, which runs them on a libuv pool thread that would then stay in that namespace.
+ * The few libc calls cnikit needs, bound lazily (the first call of a getter loads the FFI and
+ * binds them): through koffi under Node, through `bun:ffi` under Bun (see backend.ts). All are
+ * called synchronously except send/recv on a netlink socket (`@cnikit/ns` sends a request from
+ * a pool thread): never call setns/unshare through the async API, which under Node runs them on
+ * a libuv pool thread that would then stay in that namespace.
  */
 import { constants as osConstants } from "node:os";
 import { CniError, ErrorCode } from "@cnikit/spec";
-import { loadKoffi } from "./koffi.js";
+import { bindLibc, lastCallErrno } from "./backend.js";
 
 /**
- * A libc function bound through koffi: numbers and buffers in, the C return value out.
+ * A libc function bound through the FFI (koffi under Node, `bun:ffi` under Bun): numbers,
+ * buffers and strings in, the C return value out.
  *
  * @example
  * const rc: number = getLibc().setns(fd, 0x40000000);
@@ -18,7 +20,9 @@ import { loadKoffi } from "./koffi.js";
 export type LibcFunction = (...args: unknown[]) => number;
 
 /**
- * A libc function koffi can also call on a libuv pool thread (`fn.async(...args, callback)`).
+ * A libc function that can also be called off the current event-loop turn
+ * (`fn.async(...args, callback)`): on a libuv pool thread under Node (koffi's async call); under
+ * Bun (`bun:ffi` has no async call) on the JS thread, one turn later.
  *
  * @example
  * getSocketLibc().recv.async(fd, buf, buf.length, 0, (err: unknown, n: number) => {});
@@ -45,35 +49,26 @@ export interface Libc {
 }
 
 let libc: Libc | undefined;
-let libcLib: ReturnType<ReturnType<typeof loadKoffi>["load"]> | undefined;
-
-function libcLibrary() {
-  libcLib ??= loadKoffi().load("libc.so.6");
-  return libcLib;
-}
 
 /**
- * libc's setns, unshare, mount, umount2, flock and ioctl, bound on first call (which loads koffi).
+ * libc's setns, unshare, mount, umount2, flock and ioctl, bound on first call (which loads koffi,
+ * or `bun:ffi` under Bun).
  * They return what C returns (-1 on failure: read {@link lastErrno}, or use {@link checkSyscall}).
  *
  * @example
  * checkSyscall(getLibc().setns(fd, 0x40000000), "setns");
- * @throws {CniError} code 999 when koffi cannot be loaded.
+ * @throws {CniError} code 999 when the FFI cannot be loaded.
  * @see https://github.com/cnikit/cnikit/blob/main/docs/netns.md
  */
 export function getLibc(): Libc {
-  if (libc) return libc;
-  const lib = libcLibrary();
-  libc = {
-    setns: lib.func("int setns(int fd, int nstype)") as Fn,
-    unshare: lib.func("int unshare(int flags)") as Fn,
-    mount: lib.func(
-      "int mount(const char *source, const char *target, const char *fstype, unsigned long flags, const void *data)",
-    ) as Fn,
-    umount2: lib.func("int umount2(const char *target, int flags)") as Fn,
-    flock: lib.func("int flock(int fd, int operation)") as Fn,
-    ioctl: lib.func("int ioctl(int fd, unsigned long request, unsigned long arg)") as Fn,
-  };
+  libc ??= bindLibc({
+    setns: "int setns(int fd, int nstype)",
+    unshare: "int unshare(int flags)",
+    mount: "int mount(const char *source, const char *target, const char *fstype, unsigned long flags, const void *data)",
+    umount2: "int umount2(const char *target, int flags)",
+    flock: "int flock(int fd, int operation)",
+    ioctl: "int ioctl(int fd, unsigned long request, unsigned long arg)",
+  });
   return libc;
 }
 
@@ -99,19 +94,17 @@ let socketLibc: SocketLibc | undefined;
  *
  * @example
  * const fd = checkSyscall(getSocketLibc().socket(16, 3 | 0x80000, 0), "socket", "(netlink)");
- * @throws {CniError} code 999 when koffi cannot be loaded.
+ * @throws {CniError} code 999 when the FFI cannot be loaded.
  * @see https://github.com/cnikit/cnikit/blob/main/docs/netns.md
  */
 export function getSocketLibc(): SocketLibc {
-  if (socketLibc) return socketLibc;
-  const lib = libcLibrary();
-  socketLibc = {
-    socket: lib.func("int socket(int domain, int type, int protocol)") as Fn,
-    poll: lib.func("int poll(void *fds, unsigned long nfds, int timeout)") as Fn,
-    send: lib.func("long send(int fd, const void *buf, size_t len, int flags)") as AsyncLibcFunction,
-    recv: lib.func("long recv(int fd, _Out_ void *buf, size_t len, int flags)") as AsyncLibcFunction,
-    close: lib.func("int close(int fd)") as Fn,
-  };
+  socketLibc ??= bindLibc({
+    socket: "int socket(int domain, int type, int protocol)",
+    poll: "int poll(void *fds, unsigned long nfds, int timeout)",
+    send: "long send(int fd, const void *buf, size_t len, int flags)",
+    recv: "long recv(int fd, _Out_ void *buf, size_t len, int flags)",
+    close: "int close(int fd)",
+  });
   return socketLibc;
 }
 
@@ -127,15 +120,17 @@ export function errnoName(errno: number): string {
 }
 
 /**
- * The errno of the last failed libc call made through koffi on this thread, with its name.
+ * The errno of the last failed libc call made through these bindings on the JS thread, with its
+ * name (koffi saves errno after each call; under Bun each binding reads it through
+ * `__errno_location()` as soon as the call returns).
  *
  * @example
  * if (getLibc().setns(fd, 0x40000000) === -1) console.error(lastErrno().code); // "EINVAL"
- * @throws {CniError} code 999 when koffi cannot be loaded.
+ * @throws {CniError} code 999 when the FFI cannot be loaded.
  * @see https://github.com/cnikit/cnikit/blob/main/docs/netns.md
  */
 export function lastErrno(): { errno: number; code: string } {
-  const errno = loadKoffi().errno();
+  const errno = lastCallErrno();
   return { errno, code: errnoName(errno) };
 }
 

@@ -1,17 +1,17 @@
 /**
- * Whether koffi is loaded: the one piece of state the koffi loader and the fast exit share.
- * Internal (exported by no entry point); tsup puts it in the chunk both entries import.
+ * libc's `_exit`, once a backend (koffi or `bun:ffi`) is loaded: the one piece of state the
+ * backends and the fast exit share. Internal (exported by no entry point); tsup puts it in the
+ * chunk both entries import.
  */
-import type * as KoffiModule from "koffi";
 
-let loaded: typeof KoffiModule | undefined;
+let nativeExit: ((code: number) => never) | undefined;
 
-/** Records the loaded koffi module (called once by `loadKoffi`). */
-export function setLoadedKoffi(koffi: typeof KoffiModule): void {
-  loaded = koffi;
+/** Records how to call `_exit(2)` (called once by the backend that loads first). */
+export function setNativeExit(exit: (code: number) => never): void {
+  nativeExit ??= exit;
 }
 
-/** The koffi module if something already loaded it, else undefined (never loads it). */
-export function loadedKoffi(): typeof KoffiModule | undefined {
-  return loaded;
+/** `_exit(2)` if a backend is already loaded, else undefined (never loads one). */
+export function loadedNativeExit(): ((code: number) => never) | undefined {
+  return nativeExit;
 }

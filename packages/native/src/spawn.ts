@@ -8,12 +8,18 @@
  * until the child has exec'd), the child's stdout and stderr are read on pool threads (`fs.read`
  * on the pipes), stdin is written without blocking the event loop, and the child is reaped with
  * `waitpid(WNOHANG)` once both pipes are closed, so no thread waits on the child itself.
+ *
+ * Under Bun the calls go through `bun:ffi`, which has no asynchronous call: posix_spawn runs on
+ * the JS thread one event-loop turn after `posixSpawn` is called (so never inside a synchronous
+ * `Netns.run` window; the thread is suspended until the child has exec'd, ~0.3 ms), the pipes
+ * are read on Bun's own threads, and the child is reaped by polling `waitpid(WNOHANG)` (a few
+ * event-loop turns, then back-off timers) instead of a blocking waitpid on a pool thread.
  */
 import { close as fsClose, read as fsRead, write as fsWrite, writeSync } from "node:fs";
 import { constants as osConstants } from "node:os";
 import { CniError, ErrorCode } from "@cnikit/spec";
+import { asyncOnPoolThread, bindLibc, lastCallErrno } from "./backend.js";
 import { errnoName } from "./libc.js";
-import { loadKoffi } from "./koffi.js";
 
 /**
  * One program to run: what a {@link Spawner} (`posixSpawn`, or `@cnikit/invoke`'s `nodeSpawn`)
@@ -99,34 +105,30 @@ interface SpawnLibc {
 let spawnLibc: SpawnLibc | undefined;
 
 function libc(): SpawnLibc {
-  if (spawnLibc) return spawnLibc;
-  const lib = loadKoffi().load("libc.so.6");
-  const f = (decl: string) => lib.func(decl) as Fn;
-  spawnLibc = {
-    posix_spawn: f(
+  spawnLibc ??= bindLibc({
+    posix_spawn:
       "int posix_spawn(_Out_ int *pid, const char *path, const void *fa, const void *attr, const char **argv, const char **envp)",
-    ) as AsyncFn,
-    fa_init: f("int posix_spawn_file_actions_init(void *fa)"),
-    fa_destroy: f("int posix_spawn_file_actions_destroy(void *fa)"),
-    fa_adddup2: f("int posix_spawn_file_actions_adddup2(void *fa, int fd, int newfd)"),
-    attr_init: f("int posix_spawnattr_init(void *attr)"),
-    attr_destroy: f("int posix_spawnattr_destroy(void *attr)"),
-    attr_setflags: f("int posix_spawnattr_setflags(void *attr, short flags)"),
-    attr_setsigmask: f("int posix_spawnattr_setsigmask(void *attr, const void *set)"),
-    attr_setsigdefault: f("int posix_spawnattr_setsigdefault(void *attr, const void *set)"),
-    sigemptyset: f("int sigemptyset(void *set)"),
-    sigfillset: f("int sigfillset(void *set)"),
-    pipe2: f("int pipe2(_Out_ int *fds, int flags)"),
-    fcntl: f("int fcntl(int fd, int cmd, int arg)"),
-    kill: f("int kill(int pid, int sig)"),
-    waitpid: f("int waitpid(int pid, _Out_ int *status, int options)") as AsyncFn,
-    close: f("int close(int fd)"),
-  };
+    fa_init: "int posix_spawn_file_actions_init(void *fa)",
+    fa_destroy: "int posix_spawn_file_actions_destroy(void *fa)",
+    fa_adddup2: "int posix_spawn_file_actions_adddup2(void *fa, int fd, int newfd)",
+    attr_init: "int posix_spawnattr_init(void *attr)",
+    attr_destroy: "int posix_spawnattr_destroy(void *attr)",
+    attr_setflags: "int posix_spawnattr_setflags(void *attr, short flags)",
+    attr_setsigmask: "int posix_spawnattr_setsigmask(void *attr, const void *set)",
+    attr_setsigdefault: "int posix_spawnattr_setsigdefault(void *attr, const void *set)",
+    sigemptyset: "int sigemptyset(void *set)",
+    sigfillset: "int sigfillset(void *set)",
+    pipe2: "int pipe2(_Out_ int *fds, int flags)",
+    fcntl: "int fcntl(int fd, int cmd, int arg)",
+    kill: "int kill(int pid, int sig)",
+    waitpid: "int waitpid(int pid, _Out_ int *status, int options)",
+    close: "int close(int fd)",
+  });
   return spawnLibc;
 }
 
 /**
- * Whether {@link posixSpawn} can run here (koffi loads and libc has posix_spawn).
+ * Whether {@link posixSpawn} can run here (the FFI loads and libc has posix_spawn).
  *
  * @example
  * const spawner = posixSpawnAvailable() ? posixSpawn : nodeSpawn;
@@ -154,6 +156,8 @@ const OPAQUE_BYTES = 512;
 /** sigset_t is 128 bytes in glibc. */
 const SIGSET_BYTES = 128;
 const READ_CHUNK = 64 * 1024;
+/** Under Bun: event-loop turns spent polling waitpid before falling back to timers. */
+const POLL_TURNS = 200;
 
 function signalName(n: number): NodeJS.Signals | null {
   for (const [k, v] of Object.entries(osConstants.signals)) if (v === n) return k as NodeJS.Signals;
@@ -174,14 +178,43 @@ function spawnError(path: string, errno: number): NodeJS.ErrnoException {
 function makePipe(c: SpawnLibc): [number, number] {
   const fds = new Int32Array(2);
   if (c.pipe2(fds, O_CLOEXEC) !== 0) {
-    const errno = loadKoffi().errno();
+    const errno = lastCallErrno();
     throw new CniError(ErrorCode.IoFailure, `pipe2 failed: ${errnoName(errno)}`);
   }
   return [fds[0] as number, fds[1] as number];
 }
 
-/** Reads `fd` to EOF on a pool thread, then closes it. */
+/** The part of Bun's global used for the pipes under Bun. */
+interface BunPipes {
+  file(fd: number): { stream(): AsyncIterable<Uint8Array> };
+  write(destination: unknown, data: Uint8Array): Promise<number>;
+}
+
+/**
+ * Under Bun: its own poll-driven pipe reader and writer. Its fs.read/fs.write run blocking on a
+ * thread pool as small as the CPU count (2 here): one read blocked on an idle stderr and one
+ * write blocked on a full stdin pipe would leave no thread to read stdout, and the child,
+ * blocked writing it, would never read the rest of its stdin.
+ */
+function bunPipes(): BunPipes | undefined {
+  return asyncOnPoolThread() ? undefined : (globalThis as unknown as { Bun: BunPipes }).Bun;
+}
+
+/** Reads `fd` to EOF (on a pool thread; under Bun, on its event loop), then closes it. */
 function drain(fd: number): Promise<Buffer> {
+  const bun = bunPipes();
+  if (bun) {
+    return (async () => {
+      const chunks: Uint8Array[] = [];
+      try {
+        for await (const chunk of bun.file(fd).stream()) chunks.push(chunk);
+      } catch {
+        // a read error ends the output as EOF does, as on the pool path
+      }
+      fsClose(fd, () => {});
+      return Buffer.concat(chunks);
+    })();
+  }
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     const next = () => {
@@ -210,6 +243,12 @@ function drain(fd: number): Promise<Buffer> {
  * is not our failure.
  */
 function feed(fd: number, data: Buffer): void {
+  const bun = bunPipes();
+  if (bun) {
+    const close = () => fsClose(fd, () => {});
+    bun.write(bun.file(fd), data).then(close, close);
+    return;
+  }
   const writeFrom = (off: number) => {
     fsWrite(fd, data, off, data.length - off, null, (err, n) => {
       if (!err && off + n < data.length) writeFrom(off + n);
@@ -243,14 +282,14 @@ function toCStrings(env: Readonly<Record<string, string>>): (string | null)[] {
  * @example
  * const { code, stdout } = await posixSpawn({ pluginPath: "/opt/cni/bin/host-local", stdin: conf, env: { CNI_COMMAND: "VERSION" } });
  * @throws an Error with `code`/`errno`/`syscall` like `child_process.spawn`'s when the program
- *   cannot be started; {@link CniError} code 999 when koffi cannot be loaded.
+ *   cannot be started; {@link CniError} code 999 when the FFI cannot be loaded.
  * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#section-2-execution-protocol
  */
 export function posixSpawn(request: SpawnRequest): Promise<SpawnOutcome> {
   try {
     return start(request);
   } catch (err) {
-    return Promise.reject(err); // koffi missing, a NUL in env: rejected like a failed spawn
+    return Promise.reject(err); // no FFI, a NUL in env: rejected like a failed spawn
   }
 }
 
@@ -384,10 +423,18 @@ function supervise(
         const status = new Int32Array(1);
         let delay = 1;
         let waited = false;
+        let turns = 0;
         const reap = () => {
           const r = c.waitpid(pid, status, WNOHANG);
           if (r === 0) {
-            if (!waited) {
+            if (!asyncOnPoolThread() && turns < POLL_TURNS) {
+              // Bun: no thread to block in waitpid; the child is exiting (its pipes closed):
+              // look again on the next event-loop turns, then with timers
+              turns++;
+              setImmediate(reap);
+              return;
+            }
+            if (!waited && asyncOnPoolThread()) {
               // Its pipes close before it becomes a zombie (the kernel closes a dying process's
               // files first): wait for that on a pool thread, a matter of microseconds. Not
               // polled with timers, which would add a millisecond to most calls.

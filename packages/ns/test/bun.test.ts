@@ -1,6 +1,6 @@
 // The native layer under Bun (cnikit-build --target bun / bun-shared, with the pinned
-// @oven/bun-linux-x64 bun): koffi loads through Bun's N-API, and the setns window rule holds for
-// Bun's own threads as it does for libuv's (the pool test of bundle.test.ts, run by Bun).
+// @oven/bun-linux-x64 bun): libc through bun:ffi, and the setns window rule holds for Bun's own
+// threads as it does for libuv's (the pool test of bundle.test.ts, run by Bun).
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
