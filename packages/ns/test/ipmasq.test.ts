@@ -5,7 +5,10 @@ import { nsName, uniq, withNetns } from "./helpers.js";
 
 function nftTable(): string {
   try {
-    return execFileSync("nft", ["list", "table", "inet", IPMASQ_NFT_TABLE], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
+    return execFileSync("nft", ["list", "table", "inet", IPMASQ_NFT_TABLE], {
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "ignore"],
+    });
   } catch {
     return "";
   }
@@ -14,7 +17,10 @@ const natRules = (cmd = "iptables") => execFileSync(cmd, ["-w", "-t", "nat", "-S
 
 const ipNat = () => {
   try {
-    return execFileSync("nft", ["list", "table", "ip", "nat"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
+    return execFileSync("nft", ["list", "table", "ip", "nat"], {
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "ignore"],
+    });
   } catch {
     return "";
   }
@@ -28,10 +34,12 @@ beforeAll(() => {
 afterAll(() => {
   // remove the shared table only if this file created it and nothing else uses it now
   const t = nftTable();
-  if (!tableExisted && t && !/masquerade comment/.test(t)) execFileSync("nft", ["delete", "table", "inet", IPMASQ_NFT_TABLE]);
+  if (!tableExisted && t && !/masquerade comment/.test(t))
+    execFileSync("nft", ["delete", "table", "inet", IPMASQ_NFT_TABLE]);
   // iptables-nft creates `table ip nat` on first use: drop it again if we created it and it holds no rules
   const n = ipNat();
-  if (!ipNatExisted && n && !/\n\s+(?!type )[a-z].*(jump|goto|masquerade|accept|counter)/.test(n)) execFileSync("nft", ["delete", "table", "ip", "nat"]);
+  if (!ipNatExisted && n && !/\n\s+(?!type )[a-z].*(jump|goto|masquerade|accept|counter)/.test(n))
+    execFileSync("nft", ["delete", "table", "ip", "nat"]);
 });
 
 describe("ip masquerade", () => {
@@ -125,11 +133,16 @@ describe("ip masquerade", () => {
   it("acts in options.netns: the rules live in that namespace's firewall only", async () => {
     await withNetns(1, async (ns) => {
       const inNs = (cmd: string, args: string[]) =>
-        execFileSync("ip", ["netns", "exec", nsName(ns), cmd, ...args], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
+        execFileSync("ip", ["netns", "exec", nsName(ns), cmd, ...args], {
+          encoding: "utf8",
+          stdio: ["ignore", "pipe", "ignore"],
+        });
       const network = uniq("cknet", 6);
       const a = { network, containerId: uniq("ctr", 8), ifName: "eth0", ips: ["10.235.0.5/16"], netns: ns };
       expect(await setupIpMasq({ ...a, backend: "nftables" })).toBe("nftables");
-      expect(inNs("nft", ["list", "table", "inet", IPMASQ_NFT_TABLE])).toMatch(/ip saddr 10\.235\.0\.5 ip daddr != 10\.235\.0\.0\/16 masquerade/);
+      expect(inNs("nft", ["list", "table", "inet", IPMASQ_NFT_TABLE])).toMatch(
+        /ip saddr 10\.235\.0\.5 ip daddr != 10\.235\.0\.0\/16 masquerade/,
+      );
       expect(nftTable()).not.toContain(a.containerId);
       expect(await setupIpMasq({ ...a, backend: "iptables" })).toBe("iptables");
       const chain = ipMasqChainName(network, a.containerId);

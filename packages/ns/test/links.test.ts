@@ -1,7 +1,5 @@
 import { describe, expect, it } from "vitest";
-import {
-  CniError,
-} from "@cnikit/spec";
+import { CniError } from "@cnikit/spec";
 import {
   LinkExistsError,
   LinkNotFoundError,
@@ -58,7 +56,10 @@ describe("links", () => {
         () => ns.addRoute({ dst: "10.9.0.0/16", dev: "nope0" }),
         () => ns.setBridgePort("nope0", { hairpin: true }),
       ]) {
-        const err = await op().then(() => undefined, (e: unknown) => e);
+        const err = await op().then(
+          () => undefined,
+          (e: unknown) => e,
+        );
         expect(err instanceof LinkNotFoundError, String(err)).toBe(true);
         expect(err instanceof CniError).toBe(true);
       }
@@ -82,7 +83,9 @@ describe("links", () => {
       // idempotent
       const again = await ensureBridge({ name: "br0", netns: ns, addresses: ["10.77.0.1/24"] });
       expect(again.index).toBe(br.index);
-      await expect(ensureBridge({ name: "br0", netns: ns, addresses: ["10.78.0.1/24"] })).rejects.toThrow(/already has an IP address/);
+      await expect(ensureBridge({ name: "br0", netns: ns, addresses: ["10.78.0.1/24"] })).rejects.toThrow(
+        /already has an IP address/,
+      );
       await ensureBridge({ name: "br0", netns: ns, addresses: ["10.78.0.1/24"], forceAddress: true });
       expect((await ns.listAddresses("br0", { family: 4 })).map((a) => a.cidr)).toEqual(["10.78.0.1/24"]);
 
@@ -108,7 +111,15 @@ describe("links", () => {
   it("vxlan: id, local, remote, port, learning are set", async () => {
     await withNetns(1, async (ns) => {
       await ns.createVeth({ name: "u0", peer: { name: "u1" } });
-      await ns.createVxlan({ name: "vx0", id: 4242, local: "192.0.2.1", remote: "192.0.2.2", port: 4790, learning: false, dev: "u0" });
+      await ns.createVxlan({
+        name: "vx0",
+        id: 4242,
+        local: "192.0.2.1",
+        remote: "192.0.2.2",
+        port: 4790,
+        learning: false,
+        dev: "u0",
+      });
       const l = await ns.getLink("vx0");
       expect(l.kind).toBe("vxlan");
       const d = sh("ip", ["-n", nsName(ns), "-d", "link", "show", "vx0"]);
@@ -116,7 +127,9 @@ describe("links", () => {
       expect(d).toMatch(/dstport 4790/);
       expect(d).toMatch(/nolearning/);
       await ns.createVxlan({ name: "vx6", id: 7, local: "fd00::1", group: "ff05::100", dev: "u0" });
-      expect(sh("ip", ["-n", nsName(ns), "-d", "link", "show", "vx6"])).toMatch(/vxlan id 7 group ff05::100 local fd00::1 dev u0.*dstport 4789/s);
+      expect(sh("ip", ["-n", nsName(ns), "-d", "link", "show", "vx6"])).toMatch(
+        /vxlan id 7 group ff05::100 local fd00::1 dev u0.*dstport 4789/s,
+      );
       await expect(ns.createVxlan({ name: "vx1", id: 1 << 24 })).rejects.toThrow(/invalid VXLAN id/);
     });
   });
@@ -153,7 +166,15 @@ describe("links", () => {
     await withNetns(2, async (ctr, host) => {
       await ensureBridge({ name: "cni0", netns: host });
       const mac = randomMac();
-      const pair = await setupVeth({ netns: ctr, ifName: "eth0", mtu: 1400, mac, master: "cni0", hostNetns: host, hairpin: true });
+      const pair = await setupVeth({
+        netns: ctr,
+        ifName: "eth0",
+        mtu: 1400,
+        mac,
+        master: "cni0",
+        hostNetns: host,
+        hairpin: true,
+      });
       expect(pair.container).toMatchObject({ name: "eth0", mtu: 1400, mac, up: false, kind: "veth" });
       expect(pair.host.name).toMatch(/^veth[0-9a-f]{8}$/);
       expect(pair.host).toMatchObject({ up: true, mtu: 1400, master: (await host.getLink("cni0")).index });
@@ -166,7 +187,9 @@ describe("links", () => {
       expect(e1 instanceof LinkExistsError).toBe(true);
       expect((e1 as Error).message).toMatch(/container veth name \("eth0"\) peer provided/);
       // given host name taken
-      const e2 = await setupVeth({ netns: ctr, ifName: "eth1", hostIfName: pair.host.name, hostNetns: host }).catch((e: unknown) => e);
+      const e2 = await setupVeth({ netns: ctr, ifName: "eth1", hostIfName: pair.host.name, hostNetns: host }).catch(
+        (e: unknown) => e,
+      );
       expect(e2 instanceof LinkExistsError).toBe(true);
       expect(await ctr.findLink("eth1")).toBeUndefined();
       // given host name free
@@ -174,7 +197,9 @@ describe("links", () => {
       const p2 = await setupVeth({ netns: ctr, ifName: "eth1", hostIfName: name, hostNetns: host });
       expect(p2.host.name).toBe(name);
       // missing master: nothing left behind
-      const e3 = await setupVeth({ netns: ctr, ifName: "eth2", master: "nobr0", hostNetns: host }).catch((e: unknown) => e);
+      const e3 = await setupVeth({ netns: ctr, ifName: "eth2", master: "nobr0", hostNetns: host }).catch(
+        (e: unknown) => e,
+      );
       expect(e3 instanceof LinkNotFoundError).toBe(true);
       expect(await ctr.findLink("eth2")).toBeUndefined();
       expect((await host.listLinks()).filter((l) => l.kind === "veth")).toHaveLength(2);

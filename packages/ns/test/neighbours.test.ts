@@ -4,9 +4,14 @@ import { LinkNotFoundError, type Netns, NetlinkError, randomMac } from "../src/i
 import { nsName, ping, sh, withNetns } from "./helpers.js";
 
 /** The entries the kernel makes for a device's own multicast addresses. */
-const multicast = (mac: string | undefined): boolean => mac?.startsWith("33:33:") === true || mac?.startsWith("01:00:5e:") === true;
+const multicast = (mac: string | undefined): boolean =>
+  mac?.startsWith("33:33:") === true || mac?.startsWith("01:00:5e:") === true;
 
-const errorOf = (p: Promise<unknown>): Promise<unknown> => p.then(() => undefined, (e: unknown) => e);
+const errorOf = (p: Promise<unknown>): Promise<unknown> =>
+  p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
 
 /** `ip -j neigh show` (and `show proxy`) in the netns: "ip mac state" lines, sorted. */
 function ipNeigh(ns: Netns, dev: string): string[] {
@@ -14,14 +19,24 @@ function ipNeigh(ns: Netns, dev: string): string[] {
   const rows = JSON.parse(sh("ip", ["-j", "-n", nsName(ns), "neigh", "show", "nud", "all", "dev", dev])) as Row[];
   const proxies = JSON.parse(sh("ip", ["-j", "-n", nsName(ns), "neigh", "show", "proxy", "dev", dev])) as Row[];
   return [
-    ...rows.filter((r) => !multicast(r.lladdr)).map((r) => `${r.dst} ${r.lladdr ?? "-"} ${(r.state ?? []).join(",").toLowerCase()}`),
+    ...rows
+      .filter((r) => !multicast(r.lladdr))
+      .map((r) => `${r.dst} ${r.lladdr ?? "-"} ${(r.state ?? []).join(",").toLowerCase()}`),
     ...proxies.map((r) => `${r.dst} - proxy`),
   ].sort();
 }
 
 /** `bridge -j fdb show dev X` in the netns: "mac dst port vni flags state" lines, sorted. */
 function bridgeFdb(ns: Netns, dev: string): string[] {
-  type Row = { mac: string; dst?: string; port?: number; vni?: number; flags?: string[]; master?: string; state?: string };
+  type Row = {
+    mac: string;
+    dst?: string;
+    port?: number;
+    vni?: number;
+    flags?: string[];
+    master?: string;
+    state?: string;
+  };
   const rows = JSON.parse(sh("bridge", ["-j", "-n", nsName(ns), "fdb", "show", "dev", dev])) as Row[];
   return rows
     .filter((r) => !multicast(r.mac))
@@ -94,7 +109,14 @@ describe("neighbours", () => {
         proxy: false,
         router: false,
       });
-      expect(v4).toContainEqual({ ip: "10.9.0.9", link: "e0", linkIndex: e0.index, state: "none", proxy: true, router: false });
+      expect(v4).toContainEqual({
+        ip: "10.9.0.9",
+        link: "e0",
+        linkIndex: e0.index,
+        state: "none",
+        proxy: true,
+        router: false,
+      });
       expect(v4.every((n) => !n.ip.includes(":"))).toBe(true);
       const v6 = await ns.listNeighbours({ family: 6 });
       expect(v6.map((n) => n.ip).sort()).toEqual(expect.arrayContaining(["fd09::2", "fd09::9"]));
@@ -112,7 +134,13 @@ describe("neighbours", () => {
       await ns.replaceNeighbour({ link: "e0", ip: "10.9.0.2", mac: m2, state: "stale" });
       await ns.replaceNeighbour({ link: e0.index, ip: "10.9.0.3", mac: m1 }); // replace creates, and takes an index
       expect(ipNeigh(ns, "e0")).toEqual(
-        [`10.9.0.2 ${m2} stale`, `10.9.0.3 ${m1} permanent`, "10.9.0.9 - proxy", `fd09::2 ${m3} noarp`, "fd09::9 - proxy"].sort(),
+        [
+          `10.9.0.2 ${m2} stale`,
+          `10.9.0.3 ${m1} permanent`,
+          "10.9.0.9 - proxy",
+          `fd09::2 ${m3} noarp`,
+          "fd09::9 - proxy",
+        ].sort(),
       );
       expect(await ourNeigh(ns, "e0")).toEqual(ipNeigh(ns, "e0"));
 
@@ -143,19 +171,49 @@ describe("neighbours", () => {
     await withNetns(1, async (ns) => {
       await ns.createVeth({ name: "e0", peer: { name: "e1" } });
       const cases: [() => Promise<unknown>, RegExp][] = [
-        [() => ns.addNeighbour({ link: "e0", ip: "10.9.0.2", mac: "zz:00" }), /^add neighbour 10\.9\.0\.2 dev e0: invalid MAC address "zz:00"$/],
-        [() => ns.addNeighbour({ link: "e0", ip: "10.9.0.300", mac: randomMac() }), /^add neighbour 10\.9\.0\.300 dev e0: invalid IP address "10\.9\.0\.300"$/],
-        [() => ns.addNeighbour({ link: "e0", ip: "10.9.0.0/24", mac: randomMac() }), /invalid IP address "10\.9\.0\.0\/24"/],
-        [() => ns.addNeighbour({ link: "e0", ip: "10.9.0.2" }), /^add neighbour 10\.9\.0\.2 dev e0: a MAC address is needed for state permanent$/],
-        [() => ns.replaceNeighbour({ link: "e0", ip: "10.9.0.2", mac: randomMac(), state: "bogus" as "stale" }), /^replace neighbour 10\.9\.0\.2 dev e0: invalid neighbour state "bogus"$/],
-        [() => ns.addNeighbour({ link: "e0", ip: "10.9.0.2", mac: randomMac(), proxy: true }), /a proxy entry takes no MAC address/],
-        [() => ns.deleteNeighbour({ link: "e0", ip: "nope" }), /^delete neighbour nope dev e0: invalid IP address "nope"$/],
-        [() => ns.addFdbEntry({ link: "e0", mac: "01:02:03" }), /^add fdb entry 01:02:03 dev e0: invalid MAC address "01:02:03"$/],
-        [() => ns.addFdbEntry({ link: "e0", mac: randomMac(), dst: "300.1.1.1" }), /dev e0: invalid IP address "300\.1\.1\.1"$/],
+        [
+          () => ns.addNeighbour({ link: "e0", ip: "10.9.0.2", mac: "zz:00" }),
+          /^add neighbour 10\.9\.0\.2 dev e0: invalid MAC address "zz:00"$/,
+        ],
+        [
+          () => ns.addNeighbour({ link: "e0", ip: "10.9.0.300", mac: randomMac() }),
+          /^add neighbour 10\.9\.0\.300 dev e0: invalid IP address "10\.9\.0\.300"$/,
+        ],
+        [
+          () => ns.addNeighbour({ link: "e0", ip: "10.9.0.0/24", mac: randomMac() }),
+          /invalid IP address "10\.9\.0\.0\/24"/,
+        ],
+        [
+          () => ns.addNeighbour({ link: "e0", ip: "10.9.0.2" }),
+          /^add neighbour 10\.9\.0\.2 dev e0: a MAC address is needed for state permanent$/,
+        ],
+        [
+          () => ns.replaceNeighbour({ link: "e0", ip: "10.9.0.2", mac: randomMac(), state: "bogus" as "stale" }),
+          /^replace neighbour 10\.9\.0\.2 dev e0: invalid neighbour state "bogus"$/,
+        ],
+        [
+          () => ns.addNeighbour({ link: "e0", ip: "10.9.0.2", mac: randomMac(), proxy: true }),
+          /a proxy entry takes no MAC address/,
+        ],
+        [
+          () => ns.deleteNeighbour({ link: "e0", ip: "nope" }),
+          /^delete neighbour nope dev e0: invalid IP address "nope"$/,
+        ],
+        [
+          () => ns.addFdbEntry({ link: "e0", mac: "01:02:03" }),
+          /^add fdb entry 01:02:03 dev e0: invalid MAC address "01:02:03"$/,
+        ],
+        [
+          () => ns.addFdbEntry({ link: "e0", mac: randomMac(), dst: "300.1.1.1" }),
+          /dev e0: invalid IP address "300\.1\.1\.1"$/,
+        ],
         [() => ns.addFdbEntry({ link: "e0", mac: randomMac(), port: 70000 }), /invalid port 70000 \(1\.\.65535\)/],
         [() => ns.addFdbEntry({ link: "e0", mac: randomMac(), vni: 1 << 24 }), /invalid VNI 16777216/],
         [() => ns.addFdbEntry({ link: "e0", mac: randomMac(), self: false }), /needs self or master/],
-        [() => ns.addFdbEntry({ link: "e0", mac: randomMac(), state: "stale" as "static" }), /invalid FDB entry state "stale"/],
+        [
+          () => ns.addFdbEntry({ link: "e0", mac: randomMac(), state: "stale" as "static" }),
+          /invalid FDB entry state "stale"/,
+        ],
       ];
       for (const [p, re] of cases) {
         const err = await errorOf(p());
@@ -205,8 +263,18 @@ describe("fdb", () => {
         master: false,
         state: "permanent",
       });
-      expect(listed.filter((e) => e.mac === zero).map((e) => e.dst).sort()).toEqual(["192.168.77.3", "192.168.77.4"]);
-      expect(listed.find((e) => e.mac === m2)).toMatchObject({ dst: "192.168.77.6", port: 4790, vni: 7, state: "static" });
+      expect(
+        listed
+          .filter((e) => e.mac === zero)
+          .map((e) => e.dst)
+          .sort(),
+      ).toEqual(["192.168.77.3", "192.168.77.4"]);
+      expect(listed.find((e) => e.mac === m2)).toMatchObject({
+        dst: "192.168.77.6",
+        port: 4790,
+        vni: 7,
+        state: "static",
+      });
       expect(await ourFdb(ns, "vx.1")).toEqual(
         [
           `${m1} 192.168.77.2 - - self permanent`,
@@ -277,7 +345,12 @@ describe("vxlan for an overlay", () => {
       expect(vx.vxlan).toEqual({ id: 1, local, dev: u0.index, port: 8472, learning: false, gbp: true, ttl: 64 });
       const d = sh("ip", ["-n", nsName(ns), "-d", "link", "show", "vx.1"]);
       expect(d).toContain(`link/ether ${vx.mac} `);
-      expect(d).toMatch(new RegExp(`vxlan id 1 local ${local.replaceAll(".", "\\.")} dev u0 .*dstport 8472 .*nolearning .*ttl 64 .*gbp`, "s"));
+      expect(d).toMatch(
+        new RegExp(
+          `vxlan id 1 local ${local.replaceAll(".", "\\.")} dev u0 .*dstport 8472 .*nolearning .*ttl 64 .*gbp`,
+          "s",
+        ),
+      );
       expect(vx.mac).toMatch(/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/);
       expect((await ns.listLinks()).find((l) => l.name === "vx.1")?.vxlan).toEqual(vx.vxlan);
 
@@ -313,14 +386,18 @@ describe("vxlan for an overlay", () => {
       await ns.addAddress("vx.1", "10.244.0.0/32");
       // without onlink the gateway is not on any connected network
       const noOnlink = await errorOf(ns.addRoute({ dst: "10.244.1.0/24", gw: "10.244.1.0", dev: "vx.1" }));
-      expect(noOnlink instanceof NetlinkError && noOnlink.msg).toMatch(/^add route 10\.244\.1\.0\/24 via 10\.244\.1\.0 dev vx\.1: E/);
+      expect(noOnlink instanceof NetlinkError && noOnlink.msg).toMatch(
+        /^add route 10\.244\.1\.0\/24 via 10\.244\.1\.0 dev vx\.1: E/,
+      );
       await program();
 
       const vx = await ns.getLink("vx.1");
       expect(await ns.listRoutes({ dev: "vx.1", family: 4 })).toContainEqual(
         expect.objectContaining({ dst: "10.244.1.0/24", gw: "10.244.1.0", dev: vx.index, onlink: true }),
       );
-      expect(sh("ip", ["-n", nsName(ns), "route", "show", "10.244.1.0/24"])).toMatch(/via 10\.244\.1\.0 dev vx\.1 onlink/);
+      expect(sh("ip", ["-n", nsName(ns), "route", "show", "10.244.1.0/24"])).toMatch(
+        /via 10\.244\.1\.0 dev vx\.1 onlink/,
+      );
       expect(ipNeigh(ns, "vx.1")).toEqual([`10.244.1.0 ${vtep} permanent`]);
       expect(bridgeFdb(ns, "vx.1")).toEqual([`${vtep} 192.168.77.2 - - self permanent`]);
 
@@ -346,7 +423,17 @@ describe("vxlan for an overlay", () => {
       for (const h of [one, two]) {
         await h.ns.addAddress("eth0", `${h.under}/24`);
         await h.ns.setLinkUp("eth0");
-        await h.ns.createVxlan({ name: "vx.1", id: 1, local: h.under, dev: "eth0", port: 8472, learning: false, mac: h.mac, mtu: 1450, up: true });
+        await h.ns.createVxlan({
+          name: "vx.1",
+          id: 1,
+          local: h.under,
+          dev: "eth0",
+          port: 8472,
+          learning: false,
+          mac: h.mac,
+          mtu: 1450,
+          up: true,
+        });
         await h.ns.addAddress("vx.1", `10.244.${h.subnet}.0/32`);
       }
       for (const [me, peer] of [
@@ -355,7 +442,12 @@ describe("vxlan for an overlay", () => {
       ] as const) {
         await me.ns.addNeighbour({ link: "vx.1", ip: `10.244.${peer.subnet}.0`, mac: peer.mac });
         await me.ns.addFdbEntry({ link: "vx.1", mac: peer.mac, dst: peer.under });
-        await me.ns.addRoute({ dst: `10.244.${peer.subnet}.0/24`, gw: `10.244.${peer.subnet}.0`, dev: "vx.1", onlink: true });
+        await me.ns.addRoute({
+          dst: `10.244.${peer.subnet}.0/24`,
+          gw: `10.244.${peer.subnet}.0`,
+          dev: "vx.1",
+          onlink: true,
+        });
       }
       expect(ping(h1, "10.244.1.0")).toBe(true);
       expect(ping(h2, "10.244.0.0")).toBe(true);

@@ -14,7 +14,12 @@ describe("posixSpawn and Netns", () => {
       const inside = ns.run(() => readlinkSync("/proc/thread-self/ns/net"));
       expect(inside).not.toBe(hostNs);
       await ns.listLinks(); // a request on the container's socket
-      const r = await posixSpawn({ pluginPath: "/bin/sh", args: ["-c", "readlink /proc/self/ns/net"], stdin: "", env: {} });
+      const r = await posixSpawn({
+        pluginPath: "/bin/sh",
+        args: ["-c", "readlink /proc/self/ns/net"],
+        stdin: "",
+        env: {},
+      });
       expect(r.stdout.toString().trim()).toBe(hostNs);
     } finally {
       ns.close();

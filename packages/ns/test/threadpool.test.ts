@@ -38,7 +38,10 @@ describe("thread-pool rule", () => {
         const names = devNames(r);
         expect(names).not.toContain(inner);
         // other tests may add/remove host links concurrently: compare on the stable ones
-        for (const n of ["lo", ...hostDevs.filter((d) => hostSet.has(d) && !d.startsWith("ck") && !d.startsWith("veth"))]) {
+        for (const n of [
+          "lo",
+          ...hostDevs.filter((d) => hostSet.has(d) && !d.startsWith("ck") && !d.startsWith("veth")),
+        ]) {
           expect(names).toContain(n);
         }
       }

@@ -41,7 +41,9 @@ describe("traffic between namespaces", () => {
         ]),
       );
       const r3 = await c3.listRoutes({ dev: "eth0" });
-      expect(r3.filter((r) => r.family === 4)).toEqual([expect.objectContaining({ dst: "0.0.0.0/0", gw: `10.${a}.2.1`, onlink: true })]);
+      expect(r3.filter((r) => r.family === 4)).toEqual([
+        expect.objectContaining({ dst: "0.0.0.0/0", gw: `10.${a}.2.1`, onlink: true }),
+      ]);
 
       expect(ping(c1, `10.${a}.1.3`)).toBe(true);
       expect(ping(c2, `10.${a}.1.2`)).toBe(true);
@@ -69,7 +71,9 @@ describe("traffic between namespaces", () => {
       expect(r).toMatchObject({ gw: `fd${h}::2`, metric: 50, mtu: 1300 });
       await expect(n1.addRoute({ dst: `fd${h}:99::/64`, gw: `fd${h}::2`, metric: 50 })).rejects.toThrow(/EEXIST/);
       await n1.addRoute({ dst: `10.${a}.9.0/24`, dev: "e1", table: 100 });
-      expect(await n1.listRoutes({ table: 100 })).toEqual([expect.objectContaining({ dst: `10.${a}.9.0/24`, table: 100 })]);
+      expect(await n1.listRoutes({ table: 100 })).toEqual([
+        expect.objectContaining({ dst: `10.${a}.9.0/24`, table: 100 }),
+      ]);
       await n1.deleteRoute({ dst: `10.${a}.9.0/24`, table: 100 });
       expect(await n1.listRoutes({ table: 100 })).toEqual([]);
       await n1.deleteRoute({ dst: `fd${h}:99::/64` });
@@ -91,8 +95,24 @@ describe("traffic between namespaces", () => {
         await ns.addAddress("under", ip);
         await ns.setLinkUp("under");
       }
-      await h1.createVxlan({ name: "vx0", id: 4000 + a, local: `192.168.${a}.1`, remote: `192.168.${a}.2`, port: 4789, dev: "under", learning: true });
-      await h2.createVxlan({ name: "vx0", id: 4000 + a, local: `192.168.${a}.2`, remote: `192.168.${a}.1`, port: 4789, dev: "under", learning: true });
+      await h1.createVxlan({
+        name: "vx0",
+        id: 4000 + a,
+        local: `192.168.${a}.1`,
+        remote: `192.168.${a}.2`,
+        port: 4789,
+        dev: "under",
+        learning: true,
+      });
+      await h2.createVxlan({
+        name: "vx0",
+        id: 4000 + a,
+        local: `192.168.${a}.2`,
+        remote: `192.168.${a}.1`,
+        port: 4789,
+        dev: "under",
+        learning: true,
+      });
       for (const [ns, ip] of [
         [h1, `10.${a}.50.1/24`],
         [h2, `10.${a}.50.2/24`],
