@@ -10,15 +10,16 @@
 import {
   closeSync,
   constants as fsConstants,
+  linkSync,
   mkdirSync,
   openSync,
   readdirSync,
   readFileSync,
+  renameSync,
   unlinkSync,
   writeFileSync,
-  writeSync,
 } from "node:fs";
-import { join, resolve } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import { flock } from "@cnikit/native";
 import { type Attachment, CniError, ErrorCode, tryParseIp } from "@cnikit/spec";
 
@@ -33,6 +34,8 @@ export const DEFAULT_DATA_DIR = "/var/lib/cni/networks";
 const LAST_IP_PREFIX = "last_reserved_ip.";
 const LOCK_FILE = "lock";
 const LINE_BREAK = "\r\n";
+/** Files being written under the lock (never an IP, so never a lease, for Go's plugin either). */
+const TMP_PREFIX = ".tmp-";
 
 /**
  * Takes and drops an exclusive lock on an open file descriptor. The default is flock(2)
@@ -88,6 +91,26 @@ const localQueues = new Map<string, Promise<void>>();
 
 function ioError(err: unknown, what: string): CniError {
   return new CniError(ErrorCode.Internal, `${what}: ${(err as Error).message}`, undefined, { cause: err });
+}
+
+function removeQuietly(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch {
+    /* already gone */
+  }
+}
+
+/** Writes `path` through a temporary file and rename(2): readers see the old or the new text, never a part. */
+function replaceFile(path: string, text: string): void {
+  const tmp = join(dirname(path), `${TMP_PREFIX}${basename(path)}`);
+  try {
+    writeFileSync(tmp, text, { mode: 0o600 });
+    renameSync(tmp, path);
+  } catch (err) {
+    removeQuietly(tmp);
+    throw err;
+  }
 }
 
 function leaseKey(containerId: string, ifName: string): string {
@@ -189,42 +212,33 @@ export class HostLocalStore {
   }
 
   /**
-   * Reserves `ip` for (containerId, ifName): creates its file exclusively (mode 0600) and records
-   * it in `last_reserved_ip.<rangeId>`. Returns false when the IP is already taken.
+   * Reserves `ip` for (containerId, ifName) and records it in `last_reserved_ip.<rangeId>`.
+   * Returns false when the IP is already taken. Crash- and disk-full-safe: the lease file is
+   * written in full under a temporary name, then linked to its IP name (link(2) fails when the
+   * name exists, as Go's O_EXCL create does), so a lease file is never empty or partial;
+   * `last_reserved_ip` is replaced by rename. When anything fails, nothing is left reserved.
    *
-   * @throws CniError on an I/O error other than "exists".
+   * @throws CniError code 999 on an I/O error other than "exists" (`write <dir>/<ip>: ENOSPC: no space left on device, ...`).
    * @example store.reserve("ctr1", "eth0", "10.1.0.5", "0") // true
    */
   reserve(containerId: string, ifName: string, ip: string, rangeId: string): boolean {
     const path = join(this.dir, ip);
-    let fd: number;
+    const tmp = join(this.dir, `${TMP_PREFIX}${ip}`);
     try {
-      fd = openSync(path, fsConstants.O_RDWR | fsConstants.O_CREAT | fsConstants.O_EXCL, 0o600);
+      writeFileSync(tmp, leaseKey(containerId, ifName), { mode: 0o600 });
+      linkSync(tmp, path);
     } catch (err) {
+      removeQuietly(tmp);
       if ((err as NodeJS.ErrnoException).code === "EEXIST") return false;
-      throw ioError(err, `open ${path}`);
-    }
-    try {
-      writeSync(fd, leaseKey(containerId, ifName));
-      closeSync(fd);
-    } catch (err) {
-      try {
-        closeSync(fd);
-      } catch {
-        /* ignore */
-      }
-      try {
-        unlinkSync(path);
-      } catch {
-        /* ignore */
-      }
       throw ioError(err, `write ${path}`);
     }
+    removeQuietly(tmp);
     const lastPath = join(this.dir, LAST_IP_PREFIX + rangeId);
     try {
-      writeFileSync(lastPath, ip, { mode: 0o600 });
+      replaceFile(lastPath, ip);
     } catch (err) {
-      throw ioError(err, `open ${lastPath}`);
+      removeQuietly(path);
+      throw ioError(err, `write ${lastPath}`);
     }
     return true;
   }
@@ -253,7 +267,7 @@ export class HostLocalStore {
       return;
     }
     for (const name of names) {
-      if (name === LOCK_FILE || name.startsWith(LAST_IP_PREFIX)) continue;
+      if (name === LOCK_FILE || name.startsWith(LAST_IP_PREFIX) || name.startsWith(TMP_PREFIX)) continue;
       const path = join(this.dir, name);
       let content: string;
       try {
@@ -346,7 +360,8 @@ export class HostLocalStore {
   /**
    * GC: releases every lease not held by one of `valid` (SPEC "GC", `cni.dev/valid-attachments`).
    * An old-format lease (ID only) is kept when any valid attachment has that container ID.
-   * `lock`, `last_reserved_ip.*` and files whose name is not an IP are never touched.
+   * `lock`, `last_reserved_ip.*` and files whose name is not an IP are never touched, except the
+   * temporary files (`.tmp-*`) a writer killed mid-write left.
    * Returns the IPs released.
    *
    * @throws CniError code 999 when a stale lease file exists but cannot be removed.
@@ -356,6 +371,12 @@ export class HostLocalStore {
     const keep = new Set(valid.map((a) => leaseKey(a.containerID, a.ifname)));
     const keepIds = new Set(valid.map((a) => a.containerID.trim()));
     const released: string[] = [];
+    // a temporary file seen under the lock is a leftover of a writer that died (SIGKILL, power loss)
+    try {
+      for (const name of readdirSync(this.dir)) if (name.startsWith(TMP_PREFIX)) removeQuietly(join(this.dir, name));
+    } catch {
+      /* the directory is read again below */
+    }
     for (const lease of this.listLeases()) {
       const held =
         lease.ifName === undefined ? keepIds.has(lease.containerId) : keep.has(leaseKey(lease.containerId, lease.ifName));
