@@ -11,6 +11,7 @@ import {
   closeSync,
   constants as fsConstants,
   linkSync,
+  lstatSync,
   mkdirSync,
   openSync,
   readdirSync,
@@ -19,7 +20,7 @@ import {
   unlinkSync,
   writeFileSync,
 } from "node:fs";
-import { basename, dirname, join, resolve } from "node:path";
+import { basename, dirname, isAbsolute, join } from "node:path";
 import { flock } from "@cnikit/native";
 import { type Attachment, CniError, ErrorCode, tryParseIp } from "@cnikit/spec";
 
@@ -93,6 +94,28 @@ function ioError(err: unknown, what: string): CniError {
   return new CniError(ErrorCode.Internal, `${what}: ${(err as Error).message}`, undefined, { cause: err });
 }
 
+/**
+ * The network name must be one plain path component and the data dir absolute without `..`:
+ * nothing host-local writes may land outside `<dataDir>/<network>/`.
+ */
+function assertContained(network: string, dataDir: string): void {
+  if (network === "" || network === "." || network === ".." || network.includes("/") || network.includes("\0")) {
+    throw new CniError(ErrorCode.InvalidNetworkConfig, `invalid network name for a host-local data dir: ${JSON.stringify(network)}`);
+  }
+  if (!isAbsolute(dataDir) || dataDir.split("/").includes("..") || dataDir.includes("\0")) {
+    throw new CniError(
+      ErrorCode.InvalidNetworkConfig,
+      `invalid host-local dataDir ${JSON.stringify(dataDir)}: must be an absolute path without ".."`,
+    );
+  }
+}
+
+/** Creates `path` exclusively with `text` (a symlink or file planted there is removed first, never followed). */
+function writeNew(path: string, text: string): void {
+  removeQuietly(path);
+  writeFileSync(path, text, { mode: 0o600, flag: "wx" });
+}
+
 function removeQuietly(path: string): void {
   try {
     unlinkSync(path);
@@ -105,7 +128,7 @@ function removeQuietly(path: string): void {
 function replaceFile(path: string, text: string): void {
   const tmp = join(dirname(path), `${TMP_PREFIX}${basename(path)}`);
   try {
-    writeFileSync(tmp, text, { mode: 0o600 });
+    writeNew(tmp, text);
     renameSync(tmp, path);
   } catch (err) {
     removeQuietly(tmp);
@@ -144,21 +167,30 @@ export class HostLocalStore {
 
   /**
    * Opens (creating with mode 0755 if needed) `<dataDir>/<network>` and its `lock` file.
+   * Nothing is ever written outside that directory: the network name must be one path
+   * component, the data dir absolute without `..`, the directory itself not a symlink, and
+   * symlinks planted in it are replaced, never followed.
    *
-   * @throws CniError code 999 when the directory or lock file cannot be created.
+   * @throws CniError code 7 for a network name or data dir that would escape, or a symlinked
+   *   network dir; code 999 when the directory or lock file cannot be created.
    * @example const store = await HostLocalStore.open("mynet");
    */
   static async open(network: string, options: HostLocalStoreOptions = {}): Promise<HostLocalStore> {
     const dataDir = options.dataDir === undefined || options.dataDir === "" ? DEFAULT_DATA_DIR : options.dataDir;
-    const dir = resolve(join(dataDir, network));
+    assertContained(network, dataDir);
+    const dir = join(dataDir, network);
     try {
       mkdirSync(dir, { recursive: true, mode: 0o755 });
     } catch (err) {
       throw ioError(err, `mkdir ${dir}`);
     }
+    // a symlink planted at <dataDir>/<network> would send every lease write elsewhere
+    if (lstatSync(dir, { throwIfNoEntry: false })?.isDirectory() !== true) {
+      throw new CniError(ErrorCode.InvalidNetworkConfig, `host-local data dir ${dir} is not a directory (a symlink?): refused`);
+    }
     let fd: number;
     try {
-      fd = openSync(join(dir, LOCK_FILE), fsConstants.O_RDONLY | fsConstants.O_CREAT, 0o600);
+      fd = openSync(join(dir, LOCK_FILE), fsConstants.O_RDONLY | fsConstants.O_CREAT | fsConstants.O_NOFOLLOW, 0o600);
     } catch (err) {
       throw ioError(err, `open ${join(dir, LOCK_FILE)}`);
     }
@@ -225,7 +257,7 @@ export class HostLocalStore {
     const path = join(this.dir, ip);
     const tmp = join(this.dir, `${TMP_PREFIX}${ip}`);
     try {
-      writeFileSync(tmp, leaseKey(containerId, ifName), { mode: 0o600 });
+      writeNew(tmp, leaseKey(containerId, ifName));
       linkSync(tmp, path);
     } catch (err) {
       removeQuietly(tmp);
