@@ -39,7 +39,13 @@ function setup(ipamFixture: string) {
 describe("the IPAM delegate dies or hangs during ADD", () => {
   it("SIGKILLed delegate: a code-999 error naming the plugin and the signal, at once, rolled back", async () => {
     const t = setup("ipam-killed");
-    const add = await runRaw(bridgeBin, { command: "ADD", conf: t.conf, netns: t.netns, containerId: t.containerId, path: t.path });
+    const add = await runRaw(bridgeBin, {
+      command: "ADD",
+      conf: t.conf,
+      netns: t.netns,
+      containerId: t.containerId,
+      path: t.path,
+    });
     expect(add.code).toBe(1);
     expect(add.stdout.trim().split("\n")).toHaveLength(1);
     expect(add.json).toMatchObject({ code: 999 });

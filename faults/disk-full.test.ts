@@ -34,7 +34,9 @@ afterAll(() => {
 /** A fresh tmpfs of TMPFS_BYTES in a scratch dir (unmounted after the test). */
 function tmpfs(tag: string): string {
   const dir = (s as Scratch).dir(tag);
-  const r = spawnSync("mount", ["-t", "tmpfs", "-o", `size=${TMPFS_BYTES},mode=0755`, "tmpfs", dir], { encoding: "utf8" });
+  const r = spawnSync("mount", ["-t", "tmpfs", "-o", `size=${TMPFS_BYTES},mode=0755`, "tmpfs", dir], {
+    encoding: "utf8",
+  });
   if (r.status !== 0) throw new Error(`mount tmpfs: ${r.stderr}`);
   mounts.push(dir);
   return dir;
@@ -67,9 +69,11 @@ describe("host-local's store on a full disk", () => {
     try {
       fill(root);
       let err: unknown;
-      await store.withLock(() => store.reserve("c1", "eth0", "10.9.0.2", "0")).catch((e: unknown) => {
-        err = e;
-      });
+      await store
+        .withLock(() => store.reserve("c1", "eth0", "10.9.0.2", "0"))
+        .catch((e: unknown) => {
+          err = e;
+        });
       expect(err).toMatchObject({ code: 999 });
       expect((err as Error).message).toMatch(/^write .*10\.9\.0\.2: ENOSPC: no space left on device/);
       expect(dirContents(store.dir)).toEqual({});
@@ -157,7 +161,9 @@ describe("ADD with the data dir and the cache on a full disk", () => {
     expect(add.code).toBe(1);
     expect(add.stdout.trim().split("\n")).toHaveLength(1);
     expect(add.json.code).toBe(999);
-    expect(add.json.msg).toMatch(/^IPAM plugin host-local: failed to allocate for range 0: write .*: ENOSPC: no space left on device/);
+    expect(add.json.msg).toMatch(
+      /^IPAM plugin host-local: failed to allocate for range 0: write .*: ENOSPC: no space left on device/,
+    );
     expect(nsLinks(netns)).toEqual([]);
     expect(bridgePorts(bridge)).toEqual([]);
     const leasesAfterFailure = dirContents(join(dataDir, conf.name));
@@ -171,7 +177,13 @@ describe("ADD with the data dir and the cache on a full disk", () => {
       given.push(r.json.ips[0].address);
     }
     expect(new Set(given).size).toBe(5);
-    expect([...given].sort()).toEqual(["10.251.7.2/29", "10.251.7.3/29", "10.251.7.4/29", "10.251.7.5/29", "10.251.7.6/29"]);
+    expect([...given].sort()).toEqual([
+      "10.251.7.2/29",
+      "10.251.7.3/29",
+      "10.251.7.4/29",
+      "10.251.7.5/29",
+      "10.251.7.6/29",
+    ]);
     const full = await hl("ADD", "c5");
     expect(full.json.msg).toMatch(/no IP addresses available in range set/);
     for (const id of ["c0", "c1", "c2", "c3", "c4"]) expect((await hl("DEL", id)).code).toBe(0);
@@ -191,14 +203,20 @@ describe("ADD with the data dir and the cache on a full disk", () => {
         plugins: [{ type: "bridge", bridge, ipam: { type: "host-local", subnet: s.subnet(), dataDir } }],
       }),
     );
-    const cni = new CniRuntime({ path: [s.pluginDir({ bridge: bins.bridge, "host-local": bins.hostLocal })], cacheDir, stderr: null });
+    const cni = new CniRuntime({
+      path: [s.pluginDir({ bridge: bins.bridge, "host-local": bins.hostLocal })],
+      cacheDir,
+      stderr: null,
+    });
     const rt1 = { containerId: "c1", netns, ifName: "eth1" };
     const first = await cni.addNetworkList(list, rt1);
     const filler = fill(cacheDir);
     const rt2 = { containerId: "c2", netns, ifName: "eth2" };
     const err = await cni.addNetworkList(list, rt2).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 5 });
-    expect((err as Error).message).toMatch(/^failed to set network "fl\w+net" cached result: ENOSPC: no space left on device/);
+    expect((err as Error).message).toMatch(
+      /^failed to set network "fl\w+net" cached result: ENOSPC: no space left on device/,
+    );
     // only the earlier, complete entry; no temporary file
     expect(readdirSync(cacheDir).filter((f) => f !== ".filler")).toEqual(["results"]);
     expect(readdirSync(join(cacheDir, "results"))).toEqual([`${list.name}-c1-eth1`]);

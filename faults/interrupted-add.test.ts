@@ -9,7 +9,17 @@ import { spawnSync } from "node:child_process";
 import { CniRuntime, confListFromBytes } from "@cnikit/runtime";
 import type { Scratch } from "@cnikit/testing";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { FULL, GO_HOST_LOCAL, leftovers, median, netState, plugins, runRaw, scratch, waitProcessesGone } from "./lib.js";
+import {
+  FULL,
+  GO_HOST_LOCAL,
+  leftovers,
+  median,
+  netState,
+  plugins,
+  runRaw,
+  scratch,
+  waitProcessesGone,
+} from "./lib.js";
 
 /** Kill points per IPAM plugin: 50 in the full run, 12 in CI. */
 const POINTS = FULL ? 50 : 12;
@@ -48,16 +58,29 @@ function setup(ipamBin: string, cniVersion = "1.1.0") {
 async function warmUp(t: ReturnType<typeof setup>, netns: string): Promise<number> {
   const times: number[] = [];
   for (let i = 0; i < 5; i++) {
-    const add = await runRaw(bins.bridge, { command: "ADD", conf: t.conf, netns, containerId: `fl${t.s.id}w${i}`, path: t.path });
+    const add = await runRaw(bins.bridge, {
+      command: "ADD",
+      conf: t.conf,
+      netns,
+      containerId: `fl${t.s.id}w${i}`,
+      path: t.path,
+    });
     expect(add.code, add.stdout + add.stderr).toBe(0);
     times.push(add.ms);
-    const del = await runRaw(bins.bridge, { command: "DEL", conf: t.conf, netns, containerId: `fl${t.s.id}w${i}`, path: t.path });
+    const del = await runRaw(bins.bridge, {
+      command: "DEL",
+      conf: t.conf,
+      netns,
+      containerId: `fl${t.s.id}w${i}`,
+      path: t.path,
+    });
     expect(del.code, del.stdout).toBe(0);
   }
   return median(times);
 }
 
-const killPoints = (medianMs: number) => Array.from({ length: POINTS }, (_, i) => Math.round((medianMs * i) / (POINTS - 1)));
+const killPoints = (medianMs: number) =>
+  Array.from({ length: POINTS }, (_, i) => Math.round((medianMs * i) / (POINTS - 1)));
 
 describe.each([
   ["cnikit host-local", () => setup(bins.hostLocal)],
@@ -72,7 +95,14 @@ describe.each([
     const outcomes: string[] = [];
     for (const [i, at] of killPoints(med).entries()) {
       const containerId = `fl${t.s.id}k${i}`;
-      const add = await runRaw(bins.bridge, { command: "ADD", conf: t.conf, netns, containerId, path: t.path, killAfterMs: at });
+      const add = await runRaw(bins.bridge, {
+        command: "ADD",
+        conf: t.conf,
+        netns,
+        containerId,
+        path: t.path,
+        killAfterMs: at,
+      });
       outcomes.push(add.signal ?? `exit ${add.code}`);
       // what the runtime sends next: DEL of the same attachment, right away
       const del = await runRaw(bins.bridge, { command: "DEL", conf: t.conf, netns, containerId, path: t.path });
@@ -84,7 +114,6 @@ describe.each([
     // the points did interrupt ADDs (the first ones at least); the last may land after it finished
     expect(outcomes.filter((o) => o === "SIGKILL").length).toBeGreaterThan(POINTS / 3);
   }, 240_000);
-
 });
 
 describe("bridge SIGKILLed during ADD, then GC (cnikit host-local; Go's serves no GC)", () => {
@@ -121,7 +150,11 @@ describe("a runtime (@cnikit/runtime) times out during ADD", () => {
     const cni = new CniRuntime({ path: t.path, cacheDir, stderr: null });
     const { ipam, ...bridgeConf } = t.conf;
     const list = confListFromBytes(
-      JSON.stringify({ cniVersion: "1.1.0", name: t.network, plugins: [{ ...bridgeConf, ipam, name: undefined, cniVersion: undefined }] }),
+      JSON.stringify({
+        cniVersion: "1.1.0",
+        name: t.network,
+        plugins: [{ ...bridgeConf, ipam, name: undefined, cniVersion: undefined }],
+      }),
     );
     const start = netState({ ...t, netns: [netns], cacheDir });
     expect(start.cache).toEqual([]);
@@ -142,7 +175,9 @@ describe("a runtime (@cnikit/runtime) times out during ADD", () => {
     // killed ADDs that completed leave cache entries; GC with no valid attachment DELs them all
     for (let i = 0; i < 4; i++) {
       const rt = { containerId: `fl${t.s.id}x${i}`, netns: t.s.netns(`x${i}`), ifName: "eth0" };
-      await cni.addNetworkList(list, rt, { signal: AbortSignal.timeout(i === 0 ? 30_000 : Math.round((med * i) / 4)) }).catch(() => {});
+      await cni
+        .addNetworkList(list, rt, { signal: AbortSignal.timeout(i === 0 ? 30_000 : Math.round((med * i) / 4)) })
+        .catch(() => {});
       await waitProcessesGone(rt.containerId);
       if (i > 0) spawnSync("ip", ["netns", "delete", rt.netns.split("/").pop() as string]);
     }

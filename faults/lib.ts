@@ -96,7 +96,13 @@ export function runRaw(bin: string, o: RawOptions): Promise<RawRun> {
     child.on("close", (code, signal) => {
       for (const t of timers) clearTimeout(t);
       const stdout = Buffer.concat(out).toString("utf8");
-      const run: RawRun = { code, signal, stdout, stderr: Buffer.concat(err).toString("utf8"), ms: performance.now() - start };
+      const run: RawRun = {
+        code,
+        signal,
+        stdout,
+        stderr: Buffer.concat(err).toString("utf8"),
+        ms: performance.now() - start,
+      };
       try {
         if (stdout.trim() !== "") run.json = JSON.parse(stdout);
       } catch {
@@ -190,7 +196,13 @@ export interface NetState {
 }
 
 /** A snapshot of {@link NetState}. */
-export function netState(o: { network: string; dataDir: string; bridge: string; netns: string[]; cacheDir?: string }): NetState {
+export function netState(o: {
+  network: string;
+  dataDir: string;
+  bridge: string;
+  netns: string[];
+  cacheDir?: string;
+}): NetState {
   return {
     leases: listHostLocalLeases(o.dataDir, o.network),
     containerLinks: o.netns.flatMap((n) => nsLinks(n).map((l) => `${n}:${l}`)),

@@ -7,7 +7,17 @@
 import { spawnSync } from "node:child_process";
 import type { Scratch } from "@cnikit/testing";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { bridgePorts, leftovers, median, netState, nsLinks, plugins, runRaw, scratch, waitProcessesGone } from "./lib.js";
+import {
+  bridgePorts,
+  leftovers,
+  median,
+  netState,
+  nsLinks,
+  plugins,
+  runRaw,
+  scratch,
+  waitProcessesGone,
+} from "./lib.js";
 import { listHostLocalLeases } from "@cnikit/testing";
 
 let bins: { bridge: string; hostLocal: string };
@@ -42,8 +52,10 @@ function setup(extra: Record<string, unknown> = {}) {
     ...extra,
   };
   const path = [s.pluginDir({ bridge: bins.bridge, "host-local": bins.hostLocal })];
-  const add = (netns: string, containerId: string) => runRaw(bins.bridge, { command: "ADD", conf, netns, containerId, path });
-  const del = (netns: string, containerId: string) => runRaw(bins.bridge, { command: "DEL", conf, netns, containerId, path });
+  const add = (netns: string, containerId: string) =>
+    runRaw(bins.bridge, { command: "ADD", conf, netns, containerId, path });
+  const del = (netns: string, containerId: string) =>
+    runRaw(bins.bridge, { command: "DEL", conf, netns, containerId, path });
   return { s, bridge, dataDir, network, conf, path, add, del };
 }
 
@@ -61,7 +73,10 @@ describe("bridge ADD against a hostile kernel state", () => {
     ip("link", "add", t.bridge, "type", "veth", "peer", "name", peer);
     const netns = t.s.netns("a");
     const e = expectOneError(await t.add(netns, "c1"));
-    expect(e).toMatchObject({ code: 999, msg: `failed to create bridge "${t.bridge}": "${t.bridge}" already exists but is not a bridge` });
+    expect(e).toMatchObject({
+      code: 999,
+      msg: `failed to create bridge "${t.bridge}": "${t.bridge}" already exists but is not a bridge`,
+    });
     expect(nsLinks(netns)).toEqual([]);
     expect(listHostLocalLeases(t.dataDir, t.network)).toEqual([]);
     const still = spawnSync("ip", ["-d", "-o", "link", "show", t.bridge], { encoding: "utf8" }).stdout;
@@ -106,7 +121,12 @@ describe("bridge ADD against a hostile kernel state", () => {
     const t = setup();
     const gone = `/var/run/netns/fl${t.s.id}gone`;
     const e = expectOneError(await t.add(gone, "c1"));
-    expect(e).toEqual({ cniVersion: "1.1.0", code: 8, msg: `failed to open netns "${gone}"`, details: "no such file or directory" });
+    expect(e).toEqual({
+      cniVersion: "1.1.0",
+      code: 8,
+      msg: `failed to open netns "${gone}"`,
+      details: "no such file or directory",
+    });
     expect(listHostLocalLeases(t.dataDir, t.network)).toEqual([]);
     expect(bridgePorts(t.bridge)).toEqual([]);
   });
@@ -140,7 +160,10 @@ describe("bridge ADD against a hostile kernel state", () => {
       await waitProcessesGone(containerId);
       const d = await t.del(netns, containerId);
       expect(d.code, d.stdout).toBe(0);
-      expect(netState({ ...t, netns: [] }), `netns removed at ${Math.round(med * frac)} ms: ${outcomes.at(-1)}`).toEqual(start);
+      expect(
+        netState({ ...t, netns: [] }),
+        `netns removed at ${Math.round(med * frac)} ms: ${outcomes.at(-1)}`,
+      ).toEqual(start);
     }
   }, 120_000);
 });
