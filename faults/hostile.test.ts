@@ -260,7 +260,7 @@ describe("CNI_* values, as Go's skel checks them (codes and messages)", () => {
           conf: { ...hostLocalConf("net", dataDir), cniVersion },
           containerId: "c1",
           args,
-          path: [],
+          path: ["/usr/lib/cni"],
         });
       const ours = await call(bins.hostLocal, "1.0.0");
       const go = await call(GO_HOST_LOCAL, "1.0.0");
