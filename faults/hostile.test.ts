@@ -267,7 +267,7 @@ describe("CNI_* values, as Go's skel checks them (codes and messages)", () => {
       expect(ours.code).toBe(1);
       expect(ours.json).toEqual({ cniVersion: "1.0.0", ...go.json });
       expect(ours.json.msg).toMatch(/^ARGS: invalid pair "/);
-      expect(readdirSync(join(dataDir, "net")).filter((f) => /^\d/.test(f))).toEqual([]);
+      expect(readdirSync(dataDir)).toEqual([]);
     },
   );
 
