@@ -97,7 +97,8 @@ describe(`fuzz (seed ${SEED}, ${RUNS} cases per target)`, () => {
         version: "0.0.0",
         cniVersions: ALL_VERSIONS,
         config: bridgeConfigSchema,
-        add: () => ({ cniVersion: "1.1.0", ips: [{ address: "10.1.0.5/24" }] }),
+        // reading ctx.args makes skel parse CNI_ARGS (it does so lazily)
+        add: (ctx) => ({ cniVersion: "1.1.0", ips: [{ address: "10.1.0.5/24" }], dns: { domain: String(Object.keys(ctx.args).length) } }),
         del: () => {},
         check: () => {},
         gc: () => {},
