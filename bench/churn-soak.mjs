@@ -31,7 +31,9 @@ const bridgeBin = ourPlugin("bridge");
 const ourHostLocal = ourPlugin("host-local");
 const goHostLocal = goPlugin("host-local");
 if (!bridgeBin || !ourHostLocal || !goHostLocal) {
-  process.stderr.write("churn-soak: needs examples/bridge and examples/host-local built (pnpm build) and Go's host-local\n");
+  process.stderr.write(
+    "churn-soak: needs examples/bridge and examples/host-local built (pnpm build) and Go's host-local\n",
+  );
   process.exit(2);
 }
 
@@ -57,7 +59,9 @@ const list = confListFromBytes(
   JSON.stringify({
     cniVersion: CNI_VERSION,
     name: network,
-    plugins: [{ type: "bridge", bridge, isGateway: true, ipMasq: true, ipam: { type: "host-local", subnet: cidr, dataDir } }],
+    plugins: [
+      { type: "bridge", bridge, isGateway: true, ipMasq: true, ipam: { type: "host-local", subnet: cidr, dataDir } },
+    ],
   }),
 );
 const runtimes = {
@@ -72,7 +76,9 @@ function counts() {
   const leaseDir = join(dataDir, network);
   let leases = 0;
   try {
-    leases = readdirSync(leaseDir).filter((f) => f !== "lock" && !f.startsWith("last_reserved_ip") && !f.startsWith(".")).length;
+    leases = readdirSync(leaseDir).filter(
+      (f) => f !== "lock" && !f.startsWith("last_reserved_ip") && !f.startsWith("."),
+    ).length;
   } catch {}
   let cache = 0;
   try {

@@ -18,9 +18,13 @@ beforeAll(async () => {
 
 function runSoak(): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(REPO_ROOT, "bench/churn-soak.mjs"), "--pairs", String(PAIRS), "--json"], {
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+    const child = spawn(
+      process.execPath,
+      [join(REPO_ROOT, "bench/churn-soak.mjs"), "--pairs", String(PAIRS), "--json"],
+      {
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (b) => {

@@ -66,9 +66,17 @@ function near(base: Record<string, unknown>, extra: Record<string, fc.Arbitrary<
     });
 }
 
-const ipamBase = { type: "host-local", subnet: "10.1.0.0/24", rangeStart: "10.1.0.10", gateway: "10.1.0.1", dataDir: "/tmp/x" };
+const ipamBase = {
+  type: "host-local",
+  subnet: "10.1.0.0/24",
+  rangeStart: "10.1.0.10",
+  gateway: "10.1.0.1",
+  dataDir: "/tmp/x",
+};
 const ipamConfig = near(ipamBase, {
-  ranges: fc.array(fc.array(near({ subnet: "10.2.0.0/24", rangeEnd: "10.2.0.20" }), { maxLength: 2 }), { maxLength: 2 }),
+  ranges: fc.array(fc.array(near({ subnet: "10.2.0.0/24", rangeEnd: "10.2.0.20" }), { maxLength: 2 }), {
+    maxLength: 2,
+  }),
   routes: fc.array(near({ dst: "0.0.0.0/0", gw: "10.1.0.1" }), { maxLength: 2 }),
 });
 const netConfig = near(
@@ -84,7 +92,9 @@ const netConfig = near(
 const cniArgs = fc.oneof(
   fc.string(),
   fc
-    .array(fc.tuple(fc.constantFrom("IP", "MAC", "IgnoreUnknown", "K8S_POD_NAME", ""), fc.string({ maxLength: 12 })), { maxLength: 4 })
+    .array(fc.tuple(fc.constantFrom("IP", "MAC", "IgnoreUnknown", "K8S_POD_NAME", ""), fc.string({ maxLength: 12 })), {
+      maxLength: 4,
+    })
     .map((pairs) => pairs.map(([k, v]) => `${k}=${v}`).join(";")),
 );
 
@@ -98,7 +108,11 @@ describe(`fuzz (seed ${SEED}, ${RUNS} cases per target)`, () => {
         cniVersions: ALL_VERSIONS,
         config: bridgeConfigSchema,
         // reading ctx.args makes skel parse CNI_ARGS (it does so lazily)
-        add: (ctx) => ({ cniVersion: "1.1.0", ips: [{ address: "10.1.0.5/24" }], dns: { domain: String(Object.keys(ctx.args).length) } }),
+        add: (ctx) => ({
+          cniVersion: "1.1.0",
+          ips: [{ address: "10.1.0.5/24" }],
+          dns: { domain: String(Object.keys(ctx.args).length) },
+        }),
         del: () => {},
         check: () => {},
         gc: () => {},
@@ -168,8 +182,12 @@ describe(`fuzz (seed ${SEED}, ${RUNS} cases per target)`, () => {
       const result = near(
         { cniVersion: "1.1.0", ips: [{ address: "10.1.0.5/24", gateway: "10.1.0.1", interface: 0 }] },
         {
-          interfaces: fc.array(near({ name: "eth0", mac: "0a:58:0a:01:00:05", sandbox: "/var/run/netns/x" }), { maxLength: 2 }),
-          ips: fc.array(near({ version: "4", address: "10.1.0.5/24", gateway: "10.1.0.1", interface: 0 }), { maxLength: 3 }),
+          interfaces: fc.array(near({ name: "eth0", mac: "0a:58:0a:01:00:05", sandbox: "/var/run/netns/x" }), {
+            maxLength: 2,
+          }),
+          ips: fc.array(near({ version: "4", address: "10.1.0.5/24", gateway: "10.1.0.1", interface: 0 }), {
+            maxLength: 3,
+          }),
           ip4: near({ ip: "10.1.0.5/24", gateway: "10.1.0.1", routes: [{ dst: "0.0.0.0/0" }] }),
           ip6: near({ ip: "fd00::5/64" }),
           routes: fc.array(near({ dst: "0.0.0.0/0", gw: "10.1.0.1", mtu: 1500 }), { maxLength: 2 }),
@@ -177,12 +195,19 @@ describe(`fuzz (seed ${SEED}, ${RUNS} cases per target)`, () => {
         },
       );
       fc.assert(
-        fc.property(fc.oneof(result, fc.string().map((s) => s as unknown)), versions, (input, fallback) => {
-          endsInValueOrCniError(() => {
-            const parsed = parseResult(input, fallback);
-            for (const v of ALL_VERSIONS) endsInValueOrCniError(() => convertResult(parsed, v));
-          });
-        }),
+        fc.property(
+          fc.oneof(
+            result,
+            fc.string().map((s) => s as unknown),
+          ),
+          versions,
+          (input, fallback) => {
+            endsInValueOrCniError(() => {
+              const parsed = parseResult(input, fallback);
+              for (const v of ALL_VERSIONS) endsInValueOrCniError(() => convertResult(parsed, v));
+            });
+          },
+        ),
         params,
       );
     },

@@ -46,6 +46,7 @@ export interface RawRun {
   stderr: string;
   ms: number;
   /** The JSON document on stdout, if there was exactly one. */
+  // biome-ignore lint/suspicious/noExplicitAny: a plugin's reply, read field by field by the tests
   json?: any;
 }
 
