@@ -85,7 +85,7 @@ const killPoints = (medianMs: number) =>
 describe.each([
   ["cnikit host-local", () => setup(bins.hostLocal)],
   ["Go host-local", () => setup(GO_HOST_LOCAL, "1.0.0")],
-])("bridge SIGKILLed during ADD (%s)", (_label, make) => {
+])("bridge SIGKILLed during ADD (%s)", (label, make) => {
   it(`then DEL: back to the start state at each of ${POINTS} kill points`, async () => {
     const t = make();
     const netns = t.s.netns("a");
@@ -112,7 +112,9 @@ describe.each([
       expect(netState({ ...t, netns: [netns] }), `kill at ${at} ms of ${Math.round(med)} ms`).toEqual(start);
     }
     // the points did interrupt ADDs (the first ones at least); the last may land after it finished
-    expect(outcomes.filter((o) => o === "SIGKILL").length).toBeGreaterThan(POINTS / 3);
+    const killed = outcomes.filter((o) => o === "SIGKILL").length;
+    console.info(`${label}: ${POINTS} kill points over a median ADD of ${Math.round(med)} ms, ${killed} ADDs killed`);
+    expect(killed).toBeGreaterThan(POINTS / 3);
   }, 240_000);
 });
 
@@ -170,6 +172,7 @@ describe("a runtime (@cnikit/runtime) times out during ADD", () => {
       await waitProcessesGone(rt.containerId);
       expect(netState({ ...t, netns: [netns], cacheDir }), `timeout at ${at} ms`).toEqual(start);
     }
+    console.info(`runtime: ${POINTS} timeouts over a median ADD of ${Math.round(med)} ms, ${timedOut} ADDs killed`);
     expect(timedOut).toBeGreaterThan(POINTS / 3);
 
     // killed ADDs that completed leave cache entries; GC with no valid attachment DELs them all
