@@ -10,6 +10,7 @@ export default defineConfig({
       "examples/*/test/**/*.test.ts",
       "docs-tests/test/**/*.test.ts",
       "tools/**/*.test.ts",
+      "faults/**/*.test.ts",
     ],
     globalSetup: ["./vitest.global-setup.ts"],
     pool: "forks",

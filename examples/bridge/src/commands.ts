@@ -28,6 +28,9 @@ import { calcGateways } from "./gateways.js";
 /** Index of the container interface in an ADD result's `interfaces` (bridge, host veth, container). */
 const CONTAINER_IF = 2;
 
+/** The smallest MTU of a link that carries IPv6 (RFC 8200); the kernel disables IPv6 below it. */
+const IPV6_MIN_MTU = 1280;
+
 /** Waits before re-reading the host end's operational state (the reference plugin waits up to ~2.5 s). */
 const PORT_STATE_RETRIES_MS = [0, 10, 50, 200, 500, 1000, 1000];
 
@@ -116,7 +119,7 @@ export async function add(ctx: Ctx): Promise<AddResult> {
   try {
     ns = await Netns.open(ctx.netns);
   } catch (err) {
-    throw CniError.wrap(`failed to open netns "${ctx.netns}"`, err);
+    throw netnsError(ctx.netns, err);
   }
   try {
     const veth = await setupVeth({
@@ -147,6 +150,13 @@ export async function add(ctx: Ctx): Promise<AddResult> {
       const ipamResult = await lease;
       if (!ipamResult.ips || ipamResult.ips.length === 0) {
         throw new CniError(ErrorCode.Internal, "IPAM plugin returned missing IP config");
+      }
+      if (conf.mtu !== undefined && conf.mtu < IPV6_MIN_MTU && ipamResult.ips.some((i) => i.address.includes(":"))) {
+        // the kernel has no IPv6 on such a link: without this, a sysctl's ENOENT would be the error
+        throw new CniError(
+          ErrorCode.InvalidNetworkConfig,
+          `MTU ${conf.mtu} is below IPv6's minimum of ${IPV6_MIN_MTU}: the kernel disables IPv6 on "${ctx.ifName}", which cannot take the IPv6 address IPAM returned`,
+        );
       }
       const gws = calcGateways(ipamResult.ips, ipamResult.routes ?? [], conf, CONTAINER_IF);
       result.ips = gws.ips;
@@ -228,6 +238,11 @@ export async function add(ctx: Ctx): Promise<AddResult> {
   }
 }
 
+/** The error of a netns that cannot be opened: NetnsNotFoundError says `failed to open netns "<path>"` itself. */
+function netnsError(path: string, err: unknown): CniError {
+  return err instanceof NetnsNotFoundError ? err : CniError.wrap(`failed to open netns "${path}"`, err);
+}
+
 /** Synchronous `Netns.openIfExists`: `undefined` when the path is empty or gone. */
 function openNetnsIfExists(path: string): Netns | undefined {
   if (!path) return undefined;
@@ -306,7 +321,7 @@ export async function check(ctx: Ctx): Promise<void> {
   try {
     ns = await Netns.open(ctx.netns);
   } catch (err) {
-    throw CniError.wrap(`failed to open netns "${ctx.netns}"`, err);
+    throw netnsError(ctx.netns, err);
   }
   try {
     if (conf.ipam) await ipam.check(ctx);

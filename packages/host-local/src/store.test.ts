@@ -1,4 +1,13 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  lstatSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -90,5 +99,35 @@ describe("HostLocalStore (Go on-disk format)", () => {
   it("refuses use after close", async () => {
     store.close();
     await expect(store.withLock(() => 1)).rejects.toThrow("host-local store is closed");
+  });
+});
+
+describe("HostLocalStore stays inside <dataDir>/<network>", () => {
+  it.each(["..", ".", "a/b", "../x", ""])("refuses the network name %j", async (name) => {
+    await expect(HostLocalStore.open(name, { dataDir: root })).rejects.toMatchObject({ code: 7 });
+  });
+
+  it.each(["relative/dir", "/tmp/a/../b"])("refuses the dataDir %j", async (dataDir) => {
+    await expect(HostLocalStore.open("net2", { dataDir })).rejects.toMatchObject({
+      code: 7,
+      msg: `invalid host-local dataDir ${JSON.stringify(dataDir)}: must be an absolute path without ".."`,
+    });
+  });
+
+  it("refuses a network dir that is a symlink, and replaces planted symlinks instead of following them", async () => {
+    const outside = mkdtempSync(join(tmpdir(), "ck-hl-outside-"));
+    try {
+      symlinkSync(outside, join(root, "net2"));
+      await expect(HostLocalStore.open("net2", { dataDir: root })).rejects.toMatchObject({ code: 7 });
+      writeFileSync(join(outside, "victim"), "precious");
+      symlinkSync(join(outside, "victim"), join(dir(), "last_reserved_ip.0"));
+      symlinkSync(join(outside, "victim"), join(dir(), ".tmp-10.0.0.2"));
+      expect(await store.withLock(() => store.reserve("ctr1", "eth0", "10.0.0.2", "0"))).toBe(true);
+      expect(readFileSync(join(outside, "victim"), "utf8")).toBe("precious");
+      expect(lstatSync(join(dir(), "last_reserved_ip.0")).isFile()).toBe(true);
+      expect(readdirSync(dir()).sort()).toEqual(["10.0.0.2", "last_reserved_ip.0", "lock"]);
+    } finally {
+      rmSync(outside, { recursive: true, force: true });
+    }
   });
 });

@@ -10,15 +10,17 @@
 import {
   closeSync,
   constants as fsConstants,
+  linkSync,
+  lstatSync,
   mkdirSync,
   openSync,
   readdirSync,
   readFileSync,
+  renameSync,
   unlinkSync,
   writeFileSync,
-  writeSync,
 } from "node:fs";
-import { join, resolve } from "node:path";
+import { basename, dirname, isAbsolute, join } from "node:path";
 import { flock } from "@cnikit/native";
 import { type Attachment, CniError, ErrorCode, tryParseIp } from "@cnikit/spec";
 
@@ -33,6 +35,8 @@ export const DEFAULT_DATA_DIR = "/var/lib/cni/networks";
 const LAST_IP_PREFIX = "last_reserved_ip.";
 const LOCK_FILE = "lock";
 const LINE_BREAK = "\r\n";
+/** Files being written under the lock (never an IP, so never a lease, for Go's plugin either). */
+const TMP_PREFIX = ".tmp-";
 
 /**
  * Takes and drops an exclusive lock on an open file descriptor. The default is flock(2)
@@ -90,6 +94,48 @@ function ioError(err: unknown, what: string): CniError {
   return new CniError(ErrorCode.Internal, `${what}: ${(err as Error).message}`, undefined, { cause: err });
 }
 
+/**
+ * The network name must be one plain path component and the data dir absolute without `..`:
+ * nothing host-local writes may land outside `<dataDir>/<network>/`.
+ */
+function assertContained(network: string, dataDir: string): void {
+  if (network === "" || network === "." || network === ".." || network.includes("/") || network.includes("\0")) {
+    throw new CniError(ErrorCode.InvalidNetworkConfig, `invalid network name for a host-local data dir: ${JSON.stringify(network)}`);
+  }
+  if (!isAbsolute(dataDir) || dataDir.split("/").includes("..") || dataDir.includes("\0")) {
+    throw new CniError(
+      ErrorCode.InvalidNetworkConfig,
+      `invalid host-local dataDir ${JSON.stringify(dataDir)}: must be an absolute path without ".."`,
+    );
+  }
+}
+
+/** Creates `path` exclusively with `text` (a symlink or file planted there is removed first, never followed). */
+function writeNew(path: string, text: string): void {
+  removeQuietly(path);
+  writeFileSync(path, text, { mode: 0o600, flag: "wx" });
+}
+
+function removeQuietly(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch {
+    /* already gone */
+  }
+}
+
+/** Writes `path` through a temporary file and rename(2): readers see the old or the new text, never a part. */
+function replaceFile(path: string, text: string): void {
+  const tmp = join(dirname(path), `${TMP_PREFIX}${basename(path)}`);
+  try {
+    writeNew(tmp, text);
+    renameSync(tmp, path);
+  } catch (err) {
+    removeQuietly(tmp);
+    throw err;
+  }
+}
+
 function leaseKey(containerId: string, ifName: string): string {
   return `${containerId.trim()}${LINE_BREAK}${ifName}`;
 }
@@ -121,21 +167,30 @@ export class HostLocalStore {
 
   /**
    * Opens (creating with mode 0755 if needed) `<dataDir>/<network>` and its `lock` file.
+   * Nothing is ever written outside that directory: the network name must be one path
+   * component, the data dir absolute without `..`, the directory itself not a symlink, and
+   * symlinks planted in it are replaced, never followed.
    *
-   * @throws CniError code 999 when the directory or lock file cannot be created.
+   * @throws CniError code 7 for a network name or data dir that would escape, or a symlinked
+   *   network dir; code 999 when the directory or lock file cannot be created.
    * @example const store = await HostLocalStore.open("mynet");
    */
   static async open(network: string, options: HostLocalStoreOptions = {}): Promise<HostLocalStore> {
     const dataDir = options.dataDir === undefined || options.dataDir === "" ? DEFAULT_DATA_DIR : options.dataDir;
-    const dir = resolve(join(dataDir, network));
+    assertContained(network, dataDir);
+    const dir = join(dataDir, network);
     try {
       mkdirSync(dir, { recursive: true, mode: 0o755 });
     } catch (err) {
       throw ioError(err, `mkdir ${dir}`);
     }
+    // a symlink planted at <dataDir>/<network> would send every lease write elsewhere
+    if (lstatSync(dir, { throwIfNoEntry: false })?.isDirectory() !== true) {
+      throw new CniError(ErrorCode.InvalidNetworkConfig, `host-local data dir ${dir} is not a directory (a symlink?): refused`);
+    }
     let fd: number;
     try {
-      fd = openSync(join(dir, LOCK_FILE), fsConstants.O_RDONLY | fsConstants.O_CREAT, 0o600);
+      fd = openSync(join(dir, LOCK_FILE), fsConstants.O_RDONLY | fsConstants.O_CREAT | fsConstants.O_NOFOLLOW, 0o600);
     } catch (err) {
       throw ioError(err, `open ${join(dir, LOCK_FILE)}`);
     }
@@ -189,42 +244,33 @@ export class HostLocalStore {
   }
 
   /**
-   * Reserves `ip` for (containerId, ifName): creates its file exclusively (mode 0600) and records
-   * it in `last_reserved_ip.<rangeId>`. Returns false when the IP is already taken.
+   * Reserves `ip` for (containerId, ifName) and records it in `last_reserved_ip.<rangeId>`.
+   * Returns false when the IP is already taken. Crash- and disk-full-safe: the lease file is
+   * written in full under a temporary name, then linked to its IP name (link(2) fails when the
+   * name exists, as Go's O_EXCL create does), so a lease file is never empty or partial;
+   * `last_reserved_ip` is replaced by rename. When anything fails, nothing is left reserved.
    *
-   * @throws CniError on an I/O error other than "exists".
+   * @throws CniError code 999 on an I/O error other than "exists" (`write <dir>/<ip>: ENOSPC: no space left on device, ...`).
    * @example store.reserve("ctr1", "eth0", "10.1.0.5", "0") // true
    */
   reserve(containerId: string, ifName: string, ip: string, rangeId: string): boolean {
     const path = join(this.dir, ip);
-    let fd: number;
+    const tmp = join(this.dir, `${TMP_PREFIX}${ip}`);
     try {
-      fd = openSync(path, fsConstants.O_RDWR | fsConstants.O_CREAT | fsConstants.O_EXCL, 0o600);
+      writeNew(tmp, leaseKey(containerId, ifName));
+      linkSync(tmp, path);
     } catch (err) {
+      removeQuietly(tmp);
       if ((err as NodeJS.ErrnoException).code === "EEXIST") return false;
-      throw ioError(err, `open ${path}`);
-    }
-    try {
-      writeSync(fd, leaseKey(containerId, ifName));
-      closeSync(fd);
-    } catch (err) {
-      try {
-        closeSync(fd);
-      } catch {
-        /* ignore */
-      }
-      try {
-        unlinkSync(path);
-      } catch {
-        /* ignore */
-      }
       throw ioError(err, `write ${path}`);
     }
+    removeQuietly(tmp);
     const lastPath = join(this.dir, LAST_IP_PREFIX + rangeId);
     try {
-      writeFileSync(lastPath, ip, { mode: 0o600 });
+      replaceFile(lastPath, ip);
     } catch (err) {
-      throw ioError(err, `open ${lastPath}`);
+      removeQuietly(path);
+      throw ioError(err, `write ${lastPath}`);
     }
     return true;
   }
@@ -253,7 +299,7 @@ export class HostLocalStore {
       return;
     }
     for (const name of names) {
-      if (name === LOCK_FILE || name.startsWith(LAST_IP_PREFIX)) continue;
+      if (name === LOCK_FILE || name.startsWith(LAST_IP_PREFIX) || name.startsWith(TMP_PREFIX)) continue;
       const path = join(this.dir, name);
       let content: string;
       try {
@@ -346,7 +392,8 @@ export class HostLocalStore {
   /**
    * GC: releases every lease not held by one of `valid` (SPEC "GC", `cni.dev/valid-attachments`).
    * An old-format lease (ID only) is kept when any valid attachment has that container ID.
-   * `lock`, `last_reserved_ip.*` and files whose name is not an IP are never touched.
+   * `lock`, `last_reserved_ip.*` and files whose name is not an IP are never touched, except the
+   * temporary files (`.tmp-*`) a writer killed mid-write left.
    * Returns the IPs released.
    *
    * @throws CniError code 999 when a stale lease file exists but cannot be removed.
@@ -356,6 +403,12 @@ export class HostLocalStore {
     const keep = new Set(valid.map((a) => leaseKey(a.containerID, a.ifname)));
     const keepIds = new Set(valid.map((a) => a.containerID.trim()));
     const released: string[] = [];
+    // a temporary file seen under the lock is a leftover of a writer that died (SIGKILL, power loss)
+    try {
+      for (const name of readdirSync(this.dir)) if (name.startsWith(TMP_PREFIX)) removeQuietly(join(this.dir, name));
+    } catch {
+      /* the directory is read again below */
+    }
     for (const lease of this.listLeases()) {
       const held =
         lease.ifName === undefined ? keepIds.has(lease.containerId) : keep.has(leaseKey(lease.containerId, lease.ifName));

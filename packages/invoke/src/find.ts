@@ -15,7 +15,7 @@ import { goList, goQuote } from "./go-format.js";
  * @example
  * const bridge = await findInPath("bridge", ["/opt/cni/bin", "/usr/lib/cni"]);
  * @throws CniError code 7 `no plugin name provided` or `invalid plugin name: X` (the name holds
- *   a path separator); code 4 `no paths provided`; code 5
+ *   a path separator or a NUL, or is `.` or `..`); code 4 `no paths provided`; code 5
  *   `failed to find plugin "X" in path [a b]` listing every directory searched.
  */
 export async function findInPath(name: string, paths: readonly string[]): Promise<string> {
@@ -30,7 +30,8 @@ export async function findInPath(name: string, paths: readonly string[]): Promis
  */
 export function findInPathSync(name: string, paths: readonly string[]): string {
   if (name === "") throw new CniError(ErrorCode.InvalidNetworkConfig, "no plugin name provided");
-  if (name.includes(sep) || name.includes("/")) {
+  // "." and ".." hold no separator but name directories: refused like a path, before any exec
+  if (name.includes(sep) || name.includes("/") || name === "." || name === ".." || name.includes("\0")) {
     throw new CniError(ErrorCode.InvalidNetworkConfig, `invalid plugin name: ${name}`);
   }
   if (paths.length === 0) throw new CniError(ErrorCode.InvalidEnvironmentVariables, "no paths provided");

@@ -79,6 +79,7 @@ function pluginSpawner(request: SpawnRequest): Promise<SpawnOutcome> {
  *   with an error JSON on stdout; code 999 `netplugin failed: "<stderr>": exit status 1`,
  *   `netplugin failed with no error message: exit status 1` or
  *   `netplugin failed but error parsing its diagnostic message "<stdout>": ...` otherwise;
+ *   `netplugin failed: signal: killed` (details: its partial output) when a signal ended a plugin that had printed something;
  *   code 5 when the binary cannot be executed; code 999 on timeout or abort.
  */
 export const rawExec: RawExec = /* @__PURE__ */ createRawExec(pluginSpawner);
@@ -140,6 +141,14 @@ async function runPlugin(spawner: Spawner, request: RawExecRequest): Promise<Uin
     throw new CniError(ErrorCode.Internal, `netplugin failed: ${goQuote(clip(stderr.toString("utf8")))}: ${exit}`);
   }
   forward(sink, stderr);
+  if (outcome.signal !== null) {
+    // killed while writing: what it printed is a fragment, not a diagnostic message
+    throw new CniError(
+      ErrorCode.Internal,
+      `netplugin failed: ${exit}`,
+      `partial output before the signal: ${goQuote(clip(stdout.toString("utf8")))}`,
+    );
+  }
   throw decodeErrorReply(stdout.toString("utf8"), exit);
 }
 

@@ -116,6 +116,13 @@ describe.each([
     await expect(call({ pluginPath: p })).rejects.toThrow("netplugin failed with no error message: signal: killed");
   });
 
+  it("names the signal, not a JSON parse error, when a plugin is killed halfway through its output", async () => {
+    const p = writeScript(join(dir, "halfway"), `printf '{"cniVersion":"1.1.0","ips":[{"addr'; kill -KILL $$`);
+    const err = await call({ pluginPath: p }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 999, msg: "netplugin failed: signal: killed" });
+    expect((err as { details: string }).details).toBe(`partial output before the signal: ${JSON.stringify('{"cniVersion":"1.1.0","ips":[{"addr')}`);
+  });
+
   it("kills a plugin that outlives the timeout", async () => {
     const p = writeScript(join(dir, "slow"), "exec sleep 30");
     const t0 = Date.now();

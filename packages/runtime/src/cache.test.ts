@@ -78,6 +78,11 @@ describe("result cache (libcni format)", () => {
   });
 
   it("requires all three key parts", () => {
+    for (const bad of ["../../etc", "a/b", ".."]) {
+      expect(() => cacheFilePath(dir, "n", { containerId: bad, ifName: "eth0" })).toThrow(`cache file path: invalid name "${bad}"`);
+      expect(() => cacheFilePath(dir, bad, { containerId: "c1", ifName: "eth0" })).toThrow(/invalid name/);
+      expect(() => cacheFilePath(dir, "n", { containerId: "c1", ifName: bad })).toThrow(/invalid name/);
+    }
     expect(() => cacheFilePath(dir, "n", { containerId: "", ifName: "eth0" })).toThrow(
       'cache file path requires network name ("n"), container ID (""), and interface name ("eth0")',
     );

@@ -80,7 +80,8 @@ export interface CacheFile {
  * The cache file of one attachment.
  *
  * @example cacheFilePath("/var/lib/cni", "mynet", { containerId: "c1", ifName: "eth0" }) // "/var/lib/cni/results/mynet-c1-eth0"
- * @throws CniError code 7 when the network name, container ID or interface name is empty.
+ * @throws CniError code 7 when the network name, container ID or interface name is empty, holds a
+ *   `/` or NUL, or is `.` or `..`.
  */
 export function cacheFilePath(cacheDir: string, network: string, key: CacheKey): string {
   if (network === "" || key.containerId === "" || key.ifName === "") {
@@ -88,6 +89,12 @@ export function cacheFilePath(cacheDir: string, network: string, key: CacheKey):
       ErrorCode.InvalidNetworkConfig,
       `cache file path requires network name (${goQuote(network)}), container ID (${goQuote(key.containerId)}), and interface name (${goQuote(key.ifName)})`,
     );
+  }
+  // a name with a path in it would read, write or delete outside results/
+  for (const part of [network, key.containerId, key.ifName]) {
+    if (part.includes("/") || part.includes("\0") || part === "." || part === "..") {
+      throw new CniError(ErrorCode.InvalidNetworkConfig, `cache file path: invalid name ${goQuote(part)}`);
+    }
   }
   return join(cacheDir, "results", `${network}-${key.containerId}-${key.ifName}`);
 }

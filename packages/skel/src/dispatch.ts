@@ -5,8 +5,8 @@
  * Order (the Go library's, except where noted): CNI_COMMAND (missing → about banner or code 4;
  * unknown → code 4 before stdin is read), the env table (code 4), VERSION (stdin not read),
  * stdin (code 5), config decoding (code 6) and network name (code 7), version negotiation
- * (codes 1/6), the netns self-check (code 8; before the handler, as the spec asks), config
- * and CNI_ARGS schemas, prevResult, then the handler. A `cniVersions` function is asked once per
+ * (codes 1/6), the netns self-check (code 8; before the handler, as the spec asks), warnings
+ * on stderr for relative or world-writable CNI_PATH entries (not Go's), config and CNI_ARGS schemas, prevResult, then the handler. A `cniVersions` function is asked once per
  * call: before the about banner or VERSION reply, else right before version negotiation.
  *
  * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#cni-operations
@@ -26,7 +26,15 @@ import {
   validateNetworkName,
   validateWithSchema,
 } from "@cnikit/spec";
-import { type Command, isKnownCommand, isNetnsOverride, missingEnvError, readCniEnv, splitCniPath } from "./env.js";
+import {
+  type Command,
+  cniPathWarnings,
+  isKnownCommand,
+  isNetnsOverride,
+  missingEnvError,
+  readCniEnv,
+  splitCniPath,
+} from "./env.js";
 import { MAX_STDIN_BYTES, type PluginIo } from "./io.js";
 import { createLogger, type Logger, LogSink, parseLogLevel } from "./logger.js";
 import { isOwnNetns } from "./netns-self-check.js";
@@ -248,6 +256,8 @@ export async function dispatch(def: AnyDefinition & { about: string }, io: Plugi
         throw new CniError(ErrorCode.InvalidNetns, "plugin's netns and netns from CNI_NETNS should not be the same");
       }
     }
+
+    if (env.path !== "") for (const w of cniPathWarnings(env.path)) log.warn(w.msg, { entry: w.entry });
 
     const ctx = buildContext(def, command, env, raw, configVersion, stdin, log, io);
     const rollbacks: RollbackStep[] = [];

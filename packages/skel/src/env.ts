@@ -5,6 +5,7 @@
  *
  * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#parameters
  */
+import { statSync } from "node:fs";
 import { CniError, ErrorCode, validateContainerId, validateInterfaceName } from "@cnikit/spec";
 
 /**
@@ -121,6 +122,26 @@ export function missingEnvError(names: readonly string[]): CniError {
 /** CNI_PATH split on ":" with empty entries dropped. */
 export function splitCniPath(path: string): string[] {
   return path.split(":").filter((p) => p !== "");
+}
+
+/**
+ * What is unsafe in CNI_PATH for a plugin that runs as root and executes delegates found there:
+ * relative entries (resolved from whatever the working directory is) and directories anyone
+ * can write to (anyone could plant a plugin). One message per bad entry; missing ones are fine.
+ */
+export function cniPathWarnings(path: string): { msg: string; entry: string }[] {
+  const out: { msg: string; entry: string }[] = [];
+  for (const entry of splitCniPath(path)) {
+    if (!entry.startsWith("/")) {
+      out.push({ msg: "CNI_PATH entry is relative: delegates would be looked up from the working directory", entry });
+      continue;
+    }
+    const st = statSync(entry, { throwIfNoEntry: false });
+    if (st?.isDirectory() && (st.mode & 0o002) !== 0) {
+      out.push({ msg: "CNI_PATH entry is world-writable: anyone could plant a plugin there", entry });
+    }
+  }
+  return out;
 }
 
 /** True when CNI_NETNS_OVERRIDE asks to skip the netns self-check ("1" or "true", any case). */
