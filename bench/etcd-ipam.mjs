@@ -6,11 +6,11 @@
 // simulated hosts, 16 processes at a time: wall time, p50/p99, duplicates.
 //
 //   node bench/etcd-ipam.mjs [--rounds N]
-import { spawn } from "node:child_process";
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { CLEAN_PATH, asyncRun, cleanEnv, describeFailure, parseJson } from "./lib/proc.mjs";
+import { asyncRun, cleanEnv, describeFailure, parseJson } from "./lib/proc.mjs";
+import { agentMissing, startAgent } from "./lib/agent-daemon.mjs";
 import { CNI_VERSION, GO_DIR, ROOT, ourPlugin } from "./lib/plugins.mjs";
 import { Resources, netnsPath, uniqueName } from "./lib/resources.mjs";
 import { medianOf, runScenario } from "./lib/scenario.mjs";
@@ -95,9 +95,6 @@ async function twoHundred(file, store, network, parallel = 16) {
   }
 }
 
-const AGENT_DIR = join(ROOT, "examples/etcd-ipam/dist/agent");
-const DAEMON = join(ROOT, "packages/agent/dist/cli.js");
-
 /**
  * Installs etcd-ipam's shim in a temp bin dir (its sidecar pointing at a temp socket dir) and
  * starts cnikit-agent serving the plugin module; resolves with `{ shim, stop() }` once ready.
@@ -106,55 +103,8 @@ async function startEtcdIpamAgent(res) {
   const bin = res.addDir("ckb-eagent-bin-");
   const sockDir = join(res.addDir("ckb-eagent-run-"), "cnikit");
   mkdirSync(sockDir, { mode: 0o700 });
-  const shim = join(bin, "etcd-ipam");
-  copyFileSync(join(AGENT_DIR, "etcd-ipam"), shim);
-  chmodSync(shim, 0o755);
-  const sidecar = JSON.parse(readFileSync(join(AGENT_DIR, "etcd-ipam.agent.json"), "utf8"));
-  writeFileSync(
-    `${shim}.agent.json`,
-    JSON.stringify({ ...sidecar, socket: join(sockDir, "etcd-ipam.sock"), fallback: ourPlugin("etcd-ipam") }),
-  );
-  // the daemon's node flags are @cnikit/agent's AGENT_NODE_FLAGS
-  const child = spawn(
-    process.execPath,
-    ["--max-semi-space-size=1", "--optimize-for-size", DAEMON, "serve", "--socket-dir", sockDir, join(AGENT_DIR, "etcd-ipam.plugin.cjs")],
-    { stdio: ["ignore", "ignore", "pipe"], env: { PATH: CLEAN_PATH } },
-  );
-  let log = "";
-  const exited = new Promise((resolve) => child.once("exit", (code, signal) => resolve(code ?? signal)));
-  await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`cnikit-agent did not get ready: ${log}`)), 15_000);
-    child.stderr.on("data", (c) => {
-      if (log.length < 100_000) log += c.toString();
-      if (log.includes('"msg":"ready"')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    exited.then((code) => {
-      clearTimeout(timer);
-      reject(new Error(`cnikit-agent exited (${code}): ${log}`));
-    });
-  });
-  child.stderr.removeAllListeners("data");
-  child.stderr.resume();
-  return {
-    shim,
-    async stop() {
-      try {
-        process.kill(child.pid, "SIGTERM");
-      } catch {
-        return;
-      }
-      const t = setTimeout(() => {
-        try {
-          process.kill(child.pid, "SIGKILL");
-        } catch {}
-      }, 5000);
-      await exited;
-      clearTimeout(t);
-    },
-  };
+  const agent = await startAgent(bin, sockDir, { plugins: ["etcd-ipam"] });
+  return { shim: join(bin, "etcd-ipam"), stop: () => agent.stop() };
 }
 
 /** The etcd-ipam section of `pnpm bench`. */
@@ -166,7 +116,7 @@ export async function benchEtcdIpam({ rounds = 20, onProgress } = {}) {
   if (!etcdAvailable()) return { markdown: "etcd is not installed (Debian: etcd-server)", figures: {}, missing: ["etcd"] };
   const etcd = await startEtcd();
   const res = new Resources();
-  const haveAgent = existsSync(join(AGENT_DIR, "etcd-ipam.plugin.cjs")) && existsSync(DAEMON);
+  const haveAgent = agentMissing(["etcd-ipam"]).length === 0;
   let agent;
   try {
     if (haveAgent) agent = await startEtcdIpamAgent(res);

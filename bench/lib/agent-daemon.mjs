@@ -1,6 +1,7 @@
-// A cnikit-agent daemon for the benchmarks: the example bridge and host-local shims installed in a
-// temp CNI bin dir (sidecars pointing at a temp socket dir, fallback the usual dist/ builds), and
-// the built daemon (packages/agent/dist/cli.js) serving both, started and stopped by pid.
+// A cnikit-agent daemon for the benchmarks: the shims of example plugins (bridge and host-local
+// unless told otherwise) installed in a temp CNI bin dir (sidecars pointing at a temp socket dir,
+// fallback the usual dist/ builds), and the built daemon (packages/agent/dist/cli.js) serving
+// them, started and stopped by pid.
 import { spawn } from "node:child_process";
 import { chmodSync, copyFileSync, existsSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -16,9 +17,9 @@ const DAEMON_ENV = { UV_THREADPOOL_SIZE: "16" };
 
 const agentFile = (name, ext = "") => join(ROOT, "examples", name, "dist", "agent", `${name}${ext}`);
 
-/** What is missing to run the agent rows (empty when everything is built). */
-export function agentMissing() {
-  const need = [DAEMON, ...PLUGINS.flatMap((n) => [agentFile(n), agentFile(n, ".plugin.cjs"), join(ROOT, "examples", n, "dist", n)])];
+/** What is missing to run the agent rows of `plugins` (empty when everything is built). */
+export function agentMissing(plugins = PLUGINS) {
+  const need = [DAEMON, ...plugins.flatMap((n) => [agentFile(n), agentFile(n, ".plugin.cjs"), join(ROOT, "examples", n, "dist", n)])];
   return need.filter((p) => !existsSync(p)).map((p) => p.slice(ROOT.length + 1));
 }
 
@@ -36,12 +37,16 @@ export function procStats(pid) {
 }
 
 /**
- * Installs the shims in `binDir` (socket dir `sockDir`) and starts the daemon (`flags`, e.g.
+ * Installs the shims of `plugins` in `binDir` (socket dir `sockDir`) and starts the daemon (`flags`, e.g.
  * `--exec-delegates`, before the modules); resolves once it is ready with `{ pid, bin, stop() }`.
  * `onCall` receives each `call` line of its log (`{ plugin, command, inProcess, exitCode, ms }`).
  */
-export async function startAgent(binDir, sockDir, { timeoutMs = 30_000, flags = [], onCall, env = {}, nodeFlags = [] } = {}) {
-  for (const name of PLUGINS) {
+export async function startAgent(
+  binDir,
+  sockDir,
+  { plugins = PLUGINS, timeoutMs = 30_000, flags = [], onCall, env = {}, nodeFlags = [] } = {},
+) {
+  for (const name of plugins) {
     const shim = join(binDir, name);
     copyFileSync(agentFile(name), shim);
     chmodSync(shim, 0o755);
@@ -53,7 +58,7 @@ export async function startAgent(binDir, sockDir, { timeoutMs = 30_000, flags = 
   }
   const child = spawn(
     process.execPath,
-    [...NODE_FLAGS, ...nodeFlags, DAEMON, "serve", "--socket-dir", sockDir, ...flags, ...PLUGINS.map((n) => agentFile(n, ".plugin.cjs"))],
+    [...NODE_FLAGS, ...nodeFlags, DAEMON, "serve", "--socket-dir", sockDir, ...flags, ...plugins.map((n) => agentFile(n, ".plugin.cjs"))],
     { stdio: ["ignore", "ignore", "pipe"], env: { PATH: CLEAN_PATH, ...DAEMON_ENV, ...env } },
   );
   let log = "";
