@@ -6,13 +6,13 @@
  * run with bash with a freshly bundled `cnikit` first on PATH; json samples must parse.
  */
 import { spawnSync } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { invoke } from "@cnikit/skel/testing";
 import type { Plugin } from "@cnikit/skel";
-import { build } from "esbuild";
 import { beforeAll, describe, expect, it } from "vitest";
+import { bundleCli } from "../../tools/bundle-cli.js";
 import { KNOWN_LANGS, allSamples, guideFiles, label, sampleDirName, sampleFileName, type Sample } from "./extract.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -61,18 +61,7 @@ beforeAll(async () => {
   );
   // `cnikit` for the sh samples, bundled from the current sources (no `pnpm build` needed).
   mkdirSync(binDir, { recursive: true });
-  await build({
-    entryPoints: [join(repo, "packages/runtime/src/cli.ts")],
-    outfile: join(binDir, "cnikit"),
-    bundle: true,
-    platform: "node",
-    format: "esm",
-    target: "node20",
-    conditions: ["@cnikit/source"],
-    banner: { js: "#!/usr/bin/env node" },
-    logLevel: "warning",
-  });
-  chmodSync(join(binDir, "cnikit"), 0o755);
+  await bundleCli(binDir);
 }, 120_000);
 
 describe("docs conventions", () => {
