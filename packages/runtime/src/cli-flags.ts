@@ -3,7 +3,7 @@
  * boolean flags, repeatable flags, `--` and `-h/--help`.
  */
 
-/** A bad command line (exit 2, with a hint to `--help`). */
+/** A bad command line, for every `cnikit` command (exit 2, with a hint to `--help`). */
 export class CliUsageError extends Error {}
 
 /** What each flag takes: a value (last one wins), a repeatable value, or nothing. */

@@ -12,6 +12,7 @@ import { CniError, ErrorCode } from "@cnikit/spec";
 import type { Attachment } from "@cnikit/spec";
 import { confFromBytes, confListFromConf, confListFromFile, loadConfList } from "./conf.js";
 import type { NetworkConfigList } from "./conf.js";
+import { CliUsageError } from "./cli-flags.js";
 import { cnitoolContainerId, goAbsPath } from "./container-id.js";
 import { CniRuntime } from "./runtime.js";
 import type { RuntimeConf } from "./runtime.js";
@@ -86,8 +87,6 @@ interface Parsed {
   json: boolean;
 }
 
-class UsageError extends Error {}
-
 function parseArgv(argv: readonly string[]): Parsed | "help" {
   const positionals: string[] = [];
   const out: Omit<Parsed, "command" | "positionals"> = { valid: [], json: false };
@@ -101,7 +100,7 @@ function parseArgv(argv: readonly string[]): Parsed | "help" {
     const value = (): string => {
       if (inline !== undefined) return inline;
       const v = argv[++i];
-      if (v === undefined) throw new UsageError(`flag needs an argument: ${arg}`);
+      if (v === undefined) throw new CliUsageError(`flag needs an argument: ${arg}`);
       return v;
     };
     switch (arg) {
@@ -124,7 +123,7 @@ function parseArgv(argv: readonly string[]): Parsed | "help" {
       case "--valid": {
         const v = value();
         const slash = v.lastIndexOf("/");
-        if (slash <= 0 || slash === v.length - 1) throw new UsageError(`--valid wants CONTAINERID/IFNAME, got "${v}"`);
+        if (slash <= 0 || slash === v.length - 1) throw new CliUsageError(`--valid wants CONTAINERID/IFNAME, got "${v}"`);
         out.valid.push({ containerID: v.slice(0, slash), ifname: v.slice(slash + 1) });
         break;
       }
@@ -136,19 +135,18 @@ function parseArgv(argv: readonly string[]): Parsed | "help" {
         i = argv.length;
         break;
       default:
-        if (arg.startsWith("-") && arg !== "-") throw new UsageError(`unknown flag: ${arg}`);
+        if (arg.startsWith("-") && arg !== "-") throw new CliUsageError(`unknown flag: ${arg}`);
         positionals.push(arg);
     }
   }
   const command = positionals.shift();
   if (command === undefined) return "help";
-  if (!(COMMANDS as readonly string[]).includes(command)) throw new UsageError(`unknown command "${command}"`);
+  if (!(COMMANDS as readonly string[]).includes(command)) throw new CliUsageError(`unknown command "${command}"`);
   return { command: command as Command, positionals, ...out };
 }
 
 /** `install` and `validate`: loaded on demand, so add/del/check never load their modules (zod among them). */
 async function runNodeCommand(command: "install" | "validate", argv: readonly string[], io: CliIo): Promise<number> {
-  const { CliUsageError } = await import("./cli-flags.js");
   const { CliValidationError } = await import("./cli-validate.js");
   try {
     if (command === "install") return await (await import("./cli-install.js")).runInstall(argv, io);
@@ -200,28 +198,28 @@ async function loadList(p: Parsed, env: CliIo["env"]): Promise<{ list: NetworkCo
     }
     // positionals: [<network>] <netns>
     let [a, b] = p.positionals;
-    if (p.positionals.length > 2) throw new UsageError("too many arguments");
+    if (p.positionals.length > 2) throw new CliUsageError("too many arguments");
     if (b === undefined && a !== undefined && (needsNetns || a !== list.name)) {
       b = a;
       a = undefined;
     }
     if (a !== undefined && a !== list.name) {
-      throw new UsageError(`network "${a}" does not match the name "${list.name}" in ${p.conflist}`);
+      throw new CliUsageError(`network "${a}" does not match the name "${list.name}" in ${p.conflist}`);
     }
-    if (needsNetns && b === undefined) throw new UsageError("network namespace is required");
+    if (needsNetns && b === undefined) throw new CliUsageError("network namespace is required");
     return { list, netns: b };
   }
   const [name, netns] = p.positionals;
-  if (p.positionals.length > 2) throw new UsageError("too many arguments");
+  if (p.positionals.length > 2) throw new CliUsageError("too many arguments");
   if (name === undefined || (needsNetns && netns === undefined)) {
-    throw new UsageError("network name and namespace are required");
+    throw new CliUsageError("network name and namespace are required");
   }
   const dir = env.NETCONFPATH || "/etc/cni/net.d";
   return { list: await loadConfList(dir, name), netns };
 }
 
 function printError(io: CliIo, command: string, err: unknown): void {
-  if (err instanceof UsageError) {
+  if (err instanceof CliUsageError) {
     io.stderr.write(`cnikit: ${err.message}\nRun 'cnikit --help' for usage.\n`);
     return;
   }
@@ -301,6 +299,6 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     return 0;
   } catch (err) {
     printError(io, p.command, err);
-    return err instanceof UsageError ? 2 : 1;
+    return err instanceof CliUsageError ? 2 : 1;
   }
 }
