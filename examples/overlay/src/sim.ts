@@ -192,9 +192,9 @@ export class SimCluster {
     return host;
   }
 
-  /** Starts `overlay-agent` inside `host`'s netns and waits until it logged "ready". */
-  async startAgent(host: SimHost, o: SimAgentOptions, readyTimeoutMs = 20_000): Promise<SimAgent> {
-    const args = [
+  /** `overlay-agent` and the flags that name its store, network, underlay, run dir and VNI: what its runs and `--leave` share. */
+  #agentArgs(host: SimHost, o: SimAgentOptions): string[] {
+    return [
       this.#agentBin,
       "--store",
       o.store,
@@ -204,8 +204,15 @@ export class SimCluster {
       "eth0",
       "--run-dir",
       host.runDir,
-      ...(o.pool ? ["--pool", o.pool] : []),
       ...(o.vni !== undefined ? ["--vni", String(o.vni)] : []),
+    ];
+  }
+
+  /** Starts `overlay-agent` inside `host`'s netns and waits until it logged "ready". */
+  async startAgent(host: SimHost, o: SimAgentOptions, readyTimeoutMs = 20_000): Promise<SimAgent> {
+    const args = [
+      ...this.#agentArgs(host, o),
+      ...(o.pool ? ["--pool", o.pool] : []),
       ...(o.port !== undefined ? ["--port", String(o.port)] : []),
       ...(o.leaseTtl ? ["--lease-ttl", o.leaseTtl] : []),
       ...["--resync", o.resync ?? "300ms"],
@@ -287,20 +294,7 @@ export class SimCluster {
 
   /** Runs `overlay-agent --leave` for `host` (stops its agent, releases the lease, removes the devices). */
   async leave(host: SimHost, o: SimAgentOptions): Promise<{ code: number; out: string }> {
-    const r = await runIn(host.ns, [
-      process.execPath,
-      this.#agentBin,
-      "--store",
-      o.store,
-      "--network",
-      o.network,
-      "--underlay",
-      "eth0",
-      "--run-dir",
-      host.runDir,
-      ...(o.vni !== undefined ? ["--vni", String(o.vni)] : []),
-      "--leave",
-    ]);
+    const r = await runIn(host.ns, [process.execPath, ...this.#agentArgs(host, o), "--leave"]);
     for (const a of this.agents) if (a.host === host && a.network === o.network) await a.stop();
     return r;
   }
