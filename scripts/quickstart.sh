@@ -49,7 +49,7 @@ step() {
 # (Debian golang-github-appc-cni-dev) to build a real Go libcni runtime for the interop tests; etcd (etcd-server,
 # etcd-client) for the @cnikit/store tests, which start their own members; containerd, runc and busybox-static for
 # the containerd test (a private containerd runs a busybox container attached by cnikit's plugins).
-debs="gcc libc6-dev containernetworking-plugins iproute2 nftables iptables iputils-ping util-linux time golang-go golang-github-appc-cni-dev etcd-server etcd-client containerd runc busybox-static openssl"
+debs="gcc libc6-dev musl-tools containernetworking-plugins iproute2 nftables iptables iputils-ping util-linux time golang-go golang-github-appc-cni-dev etcd-server etcd-client containerd runc busybox-static openssl"
 missing=""
 for p in $debs; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
 apt_install() {

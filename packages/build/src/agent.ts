@@ -78,7 +78,7 @@ function defaultShim(): string {
     );
   }
   if (!existsSync(path))
-    throw new BuildError(`${path} is missing: build @cnikit/agent first (it needs gcc and libc6-dev)`);
+    throw new BuildError(`${path} is missing: build @cnikit/agent first (it needs musl-tools, or gcc and libc6-dev)`);
   return path;
 }
 
