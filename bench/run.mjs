@@ -17,7 +17,7 @@ import { benchAgent } from "./agent.mjs";
 import { benchConcurrency } from "./concurrency.mjs";
 import { benchEtcdIpam } from "./etcd-ipam.mjs";
 import { machineInfo } from "./lib/machine.mjs";
-import { CLEAN_PATH, GNU_TIME } from "./lib/proc.mjs";
+import { CLEAN_PATH, GNU_TIME, timedRunMeasuresRss } from "./lib/proc.mjs";
 import { ROOT } from "./lib/plugins.mjs";
 import { mb, ms, table } from "./lib/stats.mjs";
 import { benchBridge, benchHostLocal } from "./plugins.mjs";
@@ -211,7 +211,11 @@ const machineMd = table(
   [[machine.cpu, machine.cores, machine.memory, machine.kernel, machine.node, machine.date, machine.load]],
 );
 const notes = [
-  `${rounds} rounds per table${quick ? " (--quick)" : ""}, medians; peak RSS = max of ${rssRounds} extra rounds under ${GNU_TIME ? "GNU time (`%M`)" : "— GNU time is not installed (Debian package `time`), RSS not measured"}. Run time ${seconds} s; load average at the end ${loadavg()
+  `${rounds} rounds per table${quick ? " (--quick)" : ""}, medians; ${
+    timedRunMeasuresRss()
+      ? "every call spawned and timed by the bench runner (bench/lib/runner.c: posix_spawn from a small process, so no time is the harness's fork); peak RSS = max over the rounds of ru_maxrss (the plugin and every process it waited for)"
+      : `the bench runner could not be built (no C compiler): times include the harness's fork; peak RSS = max of ${rssRounds} extra rounds under ${GNU_TIME ? "GNU time (\`%M\`)" : "— GNU time is not installed (Debian package \`time\`), RSS not measured"}`
+  }. Run time ${seconds} s; load average at the end ${loadavg()
     .map((l) => l.toFixed(2))
     .join(" ")} (other processes share the cores: ratios from the same rounds are what to compare).`,
   missing.length ? `Not built, so not measured: ${missing.join(", ")} (run \`pnpm build\`).` : "",

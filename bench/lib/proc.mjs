@@ -3,6 +3,7 @@ import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { runAsync, runSync, runnerBinary } from "./runner.mjs";
 
 /** PATH of the clean environment (the only inherited thing besides CNI_* variables). */
 export const CLEAN_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -18,21 +19,32 @@ export function cleanEnv(cni = {}) {
 }
 
 /**
- * Runs `file args` once with `env` and `input` on stdin; returns the wall time in ms
- * (fork to reap, measured by the parent) with status and output.
+ * Runs `file args` once with `env` and `input` on stdin; returns the wall time in ms (spawn to
+ * reap, with the output closed) with status, output and `kb`, the peak RSS (ru_maxrss of the
+ * process and every process it waited for). Through the bench runner (runner.mjs: posix_spawn
+ * from a small process, so the time is the command's, not this process's fork); without a C
+ * compiler through spawnSync, and then `kb` is NaN.
  */
 export function timedRun(file, args, { env, input = "" }) {
+  const viaRunner = runSync(file, args, { env, input });
+  if (viaRunner) return viaRunner;
   const t0 = process.hrtime.bigint();
   const r = spawnSync(file, args, { env, input, maxBuffer: 16 * 1024 * 1024 });
   const elapsed = Number(process.hrtime.bigint() - t0) / 1e6;
   return {
     ms: elapsed,
+    kb: Number.NaN,
     status: r.status,
     signal: r.signal,
     error: r.error,
     stdout: r.stdout?.toString() ?? "",
     stderr: r.stderr?.toString() ?? "",
   };
+}
+
+/** Whether timedRun measures peak RSS itself (the bench runner is built). */
+export function timedRunMeasuresRss() {
+  return runnerBinary() !== null;
 }
 
 /** The GNU time binary used for peak RSS, or undefined when it is not installed. */
@@ -64,16 +76,25 @@ process.once("exit", () => {
   if (rssDir) rmSync(rssDir, { recursive: true, force: true });
 });
 
-/** Runs one invocation asynchronously (for the concurrency bench); resolves with status and output. */
+/**
+ * Runs one invocation asynchronously (for the concurrency bench); resolves with status, output
+ * and `ms`. Through the bench runner when it is built (launching many at once then costs no fork
+ * of this process each), else node's spawn.
+ */
 export function asyncRun(file, args, { env, input = "" }) {
+  const viaRunner = runAsync(file, args, { env, input });
+  if (viaRunner) return viaRunner;
   return new Promise((resolve) => {
+    const t0 = process.hrtime.bigint();
     const child = spawn(file, args, { env, stdio: ["pipe", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d) => (stdout += d));
     child.stderr.on("data", (d) => (stderr += d));
     child.on("error", (error) => resolve({ status: null, error, stdout, stderr }));
-    child.on("close", (status, signal) => resolve({ status, signal, stdout, stderr }));
+    child.on("close", (status, signal) =>
+      resolve({ status, signal, stdout, stderr, ms: Number(process.hrtime.bigint() - t0) / 1e6 }),
+    );
     child.stdin.on("error", () => {});
     child.stdin.end(input);
   });

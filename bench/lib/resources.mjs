@@ -1,12 +1,11 @@
 // Names, namespaces, bridges and data dirs the benchmark creates — and always removes.
 // Every name is `ckb<hex>` (unique per round); subnets are random /24s in 10.200.0.0–10.249.255.0
 // that no route on the host uses yet. Nothing the benchmark did not create is ever touched.
-import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { CLEAN_PATH } from "./proc.mjs";
+import { CLEAN_PATH, timedRun } from "./proc.mjs";
 
 const IP = ["/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip"].find((p) => existsSync(p)) ?? "ip";
 
@@ -16,7 +15,8 @@ export function uniqueName() {
 }
 
 function ip(args, { input, allowFail = false } = {}) {
-  const r = spawnSync(IP, args, { env: { PATH: CLEAN_PATH }, input });
+  // through the bench runner: no fork of the (large) bench process per `ip` call
+  const r = timedRun(IP, args, { env: { PATH: CLEAN_PATH }, input: input ?? "" });
   if (r.status !== 0 && !allowFail) {
     throw new Error(`ip ${args.join(" ")}: ${r.stderr?.toString().trim()}`);
   }

@@ -1,7 +1,7 @@
 // Runs subjects side by side: every round runs every subject once, in rotated order, so
 // machine noise (other load, CPU frequency) hits all of them alike. Each subject's round is
 // set up fresh (new netns, bridge, data dir) and torn down in `finally`.
-import { GNU_TIME, describeFailure, rssRun, timedRun } from "./proc.mjs";
+import { GNU_TIME, describeFailure, rssRun, timedRun, timedRunMeasuresRss } from "./proc.mjs";
 import { median, rotate } from "./stats.mjs";
 
 /**
@@ -20,13 +20,14 @@ function settle(ms) {
 }
 
 /**
- * Runs `rounds` timed rounds and then `rssRounds` rounds under GNU time.
+ * Runs `rounds` timed rounds. Peak RSS comes from every timed round when the bench runner
+ * measures it (runner.mjs); without it, from `rssRounds` extra rounds under GNU time.
  * @param {{ subjects: Subject[], rounds: number, rssRounds?: number, onProgress?: (s: string) => void, settleMs?: number }} options
  * @returns {Map<string, { label: string, steps: Record<string, { times: number[], rss: number[], failures: number, error?: string }> }>}
  */
 export function runScenario({ subjects, rounds, rssRounds = 3, onProgress, settleMs = SETTLE_MS }) {
   const results = new Map(subjects.map((s) => [s.id, { label: s.label, steps: {} }]));
-  const total = rounds + (GNU_TIME ? rssRounds : 0);
+  const total = rounds + (GNU_TIME && !timedRunMeasuresRss() ? rssRounds : 0);
   for (let round = 0; round < total; round++) {
     const measureRss = round >= rounds;
     for (const subject of rotate(subjects, round)) {
@@ -47,7 +48,10 @@ export function runScenario({ subjects, rounds, rssRounds = 3, onProgress, settl
             break; // the later steps of this round depend on this one
           }
           if (measureRss) slot.rss.push(r.kb);
-          else slot.times.push(r.ms);
+          else {
+            slot.times.push(r.ms);
+            if (Number.isFinite(r.kb)) slot.rss.push(r.kb);
+          }
         }
       } finally {
         cleanup();
@@ -71,7 +75,7 @@ export function medianOf(results, id, step) {
   return median(results.get(id)?.steps[step]?.times ?? []);
 }
 
-/** Peak RSS (max over the RSS rounds) of one step in KB. */
+/** Peak RSS (max over the rounds that measured it) of one step in KB. */
 export function peakRssOf(results, id, step) {
   const rss = results.get(id)?.steps[step]?.rss ?? [];
   return rss.length ? Math.max(...rss) : Number.NaN;

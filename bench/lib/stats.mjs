@@ -28,7 +28,9 @@ export function ratio(a, b) {
 
 /** Formats kilobytes as MB with one decimal. */
 export function mb(kb) {
-  return Number.isFinite(kb) ? (kb / 1024).toFixed(1) : "–";
+  if (!Number.isFinite(kb)) return "–";
+  // the kernel's RSS counters are per-CPU batches: a process of a few pages can read as 0 KB
+  return kb < 0.05 * 1024 ? "< 0.1" : (kb / 1024).toFixed(1);
 }
 
 /** Renders a GitHub-flavoured markdown table. */
