@@ -43,7 +43,13 @@ try {
     ipam: { type: "host-local", subnet: cidr, dataDir },
   });
   const call = (cmd, i) => {
-    const env = cleanEnv({ CNI_COMMAND: cmd, CNI_CONTAINERID: `ckb-soak-${i}`, CNI_NETNS: netnsPath(ns), CNI_IFNAME: "eth0", CNI_PATH: bin });
+    const env = cleanEnv({
+      CNI_COMMAND: cmd,
+      CNI_CONTAINERID: `ckb-soak-${i}`,
+      CNI_NETNS: netnsPath(ns),
+      CNI_IFNAME: "eth0",
+      CNI_PATH: bin,
+    });
     const r = timedRun(join(bin, "bridge"), [], { env, input });
     if (r.status !== 0) {
       failed++;
@@ -60,7 +66,12 @@ try {
     Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 100);
     const stats = procStats(agent.pid);
     const st = await agentStatus(sockDir, "bridge");
-    return { ...stats, heapTotalKb: st.heapTotalBytes / 1024, heapUsedKb: st.heapUsedBytes / 1024, externalKb: st.externalBytes / 1024 };
+    return {
+      ...stats,
+      heapTotalKb: st.heapTotalBytes / 1024,
+      heapUsedKb: st.heapUsedBytes / 1024,
+      externalKb: st.externalBytes / 1024,
+    };
   };
   const start = await settled();
   samples.push({ calls: 0, ...start });
@@ -70,7 +81,8 @@ try {
     call("DEL", i);
     // a bridge call is 2 daemon requests (bridge + its host-local delegate); count bridge calls
     const calls = i * 2;
-    if (calls === 200 || calls === 400 || calls === 1000 || calls % 1000 === 0 || i === pairs) samples.push({ calls, ...(await settled()) });
+    if (calls === 200 || calls === 400 || calls === 1000 || calls % 1000 === 0 || i === pairs)
+      samples.push({ calls, ...(await settled()) });
     if (process.stderr.isTTY && i % 50 === 0) process.stderr.write(`\r  soak: ${i}/${pairs} pairs`);
   }
   const seconds = (performance.now() - t0) / 1000;
@@ -82,12 +94,22 @@ try {
   const leases = leasesIn(dataDir, name).length;
   const checks = [
     ["every call succeeded", failed === 0, `${failed} failed${firstError ? `; first: ${firstError}` : ""}`],
-    ["RSS after 1,000 calls ≤ 80 MB", r1000 === undefined || r1000 <= 80 * 1024, r1000 === undefined ? "fewer than 1,000 calls" : `${(r1000 / 1024).toFixed(1)} MB`],
-    ["RSS after 1,000 within 10 % of after 200", r1000 === undefined || r1000 <= r200 * 1.1, r1000 === undefined ? "fewer than 1,000 calls" : `${(r200 / 1024).toFixed(1)} → ${(r1000 / 1024).toFixed(1)} MB`],
+    [
+      "RSS after 1,000 calls ≤ 80 MB",
+      r1000 === undefined || r1000 <= 80 * 1024,
+      r1000 === undefined ? "fewer than 1,000 calls" : `${(r1000 / 1024).toFixed(1)} MB`,
+    ],
+    [
+      "RSS after 1,000 within 10 % of after 200",
+      r1000 === undefined || r1000 <= r200 * 1.1,
+      r1000 === undefined ? "fewer than 1,000 calls" : `${(r200 / 1024).toFixed(1)} → ${(r1000 / 1024).toFixed(1)} MB`,
+    ],
     ["open fds back to the start value", end.fds === start.fds, `${start.fds} → ${end.fds}`],
     ["no lease left", leases === 0, `${leases}`],
   ];
-  console.log(`${pairs} ADD/DEL pairs (${pairs * 2} bridge calls, ${pairs * 4} daemon requests) in ${seconds.toFixed(1)} s`);
+  console.log(
+    `${pairs} ADD/DEL pairs (${pairs * 2} bridge calls, ${pairs * 4} daemon requests) in ${seconds.toFixed(1)} s`,
+  );
   console.log("calls  RSS MB  heap total MB  heap used MB  external MB  fds");
   const mbOf = (kb) => (kb / 1024).toFixed(1);
   for (const s of samples) {

@@ -66,15 +66,35 @@ export async function benchAgent({ rounds = 30, rssRounds = 3, containers = 100,
     const before = procStats(agent.pid);
     const subjects = [
       withVersion(bridgeSubject("go", "Go bridge + Go host-local", go, GO_DIR), go),
-      withVersion(bridgeSubject("agent", "agent bridge + agent host-local (in process in cnikit-agent)", shim, bin), shim),
-      bridgeSubject("agent-exec", "agent bridge + agent host-local (--exec-delegates: its shim exec'd)", shimExec, binExec),
+      withVersion(
+        bridgeSubject("agent", "agent bridge + agent host-local (in process in cnikit-agent)", shim, bin),
+        shim,
+      ),
+      bridgeSubject(
+        "agent-exec",
+        "agent bridge + agent host-local (--exec-delegates: its shim exec'd)",
+        shimExec,
+        binExec,
+      ),
       bridgeSubject("agent-go-ipam", "agent bridge + Go host-local", shim, GO_DIR),
     ];
     const results = runScenario({ subjects, rounds, rssRounds, onProgress });
     const after = procStats(agent.pid);
     onProgress?.("concurrency");
-    const pairGo = await runPair({ label: "Go bridge + Go host-local", bridgeFile: go, cniPath: GO_DIR, containers, parallel });
-    const pairAgent = await runPair({ label: "agent bridge + agent host-local", bridgeFile: shim, cniPath: bin, containers, parallel });
+    const pairGo = await runPair({
+      label: "Go bridge + Go host-local",
+      bridgeFile: go,
+      cniPath: GO_DIR,
+      containers,
+      parallel,
+    });
+    const pairAgent = await runPair({
+      label: "agent bridge + agent host-local",
+      bridgeFile: shim,
+      cniPath: bin,
+      containers,
+      parallel,
+    });
     const afterConcurrency = procStats(agent.pid);
     const f = {};
     for (const s of subjects) {
@@ -115,12 +135,32 @@ export async function benchAgent({ rounds = 30, rssRounds = 3, containers = 100,
     const notes = failureNotes(results, subjects);
     const markdown = [
       table(
-        ["bridge (one call per process)", "ADD ms", "ADD × Go", "DEL ms", "DEL × Go", "VERSION ms", "VERSION × Go", "peak RSS ADD MB", "failures"],
+        [
+          "bridge (one call per process)",
+          "ADD ms",
+          "ADD × Go",
+          "DEL ms",
+          "DEL × Go",
+          "VERSION ms",
+          "VERSION × Go",
+          "peak RSS ADD MB",
+          "failures",
+        ],
         rows,
       ),
       "Peak RSS of the agent rows is the shim's (the work runs in the daemon).",
       table(
-        [`${containers} containers, ${parallel} at a time`, "ADD all ms", "× Go", "DEL all ms", "× Go", "distinct IPs", "failures ADD/DEL", "leases left", "ok"],
+        [
+          `${containers} containers, ${parallel} at a time`,
+          "ADD all ms",
+          "× Go",
+          "DEL all ms",
+          "× Go",
+          "distinct IPs",
+          "failures ADD/DEL",
+          "leases left",
+          "ok",
+        ],
         pairRows,
       ),
       table(
@@ -128,7 +168,11 @@ export async function benchAgent({ rounds = 30, rssRounds = 3, containers = 100,
         [
           ["after warm-up", mb(before.rssKb), before.fds],
           [`after ~${calls} more calls`, mb(after.rssKb), after.fds],
-          [`after the ${containers}-container run (+${containers * 4} calls)`, mb(afterConcurrency.rssKb), afterConcurrency.fds],
+          [
+            `after the ${containers}-container run (+${containers * 4} calls)`,
+            mb(afterConcurrency.rssKb),
+            afterConcurrency.fds,
+          ],
         ],
       ),
       notes,
@@ -144,7 +188,9 @@ export async function benchAgent({ rounds = 30, rssRounds = 3, containers = 100,
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const { values } = parseArgs({ options: { rounds: { type: "string", default: "30" }, containers: { type: "string", default: "100" } } });
+  const { values } = parseArgs({
+    options: { rounds: { type: "string", default: "30" }, containers: { type: "string", default: "100" } },
+  });
   const r = await benchAgent({
     rounds: Number(values.rounds),
     containers: Number(values.containers),

@@ -82,11 +82,29 @@ for (const [what, results] of [
     const go = medianOf(results, "go", step);
     const before = medianOf(results, "before", step);
     const after = medianOf(results, "after", step);
-    rows.push([`${what} ${step}`, ms(go), `${ms(before)} (${ratio(before, go)})`, `${ms(after)} (${ratio(after, go)})`, ratio(after, before)]);
+    rows.push([
+      `${what} ${step}`,
+      ms(go),
+      `${ms(before)} (${ratio(before, go)})`,
+      `${ms(after)} (${ratio(after, go)})`,
+      ratio(after, before),
+    ]);
   }
 }
 const v = Object.fromEntries(Object.entries(version).map(([k, t]) => [k, median(t)]));
-rows.push(["bridge VERSION", ms(v.go), `${ms(v.before)} (${ratio(v.before, v.go)})`, `${ms(v.after)} (${ratio(v.after, v.go)})`, ratio(v.after, v.before)]);
-rows.push(["host-local VERSION", ms(v.go), ms(v["before-hl"]), ms(v["after-hl"]), ratio(v["after-hl"], v["before-hl"])]);
+rows.push([
+  "bridge VERSION",
+  ms(v.go),
+  `${ms(v.before)} (${ratio(v.before, v.go)})`,
+  `${ms(v.after)} (${ratio(v.after, v.go)})`,
+  ratio(v.after, v.before),
+]);
+rows.push([
+  "host-local VERSION",
+  ms(v.go),
+  ms(v["before-hl"]),
+  ms(v["after-hl"]),
+  ratio(v["after-hl"], v["before-hl"]),
+]);
 process.stdout.write(`${rounds} rounds, medians (ms); ratios to Go in the same rounds\n\n`);
 process.stdout.write(`${table(["", "Go", "before", "after", "after ÷ before"], rows)}\n`);

@@ -54,10 +54,18 @@ const rows = [];
   });
   const bindNs = ns(t0);
   const fd = openSync("/proc/thread-self/ns/net", "r");
-  rows.push(["bun:ffi", loadNs, bindNs, perCall(() => symbols.getpid()), perCall(() => symbols.setns(fd, CLONE_NEWNET))]);
+  rows.push([
+    "bun:ffi",
+    loadNs,
+    bindNs,
+    perCall(() => symbols.getpid()),
+    perCall(() => symbols.setns(fd, CLONE_NEWNET)),
+  ]);
 }
 console.log(`Bun ${process.versions.bun}, ${calls} calls each\n`);
 console.log("| FFI | load ms | bind 2 functions ms | getpid ns/call | setns ns/call |");
 console.log("| --- | --- | --- | --- | --- |");
 for (const [name, load, bind, g, s] of rows)
-  console.log(`| ${name} | ${(load / 1e6).toFixed(2)} | ${(bind / 1e6).toFixed(2)} | ${g.toFixed(0)} | ${s.toFixed(0)} |`);
+  console.log(
+    `| ${name} | ${(load / 1e6).toFixed(2)} | ${(bind / 1e6).toFixed(2)} | ${g.toFixed(0)} | ${s.toFixed(0)} |`,
+  );

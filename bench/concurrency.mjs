@@ -126,7 +126,9 @@ export async function benchConcurrency({ containers = 100, parallel = 10, onProg
   const goBridge = goPlugin("bridge");
   if (goBridge && goPlugin("host-local"))
     pairs.push({ id: "go", label: "Go bridge + Go host-local", bridgeFile: goBridge, cniPath: GO_DIR });
-  const bridges = (await variantsOf("bridge")).filter((v) => v.id === "ts" || ["snapshot", "sea", ...BUN_KINDS].includes(v.kind));
+  const bridges = (await variantsOf("bridge")).filter(
+    (v) => v.id === "ts" || ["snapshot", "sea", ...BUN_KINDS].includes(v.kind),
+  );
   const hostLocals = await variantsOf("host-local");
   const res = new Resources();
   try {

@@ -34,9 +34,17 @@ function etcdIpamSubject(id, label, file, store, network) {
           ipam: { type: "etcd-ipam", store, subnet: "10.250.0.0/16", nodeName: "bench" },
         });
         const env = (cmd) =>
-          cleanEnv({ CNI_COMMAND: cmd, CNI_CONTAINERID: cid, CNI_NETNS: netnsPath(ns), CNI_IFNAME: "eth0", CNI_PATH: GO_DIR });
+          cleanEnv({
+            CNI_COMMAND: cmd,
+            CNI_CONTAINERID: cid,
+            CNI_NETNS: netnsPath(ns),
+            CNI_IFNAME: "eth0",
+            CNI_PATH: GO_DIR,
+          });
         const check = (r) =>
-          parseJson(r.stdout)?.ips?.[0]?.address?.startsWith("10.250.") ? undefined : `no address: ${r.stdout.slice(0, 300)}`;
+          parseJson(r.stdout)?.ips?.[0]?.address?.startsWith("10.250.")
+            ? undefined
+            : `no address: ${r.stdout.slice(0, 300)}`;
         return {
           steps: { ADD: { file, env: env("ADD"), input, check }, DEL: { file, env: env("DEL"), input } },
           cleanup: () => res.cleanup(),
@@ -73,7 +81,13 @@ async function twoHundred(file, store, network, parallel = 16) {
           const i = next++;
           const t = performance.now();
           const r = await asyncRun(file, [], {
-            env: cleanEnv({ CNI_COMMAND: "ADD", CNI_CONTAINERID: `ckb-200-${i}`, CNI_NETNS: netnsPath(ns), CNI_IFNAME: "eth0", CNI_PATH: GO_DIR }),
+            env: cleanEnv({
+              CNI_COMMAND: "ADD",
+              CNI_CONTAINERID: `ckb-200-${i}`,
+              CNI_NETNS: netnsPath(ns),
+              CNI_IFNAME: "eth0",
+              CNI_PATH: GO_DIR,
+            }),
             input: conf(`host${i % 4}`),
           });
           times.push(performance.now() - t);
@@ -89,7 +103,14 @@ async function twoHundred(file, store, network, parallel = 16) {
     const wall = performance.now() - t0;
     for (let h = 0; h < 4; h++)
       await asyncRun(file, [], { env: cleanEnv({ CNI_COMMAND: "GC", CNI_PATH: GO_DIR }), input: conf(`host${h}`) });
-    return { wall, p50: percentile(times, 50), p99: percentile(times, 99), distinct: new Set(addrs).size, failures, firstError };
+    return {
+      wall,
+      p50: percentile(times, 50),
+      p99: percentile(times, 99),
+      distinct: new Set(addrs).size,
+      failures,
+      firstError,
+    };
   } finally {
     res.cleanup();
   }
@@ -111,9 +132,15 @@ async function startEtcdIpamAgent(res) {
 export async function benchEtcdIpam({ rounds = 20, onProgress } = {}) {
   const file = ourPlugin("etcd-ipam");
   const hostLocal = ourPlugin("host-local");
-  if (!file || !hostLocal) return { markdown: "etcd-ipam or host-local is not built", figures: {}, missing: ["examples/etcd-ipam/dist/etcd-ipam"] };
+  if (!file || !hostLocal)
+    return {
+      markdown: "etcd-ipam or host-local is not built",
+      figures: {},
+      missing: ["examples/etcd-ipam/dist/etcd-ipam"],
+    };
   const { startEtcd, etcdAvailable } = await import(join(ROOT, "packages/store/dist/testing.js"));
-  if (!etcdAvailable()) return { markdown: "etcd is not installed (Debian: etcd-server)", figures: {}, missing: ["etcd"] };
+  if (!etcdAvailable())
+    return { markdown: "etcd is not installed (Debian: etcd-server)", figures: {}, missing: ["etcd"] };
   const etcd = await startEtcd();
   const res = new Resources();
   const haveAgent = agentMissing(["etcd-ipam"]).length === 0;
@@ -122,27 +149,50 @@ export async function benchEtcdIpam({ rounds = 20, onProgress } = {}) {
     if (haveAgent) agent = await startEtcdIpamAgent(res);
     const network = uniqueName();
     const subjects = [
-      { id: "node", label: "`node -e 0`", setup: () => ({ steps: { ADD: { file: "node", args: ["-e", "0"], env: cleanEnv() } }, cleanup() {} }) },
+      {
+        id: "node",
+        label: "`node -e 0`",
+        setup: () => ({ steps: { ADD: { file: "node", args: ["-e", "0"], env: cleanEnv() } }, cleanup() {} }),
+      },
       hostLocalSubject("host-local", "our host-local (data dir)", hostLocal),
       etcdIpamSubject("etcd", "etcd-ipam (etcd, 1 member, loopback)", file, etcd.url("/bench"), network),
     ];
     if (agent) {
       // the floor of any call through a shim: spawning a small static executable
-      subjects.push({ id: "true", label: "`/bin/true` (spawning a process: the floor of a shim call)", setup: () => ({ steps: { ADD: { file: "/bin/true", env: cleanEnv() } }, cleanup() {} }) });
-      const agentSubject = etcdIpamSubject("agent", "etcd-ipam under agent mode (shim → cnikit-agent)", agent.shim, etcd.url("/bench"), network);
+      subjects.push({
+        id: "true",
+        label: "`/bin/true` (spawning a process: the floor of a shim call)",
+        setup: () => ({ steps: { ADD: { file: "/bin/true", env: cleanEnv() } }, cleanup() {} }),
+      });
+      const agentSubject = etcdIpamSubject(
+        "agent",
+        "etcd-ipam under agent mode (shim → cnikit-agent)",
+        agent.shim,
+        etcd.url("/bench"),
+        network,
+      );
       // warm-up: the daemon loads the plugin module and opens the store on its first call
       runScenario({ subjects: [agentSubject], rounds: 3, rssRounds: 0 });
       subjects.push(agentSubject);
     }
     const results = runScenario({ subjects, rounds, rssRounds: 0, onProgress });
-    const f = Object.fromEntries(subjects.map((s) => [s.id, { add: medianOf(results, s.id, "ADD"), del: medianOf(results, s.id, "DEL") }]));
+    const f = Object.fromEntries(
+      subjects.map((s) => [s.id, { add: medianOf(results, s.id, "ADD"), del: medianOf(results, s.id, "DEL") }]),
+    );
     onProgress?.("200 ADDs from 4 hosts");
     const big = await twoHundred(file, etcd.url("/bench200"), uniqueName());
-    const rows = subjects.map((s) => [s.label, ms(f[s.id].add), ratio(f[s.id].add, f["host-local"].add), s.id === "node" || s.id === "true" ? "–" : ms(f[s.id].del)]);
+    const rows = subjects.map((s) => [
+      s.label,
+      ms(f[s.id].add),
+      ratio(f[s.id].add, f["host-local"].add),
+      s.id === "node" || s.id === "true" ? "–" : ms(f[s.id].del),
+    ]);
     const notes = failureNotes(results, subjects);
     const markdown = [
       table(["one-shot ADD / DEL", "ADD ms", "ADD × our host-local", "DEL ms"], rows),
-      agent ? "" : "- etcd-ipam under agent mode: not measured (examples/etcd-ipam/dist/agent or packages/agent/dist not built)",
+      agent
+        ? ""
+        : "- etcd-ipam under agent mode: not measured (examples/etcd-ipam/dist/agent or packages/agent/dist not built)",
       notes,
       table(
         ["200 one-shot ADDs, 4 hosts, 16 at a time", "wall ms", "p50 ms", "p99 ms", "distinct", "failures"],

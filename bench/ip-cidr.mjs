@@ -212,16 +212,34 @@ try {
   });
 
   if (asJson) {
-    console.log(JSON.stringify({ rounds, cases: CASES, go: goAnswers, spec: specAnswers, ipcidr: ipcidrAnswers, startup }, null, 2));
+    console.log(
+      JSON.stringify(
+        { rounds, cases: CASES, go: goAnswers, spec: specAnswers, ipcidr: ipcidrAnswers, startup },
+        null,
+        2,
+      ),
+    );
   } else {
     console.log(`# ip-cidr@4 vs @cnikit/spec's IP module (node ${process.version}, ${rounds} rounds)\n`);
     console.log(
       table(
-        ["bundle (esbuild, cjs, minified)", "size KB", "node <bundle> median ms", "over the empty bundle (median of paired diffs) ms"],
-        startup.map((s) => [s.name, s.bundleKb.toFixed(1), ms(s.medianMs), s.name === "empty bundle" ? "–" : ms(s.overEmptyMs)]),
+        [
+          "bundle (esbuild, cjs, minified)",
+          "size KB",
+          "node <bundle> median ms",
+          "over the empty bundle (median of paired diffs) ms",
+        ],
+        startup.map((s) => [
+          s.name,
+          s.bundleKb.toFixed(1),
+          ms(s.medianMs),
+          s.name === "empty bundle" ? "–" : ms(s.overEmptyMs),
+        ]),
       ),
     );
-    console.log(`\nwrong answers against Go's net package: @cnikit/spec ${wrong(specAnswers)}, ip-cidr ${wrong(ipcidrAnswers)} of ${CASES.length}\n`);
+    console.log(
+      `\nwrong answers against Go's net package: @cnikit/spec ${wrong(specAnswers)}, ip-cidr ${wrong(ipcidrAnswers)} of ${CASES.length}\n`,
+    );
     console.log(table(["case", "Go net (expected)", "@cnikit/spec", "ip-cidr@4"], rows));
   }
 } finally {

@@ -84,7 +84,9 @@ const lines = [
   "",
   `${pad("operation", 38)}${pad("netlink", 10)}${pad("ip spawn", 10)}speed-up`,
   `${"-".repeat(38)}${"-".repeat(10)}${"-".repeat(10)}--------`,
-  ...rows.map((r) => `${pad(r.op, 38)}${pad(r.nl.toFixed(3), 10)}${pad(r.ip.toFixed(3), 10)}${(r.ip / r.nl).toFixed(1)}x`),
+  ...rows.map(
+    (r) => `${pad(r.op, 38)}${pad(r.nl.toFixed(3), 10)}${pad(r.ip.toFixed(3), 10)}${(r.ip / r.nl).toFixed(1)}x`,
+  ),
 ];
 process.stdout.write(`${lines.join("\n")}\n`);
 const slow = rows.filter((r) => r.op !== "open netns handle (+socket, get lo)" && r.nl >= 1);

@@ -167,7 +167,15 @@ export async function benchBridge({ rounds = 30, rssRounds = 3, onProgress, kind
   for (const v of ours.filter((x) => x.id === "ts" || BUN_KINDS.includes(x.kind))) {
     const h = hostLocals.find((x) => x.id === v.id);
     // CNI_PATH: the host-local build's own directory (dist/, dist-bun/, or the shared dir)
-    if (h) subjects.push(bridgeSubject(`pair-${v.id}`, `${v.label.replace(/^our bridge/, "our bridge + our host-local")} (IPAM: ours)`, v.file, dirname(h.file)));
+    if (h)
+      subjects.push(
+        bridgeSubject(
+          `pair-${v.id}`,
+          `${v.label.replace(/^our bridge/, "our bridge + our host-local")} (IPAM: ours)`,
+          v.file,
+          dirname(h.file),
+        ),
+      );
   }
   const results = runScenario({ subjects, rounds, rssRounds, onProgress });
   const f = figures(results, subjects);

@@ -86,7 +86,10 @@ if (!skip.has("etcd-ipam")) {
   done();
   figures.etcdIpam = r.figures;
   missing.push(...r.missing);
-  sections.push(["etcd-ipam: one-shot ADD over etcd (1 member, loopback) vs host-local; 200 ADDs from 4 hosts", r.markdown]);
+  sections.push([
+    "etcd-ipam: one-shot ADD over etcd (1 member, loopback) vs host-local; 200 ADDs from 4 hosts",
+    r.markdown,
+  ]);
 }
 if (!skip.has("agent")) {
   const r = await benchAgent({ rounds, rssRounds, containers: 100, parallel: 10, onProgress: progress("agent") });
@@ -137,10 +140,29 @@ for (const [id, kind] of [
 ]) {
   if (!b[id] && !h[id]) continue;
   // the reference's own time says what kind of moment the run was (docs/performance.md: "How stable the ratios are")
-  const vs = (value, ref, what) => (Number.isFinite(value) ? `${value.toFixed(2)}× (${what} ${ms(ref)} ms)` : undefined);
-  target(`our bridge ADD × Go bridge ADD (${kind})`, b[id]?.add / b.go?.add, 3.5, "×", vs(b[id]?.add / b.go?.add, b.go?.add, "Go"));
-  target(`our bridge DEL × Go bridge DEL (${kind})`, b[id]?.del / b.go?.del, 2, "×", vs(b[id]?.del / b.go?.del, b.go?.del, "Go"));
-  target(`our host-local ADD × node -e 0 (${kind})`, h[id]?.add / h.node?.add, 1.3, "×", vs(h[id]?.add / h.node?.add, h.node?.add, "node -e 0"));
+  const vs = (value, ref, what) =>
+    Number.isFinite(value) ? `${value.toFixed(2)}× (${what} ${ms(ref)} ms)` : undefined;
+  target(
+    `our bridge ADD × Go bridge ADD (${kind})`,
+    b[id]?.add / b.go?.add,
+    3.5,
+    "×",
+    vs(b[id]?.add / b.go?.add, b.go?.add, "Go"),
+  );
+  target(
+    `our bridge DEL × Go bridge DEL (${kind})`,
+    b[id]?.del / b.go?.del,
+    2,
+    "×",
+    vs(b[id]?.del / b.go?.del, b.go?.del, "Go"),
+  );
+  target(
+    `our host-local ADD × node -e 0 (${kind})`,
+    h[id]?.add / h.node?.add,
+    1.3,
+    "×",
+    vs(h[id]?.add / h.node?.add, h.node?.add, "node -e 0"),
+  );
   target(`our host-local VERSION × node -e 0 (${kind})`, s[`${id}-host-local`]?.median / s.node?.median, 1.15, "×");
   target(`our bridge VERSION × node -e 0 (${kind})`, s[`${id}-bridge`]?.median / s.node?.median, 1.15, "×");
   const rssMax = Math.max(h[id]?.rss ?? Number.NaN, b[id]?.rss ?? Number.NaN);
@@ -152,11 +174,30 @@ for (const [id, kind] of [
   ["ts-bun-shared", "Bun shared runtime"],
 ]) {
   if (!b[id] && !h[id] && !s[`${id}-bridge`]) continue;
-  const vs = (value, ref, what) => (Number.isFinite(value) ? `${value.toFixed(2)}× (${what} ${ms(ref)} ms)` : undefined);
-  target(`our bridge ADD × Go bridge ADD (${kind})`, b[id]?.add / b.go?.add, 1.5, "×", vs(b[id]?.add / b.go?.add, b.go?.add, "Go"));
-  target(`our bridge DEL × Go bridge DEL (${kind})`, b[id]?.del / b.go?.del, 1.2, "×", vs(b[id]?.del / b.go?.del, b.go?.del, "Go"));
+  const vs = (value, ref, what) =>
+    Number.isFinite(value) ? `${value.toFixed(2)}× (${what} ${ms(ref)} ms)` : undefined;
+  target(
+    `our bridge ADD × Go bridge ADD (${kind})`,
+    b[id]?.add / b.go?.add,
+    1.5,
+    "×",
+    vs(b[id]?.add / b.go?.add, b.go?.add, "Go"),
+  );
+  target(
+    `our bridge DEL × Go bridge DEL (${kind})`,
+    b[id]?.del / b.go?.del,
+    1.2,
+    "×",
+    vs(b[id]?.del / b.go?.del, b.go?.del, "Go"),
+  );
   const goV = s["go-bridge"]?.median;
-  target(`our bridge VERSION × Go bridge VERSION (${kind})`, s[`${id}-bridge`]?.median / goV, 2, "×", vs(s[`${id}-bridge`]?.median / goV, goV, "Go"));
+  target(
+    `our bridge VERSION × Go bridge VERSION (${kind})`,
+    s[`${id}-bridge`]?.median / goV,
+    2,
+    "×",
+    vs(s[`${id}-bridge`]?.median / goV, goV, "Go"),
+  );
   const pair = b[`pair-${id}`]?.add / b.go?.add;
   target(`our bridge + our host-local ADD × Go pair ADD (${kind})`, pair, 2, "×", vs(pair, b.go?.add, "Go pair"));
   const rssMax = Math.max(...[h[id]?.rss, b[id]?.rss, b[`pair-${id}`]?.rss].filter(Number.isFinite));
@@ -165,13 +206,39 @@ for (const [id, kind] of [
 // agent mode (the agent issue's targets)
 const a = figures.agent ?? {};
 if (a.go) {
-  const vs = (value, ref, what) => (Number.isFinite(value) ? `${value.toFixed(2)}× (${what} ${ms(ref)} ms)` : undefined);
-  target("agent bridge ADD × Go bridge ADD (IPAM: ours in the daemon vs Go's)", a.agent?.add / a.go.add, 0.6, "×", vs(a.agent?.add / a.go.add, a.go.add, "Go"));
-  target("agent bridge DEL × Go bridge DEL", a.agent?.del / a.go.del, 1, "×", vs(a.agent?.del / a.go.del, a.go.del, "Go"));
-  target("VERSION through the shim × Go bridge VERSION", a.agent?.version / a.go.version, 1, "×", vs(a.agent?.version / a.go.version, a.go.version, "Go"));
+  const vs = (value, ref, what) =>
+    Number.isFinite(value) ? `${value.toFixed(2)}× (${what} ${ms(ref)} ms)` : undefined;
+  target(
+    "agent bridge ADD × Go bridge ADD (IPAM: ours in the daemon vs Go's)",
+    a.agent?.add / a.go.add,
+    0.6,
+    "×",
+    vs(a.agent?.add / a.go.add, a.go.add, "Go"),
+  );
+  target(
+    "agent bridge DEL × Go bridge DEL",
+    a.agent?.del / a.go.del,
+    1,
+    "×",
+    vs(a.agent?.del / a.go.del, a.go.del, "Go"),
+  );
+  target(
+    "VERSION through the shim × Go bridge VERSION",
+    a.agent?.version / a.go.version,
+    1,
+    "×",
+    vs(a.agent?.version / a.go.version, a.go.version, "Go"),
+  );
   target("peak RSS of the shim (ADD)", a.agent?.rss / 1024, 3, " MB", `${mb(a.agent?.rss)} MB`);
   const d = a.daemon;
-  if (d) target(`cnikit-agent RSS after ~${d.calls + 400} calls`, d.afterConcurrency.rssKb / 1024, 80, " MB", `${mb(d.afterConcurrency.rssKb)} MB (${mb(d.before.rssKb)} MB after warm-up; fds ${d.before.fds} → ${d.afterConcurrency.fds})`);
+  if (d)
+    target(
+      `cnikit-agent RSS after ~${d.calls + 400} calls`,
+      d.afterConcurrency.rssKb / 1024,
+      80,
+      " MB",
+      `${mb(d.afterConcurrency.rssKb)} MB (${mb(d.before.rssKb)} MB after warm-up; fds ${d.before.fds} → ${d.afterConcurrency.fds})`,
+    );
   const p = a.concurrency;
   if (p) {
     const wall = (p.agent.addMs + p.agent.delMs) / (p.go.addMs + p.go.delMs);
@@ -194,8 +261,21 @@ for (const [id, r] of Object.entries(c)) {
 }
 const e = figures.etcdIpam ?? {};
 if (e.etcd) {
-  target("etcd-ipam one-shot ADD × our host-local one-shot ADD", e.etcd.add / e["host-local"]?.add, 1.3, "×", `${(e.etcd.add / e["host-local"]?.add).toFixed(2)}× (host-local ${ms(e["host-local"]?.add)} ms)`);
-  if (e.agent) target("etcd-ipam ADD under agent mode (shim → cnikit-agent), median", e.agent.add, 5, " ms", `${ms(e.agent.add)} ms`);
+  target(
+    "etcd-ipam one-shot ADD × our host-local one-shot ADD",
+    e.etcd.add / e["host-local"]?.add,
+    1.3,
+    "×",
+    `${(e.etcd.add / e["host-local"]?.add).toFixed(2)}× (host-local ${ms(e["host-local"]?.add)} ms)`,
+  );
+  if (e.agent)
+    target(
+      "etcd-ipam ADD under agent mode (shim → cnikit-agent), median",
+      e.agent.add,
+      5,
+      " ms",
+      `${ms(e.agent.add)} ms`,
+    );
   T.push([
     "etcd-ipam: 200 one-shot ADDs from 4 hosts, 16 at a time",
     `${e.big.distinct} distinct, ${e.big.failures} failures; wall ${ms(e.big.wall)} ms, p99 ${ms(e.big.p99)} ms`,
@@ -214,7 +294,7 @@ const notes = [
   `${rounds} rounds per table${quick ? " (--quick)" : ""}, medians; ${
     timedRunMeasuresRss()
       ? "every call spawned and timed by the bench runner (bench/lib/runner.c: posix_spawn from a small process, so no time is the harness's fork); peak RSS = max over the rounds of ru_maxrss (the plugin and every process it waited for)"
-      : `the bench runner could not be built (no C compiler): times include the harness's fork; peak RSS = max of ${rssRounds} extra rounds under ${GNU_TIME ? "GNU time (\`%M\`)" : "— GNU time is not installed (Debian package \`time\`), RSS not measured"}`
+      : `the bench runner could not be built (no C compiler): times include the harness's fork; peak RSS = max of ${rssRounds} extra rounds under ${GNU_TIME ? "GNU time (`%M`)" : "— GNU time is not installed (Debian package `time`), RSS not measured"}`
   }. Run time ${seconds} s; load average at the end ${loadavg()
     .map((l) => l.toFixed(2))
     .join(" ")} (other processes share the cores: ratios from the same rounds are what to compare).`,

@@ -19,14 +19,21 @@ const agentFile = (name, ext = "") => join(ROOT, "examples", name, "dist", "agen
 
 /** What is missing to run the agent rows of `plugins` (empty when everything is built). */
 export function agentMissing(plugins = PLUGINS) {
-  const need = [DAEMON, ...plugins.flatMap((n) => [agentFile(n), agentFile(n, ".plugin.cjs"), join(ROOT, "examples", n, "dist", n)])];
+  const need = [
+    DAEMON,
+    ...plugins.flatMap((n) => [agentFile(n), agentFile(n, ".plugin.cjs"), join(ROOT, "examples", n, "dist", n)]),
+  ];
   return need.filter((p) => !existsSync(p)).map((p) => p.slice(ROOT.length + 1));
 }
 
 /** The status a daemon's `<name>.sock` answers (the built @cnikit/agent's client). */
 export async function agentStatus(sockDir, name) {
   const { AGENT_PROTOCOL, requestAgent } = await import(join(ROOT, "packages/agent/dist/index.js"));
-  const r = await requestAgent(join(sockDir, `${name}.sock`), { type: AGENT_PROTOCOL.status, env: {}, stdin: Buffer.alloc(0) });
+  const r = await requestAgent(join(sockDir, `${name}.sock`), {
+    type: AGENT_PROTOCOL.status,
+    env: {},
+    stdin: Buffer.alloc(0),
+  });
   return JSON.parse(r.stdout);
 }
 
@@ -53,12 +60,26 @@ export async function startAgent(
     const sidecar = JSON.parse(readFileSync(agentFile(name, ".agent.json"), "utf8"));
     writeFileSync(
       `${shim}.agent.json`,
-      JSON.stringify({ ...sidecar, socket: join(sockDir, `${name}.sock`), fallback: join(ROOT, "examples", name, "dist", name), timeoutMs }),
+      JSON.stringify({
+        ...sidecar,
+        socket: join(sockDir, `${name}.sock`),
+        fallback: join(ROOT, "examples", name, "dist", name),
+        timeoutMs,
+      }),
     );
   }
   const child = spawn(
     process.execPath,
-    [...NODE_FLAGS, ...nodeFlags, DAEMON, "serve", "--socket-dir", sockDir, ...flags, ...plugins.map((n) => agentFile(n, ".plugin.cjs"))],
+    [
+      ...NODE_FLAGS,
+      ...nodeFlags,
+      DAEMON,
+      "serve",
+      "--socket-dir",
+      sockDir,
+      ...flags,
+      ...plugins.map((n) => agentFile(n, ".plugin.cjs")),
+    ],
     { stdio: ["ignore", "ignore", "pipe"], env: { PATH: CLEAN_PATH, ...DAEMON_ENV, ...env } },
   );
   let log = "";

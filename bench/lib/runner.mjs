@@ -6,7 +6,18 @@
 // a warning says so).
 import { spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, renameSync, rmSync, writeSync } from "node:fs";
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  readSync,
+  renameSync,
+  rmSync,
+  writeSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -18,10 +29,14 @@ const CACHE = join(HERE, "..", "..", "node_modules", ".cache", "cnikit-bench");
 let binary; // path, or null when it cannot be built
 /** The runner executable, built once per source version; null without a C compiler. */
 export function runnerBinary() {
-  if (binary !== undefined) return binary;
+  if (binary === undefined) binary = buildRunner();
+  return binary;
+}
+
+function buildRunner() {
   const source = readFileSync(SOURCE);
   const out = join(CACHE, `runner-${createHash("sha256").update(source).digest("hex").slice(0, 12)}`);
-  if (existsSync(out)) return (binary = out);
+  if (existsSync(out)) return out;
   mkdirSync(CACHE, { recursive: true });
   const tmp = `${out}.${process.pid}.tmp`;
   // static musl first: the smallest runner, whose own pages are the floor of every peak RSS it
@@ -31,14 +46,14 @@ export function runnerBinary() {
     const r = spawnSync(cc, [...flags, "-O2", "-Wall", "-o", tmp, SOURCE], { stdio: ["ignore", "ignore", "pipe"] });
     if (r.status === 0) {
       renameSync(tmp, out);
-      return (binary = out);
+      return out;
     }
   }
   rmSync(tmp, { force: true });
   process.stderr.write(
     "bench: no C compiler could build bench/lib/runner.c; timing with node's child_process (every time includes the fork of the bench process)\n",
   );
-  return (binary = null);
+  return null;
 }
 
 function str(s) {
@@ -57,7 +72,15 @@ function u32(v) {
 function encode(id, file, args, { env, input = "", timeoutMs = 60_000 }) {
   const argv = [file, ...args];
   const envList = Object.entries(env ?? {}).map(([k, v]) => `${k}=${v}`);
-  const parts = [u32(id), u32(timeoutMs), u32(argv.length), ...argv.flatMap(str), u32(envList.length), ...envList.flatMap(str), ...str(input)];
+  const parts = [
+    u32(id),
+    u32(timeoutMs),
+    u32(argv.length),
+    ...argv.flatMap(str),
+    u32(envList.length),
+    ...envList.flatMap(str),
+    ...str(input),
+  ];
   const body = Buffer.concat(parts);
   return Buffer.concat([u32(body.length), body]);
 }
@@ -86,7 +109,11 @@ function decode(body) {
       kb,
       status: errno || sig ? null : code,
       signal: sig ? (SIGNALS[sig] ?? `signal ${sig}`) : null,
-      error: errno ? Object.assign(new Error(`spawn failed: errno ${errno}`), { errno }) : timedOut ? new Error("timed out") : undefined,
+      error: errno
+        ? Object.assign(new Error(`spawn failed: errno ${errno}`), { errno })
+        : timedOut
+          ? new Error("timed out")
+          : undefined,
       stdout,
       stderr,
     },
@@ -98,7 +125,8 @@ function startSyncRunner(bin) {
   const dir = mkdtempSync(join(tmpdir(), "ckb-runner-"));
   const req = join(dir, "req");
   const resp = join(dir, "resp");
-  for (const f of [req, resp]) if (spawnSync("mkfifo", ["-m", "600", f]).status !== 0) throw new Error(`mkfifo ${f} failed`);
+  for (const f of [req, resp])
+    if (spawnSync("mkfifo", ["-m", "600", f]).status !== 0) throw new Error(`mkfifo ${f} failed`);
   const child = spawn(bin, [req, resp], { stdio: ["ignore", "ignore", "inherit"] });
   child.unref();
   const reqFd = openSync(req, "w"); // blocks until the runner opened its end
@@ -158,7 +186,16 @@ function startAsyncRunner(bin) {
     if (state.pending.size === 0) idle(state);
   });
   child.on("exit", () => {
-    for (const resolve of state.pending.values()) resolve({ ms: NaN, kb: NaN, status: null, signal: null, error: new Error("the bench runner went away"), stdout: "", stderr: "" });
+    for (const resolve of state.pending.values())
+      resolve({
+        ms: NaN,
+        kb: NaN,
+        status: null,
+        signal: null,
+        error: new Error("the bench runner went away"),
+        stdout: "",
+        stderr: "",
+      });
     state.pending.clear();
     asyncRunner = undefined;
   });

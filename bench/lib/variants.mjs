@@ -71,7 +71,13 @@ async function buildOne(name, kind) {
         try {
           if (kind === "sea") await buildSea({ entry, outfile, snapshot: true });
           else if (BUN_KINDS.includes(kind)) await buildBun({ entry, outfile, target: kind });
-          else await buildPlugin({ entry, outfile, snapshot: kind === "snapshot", format: kind === "cjs" ? "cjs" : "esm" });
+          else
+            await buildPlugin({
+              entry,
+              outfile,
+              snapshot: kind === "snapshot",
+              format: kind === "cjs" ? "cjs" : "esm",
+            });
         } finally {
           process.stderr.write = log;
         }

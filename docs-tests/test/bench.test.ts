@@ -31,7 +31,8 @@ describe("the bench runner", () => {
 
   it("passes exactly the env given, stdin in full, and returns stdout, stderr, status and time", () => {
     const input = "x".repeat(300_000); // more than a pipe holds: written while the output is read
-    const r: Run = timedRun("/bin/sh", ["-c", 'wc -c; echo "[$CNI_COMMAND][${HOME:-no home}]" >&2; exit 3'], {
+    const script = 'wc -c; h="$HOME"; [ -z "$h" ] && h="no home"; echo "[$CNI_COMMAND][$h]" >&2; exit 3';
+    const r: Run = timedRun("/bin/sh", ["-c", script], {
       env: { ...ENV, CNI_COMMAND: "ADD" },
       input,
     });
