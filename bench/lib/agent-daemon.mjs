@@ -3,7 +3,8 @@
 // fallback the usual dist/ builds), and the built daemon (packages/agent/dist/cli.js) serving
 // them, started and stopped by pid.
 import { spawn } from "node:child_process";
-import { chmodSync, copyFileSync, existsSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { chmodSync, closeSync, copyFileSync, existsSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CLEAN_PATH } from "./proc.mjs";
 import { ROOT } from "./plugins.mjs";
@@ -45,8 +46,9 @@ export function procStats(pid) {
 
 /**
  * Installs the shims of `plugins` in `binDir` (socket dir `sockDir`) and starts the daemon (`flags`, e.g.
- * `--exec-delegates`, before the modules); resolves once it is ready with `{ pid, bin, stop() }`.
- * `onCall` receives each `call` line of its log (`{ plugin, command, inProcess, exitCode, ms }`).
+ * `--exec-delegates`, before the modules); resolves once it is ready with `{ pid, bin, flush(), stop() }`.
+ * `onCall` receives each `call` line of its log (`{ plugin, command, inProcess, exitCode, ms }`):
+ * the log is a file read every 100 ms, at `flush()` and at `stop()`.
  */
 export async function startAgent(
   binDir,
@@ -68,56 +70,52 @@ export async function startAgent(
       }),
     );
   }
+  // the daemon logs a JSON line per call: to a file, not a pipe — the timed calls run
+  // synchronously, so nothing would drain a pipe, and a full one would stall the daemon
+  const logDir = mkdtempSync(join(tmpdir(), "ckb-agent-log-"));
+  const logFile = join(logDir, "agent.log");
+  const logFd = openSync(logFile, "w");
   const child = spawn(
     process.execPath,
-    [
-      ...NODE_FLAGS,
-      ...nodeFlags,
-      DAEMON,
-      "serve",
-      "--socket-dir",
-      sockDir,
-      ...flags,
-      ...plugins.map((n) => agentFile(n, ".plugin.cjs")),
-    ],
-    { stdio: ["ignore", "ignore", "pipe"], env: { PATH: CLEAN_PATH, ...DAEMON_ENV, ...env } },
+    [...NODE_FLAGS, ...nodeFlags, DAEMON, "serve", "--socket-dir", sockDir, ...flags, ...plugins.map((n) => agentFile(n, ".plugin.cjs"))],
+    { stdio: ["ignore", "ignore", logFd], env: { PATH: CLEAN_PATH, ...DAEMON_ENV, ...env } },
   );
-  let log = "";
-  const exited = new Promise((resolve) => child.once("exit", (code, signal) => resolve(code ?? signal)));
-  await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`cnikit-agent did not get ready: ${log}`)), 15_000);
-    child.stderr.on("data", (c) => {
-      if (log.length < 100_000) log += c.toString();
-      if (log.includes('"msg":"ready"')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    exited.then((code) => {
-      clearTimeout(timer);
-      reject(new Error(`cnikit-agent exited (${code}): ${log}`));
-    });
-  });
-  // past start-up only the call lines are wanted (when asked for): keep draining the log
-  child.stderr.removeAllListeners("data");
-  if (onCall) {
-    let rest = "";
-    child.stderr.on("data", (c) => {
-      const lines = (rest + c.toString()).split("\n");
-      rest = lines.pop();
-      for (const line of lines) {
-        if (!line.includes('"msg":"call"')) continue;
-        try {
-          onCall(JSON.parse(line));
-        } catch {}
-      }
-    });
+  closeSync(logFd);
+  let exitCode;
+  const exited = new Promise((resolve) => child.once("exit", (code, signal) => resolve((exitCode = code ?? signal))));
+  const log = () => readFileSync(logFile, "utf8");
+  for (const t0 = Date.now(); !log().includes('"msg":"ready"'); ) {
+    if (exitCode !== undefined) throw new Error(`cnikit-agent exited (${exitCode}): ${log()}`);
+    if (Date.now() - t0 > 15_000) {
+      child.kill("SIGKILL");
+      throw new Error(`cnikit-agent did not get ready: ${log()}`);
+    }
+    await new Promise((r) => setTimeout(r, 20));
   }
-  child.stderr.resume();
+  // `call` lines written since the last look go to onCall (read on a timer, and on stop)
+  let seen = log().length;
+  const deliver = () => {
+    if (!onCall) return;
+    const text = log();
+    const fresh = text.slice(seen, text.lastIndexOf("\n") + 1);
+    seen += fresh.length;
+    for (const line of fresh.split("\n")) {
+      if (!line.includes('"msg":"call"')) continue;
+      try {
+        onCall(JSON.parse(line));
+      } catch {}
+    }
+  };
+  const timer = onCall ? setInterval(deliver, 100) : undefined;
+  timer?.unref();
   return {
     pid: child.pid,
     bin: binDir,
+    /** Hands the `call` lines logged so far to onCall now (they also arrive on a timer). */
+    flush: deliver,
     async stop() {
+      if (timer) clearInterval(timer);
+      deliver();
       try {
         process.kill(child.pid, "SIGCONT");
         process.kill(child.pid, "SIGTERM");
@@ -131,6 +129,7 @@ export async function startAgent(
       }, 5000);
       await exited;
       clearTimeout(t);
+      rmSync(logDir, { recursive: true, force: true });
     },
   };
 }
