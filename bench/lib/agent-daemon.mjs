@@ -3,7 +3,18 @@
 // fallback the usual dist/ builds), and the built daemon (packages/agent/dist/cli.js) serving
 // them, started and stopped by pid.
 import { spawn } from "node:child_process";
-import { chmodSync, closeSync, copyFileSync, existsSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  closeSync,
+  copyFileSync,
+  existsSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CLEAN_PATH } from "./proc.mjs";
@@ -77,12 +88,26 @@ export async function startAgent(
   const logFd = openSync(logFile, "w");
   const child = spawn(
     process.execPath,
-    [...NODE_FLAGS, ...nodeFlags, DAEMON, "serve", "--socket-dir", sockDir, ...flags, ...plugins.map((n) => agentFile(n, ".plugin.cjs"))],
+    [
+      ...NODE_FLAGS,
+      ...nodeFlags,
+      DAEMON,
+      "serve",
+      "--socket-dir",
+      sockDir,
+      ...flags,
+      ...plugins.map((n) => agentFile(n, ".plugin.cjs")),
+    ],
     { stdio: ["ignore", "ignore", logFd], env: { PATH: CLEAN_PATH, ...DAEMON_ENV, ...env } },
   );
   closeSync(logFd);
   let exitCode;
-  const exited = new Promise((resolve) => child.once("exit", (code, signal) => resolve((exitCode = code ?? signal))));
+  const exited = new Promise((resolve) =>
+    child.once("exit", (code, signal) => {
+      exitCode = code ?? signal;
+      resolve(exitCode);
+    }),
+  );
   const log = () => readFileSync(logFile, "utf8");
   for (const t0 = Date.now(); !log().includes('"msg":"ready"'); ) {
     if (exitCode !== undefined) throw new Error(`cnikit-agent exited (${exitCode}): ${log()}`);
