@@ -40,7 +40,17 @@ describe("result cache (libcni format)", () => {
     expect(readdirSync(join(dir, "results"))).toEqual(["mynet-ctr1-eth0"]);
     expect(readdirSync(dir)).toEqual(["results"]);
     const json = JSON.parse(readFileSync(file, "utf8"));
-    expect(Object.keys(json)).toEqual(["kind", "containerId", "config", "ifName", "networkName", "netns", "cniArgs", "capabilityArgs", "result"]);
+    expect(Object.keys(json)).toEqual([
+      "kind",
+      "containerId",
+      "config",
+      "ifName",
+      "networkName",
+      "netns",
+      "cniArgs",
+      "capabilityArgs",
+      "result",
+    ]);
     expect(json).toEqual({
       kind: "cniCacheV1",
       containerId: "ctr1",
@@ -57,29 +67,49 @@ describe("result cache (libcni format)", () => {
       cniVersion: "0.4.0",
       ips: [{ version: "4", address: "10.1.2.3/24", gateway: "10.1.2.1" }],
     });
-    await expect(readCachedConfig(dir, "mynet", key)).resolves.toMatchObject({ config, netns: "/var/run/netns/x", cniArgs: [["K", "V"]] });
+    await expect(readCachedConfig(dir, "mynet", key)).resolves.toMatchObject({
+      config,
+      netns: "/var/run/netns/x",
+      cniArgs: [["K", "V"]],
+    });
     await deleteCachedResult(dir, "mynet", key);
     await expect(readCachedResult(dir, "mynet", "1.0.0", key)).resolves.toBeUndefined();
     await deleteCachedResult(dir, "mynet", key);
   });
 
   it("omits empty optional fields like Go's omitempty", async () => {
-    await writeCachedResult(dir, { network: "n", ...key, config, netns: "", cniArgs: [], capabilityArgs: {}, result: undefined });
+    await writeCachedResult(dir, {
+      network: "n",
+      ...key,
+      config,
+      netns: "",
+      cniArgs: [],
+      capabilityArgs: {},
+      result: undefined,
+    });
     const json = JSON.parse(readFileSync(join(dir, "results", "n-ctr1-eth0"), "utf8"));
     expect(Object.keys(json)).toEqual(["kind", "containerId", "config", "ifName", "networkName"]);
   });
 
   it("reads the legacy bare-result format and Go-written files", async () => {
     mkdirSync(join(dir, "results"));
-    writeFileSync(join(dir, "results", "mynet-ctr1-eth0"), '{"cniVersion":"0.3.1","ips":[{"version":"4","address":"10.9.0.2/16"}]}');
-    await expect(readCachedResult(dir, "mynet", "1.0.0", key)).resolves.toEqual({ cniVersion: "1.0.0", ips: [{ address: "10.9.0.2/16" }] });
+    writeFileSync(
+      join(dir, "results", "mynet-ctr1-eth0"),
+      '{"cniVersion":"0.3.1","ips":[{"version":"4","address":"10.9.0.2/16"}]}',
+    );
+    await expect(readCachedResult(dir, "mynet", "1.0.0", key)).resolves.toEqual({
+      cniVersion: "1.0.0",
+      ips: [{ address: "10.9.0.2/16" }],
+    });
     writeFileSync(join(dir, "results", "mynet-ctr1-eth0"), "garbage");
     await expect(readCachedResult(dir, "mynet", "1.0.0", key)).rejects.toThrow();
   });
 
   it("requires all three key parts", () => {
     for (const bad of ["../../etc", "a/b", ".."]) {
-      expect(() => cacheFilePath(dir, "n", { containerId: bad, ifName: "eth0" })).toThrow(`cache file path: invalid name "${bad}"`);
+      expect(() => cacheFilePath(dir, "n", { containerId: bad, ifName: "eth0" })).toThrow(
+        `cache file path: invalid name "${bad}"`,
+      );
       expect(() => cacheFilePath(dir, bad, { containerId: "c1", ifName: "eth0" })).toThrow(/invalid name/);
       expect(() => cacheFilePath(dir, "n", { containerId: "c1", ifName: bad })).toThrow(/invalid name/);
     }

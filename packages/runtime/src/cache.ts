@@ -135,7 +135,8 @@ export async function writeCachedResult(cacheDir: string, entry: CacheEntry): Pr
   };
   if (entry.netns !== "") data.netns = entry.netns;
   if (entry.cniArgs && entry.cniArgs.length > 0) data.cniArgs = entry.cniArgs.map(([k, v]) => [k, v]);
-  if (entry.capabilityArgs && Object.keys(entry.capabilityArgs).length > 0) data.capabilityArgs = { ...entry.capabilityArgs };
+  if (entry.capabilityArgs && Object.keys(entry.capabilityArgs).length > 0)
+    data.capabilityArgs = { ...entry.capabilityArgs };
   if (entry.result !== undefined) data.result = JSON.parse(JSON.stringify(entry.result)) as Record<string, unknown>;
   // The temporary file lives next to results/, not in it: libcni's GC reads every file in
   // results/ as an attachment, so a leftover (crash between write and rename) there would be
@@ -212,9 +213,14 @@ export async function readCachedResult(
     return convertResult(result, cniVersion);
   } catch (err) {
     const e = CniError.from(err);
-    throw new CniError(e.code, `failed to convert cached result to config version ${goQuote(cniVersion)}: ${e.message}`, undefined, {
-      cause: err,
-    });
+    throw new CniError(
+      e.code,
+      `failed to convert cached result to config version ${goQuote(cniVersion)}: ${e.message}`,
+      undefined,
+      {
+        cause: err,
+      },
+    );
   }
 }
 
@@ -224,7 +230,9 @@ function toAttachment(info: Record<string, unknown>): CachedAttachment | undefin
   const network = typeof info.networkName === "string" ? info.networkName : "";
   if (ifName === "" || network === "") return undefined;
   const args = Array.isArray(info.cniArgs)
-    ? info.cniArgs.filter((p): p is [string, string] => Array.isArray(p) && p.length === 2 && p.every((s) => typeof s === "string"))
+    ? info.cniArgs.filter(
+        (p): p is [string, string] => Array.isArray(p) && p.length === 2 && p.every((s) => typeof s === "string"),
+      )
     : [];
   return {
     containerId: typeof info.containerId === "string" ? info.containerId : "",
@@ -245,18 +253,28 @@ function toAttachment(info: Record<string, unknown>): CachedAttachment | undefin
  * @throws CniError `failed to unmarshal cached network "X" config: ...` or
  *   `read cached network "X" config has wrong kind: K`.
  */
-export async function readCachedConfig(cacheDir: string, network: string, key: CacheKey): Promise<CachedAttachment | undefined> {
+export async function readCachedConfig(
+  cacheDir: string,
+  network: string,
+  key: CacheKey,
+): Promise<CachedAttachment | undefined> {
   const text = await readIfExists(cacheFilePath(cacheDir, network, key));
   if (text === undefined) return undefined;
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch (err) {
-    throw new CniError(ErrorCode.DecodingFailure, `failed to unmarshal cached network ${goQuote(network)} config: ${(err as Error).message}`);
+    throw new CniError(
+      ErrorCode.DecodingFailure,
+      `failed to unmarshal cached network ${goQuote(network)} config: ${(err as Error).message}`,
+    );
   }
   const kind = isObject(parsed) ? parsed.kind : undefined;
   if (kind !== CACHE_KIND) {
-    throw new CniError(ErrorCode.DecodingFailure, `read cached network ${goQuote(network)} config has wrong kind: ${String(kind ?? "")}`);
+    throw new CniError(
+      ErrorCode.DecodingFailure,
+      `read cached network ${goQuote(network)} config has wrong kind: ${String(kind ?? "")}`,
+    );
   }
   return (
     toAttachment(parsed as Record<string, unknown>) ?? {

@@ -1,6 +1,6 @@
 /**
- * Flag parsing for `cnikit install` and `cnikit validate`: `--flag VALUE`, `--flag=VALUE`,
- * boolean flags, repeatable flags, `--` and `-h/--help`.
+ * Flag parsing for every `cnikit` command: `--flag VALUE`, `--flag=VALUE`, short aliases
+ * (`-i NAME`), boolean flags, repeatable flags, `--` and `-h/--help`.
  */
 
 /** A bad command line, for every `cnikit` command (exit 2, with a hint to `--help`). */
@@ -17,8 +17,16 @@ export interface ParsedFlags {
   booleans: Set<string>;
 }
 
-/** Parses `argv` (after the command name) against `spec`; returns "help" for -h/--help. */
-export function parseFlags(argv: readonly string[], spec: FlagSpec): ParsedFlags | "help" {
+/**
+ * Parses `argv` against `spec` (`aliases` maps a short flag to its long name, e.g. `-i` →
+ * `--ifname`); returns "help" for -h/--help. A value flag needs a non-empty value; a boolean one
+ * takes none.
+ */
+export function parseFlags(
+  argv: readonly string[],
+  spec: FlagSpec,
+  aliases: Readonly<Record<string, string>> = {},
+): ParsedFlags | "help" {
   const out: ParsedFlags = { positionals: [], values: {}, lists: {}, booleans: new Set() };
   for (let i = 0; i < argv.length; i++) {
     let arg = argv[i] as string;
@@ -28,6 +36,7 @@ export function parseFlags(argv: readonly string[], spec: FlagSpec): ParsedFlags
       arg = arg.slice(0, arg.indexOf("="));
     }
     if (arg === "-h" || arg === "--help") return "help";
+    arg = aliases[arg] ?? arg;
     if (arg === "--") {
       out.positionals.push(...argv.slice(i + 1));
       break;

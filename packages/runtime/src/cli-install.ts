@@ -20,7 +20,20 @@
  */
 import { createHash, randomBytes } from "node:crypto";
 import { constants, type Stats } from "node:fs";
-import { chmod, copyFile, lstat, mkdir, open, readdir, readFile, realpath, rename, rm, stat, writeFile } from "node:fs/promises";
+import {
+  chmod,
+  copyFile,
+  lstat,
+  mkdir,
+  open,
+  readdir,
+  readFile,
+  realpath,
+  rename,
+  rm,
+  stat,
+  writeFile,
+} from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import { CniError } from "@cnikit/spec";
 import type { CliIo } from "./cli-main.js";
@@ -158,7 +171,8 @@ async function planPlainDist(distDir: string, binDir: string): Promise<Planned[]
     if ((p.mode & 0o111) !== 0 && !n.endsWith(".node")) exes.push(n);
     planned.push(p);
   }
-  if (exes.length === 0) throw new CliValidationError(`${distDir}: no executable plugin in it (is it a cnikit-build output directory?)`);
+  if (exes.length === 0)
+    throw new CliValidationError(`${distDir}: no executable plugin in it (is it a cnikit-build output directory?)`);
   return orderForInstall(planned);
 }
 
@@ -193,9 +207,12 @@ async function planAgentDist(distDir: string, binDir: string, sidecars: string[]
     for (const n of await regularFiles(distDir)) {
       if (n.endsWith(".plugin.cjs") || n.endsWith(".node")) await add(join(distDir, n));
     }
-    if (!byDest.has(join(own, basename(fallback)))) throw new CliValidationError(`${sidecarPath}: its fallback ${fallback} does not exist`);
+    if (!byDest.has(join(own, basename(fallback))))
+      throw new CliValidationError(`${sidecarPath}: its fallback ${fallback} does not exist`);
     planned.push(...orderForInstall([...byDest.values()]));
-    const rewritten = Buffer.from(`${JSON.stringify({ ...sidecar, fallback: `${own}/${basename(fallback)}` }, null, 2)}\n`);
+    const rewritten = Buffer.from(
+      `${JSON.stringify({ ...sidecar, fallback: `${own}/${basename(fallback)}` }, null, 2)}\n`,
+    );
     planned.push(planBytes(binDir, sidecarName, sidecarPath, rewritten, 0o644));
     planned.push(await planFile(binDir, name, shim));
   }
@@ -210,7 +227,8 @@ async function planDist(distArg: string, binDir: string): Promise<Planned[]> {
   } catch {
     throw new CliValidationError(`${distArg}: no such directory`);
   }
-  if (!st.isDirectory()) throw new CliValidationError(`${distArg}: not a directory (pass the build output directory, e.g. dist)`);
+  if (!st.isDirectory())
+    throw new CliValidationError(`${distArg}: not a directory (pass the build output directory, e.g. dist)`);
   const sidecars = (await regularFiles(distDir)).filter((n) => n.endsWith(".agent.json"));
   return sidecars.length > 0 ? planAgentDist(distDir, binDir, sidecars) : planPlainDist(distDir, binDir);
 }
@@ -225,7 +243,8 @@ async function planConflist(fileArg: string, confDir: string): Promise<Planned> 
   }
   const text = bytes.toString("utf8");
   const syntax = findJsonSyntaxError(text);
-  if (syntax) throw new CliValidationError(`${fileArg}:${syntax.location.line}:${syntax.location.column}: ${syntax.message}`);
+  if (syntax)
+    throw new CliValidationError(`${fileArg}:${syntax.location.line}:${syntax.location.column}: ${syntax.message}`);
   try {
     if (file.endsWith(".conflist")) confListFromBytes(text);
     else confFromBytes(text);
@@ -261,7 +280,12 @@ async function conflicts(planned: Planned[], manifests: Map<string, Manifest>): 
 
 /** Runs `cnikit install` and returns the exit code. */
 export async function runInstall(argv: readonly string[], io: CliIo): Promise<number> {
-  const flags = parseFlags(argv, { "--bin-dir": "value", "--conf-dir": "value", "--conflist": "value", "--force": "boolean" });
+  const flags = parseFlags(argv, {
+    "--bin-dir": "value",
+    "--conf-dir": "value",
+    "--conflist": "value",
+    "--force": "boolean",
+  });
   if (flags === "help") {
     io.stdout.write(INSTALL_USAGE);
     return 0;
@@ -282,11 +306,14 @@ export async function runInstall(argv: readonly string[], io: CliIo): Promise<nu
   for (const p of plugins) {
     const prev = seen.get(p.dest);
     if (prev && prev.sha256 !== p.sha256) {
-      throw new CliValidationError(`${prev.source} and ${p.source} differ but would both be installed as ${join(binDir, p.dest)}`);
+      throw new CliValidationError(
+        `${prev.source} and ${p.source} differ but would both be installed as ${join(binDir, p.dest)}`,
+      );
     }
     seen.set(p.dest, p);
   }
-  const conf = flags.values["--conflist"] === undefined ? undefined : await planConflist(flags.values["--conflist"], confDir);
+  const conf =
+    flags.values["--conflist"] === undefined ? undefined : await planConflist(flags.values["--conflist"], confDir);
   const all = conf ? [...plugins, conf] : plugins;
 
   const manifests = new Map<string, Manifest>();

@@ -12,7 +12,7 @@ import { CniError, ErrorCode } from "@cnikit/spec";
 import type { Attachment } from "@cnikit/spec";
 import { confFromBytes, confListFromConf, confListFromFile, loadConfList } from "./conf.js";
 import type { NetworkConfigList } from "./conf.js";
-import { CliUsageError } from "./cli-flags.js";
+import { CliUsageError, parseFlags } from "./cli-flags.js";
 import { cnitoolContainerId, goAbsPath } from "./container-id.js";
 import { CniRuntime } from "./runtime.js";
 import type { RuntimeConf } from "./runtime.js";
@@ -88,61 +88,39 @@ interface Parsed {
 }
 
 function parseArgv(argv: readonly string[]): Parsed | "help" {
-  const positionals: string[] = [];
-  const out: Omit<Parsed, "command" | "positionals"> = { valid: [], json: false };
-  for (let i = 0; i < argv.length; i++) {
-    let arg = argv[i] as string;
-    let inline: string | undefined;
-    if (arg.startsWith("--") && arg.includes("=")) {
-      inline = arg.slice(arg.indexOf("=") + 1);
-      arg = arg.slice(0, arg.indexOf("="));
-    }
-    const value = (): string => {
-      if (inline !== undefined) return inline;
-      const v = argv[++i];
-      if (v === undefined) throw new CliUsageError(`flag needs an argument: ${arg}`);
-      return v;
-    };
-    switch (arg) {
-      case "-h":
-      case "--help":
-        return "help";
-      case "-i":
-      case "--ifname":
-        out.ifName = value();
-        break;
-      case "--conflist":
-        out.conflist = value();
-        break;
-      case "--cache-dir":
-        out.cacheDir = value();
-        break;
-      case "--container-id":
-        out.containerId = value();
-        break;
-      case "--valid": {
-        const v = value();
-        const slash = v.lastIndexOf("/");
-        if (slash <= 0 || slash === v.length - 1) throw new CliUsageError(`--valid wants CONTAINERID/IFNAME, got "${v}"`);
-        out.valid.push({ containerID: v.slice(0, slash), ifname: v.slice(slash + 1) });
-        break;
-      }
-      case "--json":
-        out.json = true;
-        break;
-      case "--":
-        positionals.push(...argv.slice(i + 1));
-        i = argv.length;
-        break;
-      default:
-        if (arg.startsWith("-") && arg !== "-") throw new CliUsageError(`unknown flag: ${arg}`);
-        positionals.push(arg);
-    }
-  }
+  const flags = parseFlags(
+    argv,
+    {
+      "--ifname": "value",
+      "--conflist": "value",
+      "--cache-dir": "value",
+      "--container-id": "value",
+      "--valid": "list",
+      "--json": "boolean",
+    },
+    { "-i": "--ifname" },
+  );
+  if (flags === "help") return "help";
+  const valid = (flags.lists["--valid"] ?? []).map((v): Attachment => {
+    const slash = v.lastIndexOf("/");
+    if (slash <= 0 || slash === v.length - 1) throw new CliUsageError(`--valid wants CONTAINERID/IFNAME, got "${v}"`);
+    return { containerID: v.slice(0, slash), ifname: v.slice(slash + 1) };
+  });
+  const positionals = flags.positionals;
   const command = positionals.shift();
   if (command === undefined) return "help";
   if (!(COMMANDS as readonly string[]).includes(command)) throw new CliUsageError(`unknown command "${command}"`);
-  return { command: command as Command, positionals, ...out };
+  const v = flags.values;
+  return {
+    command: command as Command,
+    positionals,
+    ...(v["--ifname"] !== undefined ? { ifName: v["--ifname"] } : {}),
+    ...(v["--conflist"] !== undefined ? { conflist: v["--conflist"] } : {}),
+    ...(v["--cache-dir"] !== undefined ? { cacheDir: v["--cache-dir"] } : {}),
+    ...(v["--container-id"] !== undefined ? { containerId: v["--container-id"] } : {}),
+    valid,
+    json: flags.booleans.has("--json"),
+  };
 }
 
 /** `install` and `validate`: loaded on demand, so add/del/check never load their modules (zod among them). */

@@ -54,18 +54,22 @@ function pluginRefs(list: NetworkConfigList): PluginRef[] {
 /** Parses and checks the file; throws a CliValidationError with `file[:line:col]: message`. */
 function parseConfig(file: string, text: string): NetworkConfigList {
   const syntax = findJsonSyntaxError(text);
-  if (syntax) throw new CliValidationError(`${file}:${syntax.location.line}:${syntax.location.column}: ${syntax.message}`);
+  if (syntax)
+    throw new CliValidationError(`${file}:${syntax.location.line}:${syntax.location.column}: ${syntax.message}`);
   const raw = JSON.parse(text) as unknown;
   const isList = typeof raw === "object" && raw !== null && !Array.isArray(raw) && !("type" in raw);
   const checked = (isList ? ConfListSchema : NetConfSchema).safeParse(raw);
   if (!checked.success) {
     const lines = checked.error.issues.map((i) => `  ${formatIssuePath(i.path)}: ${i.message}`);
-    throw new CliValidationError(`${file}: not a valid ${isList ? "network configuration list" : "network configuration"}:\n${lines.join("\n")}`);
+    throw new CliValidationError(
+      `${file}: not a valid ${isList ? "network configuration list" : "network configuration"}:\n${lines.join("\n")}`,
+    );
   }
   try {
     if (!isList) return confListFromConf(confFromBytes(text));
     const list = confListFromBytes(text);
-    if (list.plugins.length === 0) throw new CliValidationError(`${file}: no "plugins" (cnikit validate checks inlined plugins only)`);
+    if (list.plugins.length === 0)
+      throw new CliValidationError(`${file}: no "plugins" (cnikit validate checks inlined plugins only)`);
     return list;
   } catch (err) {
     if (err instanceof CliValidationError) throw err;
@@ -119,7 +123,9 @@ export async function runValidate(argv: readonly string[], io: CliIo): Promise<n
         io.stdout.write(`  ok   ${label} (${pluginPath}): supports ${version}\n`);
       } else {
         failed.push(ref.type);
-        io.stdout.write(`  FAIL ${label} (${pluginPath}) does not support cniVersion ${version}; it supports ${supported.join(", ")}\n`);
+        io.stdout.write(
+          `  FAIL ${label} (${pluginPath}) does not support cniVersion ${version}; it supports ${supported.join(", ")}\n`,
+        );
       }
     } catch (err) {
       failed.push(ref.type);
@@ -127,7 +133,9 @@ export async function runValidate(argv: readonly string[], io: CliIo): Promise<n
     }
   }
   if (failed.length > 0) {
-    io.stderr.write(`cnikit validate: ${fileArg}: not usable with cniVersion ${version}: ${[...new Set(failed)].join(", ")}\n`);
+    io.stderr.write(
+      `cnikit validate: ${fileArg}: not usable with cniVersion ${version}: ${[...new Set(failed)].join(", ")}\n`,
+    );
     return 1;
   }
   io.stdout.write(`${fileArg}: ok\n`);

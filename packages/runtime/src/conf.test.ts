@@ -26,33 +26,47 @@ describe("confListFromBytes", () => {
 
   it("needs a string name", () => {
     expect(() => confListFromBytes('{"plugins":[{"type":"x"}]}')).toThrow("error parsing configuration list: no name");
-    expect(() => confListFromBytes('{"name":5}')).toThrow("error parsing configuration list: invalid name type float64");
+    expect(() => confListFromBytes('{"name":5}')).toThrow(
+      "error parsing configuration list: invalid name type float64",
+    );
     expect(() => confListFromBytes("{")).toThrow(/^error parsing configuration list: /);
     expect(() => confListFromBytes("[]")).toThrow(/expected a JSON object/);
-    expect(() => confListFromBytes(list({ cniVersion: 1 }))).toThrow("error parsing configuration list: invalid cniVersion type float64");
+    expect(() => confListFromBytes(list({ cniVersion: 1 }))).toThrow(
+      "error parsing configuration list: invalid cniVersion type float64",
+    );
   });
 
   it("picks the highest of cniVersions ∪ cniVersion not above 1.1.0", () => {
-    expect(confListFromBytes(list({ cniVersion: "0.3.1", cniVersions: ["0.4.0", "1.0.0", "5.0.0"] })).cniVersion).toBe("1.0.0");
+    expect(confListFromBytes(list({ cniVersion: "0.3.1", cniVersions: ["0.4.0", "1.0.0", "5.0.0"] })).cniVersion).toBe(
+      "1.0.0",
+    );
     expect(confListFromBytes(list({ cniVersions: ["1.1.0", "2.0.0"] })).cniVersion).toBe("1.1.0");
     expect(confListFromBytes(list({ cniVersion: "1.1.0", cniVersions: ["0.4.0"] })).cniVersion).toBe("1.1.0");
     expect(confListFromBytes(list({ cniVersion: "9.9.9", cniVersions: ["0.4.0"] })).cniVersion).toBe("0.4.0");
     expect(confListFromBytes(list({ cniVersion: "9.9.9" })).cniVersion).toBe("9.9.9");
     expect(confListFromBytes(list({})).cniVersion).toBe("");
     expect(() => confListFromBytes(list({ cniVersions: "1.0.0" }))).toThrow(/invalid type for cniVersions: string/);
-    expect(() => confListFromBytes(list({ cniVersions: [1] }))).toThrow("error parsing configuration list: invalid type for cniVersions index 0: float64");
+    expect(() => confListFromBytes(list({ cniVersions: [1] }))).toThrow(
+      "error parsing configuration list: invalid type for cniVersions index 0: float64",
+    );
     expect(() => confListFromBytes(list({ cniVersions: ["x.y"] }))).toThrow(/invalid cniVersions entry x.y at index 0/);
   });
 
   it("reads the booleans as bool or string", () => {
     const l = confListFromBytes(list({ disableCheck: "True", disableGC: true, loadOnlyInlinedPlugins: "FALSE" }));
     expect(l).toMatchObject({ disableCheck: true, disableGC: true, loadOnlyInlinedPlugins: false });
-    expect(() => confListFromBytes(list({ disableCheck: "yes" }))).toThrow('error parsing configuration list: invalid value "yes" for disableCheck');
-    expect(() => confListFromBytes(list({ disableGC: 1 }))).toThrow("error parsing configuration list: invalid type float64 for disableGC");
+    expect(() => confListFromBytes(list({ disableCheck: "yes" }))).toThrow(
+      'error parsing configuration list: invalid value "yes" for disableCheck',
+    );
+    expect(() => confListFromBytes(list({ disableGC: 1 }))).toThrow(
+      "error parsing configuration list: invalid type float64 for disableGC",
+    );
   });
 
   it("checks plugins", () => {
-    expect(() => confListFromBytes(list({ plugins: [] }))).toThrow("error parsing configuration list: no plugins in list");
+    expect(() => confListFromBytes(list({ plugins: [] }))).toThrow(
+      "error parsing configuration list: no plugins in list",
+    );
     expect(() => confListFromBytes(list({ plugins: {} }))).toThrow(
       "error parsing configuration list: invalid 'plugins' type map[string]interface {}",
     );
@@ -69,7 +83,11 @@ describe("confListFromBytes", () => {
 describe("injectConf / confFromBytes / confListFromConf", () => {
   it("injects values and rejects empty keys and nil values", () => {
     const p = confFromBytes('{"type":"bridge","name":"old"}');
-    expect(JSON.parse(injectConf(p, { name: "new", cniVersion: "1.0.0" }).bytes)).toEqual({ type: "bridge", name: "new", cniVersion: "1.0.0" });
+    expect(JSON.parse(injectConf(p, { name: "new", cniVersion: "1.0.0" }).bytes)).toEqual({
+      type: "bridge",
+      name: "new",
+      cniVersion: "1.0.0",
+    });
     expect(() => injectConf(p, { "": 1 })).toThrow("keys cannot be empty");
     expect(() => injectConf(p, { k: null })).toThrow("key 'k' value must not be nil");
   });
@@ -78,7 +96,9 @@ describe("injectConf / confFromBytes / confListFromConf", () => {
     expect(l).toMatchObject({ name: "single", cniVersion: "0.4.0" });
     expect(l.plugins[0]?.network).toMatchObject({ type: "bridge", bridge: "b0" });
     // the bytes libcni caches: Go's json.Marshal of the wrapping map (sorted keys, HTML escaped)
-    const g = confListFromConf(confFromBytes('{"type":"x","name":"n","cniVersion":"1.0.0","z":"<&>","a":{"y":1,"b":[{"d":2,"c":3}]}}'));
+    const g = confListFromConf(
+      confFromBytes('{"type":"x","name":"n","cniVersion":"1.0.0","z":"<&>","a":{"y":1,"b":[{"d":2,"c":3}]}}'),
+    );
     expect(g.bytes).toBe(
       '{"cniVersion":"1.0.0","name":"n","plugins":[{"a":{"b":[{"c":3,"d":2}],"y":1},"cniVersion":"1.0.0","name":"n","type":"x","z":"\\u003c\\u0026\\u003e"}]}',
     );
@@ -96,7 +116,10 @@ describe("loading from a directory", () => {
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
   it("prefers .conflist files (sorted), then legacy .conf/.json", async () => {
-    writeFileSync(join(dir, "20-b.conflist"), list({ name: "net", cniVersion: "1.0.0", plugins: [{ type: "second" }] }));
+    writeFileSync(
+      join(dir, "20-b.conflist"),
+      list({ name: "net", cniVersion: "1.0.0", plugins: [{ type: "second" }] }),
+    );
     writeFileSync(join(dir, "10-a.conflist"), list({ name: "net", cniVersion: "1.0.0", plugins: [{ type: "first" }] }));
     writeFileSync(join(dir, "05-legacy.conf"), JSON.stringify({ name: "net", cniVersion: "0.4.0", type: "legacy" }));
     writeFileSync(join(dir, "06-legacy.json"), JSON.stringify({ name: "other", cniVersion: "0.3.1", type: "legacy2" }));
@@ -119,12 +142,22 @@ describe("loading from a directory", () => {
   });
 
   it("appends <dir>/<name>/*.conf unless loadOnlyInlinedPlugins", async () => {
-    writeFileSync(join(dir, "a.conflist"), JSON.stringify({ name: "net", cniVersion: "1.0.0", plugins: [{ type: "inline" }] }));
+    writeFileSync(
+      join(dir, "a.conflist"),
+      JSON.stringify({ name: "net", cniVersion: "1.0.0", plugins: [{ type: "inline" }] }),
+    );
     mkdirSync(join(dir, "net"));
     writeFileSync(join(dir, "net", "2.conf"), '{"type":"extra2"}');
     writeFileSync(join(dir, "net", "1.conf"), '{"type":"extra1"}');
-    expect((await confListFromFile(join(dir, "a.conflist"))).plugins.map((p) => p.network.type)).toEqual(["inline", "extra1", "extra2"]);
-    writeFileSync(join(dir, "b.conflist"), JSON.stringify({ name: "net", loadOnlyInlinedPlugins: true, plugins: [{ type: "inline" }] }));
+    expect((await confListFromFile(join(dir, "a.conflist"))).plugins.map((p) => p.network.type)).toEqual([
+      "inline",
+      "extra1",
+      "extra2",
+    ]);
+    writeFileSync(
+      join(dir, "b.conflist"),
+      JSON.stringify({ name: "net", loadOnlyInlinedPlugins: true, plugins: [{ type: "inline" }] }),
+    );
     expect((await confListFromFile(join(dir, "b.conflist"))).plugins).toHaveLength(1);
     writeFileSync(join(dir, "c.conflist"), JSON.stringify({ name: "empty" }));
     await expect(confListFromFile(join(dir, "c.conflist"))).rejects.toThrow("no plugin configs found");

@@ -98,7 +98,10 @@ export function confFromBytes(bytes: string | Uint8Array): PluginConfig {
   const text = toText(bytes);
   const raw = parseJson(text, "error parsing configuration");
   if (!isObject(raw)) {
-    throw new CniError(ErrorCode.DecodingFailure, `error parsing configuration: expected a JSON object, got ${goTypeName(raw)}`);
+    throw new CniError(
+      ErrorCode.DecodingFailure,
+      `error parsing configuration: expected a JSON object, got ${goTypeName(raw)}`,
+    );
   }
   if (typeof raw.type !== "string" || raw.type === "") {
     throw new CniError(ErrorCode.InvalidNetworkConfig, "error parsing configuration: missing 'type'");
@@ -111,12 +114,18 @@ function readBool(raw: Record<string, unknown>, key: string): boolean {
   if (v === undefined) return false;
   if (typeof v === "boolean") return v;
   if (typeof v !== "string") {
-    throw new CniError(ErrorCode.InvalidNetworkConfig, `error parsing configuration list: invalid type ${goTypeName(v)} for ${key}`);
+    throw new CniError(
+      ErrorCode.InvalidNetworkConfig,
+      `error parsing configuration list: invalid type ${goTypeName(v)} for ${key}`,
+    );
   }
   const s = v.toLowerCase();
   if (s === "true") return true;
   if (s === "false") return false;
-  throw new CniError(ErrorCode.InvalidNetworkConfig, `error parsing configuration list: invalid value ${goQuote(s)} for ${key}`);
+  throw new CniError(
+    ErrorCode.InvalidNetworkConfig,
+    `error parsing configuration list: invalid value ${goQuote(s)} for ${key}`,
+  );
 }
 
 function isNewer(v: string, prefix: string): boolean {
@@ -143,12 +152,18 @@ export function confListFromBytes(bytes: string | Uint8Array): NetworkConfigList
   const text = toText(bytes);
   const raw = parseJson(text, "error parsing configuration list");
   if (!isObject(raw)) {
-    throw new CniError(ErrorCode.DecodingFailure, `error parsing configuration list: expected a JSON object, got ${goTypeName(raw)}`);
+    throw new CniError(
+      ErrorCode.DecodingFailure,
+      `error parsing configuration list: expected a JSON object, got ${goTypeName(raw)}`,
+    );
   }
   if (!("name" in raw)) throw new CniError(ErrorCode.InvalidNetworkConfig, "error parsing configuration list: no name");
   const name = raw.name;
   if (typeof name !== "string") {
-    throw new CniError(ErrorCode.InvalidNetworkConfig, `error parsing configuration list: invalid name type ${goTypeName(name)}`);
+    throw new CniError(
+      ErrorCode.InvalidNetworkConfig,
+      `error parsing configuration list: invalid name type ${goTypeName(name)}`,
+    );
   }
   let cniVersion = "";
   if ("cniVersion" in raw) {
@@ -163,7 +178,10 @@ export function confListFromBytes(bytes: string | Uint8Array): NetworkConfigList
   if ("cniVersions" in raw) {
     const list = raw.cniVersions;
     if (!Array.isArray(list)) {
-      throw new CniError(ErrorCode.InvalidNetworkConfig, `error parsing configuration list: invalid type for cniVersions: ${goTypeName(list)}`);
+      throw new CniError(
+        ErrorCode.InvalidNetworkConfig,
+        `error parsing configuration list: invalid type for cniVersions: ${goTypeName(list)}`,
+      );
     }
     const candidates: string[] = [];
     list.forEach((v: unknown, i) => {
@@ -173,9 +191,13 @@ export function confListFromBytes(bytes: string | Uint8Array): NetworkConfigList
           `error parsing configuration list: invalid type for cniVersions index ${i}: ${goTypeName(v)}`,
         );
       }
-      if (!isNewer(v, `error parsing configuration list: invalid cniVersions entry ${v} at index ${i}`)) candidates.push(v);
+      if (!isNewer(v, `error parsing configuration list: invalid cniVersions entry ${v} at index ${i}`))
+        candidates.push(v);
     });
-    if (cniVersion !== "" && !isNewer(cniVersion, `error parsing configuration list: invalid cniVersion ${cniVersion}`)) {
+    if (
+      cniVersion !== "" &&
+      !isNewer(cniVersion, `error parsing configuration list: invalid cniVersion ${cniVersion}`)
+    ) {
       candidates.push(cniVersion);
     }
     candidates.sort(compareVersions);
@@ -202,9 +224,13 @@ export function confListFromBytes(bytes: string | Uint8Array): NetworkConfigList
   }
   const plugins = raw.plugins;
   if (!Array.isArray(plugins)) {
-    throw new CniError(ErrorCode.InvalidNetworkConfig, `error parsing configuration list: invalid 'plugins' type ${goTypeName(plugins)}`);
+    throw new CniError(
+      ErrorCode.InvalidNetworkConfig,
+      `error parsing configuration list: invalid 'plugins' type ${goTypeName(plugins)}`,
+    );
   }
-  if (plugins.length === 0) throw new CniError(ErrorCode.InvalidNetworkConfig, "error parsing configuration list: no plugins in list");
+  if (plugins.length === 0)
+    throw new CniError(ErrorCode.InvalidNetworkConfig, "error parsing configuration list: no plugins in list");
   plugins.forEach((p: unknown, i) => {
     try {
       list.plugins.push(confFromBytes(JSON.stringify(p)));
@@ -230,16 +256,16 @@ export async function confFiles(dir: string, extensions: readonly string[]): Pro
     if ((err as NodeJS.ErrnoException).code === "ENOENT") return [];
     throw new CniError(ErrorCode.IoFailure, (err as Error).message, undefined, { cause: err });
   }
-  return entries
-    .filter((e) => !e.isDirectory() && extensions.includes(extname(e.name)))
-    .map((e) => join(dir, e.name));
+  return entries.filter((e) => !e.isDirectory() && extensions.includes(extname(e.name))).map((e) => join(dir, e.name));
 }
 
 async function readText(file: string): Promise<string> {
   try {
     return await readFile(file, "utf8");
   } catch (err) {
-    throw new CniError(ErrorCode.IoFailure, `error reading ${file}: ${(err as Error).message}`, undefined, { cause: err });
+    throw new CniError(ErrorCode.IoFailure, `error reading ${file}: ${(err as Error).message}`, undefined, {
+      cause: err,
+    });
   }
 }
 
@@ -268,7 +294,10 @@ export async function confListFromFile(file: string): Promise<NetworkConfigList>
     try {
       files = (await confFiles(pluginDir, [".conf"])).sort();
     } catch (err) {
-      throw new CniError(ErrorCode.IoFailure, `failed to read plugin config files in ${pluginDir}: ${(err as Error).message}`);
+      throw new CniError(
+        ErrorCode.IoFailure,
+        `failed to read plugin config files in ${pluginDir}: ${(err as Error).message}`,
+      );
     }
     for (const f of files) list.plugins.push(await confFromFile(f));
   }
@@ -285,7 +314,9 @@ export async function confListFromFile(file: string): Promise<NetworkConfigList>
  */
 export function confListFromConf(conf: PluginConfig): NetworkConfigList {
   const raw = JSON.parse(conf.bytes) as Record<string, unknown>;
-  return confListFromBytes(goMarshal({ name: conf.network.name ?? "", cniVersion: conf.network.cniVersion ?? "", plugins: [raw] }));
+  return confListFromBytes(
+    goMarshal({ name: conf.network.name ?? "", cniVersion: conf.network.cniVersion ?? "", plugins: [raw] }),
+  );
 }
 
 /**
@@ -338,7 +369,8 @@ export function injectConf(conf: PluginConfig, values: Readonly<Record<string, u
   const raw = JSON.parse(conf.bytes) as Record<string, unknown>;
   for (const [k, v] of Object.entries(values)) {
     if (k === "") throw new CniError(ErrorCode.InvalidNetworkConfig, "keys cannot be empty");
-    if (v === null || v === undefined) throw new CniError(ErrorCode.InvalidNetworkConfig, `key '${k}' value must not be nil`);
+    if (v === null || v === undefined)
+      throw new CniError(ErrorCode.InvalidNetworkConfig, `key '${k}' value must not be nil`);
     raw[k] = v;
   }
   return confFromBytes(JSON.stringify(raw));

@@ -46,7 +46,8 @@ export function findJsonSyntaxError(text: string): { message: string; location: 
       else break;
     }
   };
-  const describe = (): string => (i >= text.length ? "unexpected end of input" : `unexpected ${JSON.stringify(text[i])}`);
+  const describe = (): string =>
+    i >= text.length ? "unexpected end of input" : `unexpected ${JSON.stringify(text[i])}`;
   const fail = (expected: string): never => {
     throw new JsonSyntaxError(`${describe()}, expected ${expected}`, i);
   };

@@ -140,7 +140,13 @@ export class CniRuntime {
     this.#options = options;
   }
 
-  #run(pluginPath: string, command: string, stdin: string, rt: RuntimeConf | undefined, call: CallOptions): ExecPluginOptions {
+  #run(
+    pluginPath: string,
+    command: string,
+    stdin: string,
+    rt: RuntimeConf | undefined,
+    call: CallOptions,
+  ): ExecPluginOptions {
     return {
       pluginPath,
       command,
@@ -159,7 +165,12 @@ export class CniRuntime {
   }
 
   /** The request config of one plugin: name, cniVersion, prevResult and runtimeConfig injected. */
-  #buildOneConfig(list: NetworkConfigList, plugin: PluginConfig, prevResult: AnyResult | undefined, rt: RuntimeConf): string {
+  #buildOneConfig(
+    list: NetworkConfigList,
+    plugin: PluginConfig,
+    prevResult: AnyResult | undefined,
+    rt: RuntimeConf,
+  ): string {
     const inject: Record<string, unknown> = { name: list.name, cniVersion: list.cniVersion };
     if (prevResult !== undefined) inject.prevResult = prevResult;
     let conf = injectConf(plugin, inject);
@@ -180,7 +191,11 @@ export class CniRuntime {
    * @throws CniError `plugin type="X" failed (add): <plugin error>` keeping the plugin's code;
    *   validation errors for the container ID, network name and interface name.
    */
-  async addNetworkList(list: NetworkConfigList, rt: RuntimeConf, call: CallOptions = {}): Promise<AnyResult | undefined> {
+  async addNetworkList(
+    list: NetworkConfigList,
+    rt: RuntimeConf,
+    call: CallOptions = {},
+  ): Promise<AnyResult | undefined> {
     let result: AnyResult | undefined;
     for (const plugin of list.plugins) {
       try {
@@ -329,7 +344,10 @@ export class CniRuntime {
     if (versionGte(list.cniVersion, "1.1.0")) {
       const inject: Record<string, unknown> = { name: list.name, cniVersion: list.cniVersion };
       if (args !== undefined) {
-        const attachments = (args.validAttachments ?? []).map((a) => ({ containerID: a.containerID, ifname: a.ifname }));
+        const attachments = (args.validAttachments ?? []).map((a) => ({
+          containerID: a.containerID,
+          ifname: a.ifname,
+        }));
         inject["cni.dev/valid-attachments"] = attachments;
         inject["cni.dev/attachments"] = attachments;
       }
@@ -345,12 +363,9 @@ export class CniRuntime {
     }
     if (errors.length === 1) throw errors[0] as CniError;
     if (errors.length > 1) {
-      throw new CniError(
-        (errors[0] as CniError).code,
-        errors.map((e) => e.message).join("\n"),
-        undefined,
-        { cause: new AggregateError(errors) },
-      );
+      throw new CniError((errors[0] as CniError).code, errors.map((e) => e.message).join("\n"), undefined, {
+        cause: new AggregateError(errors),
+      });
     }
   }
 
@@ -370,7 +385,8 @@ export class CniRuntime {
       } catch (err) {
         errors.push(err as Error);
       }
-      for (const [cap, enabled] of Object.entries(plugin.network.capabilities ?? {})) if (enabled === true) caps.add(cap);
+      for (const [cap, enabled] of Object.entries(plugin.network.capabilities ?? {}))
+        if (enabled === true) caps.add(cap);
     }
     if (errors.length > 0) {
       const first = CniError.from(errors[0]);
@@ -399,7 +415,10 @@ export class CniRuntime {
     const version = expected === "" ? "0.1.0" : expected;
     const info = await this.#versionInfo(pluginPath, call);
     if (!info.supportedVersions.includes(version)) {
-      throw new CniError(ErrorCode.IncompatibleCniVersion, `plugin ${type} does not support config version ${goQuote(version)}`);
+      throw new CniError(
+        ErrorCode.IncompatibleCniVersion,
+        `plugin ${type} does not support config version ${goQuote(version)}`,
+      );
     }
   }
 

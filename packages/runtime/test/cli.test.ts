@@ -68,7 +68,12 @@ function teardown(e: Env | undefined): void {
 
 function cnikit(e: Env, args: string[], env: Record<string, string> = {}) {
   const r = spawnSync(process.execPath, [cli, ...args], {
-    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", NETCONFPATH: e.confDir, CNI_PATH: `${GO_PLUGINS}:${e.bin}`, ...env },
+    env: {
+      PATH: process.env.PATH ?? "/usr/bin:/bin",
+      NETCONFPATH: e.confDir,
+      CNI_PATH: `${GO_PLUGINS}:${e.bin}`,
+      ...env,
+    },
     encoding: "utf8",
     timeout: 60_000,
   });
@@ -90,7 +95,12 @@ function bridgeList(e: Env, debugFile: string): string {
           bridge: e.bridge,
           isGateway: true,
           ipMasq: false,
-          ipam: { type: "host-local", dataDir: e.dataDir, ranges: [[{ subnet: `${e.subnetPrefix}.0/24` }]], routes: [{ dst: "0.0.0.0/0" }] },
+          ipam: {
+            type: "host-local",
+            dataDir: e.dataDir,
+            ranges: [[{ subnet: `${e.subnetPrefix}.0/24` }]],
+            routes: [{ dst: "0.0.0.0/0" }],
+          },
         },
         { type: "tuning", mtu: 1300, dataDir: join(e.dir, "tuning") },
         { type: "noop", debugFile },
@@ -105,7 +115,10 @@ function bridgeList(e: Env, debugFile: string): string {
 
 describe("cnitool-compatible container IDs", () => {
   it("is cnitool- + hex of the first 10 bytes of sha512(abs netns path)", () => {
-    const sum = execFileSync("sh", ["-c", "printf %s /var/run/netns/blue | sha512sum"], { encoding: "utf8" }).slice(0, 20);
+    const sum = execFileSync("sh", ["-c", "printf %s /var/run/netns/blue | sha512sum"], { encoding: "utf8" }).slice(
+      0,
+      20,
+    );
     expect(cnitoolContainerId("/var/run/netns/blue")).toBe(`cnitool-${sum}`);
     expect(cnitoolContainerId("/var/run/netns/../netns/blue")).toBe(`cnitool-${sum}`);
   });
@@ -130,7 +143,7 @@ describe("cnikit CLI with the Go bridge + host-local + tuning and noop in a real
     const add = cnikit(env, ["add", env.net, env.nsPath, "--cache-dir", env.cacheDir]);
     expect(add.stderr).toBe("");
     expect(add.code).toBe(0);
-    expect(add.stdout.startsWith("{\n    \"cniVersion\": \"1.0.0\"")).toBe(true);
+    expect(add.stdout.startsWith('{\n    "cniVersion": "1.0.0"')).toBe(true);
     const result = JSON.parse(add.stdout);
     const gw = `${env.subnetPrefix}.1`;
     expect(result.ips[0]).toMatchObject({ gateway: gw });
@@ -156,7 +169,13 @@ describe("cnikit CLI with the Go bridge + host-local + tuning and noop in a real
     const cacheFile = join(env.cacheDir, "results", `${env.net}-${cid}-eth0`);
     expect(statSync(cacheFile).mode & 0o777).toBe(0o600);
     const cached = JSON.parse(readFileSync(cacheFile, "utf8"));
-    expect(cached).toMatchObject({ kind: "cniCacheV1", containerId: cid, ifName: "eth0", networkName: env.net, netns: env.nsPath });
+    expect(cached).toMatchObject({
+      kind: "cniCacheV1",
+      containerId: cid,
+      ifName: "eth0",
+      networkName: env.net,
+      netns: env.nsPath,
+    });
     expect(Buffer.from(cached.config, "base64").toString("utf8")).toBe(confText);
     expect(cached.result).toEqual(result);
 
@@ -238,19 +257,42 @@ describe("cnikit CLI with noop chains", () => {
     const dbg = join(env.dir, "noop.json");
     writeDebug(dbg, { reportResult: '{"cniVersion":"1.0.0","ips":[{"address":"10.0.0.2/24"}]}' });
     const file = noopList(env, dbg);
-    const r = cnikit(env, ["add", "--conflist", file, env.nsPath, "--cache-dir", env.cacheDir, "--container-id", "myctr"], {
-      NETCONFPATH: "/nonexistent",
-      CNI_ARGS: "FOO=bar;IgnoreUnknown=1",
-      CAP_ARGS: '{"portMappings":[{"hostPort":8080,"containerPort":80,"protocol":"tcp"}],"mac":"x"}',
-      CNI_IFNAME: "net7",
-    });
+    const r = cnikit(
+      env,
+      ["add", "--conflist", file, env.nsPath, "--cache-dir", env.cacheDir, "--container-id", "myctr"],
+      {
+        NETCONFPATH: "/nonexistent",
+        CNI_ARGS: "FOO=bar;IgnoreUnknown=1",
+        CAP_ARGS: '{"portMappings":[{"hostPort":8080,"containerPort":80,"protocol":"tcp"}],"mac":"x"}',
+        CNI_IFNAME: "net7",
+      },
+    );
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toEqual({ cniVersion: "1.0.0", ips: [{ address: "10.0.0.2/24" }] });
     const rec = readDebug(dbg);
-    expect(rec.cmdArgs).toMatchObject({ containerId: "myctr", ifName: "net7", args: "FOO=bar;IgnoreUnknown=1", netns: env.nsPath });
-    expect(lastStdin(dbg).runtimeConfig).toEqual({ portMappings: [{ hostPort: 8080, containerPort: 80, protocol: "tcp" }] });
+    expect(rec.cmdArgs).toMatchObject({
+      containerId: "myctr",
+      ifName: "net7",
+      args: "FOO=bar;IgnoreUnknown=1",
+      netns: env.nsPath,
+    });
+    expect(lastStdin(dbg).runtimeConfig).toEqual({
+      portMappings: [{ hostPort: 8080, containerPort: 80, protocol: "tcp" }],
+    });
     expect(existsSync(join(env.cacheDir, "results", `${env.net}-myctr-net7`))).toBe(true);
-    const del = cnikit(env, ["del", env.net, env.nsPath, "--conflist", file, "--cache-dir", env.cacheDir, "--container-id", "myctr", "-i", "net7"]);
+    const del = cnikit(env, [
+      "del",
+      env.net,
+      env.nsPath,
+      "--conflist",
+      file,
+      "--cache-dir",
+      env.cacheDir,
+      "--container-id",
+      "myctr",
+      "-i",
+      "net7",
+    ]);
     expect(del.code, del.stderr).toBe(0);
     expect(existsSync(join(env.cacheDir, "results", `${env.net}-myctr-net7`))).toBe(false);
   });
@@ -328,22 +370,31 @@ describe("runCli output on a terminal", () => {
       const dbg = join(dir, "noop.json");
       const result = {
         cniVersion: "1.0.0",
-        interfaces: [{ name: "cni0", mac: "0a:58:0a:00:00:01" }, { name: "eth0", mac: "0a:58:0a:00:00:02", sandbox: "/var/run/netns/x" }],
+        interfaces: [
+          { name: "cni0", mac: "0a:58:0a:00:00:01" },
+          { name: "eth0", mac: "0a:58:0a:00:00:02", sandbox: "/var/run/netns/x" },
+        ],
         ips: [{ address: "10.0.0.2/24", gateway: "10.0.0.1", interface: 1 }],
         routes: [{ dst: "0.0.0.0/0", gw: "10.0.0.1" }],
         dns: { nameservers: ["10.0.0.53"], search: ["example.org"] },
       };
       writeDebug(dbg, { reportResult: JSON.stringify(result) });
       const conf = join(dir, "n.conflist");
-      writeFileSync(conf, JSON.stringify({ cniVersion: "1.0.0", name: "ttynet", plugins: [{ type: "noop", debugFile: dbg }] }));
+      writeFileSync(
+        conf,
+        JSON.stringify({ cniVersion: "1.0.0", name: "ttynet", plugins: [{ type: "noop", debugFile: dbg }] }),
+      );
       const run = async (extra: string[]) => {
         let out = "";
         let err = "";
-        const code = await runCli(["add", "--conflist", conf, "/var/run/netns/x", "--cache-dir", join(dir, "cache"), ...extra], {
-          env: { CNI_PATH: join(dir, "bin") },
-          stdout: { write: (s: string) => (out += s), isTTY: true },
-          stderr: { write: (s: string | Uint8Array) => (err += String(s)) },
-        });
+        const code = await runCli(
+          ["add", "--conflist", conf, "/var/run/netns/x", "--cache-dir", join(dir, "cache"), ...extra],
+          {
+            env: { CNI_PATH: join(dir, "bin") },
+            stdout: { write: (s: string) => (out += s), isTTY: true },
+            stderr: { write: (s: string | Uint8Array) => (err += String(s)) },
+          },
+        );
         return { code, out, err };
       };
       const tty = await run([]);
@@ -357,5 +408,33 @@ describe("runCli output on a terminal", () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it("parses every command's flags one way: aliases, --flag=value, empty values and values on booleans refused", async () => {
+    const run = async (argv: string[]) => {
+      let err = "";
+      const code = await runCli(argv, {
+        env: {},
+        stdout: { write: () => true },
+        stderr: { write: (s: string | Uint8Array) => ((err += String(s)), true) },
+      });
+      return { code, err };
+    };
+    for (const [argv, msg] of [
+      [["add", "net", "/var/run/netns/x", "--ifname="], "flag needs an argument: --ifname"],
+      [["add", "net", "/var/run/netns/x", "-i"], "flag needs an argument: --ifname"],
+      [["add", "net", "/var/run/netns/x", "--json=yes"], "flag takes no value: --json"],
+      [["add", "net", "/var/run/netns/x", "--bogus"], "unknown flag: --bogus"],
+      [["gc", "net", "--valid", "noslash"], '--valid wants CONTAINERID/IFNAME, got "noslash"'],
+      [["frobnicate"], 'unknown command "frobnicate"'],
+    ] as const) {
+      const r = await run([...argv]);
+      expect(r.code, argv.join(" ")).toBe(2);
+      expect(r.err).toContain(msg);
+    }
+    // the same messages from the install command's parser, which is the same function
+    const install = await run(["install", "--bin-dir="]);
+    expect(install.code).toBe(2);
+    expect(install.err).toContain("flag needs an argument: --bin-dir");
   });
 });

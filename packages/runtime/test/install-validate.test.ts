@@ -1,5 +1,17 @@
 import { spawnSync } from "node:child_process";
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -59,7 +71,9 @@ function manifest(d: string): Record<string, { sha256: string }> {
 }
 
 function leftoverTemps(d: string): string[] {
-  return readdirSync(d, { recursive: true }).map(String).filter((n) => n.includes("cnikit-tmp"));
+  return readdirSync(d, { recursive: true })
+    .map(String)
+    .filter((n) => n.includes("cnikit-tmp"));
 }
 
 describe("cnikit install", () => {
@@ -80,7 +94,12 @@ describe("cnikit install", () => {
 
     const again = cnikit(["install", BRIDGE_DIST, "--bin-dir", bin]);
     expect(again.code).toBe(0);
-    expect(again.stdout.trim().split("\n").every((l) => l.startsWith("unchanged "))).toBe(true);
+    expect(
+      again.stdout
+        .trim()
+        .split("\n")
+        .every((l) => l.startsWith("unchanged ")),
+    ).toBe(true);
   });
 
   it("replaces by rename: a plugin that is running keeps its old file", () => {
@@ -158,7 +177,12 @@ describe("cnikit install", () => {
     const r = cnikit(["install", BRIDGE_AGENT_DIST, "--bin-dir", bin]);
     expect(r.code, r.stderr).toBe(0);
     expect(readdirSync(bin).sort()).toEqual([".cnikit-installed", "bridge", "bridge.agent.json", "bridge.cnikit"]);
-    expect(readdirSync(join(bin, "bridge.cnikit")).sort()).toEqual(["bridge", "bridge.plugin.cjs", "bridge.v8cache", "koffi.node"]);
+    expect(readdirSync(join(bin, "bridge.cnikit")).sort()).toEqual([
+      "bridge",
+      "bridge.plugin.cjs",
+      "bridge.v8cache",
+      "koffi.node",
+    ]);
     const sidecar = JSON.parse(readFileSync(join(bin, "bridge.agent.json"), "utf8"));
     expect(sidecar.fallback).toBe("bridge.cnikit/bridge");
     // point the shim at a socket nobody serves: it execs the installed fallback
@@ -192,7 +216,11 @@ describe("cnikit validate", () => {
     const f = writeList("ok.conflist", {
       cniVersion: "1.0.0",
       name: "valnet",
-      plugins: [{ type: "bridge", ipam: { type: "host-local", subnet: "10.1.0.0/24" } }, { type: "tuning" }, { type: "noop" }],
+      plugins: [
+        { type: "bridge", ipam: { type: "host-local", subnet: "10.1.0.0/24" } },
+        { type: "tuning" },
+        { type: "noop" },
+      ],
     });
     const r = cnikit(["validate", f, "--bin-dir", `${bin}:${GO_PLUGINS}`]);
     expect(r.code, r.stdout + r.stderr).toBe(0);
@@ -226,10 +254,16 @@ describe("cnikit validate", () => {
   });
 
   it("names a plugin that is not in the bin dirs", () => {
-    const f = writeList("missing.conflist", { cniVersion: "1.0.0", name: "valnet", plugins: [{ type: "bridge" }, { type: "no-such-plugin" }] });
+    const f = writeList("missing.conflist", {
+      cniVersion: "1.0.0",
+      name: "valnet",
+      plugins: [{ type: "bridge" }, { type: "no-such-plugin" }],
+    });
     const r = cnikit(["validate", f, "--bin-dir", GO_PLUGINS]);
     expect(r.code).toBe(1);
-    expect(r.stdout).toContain(`FAIL plugins[1] no-such-plugin: failed to find plugin "no-such-plugin" in path [${GO_PLUGINS}]`);
+    expect(r.stdout).toContain(
+      `FAIL plugins[1] no-such-plugin: failed to find plugin "no-such-plugin" in path [${GO_PLUGINS}]`,
+    );
     expect(r.stderr).toContain("not usable with cniVersion 1.0.0: no-such-plugin");
   });
 
@@ -241,7 +275,11 @@ describe("cnikit validate", () => {
     expect(r.stderr).toBe(`cnikit validate: ${f}:4:36: unexpected "}", expected a double-quoted property name\n`);
     expect(r.stdout).toBe("");
 
-    const s = writeList("schema.conflist", { cniVersion: "1.0.0", name: "x", plugins: [{ type: "bridge" }, { name: "no type" }] });
+    const s = writeList("schema.conflist", {
+      cniVersion: "1.0.0",
+      name: "x",
+      plugins: [{ type: "bridge" }, { name: "no type" }],
+    });
     const rs = cnikit(["validate", s, "--bin-dir", GO_PLUGINS]);
     expect(rs.code).toBe(1);
     expect(rs.stderr).toContain(`${s}: not a valid network configuration list:`);
@@ -249,7 +287,9 @@ describe("cnikit validate", () => {
 
     const t = join(dir, "trunc.conflist");
     writeFileSync(t, '{"cniVersion": "1.0.0",\n "name": "x"');
-    expect(cnikit(["validate", t]).stderr).toBe(`cnikit validate: ${t}:2:13: unexpected end of input, expected ',' or '}'\n`);
+    expect(cnikit(["validate", t]).stderr).toBe(
+      `cnikit validate: ${t}:2:13: unexpected end of input, expected ',' or '}'\n`,
+    );
   });
 
   it("needs a file; a missing one is a readable error", () => {

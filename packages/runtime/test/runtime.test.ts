@@ -15,8 +15,17 @@ describe("CniRuntime with noop plugins", () => {
   let dbgA: string;
   let dbgB: string;
   let cni: CniRuntime;
-  const rt = { containerId: "ctr1", netns: "/var/run/netns/fake", ifName: "eth0", args: [["K", "V"]] as [string, string][] };
-  const resultA = { cniVersion: "1.0.0", interfaces: [{ name: "eth0", sandbox: "/var/run/netns/fake" }], ips: [{ address: "10.1.2.3/24", interface: 0 }] };
+  const rt = {
+    containerId: "ctr1",
+    netns: "/var/run/netns/fake",
+    ifName: "eth0",
+    args: [["K", "V"]] as [string, string][],
+  };
+  const resultA = {
+    cniVersion: "1.0.0",
+    interfaces: [{ name: "eth0", sandbox: "/var/run/netns/fake" }],
+    ips: [{ address: "10.1.2.3/24", interface: 0 }],
+  };
 
   const makeList = (extra: Record<string, unknown> = {}, pluginB: Record<string, unknown> = {}) =>
     confListFromBytes(
@@ -49,7 +58,11 @@ describe("CniRuntime with noop plugins", () => {
   it("ADD runs the chain in order, passing prevResult, name, cniVersion and runtimeConfig", async () => {
     const result = await cni.addNetworkList(makeList(), {
       ...rt,
-      capabilityArgs: { portMappings: [{ hostPort: 8080, containerPort: 80, protocol: "tcp" }], mac: "aa:bb:cc:dd:ee:ff", bandwidth: {} },
+      capabilityArgs: {
+        portMappings: [{ hostPort: 8080, containerPort: 80, protocol: "tcp" }],
+        mac: "aa:bb:cc:dd:ee:ff",
+        bandwidth: {},
+      },
     });
     expect(result).toEqual(resultA);
     const a = lastStdin(dbgA);
@@ -63,9 +76,17 @@ describe("CniRuntime with noop plugins", () => {
       prevResult: resultA,
       runtimeConfig: { portMappings: [{ hostPort: 8080, containerPort: 80, protocol: "tcp" }] },
     });
-    expect(readDebug(dbgB).cmdArgs).toMatchObject({ containerId: "ctr1", netns: "/var/run/netns/fake", ifName: "eth0", args: "K=V", path: bin });
+    expect(readDebug(dbgB).cmdArgs).toMatchObject({
+      containerId: "ctr1",
+      netns: "/var/run/netns/fake",
+      ifName: "eth0",
+      args: "K=V",
+      path: bin,
+    });
     expect(await cni.getNetworkListCachedResult(makeList(), rt)).toEqual(resultA);
-    expect(await cni.getCachedAttachments("ctr1")).toMatchObject([{ network: "cknoopnet", ifName: "eth0", cniArgs: [["K", "V"]] }]);
+    expect(await cni.getCachedAttachments("ctr1")).toMatchObject([
+      { network: "cknoopnet", ifName: "eth0", cniArgs: [["K", "V"]] },
+    ]);
   });
 
   it("ADD failure names the plugin and keeps its code; nothing is cached", async () => {
@@ -76,7 +97,9 @@ describe("CniRuntime with noop plugins", () => {
     });
     expect(existsSync(join(cacheDir, "results", "cknoopnet-ctr1-eth0"))).toBe(false);
     writeDebug(dbgB, { reportError: "x" });
-    await expect(cni.addNetworkList(makeList({}, { name: "named" }), rt)).rejects.toThrow('plugin type="noopb" name="named" failed (add): x');
+    await expect(cni.addNetworkList(makeList({}, { name: "named" }), rt)).rejects.toThrow(
+      'plugin type="noopb" name="named" failed (add): x',
+    );
   });
 
   it("ADD validates container ID, network name and interface name", async () => {
@@ -84,7 +107,9 @@ describe("CniRuntime with noop plugins", () => {
       /^plugin type="noopa" failed \(add\): interface name is too long/,
     );
     await expect(cni.addNetworkList(makeList(), { ...rt, containerId: "" })).rejects.toMatchObject({ code: 3 });
-    await expect(cni.addNetworkList(makeList({ name: "bad name" }), rt)).rejects.toThrow(/invalid characters found in network name/);
+    await expect(cni.addNetworkList(makeList({ name: "bad name" }), rt)).rejects.toThrow(
+      /invalid characters found in network name/,
+    );
     await expect(cni.addNetworkList(makeList({}, { type: "missing" }), rt)).rejects.toThrow(
       `plugin type="missing" failed (add): failed to find plugin "missing" in path [${bin}]`,
     );
@@ -97,7 +122,10 @@ describe("CniRuntime with noop plugins", () => {
     writeDebug(dbgA, { commandLog: log });
     writeDebug(dbgB, { commandLog: log });
     await cni.delNetworkList(list, rt);
-    const entries = readFileSync(log, "utf8").trim().split("\n").map((l) => JSON.parse(l));
+    const entries = readFileSync(log, "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
     expect(entries.map((e) => `${e.command} ${e.type}`)).toEqual(["DEL noopb", "DEL noopa"]);
     expect(lastStdin(dbgA).prevResult).toEqual(resultA);
     expect(existsSync(join(cacheDir, "results", "cknoopnet-ctr1-eth0"))).toBe(false);
@@ -122,7 +150,10 @@ describe("CniRuntime with noop plugins", () => {
     await cni.delNetworkList(list, rt);
     expect(lastStdin(dbgB).prevResult).toBeUndefined();
     writeDebug(dbgA, { reportError: "nope", reportErrorCode: 7 });
-    await expect(cni.delNetworkList(list, rt)).rejects.toMatchObject({ code: 7, message: 'plugin type="noopa" failed (delete): nope' });
+    await expect(cni.delNetworkList(list, rt)).rejects.toMatchObject({
+      code: 7,
+      message: 'plugin type="noopa" failed (delete): nope',
+    });
   });
 
   it("CHECK passes the cached result; needs 0.4.0; disableCheck skips it", async () => {
@@ -149,7 +180,10 @@ describe("CniRuntime with noop plugins", () => {
     expect(readDebug(dbgA).command).toBe("STATUS");
     expect(readDebug(dbgA).cmdArgs).toMatchObject({ containerId: "", netns: "", ifName: "" });
     writeDebug(dbgA, { reportError: "not ready", reportErrorCode: 50 });
-    await expect(cni.getStatusNetworkList(makeList({ cniVersion: "1.1.0" }))).rejects.toMatchObject({ code: 50, message: "not ready" });
+    await expect(cni.getStatusNetworkList(makeList({ cniVersion: "1.1.0" }))).rejects.toMatchObject({
+      code: 50,
+      message: "not ready",
+    });
   });
 
   it("GC deletes stale cached attachments, then sends GC with the valid attachments", async () => {
@@ -162,7 +196,10 @@ describe("CniRuntime with noop plugins", () => {
     writeDebug(dbgA, { commandLog: log });
     writeDebug(dbgB, { commandLog: log });
     await cni.gcNetworkList(list, { validAttachments: [{ containerID: "ctr1", ifname: "eth0" }] });
-    const entries = readFileSync(log, "utf8").trim().split("\n").map((l) => JSON.parse(l));
+    const entries = readFileSync(log, "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
     expect(entries.map((e) => `${e.command} ${e.type} ${e.containerId}`)).toEqual([
       "DEL noopb ctr2",
       "DEL noopa ctr2",
@@ -172,7 +209,10 @@ describe("CniRuntime with noop plugins", () => {
     const gcConf = lastStdin(dbgB);
     expect(gcConf["cni.dev/valid-attachments"]).toEqual([{ containerID: "ctr1", ifname: "eth0" }]);
     expect(gcConf["cni.dev/attachments"]).toEqual([{ containerID: "ctr1", ifname: "eth0" }]);
-    expect((await cni.getCachedAttachments()).map((a) => `${a.network}/${a.containerId}`)).toEqual(["cknoopnet/ctr1", "othernet/ctr3"]);
+    expect((await cni.getCachedAttachments()).map((a) => `${a.network}/${a.containerId}`)).toEqual([
+      "cknoopnet/ctr1",
+      "othernet/ctr3",
+    ]);
 
     // no valid list (cnitool's gc): everything of this network goes, and no key is injected
     await cni.gcNetworkList(list);
@@ -200,7 +240,9 @@ describe("CniRuntime with noop plugins", () => {
     await expect(go.validateNetworkList(goList)).rejects.toThrow(
       `[plugin bridge does not support config version "1.1.0" failed to find plugin "nope" in path [${GO_PLUGINS}]]`,
     );
-    await expect(go.validateNetworkList(confListFromBytes('{"cniVersion":"1.0.0","name":"n","plugins":[{"type":"bridge"}]}'))).resolves.toEqual([]);
+    await expect(
+      go.validateNetworkList(confListFromBytes('{"cniVersion":"1.0.0","name":"n","plugins":[{"type":"bridge"}]}')),
+    ).resolves.toEqual([]);
     expect((await go.getVersionInfo("tuning")).supportedVersions).toContain("1.0.0");
   });
 });
