@@ -416,7 +416,12 @@ describe("runCli output on a terminal", () => {
       const code = await runCli(argv, {
         env: {},
         stdout: { write: () => true },
-        stderr: { write: (s: string | Uint8Array) => ((err += String(s)), true) },
+        stderr: {
+          write: (s: string | Uint8Array) => {
+            err += String(s);
+            return true;
+          },
+        },
       });
       return { code, err };
     };
