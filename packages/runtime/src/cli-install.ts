@@ -10,7 +10,10 @@
  *   network is ready;
  * - what was installed is recorded in `<dir>/.cnikit-installed` (path → sha256), and a file that
  *   cnikit did not install, or that changed since, is not replaced unless `--force`; nothing is
- *   written when one would be refused.
+ *   written when one would be refused;
+ * - two installs into one directory run one after the other: each holds
+ *   `<dir>/.cnikit-installed.lock` (created exclusively, holding its pid; one left by a process
+ *   that no longer runs is taken over) from reading the record to writing it.
  *
  * An agent build's directory (`dist/agent`, with `<name>.agent.json`) installs the shim as
  * `<bin>/<name>`, its sidecar beside it, and the one-shot fallback plus the daemon's
@@ -316,8 +319,76 @@ export async function runInstall(argv: readonly string[], io: CliIo): Promise<nu
     flags.values["--conflist"] === undefined ? undefined : await planConflist(flags.values["--conflist"], confDir);
   const all = conf ? [...plugins, conf] : plugins;
 
+  const dirs = [...new Set(all.map((p) => p.dir))].sort();
+  const locks: Array<() => Promise<void>> = [];
+  try {
+    for (const dir of dirs) locks.push(await lockDir(dir, io));
+    return await installLocked(all, dirs, force, io);
+  } finally {
+    for (const release of locks.reverse()) await release();
+  }
+}
+
+/** The name of the lock beside the record. */
+const LOCK = `${MANIFEST}.lock`;
+/** How long an install waits for another one into the same directory. */
+const LOCK_WAIT_MS = 120_000;
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/**
+ * Takes `<dir>/.cnikit-installed.lock` (O_EXCL, our pid inside); waits while a running process
+ * holds it, takes over one whose pid is gone. Answers the release.
+ */
+async function lockDir(dir: string, io: CliIo): Promise<() => Promise<void>> {
+  await mkdir(dir, { recursive: true });
+  const path = join(dir, LOCK);
+  const deadline = Date.now() + LOCK_WAIT_MS;
+  let told = false;
+  for (;;) {
+    try {
+      const fh = await open(path, "wx", 0o644);
+      try {
+        await fh.writeFile(`${process.pid}\n`);
+      } finally {
+        await fh.close();
+      }
+      return async () => {
+        await rm(path, { force: true });
+      };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+    }
+    const text = await readFile(path, "utf8").catch(() => "");
+    const pid = Number.parseInt(text, 10);
+    if (text.endsWith("\n") && (!Number.isInteger(pid) || pid <= 0 || !alive(pid))) {
+      // left by an install that did not finish (its pid is gone): take it over
+      await rm(path, { force: true });
+      continue;
+    }
+    if (Date.now() > deadline) {
+      throw new CliValidationError(
+        `${path} is held by another cnikit install (pid ${text.trim() || "?"}); giving up after ${LOCK_WAIT_MS / 1000} s`,
+      );
+    }
+    if (!told) {
+      io.stderr.write(`cnikit install: waiting for another install into ${dir} (pid ${text.trim() || "?"})\n`);
+      told = true;
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function installLocked(all: Planned[], dirs: string[], force: boolean, io: CliIo): Promise<number> {
   const manifests = new Map<string, Manifest>();
-  for (const dir of new Set(all.map((p) => p.dir))) manifests.set(dir, await readManifest(dir));
+  for (const dir of dirs) manifests.set(dir, await readManifest(dir));
   const inTheWay = await conflicts(all, manifests);
   if (inTheWay.length > 0 && !force) {
     throw new CliValidationError(

@@ -1,4 +1,4 @@
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import {
   closeSync,
   existsSync,
@@ -200,6 +200,67 @@ describe("cnikit install", () => {
     const u = cnikit(["install", "--bin-dir"]);
     expect(u.code).toBe(2);
     expect(u.stderr).toContain("flag needs an argument: --bin-dir");
+  });
+});
+
+describe("cnikit install, two at once", () => {
+  function cnikitAsync(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+    return new Promise((resolvePromise) => {
+      const child = spawn(process.execPath, [cli, ...args], {
+        env: { PATH: process.env.PATH ?? "/usr/bin:/bin" },
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      let stdout = "";
+      let stderr = "";
+      child.stdout.on("data", (d) => (stdout += d));
+      child.stderr.on("data", (d) => (stderr += d));
+      child.on("close", (code) => resolvePromise({ code, stdout, stderr }));
+    });
+  }
+
+  it("run one after the other: both plugins end up in the record, no lock or temp file is left", async () => {
+    const bin = join(dir, "bin");
+    for (let i = 0; i < 3; i++) {
+      const [a, b] = await Promise.all([
+        cnikitAsync(["install", NOOP_DIST, "--bin-dir", bin]),
+        cnikitAsync(["install", HOST_LOCAL_DIST, "--bin-dir", bin]),
+      ]);
+      expect(a.code, a.stderr).toBe(0);
+      expect(b.code, b.stderr).toBe(0);
+    }
+    const files = Object.keys(manifest(bin));
+    expect(files).toContain("noop");
+    expect(files).toContain("host-local");
+    expect(existsSync(join(bin, ".cnikit-installed.lock"))).toBe(false);
+    expect(leftoverTemps(bin)).toEqual([]);
+  });
+
+  it("waits while a running install holds the directory, and takes over a lock whose process is gone", async () => {
+    const bin = join(dir, "bin");
+    mkdirSync(bin);
+    const lock = join(bin, ".cnikit-installed.lock");
+    // a lock held by a process that runs: the install waits for it
+    const holder = spawn("sleep", ["30"], { stdio: "ignore" });
+    try {
+      writeFileSync(lock, `${holder.pid}\n`);
+      const waiting = cnikitAsync(["install", NOOP_DIST, "--bin-dir", bin]);
+      await new Promise((r) => setTimeout(r, 1500));
+      expect(existsSync(join(bin, "noop"))).toBe(false);
+      rmSync(lock); // the holder is done
+      const r = await waiting;
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).toContain(`waiting for another install into ${bin} (pid ${holder.pid})`);
+      expect(existsSync(join(bin, "noop"))).toBe(true);
+    } finally {
+      holder.kill("SIGKILL");
+    }
+    // a lock left by a process that is gone: taken over at once
+    const gone = spawnSync("sh", ["-c", "echo $$"], { encoding: "utf8" }).stdout.trim();
+    writeFileSync(lock, `${gone}\n`);
+    const r = cnikit(["install", HOST_LOCAL_DIST, "--bin-dir", bin]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).not.toContain("waiting");
+    expect(existsSync(lock)).toBe(false);
   });
 });
 
