@@ -110,10 +110,16 @@ function assertContained(network: string, dataDir: string): void {
   }
 }
 
-/** Creates `path` exclusively with `text` (a symlink or file planted there is removed first, never followed). */
+/** Creates `path` exclusively with `text` (a symlink or file left there is removed, never followed). */
 function writeNew(path: string, text: string): void {
-  removeQuietly(path);
-  writeFileSync(path, text, { mode: 0o600, flag: "wx" });
+  try {
+    writeFileSync(path, text, { mode: 0o600, flag: "wx" });
+  } catch (err) {
+    // O_EXCL: the name is taken (a writer killed mid-write, or something planted): replace it
+    if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+    removeQuietly(path);
+    writeFileSync(path, text, { mode: 0o600, flag: "wx" });
+  }
 }
 
 function removeQuietly(path: string): void {
