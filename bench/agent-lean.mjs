@@ -112,6 +112,7 @@ try {
     const pick = (plugin, command) => a.calls.filter((c) => c.plugin === plugin && c.command === command).map((c) => c.ms);
     const cols = [pick("bridge", "ADD"), pick("host-local", "ADD"), pick("bridge", "DEL"), pick("host-local", "DEL")];
     console.log(`${a.id.padEnd(6)} ${cols.map((c) => `${f(median(c))} / ${f(percentile(c, 10))} (n=${c.length})`).join("   ")}`);
+    if (process.env.AGENT_LEAN_ALL) console.log(`${a.id} bridge ADD ms, sorted: ${cols[0].sort((x, y) => x - y).map(f).join(" ")}`);
   }
 } finally {
   for (const d of daemons) await d.stop();
