@@ -136,8 +136,11 @@ export interface VxlanInfo {
 
 /** Formats 6 bytes as `aa:bb:cc:dd:ee:ff`. */
 export function macToString(b: Buffer | undefined): string {
-  if (!b) return "";
-  return [...b].map((x) => x.toString(16).padStart(2, "0")).join(":");
+  if (!b || b.length === 0) return "";
+  const hex = b.toString("hex");
+  let out = hex.slice(0, 2);
+  for (let i = 2; i < hex.length; i += 2) out += `:${hex.slice(i, i + 2)}`;
+  return out;
 }
 
 /** Parses `aa:bb:cc:dd:ee:ff` (or `-` separated) into 6 bytes. */
@@ -158,11 +161,25 @@ function ifinfomsg(opts: { family?: number; index?: number; flags?: number; chan
   return b;
 }
 
+/** The attributes {@link parseLink} reads. */
+const LINK_ATTRS = [
+  IFLA_IFNAME,
+  IFLA_ADDRESS,
+  IFLA_MTU,
+  IFLA_OPERSTATE,
+  IFLA_LINKINFO,
+  IFLA_MASTER,
+  IFLA_LINK,
+  IFLA_LINK_NETNSID,
+  IFLA_TXQLEN,
+  IFLA_IFALIAS,
+];
+
 /** Decodes an RTM_NEWLINK payload. */
 export function parseLink(p: Buffer): Link {
   const index = p.readInt32LE(4);
   const flags = p.readUInt32LE(8);
-  const a = attrMap(p, 16);
+  const a = attrMap(p, 16, p.length, LINK_ATTRS);
   const link: Link = {
     name: readStr(a.get(IFLA_IFNAME)) ?? "",
     index,
