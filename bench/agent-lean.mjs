@@ -5,12 +5,13 @@
 // data dir. With `--base <dir>` a second daemon from another checkout of the repository (built,
 // e.g. a copy of main) runs in the same rounds, so a change to the daemon or the plugins is
 // measured paired against what it replaces. Prints medians, p10 and the median of the per-round
-// ratios, and each daemon's own time per call (its log's `call` lines). `--exec` adds a daemon of
+// ratios, each daemon's own time per call (its log's `call` lines) and the CPU time its main thread
+// (and the whole process) ran per ADD+DEL pair: the steadiest figure on a busy machine. `--exec` adds a daemon of
 // this tree started with --exec-delegates (host-local's shim executed instead of run in process).
 //
 //   node bench/agent-lean.mjs [--rounds 30] [--base /tmp/cnikit-main] [--no-go] [--cpu-prof dir] [--exec]
 //                             [--node-flags="--max-semi-space-size=8"] (extra flags of this tree's daemon)
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { setImmediate as tick } from "node:timers/promises";
@@ -43,8 +44,16 @@ async function daemon(id, label, start, nodeFlags = [], flags = []) {
   const calls = [];
   const agent = await start(bin, sockDir, { onCall: (c) => calls.push(c), nodeFlags, flags });
   daemons.push(agent);
-  return { id, label, calls, subject: bridgeSubject(id, label, join(bin, "bridge"), bin) };
+  return { id, label, calls, pid: agent.pid, subject: bridgeSubject(id, label, join(bin, "bridge"), bin) };
 }
+
+/** CPU time (ms) the daemon's main thread has run (schedstat), and the whole process's (utime + stime). */
+function cpuMs(pid) {
+  const main = Number(readFileSync(`/proc/${pid}/task/${pid}/schedstat`, "utf8").split(" ")[0]) / 1e6;
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+  return { main, all: ((Number(stat[11]) + Number(stat[12])) * 1000) / CLK_TCK };
+}
+const CLK_TCK = 100;
 
 try {
   const subjects = [];
@@ -65,6 +74,7 @@ try {
   await tick();
   await new Promise((r) => setTimeout(r, 200));
   for (const a of agents) a.calls.length = 0;
+  const cpu0 = new Map(agents.map((a) => [a.id, cpuMs(a.pid)]));
 
   const times = new Map(subjects.map((s) => [s.id, { ADD: [], DEL: [] }]));
   for (let round = 0; round < rounds; round++) {
@@ -83,6 +93,12 @@ try {
     await new Promise((r) => setTimeout(r, 20));
   }
   await new Promise((r) => setTimeout(r, 200));
+  const cpu = new Map(
+    agents.map((a) => {
+      const [b, e] = [cpu0.get(a.id), cpuMs(a.pid)];
+      return [a.id, { main: (e.main - b.main) / rounds, all: (e.all - b.all) / rounds }];
+    }),
+  );
 
   const f = (v) => v.toFixed(2);
   console.log(`${rounds} rounds, load average ${(await import("node:os")).loadavg().map((x) => x.toFixed(1)).join(" ")}`);
@@ -112,6 +128,8 @@ try {
     const pick = (plugin, command) => a.calls.filter((c) => c.plugin === plugin && c.command === command).map((c) => c.ms);
     const cols = [pick("bridge", "ADD"), pick("host-local", "ADD"), pick("bridge", "DEL"), pick("host-local", "DEL")];
     console.log(`${a.id.padEnd(6)} ${cols.map((c) => `${f(median(c))} / ${f(percentile(c, 10))} (n=${c.length})`).join("   ")}`);
+    const c = cpu.get(a.id);
+    console.log(`${a.id.padEnd(6)} CPU per ADD+DEL pair: main thread ${f(c.main)} ms, whole daemon ${f(c.all)} ms`);
     if (process.env.AGENT_LEAN_ALL) console.log(`${a.id} bridge ADD ms, sorted: ${cols[0].sort((x, y) => x - y).map(f).join(" ")}`);
   }
 } finally {
