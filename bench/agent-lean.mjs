@@ -8,16 +8,19 @@
 // ratios, each daemon's own time per call (its log's `call` lines) and the CPU time its main thread
 // (and the whole process) ran per ADD+DEL pair: the steadiest figure on a busy machine. `--exec` adds a daemon of
 // this tree started with --exec-delegates (host-local's shim executed instead of run in process).
+// `--warm`: each subject keeps its bridge and data dir across rounds (a node's Nth container)
+// instead of a new bridge and data dir per round (a node's first container, as `pnpm bench`).
 //
-//   node bench/agent-lean.mjs [--rounds 30] [--base /tmp/cnikit-main] [--no-go] [--cpu-prof dir] [--exec]
+//   node bench/agent-lean.mjs [--rounds 30] [--base /tmp/cnikit-main] [--no-go] [--cpu-prof dir] [--exec] [--warm]
 //                             [--node-flags="--max-semi-space-size=8"] (extra flags of this tree's daemon)
 import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { setImmediate as tick } from "node:timers/promises";
 import { startAgent } from "./lib/agent-daemon.mjs";
-import { GO_DIR, goPlugin } from "./lib/plugins.mjs";
-import { Resources } from "./lib/resources.mjs";
+import { CNI_VERSION, GO_DIR, goPlugin } from "./lib/plugins.mjs";
+import { cleanEnv, parseJson } from "./lib/proc.mjs";
+import { Resources, freeSubnet, netnsPath, uniqueName } from "./lib/resources.mjs";
 import { runScenario } from "./lib/scenario.mjs";
 import { median, percentile } from "./lib/stats.mjs";
 import { bridgeSubject } from "./plugins.mjs";
@@ -30,12 +33,54 @@ const { values } = parseArgs({
     "cpu-prof": { type: "string" },
     "node-flags": { type: "string", default: "" },
     exec: { type: "boolean", default: false },
+    warm: { type: "boolean", default: false },
   },
 });
 const rounds = Number(values.rounds);
 
 const res = new Resources();
 const daemons = [];
+/**
+ * `--warm`: a node's steady state, the Nth container of a network. The subject's bridge, subnet
+ * and host-local data dir are made once and kept across its rounds (only the netns and the
+ * container ID are new each round); the first warm-up call creates the bridge.
+ */
+function warmBridgeSubject(id, label, file, cniPath) {
+  const name = res.addLink(uniqueName());
+  const dataDir = res.addDir(`ckb-${id}-data-`);
+  const { cidr, prefix } = freeSubnet();
+  const input = JSON.stringify({
+    cniVersion: CNI_VERSION,
+    name,
+    type: "bridge",
+    bridge: name,
+    isGateway: true,
+    ipMasq: false,
+    ipam: { type: "host-local", subnet: cidr, dataDir },
+  });
+  return {
+    id,
+    label,
+    setup() {
+      const round = new Resources();
+      const [ns] = round.addNetns();
+      const containerId = `ckb-${uniqueName()}`;
+      const env = (cmd) =>
+        cleanEnv({ CNI_COMMAND: cmd, CNI_CONTAINERID: containerId, CNI_NETNS: netnsPath(ns), CNI_IFNAME: "eth0", CNI_PATH: cniPath });
+      const ip = (r) => parseJson(r.stdout)?.ips?.[0]?.address;
+      return {
+        steps: {
+          ADD: { file, env: env("ADD"), input, check: (r) => (ip(r)?.startsWith(prefix) ? undefined : `no ${prefix}x address: ${r.stdout.slice(0, 300)}`) },
+          DEL: { file, env: env("DEL"), input },
+        },
+        cleanup: () => round.cleanup(),
+      };
+    },
+  };
+}
+const subjectOf = (id, label, file, cniPath) =>
+  values.warm ? warmBridgeSubject(id, label, file, cniPath) : bridgeSubject(id, label, file, cniPath);
+
 /** Starts a daemon of the checkout whose bench/lib/agent-daemon.mjs is `lib`; returns its subject and call log. */
 async function daemon(id, label, start, nodeFlags = [], flags = []) {
   const bin = res.addDir(`ckb-${id}-bin-`);
@@ -44,7 +89,7 @@ async function daemon(id, label, start, nodeFlags = [], flags = []) {
   const calls = [];
   const agent = await start(bin, sockDir, { onCall: (c) => calls.push(c), nodeFlags, flags });
   daemons.push(agent);
-  return { id, label, calls, pid: agent.pid, subject: bridgeSubject(id, label, join(bin, "bridge"), bin) };
+  return { id, label, calls, pid: agent.pid, subject: subjectOf(id, label, join(bin, "bridge"), bin) };
 }
 
 /** CPU time (ms) the daemon's main thread has run (schedstat), and the whole process's (utime + stime). */
@@ -59,7 +104,7 @@ try {
   const subjects = [];
   const agents = [];
   const go = goPlugin("bridge");
-  if (go && !values["no-go"]) subjects.push(bridgeSubject("go", "Go bridge + Go host-local", go, GO_DIR));
+  if (go && !values["no-go"]) subjects.push(subjectOf("go", "Go bridge + Go host-local", go, GO_DIR));
   const profFlags = values["cpu-prof"] ? ["--cpu-prof", "--cpu-prof-interval=50", `--cpu-prof-dir=${values["cpu-prof"]}`] : [];
   const extra = values["node-flags"].split(" ").filter(Boolean);
   agents.push(await daemon("new", "agent (this tree)", startAgent, [...extra, ...profFlags]));
@@ -70,7 +115,7 @@ try {
   if (values.exec) agents.push(await daemon("exec", "agent (this tree, --exec-delegates)", startAgent, [], ["--exec-delegates"]));
   for (const a of agents) subjects.push(a.subject);
   // warm-up: koffi and the plugin modules load on the first calls
-  runScenario({ subjects: agents.map((a) => a.subject), rounds: 3, rssRounds: 0, settleMs: 0 });
+  runScenario({ subjects: values.warm ? subjects : agents.map((a) => a.subject), rounds: 3, rssRounds: 0, settleMs: 0 });
   await tick();
   await new Promise((r) => setTimeout(r, 200));
   for (const a of agents) a.calls.length = 0;
