@@ -98,15 +98,20 @@ describe("host-local's store on a full disk", () => {
     }
   });
 
-  it("an earlier last_reserved_ip is never left truncated by a failed write", async () => {
+  it("an earlier last_reserved_ip is overwritten in place: it needs no space, and is never left truncated", async () => {
     s = scratch();
     const root = tmpfs("fs");
     const store = await HostLocalStore.open("net", { dataDir: root });
     try {
       expect(await store.withLock(() => store.reserve("c1", "eth0", "10.9.0.2", "0"))).toBe(true);
-      fill(root, 1);
-      await expect(store.withLock(() => store.reserve("c2", "eth0", "10.9.0.3", "0"))).rejects.toThrow(/ENOSPC/);
-      expect(dirContents(store.dir)).toEqual({ "10.9.0.2": "c1\r\neth0", "last_reserved_ip.0": "10.9.0.2" });
+      fill(root, 1); // the page of the next lease
+      expect(await store.withLock(() => store.reserve("c2", "eth0", "10.9.0.13", "0"))).toBe(true);
+      await expect(store.withLock(() => store.reserve("c3", "eth0", "10.9.0.4", "0"))).rejects.toThrow(/ENOSPC/);
+      expect(dirContents(store.dir)).toEqual({
+        "10.9.0.2": "c1\r\neth0",
+        "10.9.0.13": "c2\r\neth0",
+        "last_reserved_ip.0": "10.9.0.13",
+      });
     } finally {
       store.close();
     }

@@ -11,9 +11,16 @@ import { dirname, resolve } from "node:path";
 import type { SpawnOutcome, SpawnRequest, Spawner } from "@cnikit/native";
 
 interface Entry {
-  readonly key: string;
+  /** The executable `pluginPath` led to (device, inode, size, mtime). */
+  readonly exe: string;
+  /** `<realpath>.agent.json` and its device, inode, size, mtime ("" when there was none). */
+  readonly sidecar: string;
+  readonly sidecarKey: string;
   readonly spawner: Spawner | undefined;
 }
+
+const fileKey = (st: { dev: number; ino: number; size: number; mtimeMs: number }) =>
+  `${st.dev}\0${st.ino}\0${st.size}\0${st.mtimeMs}`;
 
 /** A string the shim (shim/shim.c) carries: an executable without it is not a shim, whatever sits beside it. */
 const SHIM_MARKER = Buffer.from("cnikit-agent-shim/1\0", "latin1");
@@ -27,12 +34,21 @@ const MAX_SHIM_BYTES = 8 * 1024 * 1024;
  * A resolver for `@cnikit/invoke`'s `setDelegateResolver`: `pluginPath` → realpath, an agent
  * shim (it carries the shim's marker) with `<realpath>.agent.json` beside it (what the shim
  * itself reads) → its `socket`, relative paths resolved against the shim's real directory → the
- * spawner serving that socket here, if any. The answer is remembered per path while the inode,
- * size and mtime of the executable and of the sidecar stay the same.
+ * spawner serving that socket here, if any. The answer is remembered per path while the
+ * executable it leads to (device, inode, size, mtime) and that sidecar stay the same: a repeated
+ * delegation costs two stat(2) calls, no realpath.
  */
 export function shimResolver(bySocket: ReadonlyMap<string, Spawner>): (pluginPath: string) => Spawner | undefined {
   const cache = new Map<string, Entry>();
   return (pluginPath) => {
+    const exe = statSync(pluginPath, { throwIfNoEntry: false });
+    if (exe === undefined || !exe.isFile()) return undefined;
+    const exeKey = fileKey(exe);
+    const hit = cache.get(pluginPath);
+    if (hit?.exe === exeKey) {
+      const st = statSync(hit.sidecar, { throwIfNoEntry: false });
+      if ((st?.isFile() ? fileKey(st) : "") === hit.sidecarKey) return hit.spawner;
+    }
     let real: string;
     try {
       real = realpathSync.native(pluginPath);
@@ -41,13 +57,12 @@ export function shimResolver(bySocket: ReadonlyMap<string, Spawner>): (pluginPat
     }
     const sidecar = `${real}.agent.json`;
     const st = statSync(sidecar, { throwIfNoEntry: false });
-    if (st === undefined || !st.isFile()) return undefined;
-    const exe = statSync(real, { throwIfNoEntry: false });
-    if (exe === undefined || !exe.isFile()) return undefined;
-    const key = `${real}\0${exe.ino}\0${exe.size}\0${exe.mtimeMs}\0${st.ino}\0${st.size}\0${st.mtimeMs}`;
-    const hit = cache.get(pluginPath);
-    if (hit?.key === key) return hit.spawner;
+    const sidecarKey = st?.isFile() ? fileKey(st) : "";
     let spawner: Spawner | undefined;
+    if (sidecarKey === "") {
+      remember(pluginPath, { exe: exeKey, sidecar, sidecarKey, spawner });
+      return undefined;
+    }
     try {
       if (exe.size <= MAX_SHIM_BYTES && readFileSync(real).includes(SHIM_MARKER)) {
         const socket = (JSON.parse(readFileSync(sidecar, "utf8")) as { socket?: unknown }).socket;
@@ -56,10 +71,14 @@ export function shimResolver(bySocket: ReadonlyMap<string, Spawner>): (pluginPat
     } catch {
       // not a shim or a sidecar we can read: executed, the shim will say what is wrong
     }
-    if (cache.size >= MAX_ENTRIES) cache.clear();
-    cache.set(pluginPath, { key, spawner });
+    remember(pluginPath, { exe: exeKey, sidecar, sidecarKey, spawner });
     return spawner;
   };
+
+  function remember(pluginPath: string, entry: Entry): void {
+    if (cache.size >= MAX_ENTRIES) cache.clear();
+    cache.set(pluginPath, entry);
+  }
 }
 
 /** What a served call returns. */

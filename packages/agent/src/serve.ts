@@ -49,7 +49,7 @@ export interface AgentServeOptions {
   readonly socketDir: string;
   /** The plugins to serve. */
   readonly plugins: readonly ServedPlugin[];
-  /** Receives the log entries (default: none). */
+  /** Receives the log entries (default: none); a `call` entry comes on the event loop's turn after its answer. */
   readonly log?: ((entry: AgentLogEntry) => void) | undefined;
   /** The uid a peer must have (default 0: root only). */
   readonly allowedUid?: number | undefined;
@@ -183,6 +183,20 @@ export async function serveAgent(options: AgentServeOptions): Promise<AgentServe
   const log = options.log ?? (() => {});
   const emit = (level: AgentLogEntry["level"], msg: string, fields: Record<string, unknown> = {}) =>
     log({ time: new Date().toISOString(), level, msg, ...fields });
+  // A call's log line is written on the next turn of the event loop, after its answer went out
+  // (the answer of a delegation's caller too, when nothing else waits): not on the call's path.
+  const pendingLog: AgentLogEntry[] = [];
+  let flushScheduled = false;
+  const flushLog = () => {
+    flushScheduled = false;
+    for (const entry of pendingLog.splice(0)) log(entry);
+  };
+  const emitLater = (level: AgentLogEntry["level"], msg: string, fields: Record<string, unknown>) => {
+    pendingLog.push({ time: new Date().toISOString(), level, msg, ...fields });
+    if (flushScheduled) return;
+    flushScheduled = true;
+    setImmediate(flushLog);
+  };
   const allowedUid = options.allowedUid ?? 0;
   const pathEnv = options.path ?? process.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin";
   prepareSocketDir(options.socketDir);
@@ -408,7 +422,7 @@ export async function serveAgent(options: AgentServeOptions): Promise<AgentServe
     maybeCollect();
     if (inProcess) st.inProcess++;
     if (out.exitCode !== 0) st.failures++;
-    emit(out.exitCode === 0 ? "info" : "warn", "call", {
+    emitLater(out.exitCode === 0 ? "info" : "warn", "call", {
       plugin: served.name,
       command: env.CNI_COMMAND,
       containerId: env.CNI_CONTAINERID,
@@ -429,11 +443,13 @@ export async function serveAgent(options: AgentServeOptions): Promise<AgentServe
         }
       }
       const closed = servers.map(({ server }) => new Promise<void>((resolve) => server.close(() => resolve())));
+      flushLog();
       emit("info", "stopping", { inFlight: running.size });
       if (resolver) setDelegateResolver(undefined);
       while (running.size > 0) await Promise.allSettled([...running]);
       for (const s of open) s.destroy();
       await Promise.all(closed);
+      flushLog();
       emit("info", "stopped");
     })();
     return closing;

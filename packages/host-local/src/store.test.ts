@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import {
   lstatSync,
   mkdtempSync,
@@ -42,6 +43,12 @@ describe("HostLocalStore (Go on-disk format)", () => {
     expect(store.reserve("ctr2", "eth0", "10.0.0.2", "0")).toBe(false);
     expect(store.lastReservedIp("0")).toBe("10.0.0.2");
     expect(store.lastReservedIp("1")).toBeUndefined();
+    // overwritten in place (same inode), cut to the new length
+    const inode = statSync(join(dir(), "last_reserved_ip.0")).ino;
+    expect(store.reserve("ctr3", "eth0", "10.0.0.200", "0")).toBe(true);
+    expect(store.reserve("ctr4", "eth0", "10.0.0.3", "0")).toBe(true);
+    expect(readFileSync(join(dir(), "last_reserved_ip.0"), "utf8")).toBe("10.0.0.3");
+    expect(statSync(join(dir(), "last_reserved_ip.0")).ino).toBe(inode);
   });
 
   it("finds, lists and releases by (id, ifname), with the bare-ID fallback", () => {
@@ -126,6 +133,11 @@ describe("HostLocalStore stays inside <dataDir>/<network>", () => {
       expect(readFileSync(join(outside, "victim"), "utf8")).toBe("precious");
       expect(lstatSync(join(dir(), "last_reserved_ip.0")).isFile()).toBe(true);
       expect(readdirSync(dir()).sort()).toEqual(["10.0.0.2", "last_reserved_ip.0", "lock"]);
+      // a FIFO is replaced, not opened for writing (which would wait for a reader, lock held)
+      expect(spawnSync("mkfifo", [join(dir(), "last_reserved_ip.1")]).status).toBe(0);
+      expect(await store.withLock(() => store.reserve("ctr1", "eth1", "10.0.0.3", "1"))).toBe(true);
+      expect(lstatSync(join(dir(), "last_reserved_ip.1")).isFile()).toBe(true);
+      expect(store.lastReservedIp("1")).toBe("10.0.0.3");
     } finally {
       rmSync(outside, { recursive: true, force: true });
     }

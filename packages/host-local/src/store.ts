@@ -10,17 +10,20 @@
 import {
   closeSync,
   constants as fsConstants,
+  fstatSync,
+  ftruncateSync,
   linkSync,
   lstatSync,
   mkdirSync,
   openSync,
   readdirSync,
   readFileSync,
-  renameSync,
+  type Stats,
   unlinkSync,
   writeFileSync,
+  writeSync,
 } from "node:fs";
-import { basename, dirname, isAbsolute, join } from "node:path";
+import { isAbsolute, join } from "node:path";
 import { flock } from "@cnikit/native";
 import { type Attachment, CniError, ErrorCode, tryParseIp } from "@cnikit/spec";
 
@@ -110,10 +113,16 @@ function assertContained(network: string, dataDir: string): void {
   }
 }
 
-/** Creates `path` exclusively with `text` (a symlink or file planted there is removed first, never followed). */
+/** Creates `path` exclusively with `text` (a symlink or file left there is removed, never followed). */
 function writeNew(path: string, text: string): void {
-  removeQuietly(path);
-  writeFileSync(path, text, { mode: 0o600, flag: "wx" });
+  try {
+    writeFileSync(path, text, { mode: 0o600, flag: "wx" });
+  } catch (err) {
+    // O_EXCL: the name is taken (a writer killed mid-write, or something planted): replace it
+    if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+    removeQuietly(path);
+    writeFileSync(path, text, { mode: 0o600, flag: "wx" });
+  }
 }
 
 function removeQuietly(path: string): void {
@@ -124,15 +133,41 @@ function removeQuietly(path: string): void {
   }
 }
 
-/** Writes `path` through a temporary file and rename(2): readers see the old or the new text, never a part. */
-function replaceFile(path: string, text: string): void {
-  const tmp = join(dirname(path), `${TMP_PREFIX}${basename(path)}`);
+/**
+ * Writes `text` over the regular file `path` in place and cuts it to that length (creating it
+ * when missing, and removing what it created when the write fails): no new inode and no rename or truncation to zero, either of which makes ext4
+ * write the data out at once (its `auto_da_alloc`: ≈ 0.2 ms per ADD here). Meant for
+ * `last_reserved_ip`, a round-robin hint only read under the lock: a crash mid-write can leave a
+ * mix of the old and the new text, which reads as another IP or none, so the next search starts
+ * elsewhere (the lease files decide what is free). A symlink, FIFO or anything else that is not
+ * a regular file there is replaced, never followed or opened for writing.
+ */
+function overwriteFile(path: string, text: string): void {
+  let fd = -1;
   try {
-    writeNew(tmp, text);
-    renameSync(tmp, path);
-  } catch (err) {
-    removeQuietly(tmp);
-    throw err;
+    fd = openSync(path, fsConstants.O_WRONLY | fsConstants.O_NOFOLLOW | fsConstants.O_NONBLOCK);
+  } catch {
+    // ENOENT; ELOOP: a symlink; ENXIO: a FIFO nobody reads...: (re)created below
+  }
+  if (fd >= 0 && !fstatSync(fd).isFile()) {
+    closeSync(fd);
+    fd = -1;
+  }
+  if (fd < 0) {
+    try {
+      writeNew(path, text);
+    } catch (err) {
+      removeQuietly(path); // created but not written (ENOSPC): no empty file left
+      throw err;
+    }
+    return;
+  }
+  try {
+    const bytes = Buffer.from(text, "utf8");
+    if (writeSync(fd, bytes, 0, bytes.length, 0) !== bytes.length) throw new Error(`short write to ${path}`);
+    ftruncateSync(fd, bytes.length);
+  } finally {
+    closeSync(fd);
   }
 }
 
@@ -179,13 +214,22 @@ export class HostLocalStore {
     const dataDir = options.dataDir === undefined || options.dataDir === "" ? DEFAULT_DATA_DIR : options.dataDir;
     assertContained(network, dataDir);
     const dir = join(dataDir, network);
-    try {
-      mkdirSync(dir, { recursive: true, mode: 0o755 });
-    } catch (err) {
-      throw ioError(err, `mkdir ${dir}`);
-    }
     // a symlink planted at <dataDir>/<network> would send every lease write elsewhere
-    if (lstatSync(dir, { throwIfNoEntry: false })?.isDirectory() !== true) {
+    let st: Stats | undefined;
+    try {
+      st = lstatSync(dir, { throwIfNoEntry: false });
+    } catch {
+      st = undefined; // ENOTDIR, EACCES...: mkdir says which
+    }
+    if (st === undefined) {
+      try {
+        mkdirSync(dir, { recursive: true, mode: 0o755 });
+      } catch (err) {
+        throw ioError(err, `mkdir ${dir}`);
+      }
+      st = lstatSync(dir, { throwIfNoEntry: false });
+    }
+    if (st?.isDirectory() !== true) {
       throw new CniError(ErrorCode.InvalidNetworkConfig, `host-local data dir ${dir} is not a directory (a symlink?): refused`);
     }
     let fd: number;
@@ -248,7 +292,8 @@ export class HostLocalStore {
    * Returns false when the IP is already taken. Crash- and disk-full-safe: the lease file is
    * written in full under a temporary name, then linked to its IP name (link(2) fails when the
    * name exists, as Go's O_EXCL create does), so a lease file is never empty or partial;
-   * `last_reserved_ip` is replaced by rename. When anything fails, nothing is left reserved.
+   * `last_reserved_ip` (a round-robin hint) is overwritten in place, which ext4 does without
+   * flushing. When anything fails, nothing is left reserved.
    *
    * @throws CniError code 999 on an I/O error other than "exists" (`write <dir>/<ip>: ENOSPC: no space left on device, ...`).
    * @example store.reserve("ctr1", "eth0", "10.1.0.5", "0") // true
@@ -267,7 +312,7 @@ export class HostLocalStore {
     removeQuietly(tmp);
     const lastPath = join(this.dir, LAST_IP_PREFIX + rangeId);
     try {
-      replaceFile(lastPath, ip);
+      overwriteFile(lastPath, ip);
     } catch (err) {
       removeQuietly(path);
       throw ioError(err, `write ${lastPath}`);

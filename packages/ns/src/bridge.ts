@@ -50,30 +50,38 @@ export interface EnsureBridgeOptions extends NetnsOption {
  */
 export async function ensureBridge(options: EnsureBridgeOptions): Promise<Link> {
   const ns = options.netns ?? Netns.host();
-  let link: Link;
   let changed = false; // the link's attributes changed after `link` was read
-  try {
-    await ns.createBridge({
-      name: options.name,
-      up: true,
-      mtu: options.mtu,
-      mac: options.mac,
-      vlanFiltering: options.vlanFiltering,
-    });
-    options.onCreated?.();
-    link = await ns.getLink(options.name);
-  } catch (err) {
-    if (!(err instanceof LinkExistsError)) throw err;
-    link = await ns.getLink(options.name);
-    if (link.kind !== "bridge") {
-      throw new CniError(ErrorCode.Internal, `"${options.name}" already exists but is not a bridge`, undefined, {
-        cause: err,
+  // Looked up first: the bridge exists for every ADD but a node's first, and one GETLINK is
+  // cheaper than a create that fails with EEXIST followed by that GETLINK.
+  let link = await ns.findLink(options.name);
+  let exists: unknown;
+  if (!link) {
+    try {
+      link = await ns.createBridge({
+        name: options.name,
+        up: true,
+        mtu: options.mtu,
+        mac: options.mac,
+        vlanFiltering: options.vlanFiltering,
       });
+      options.onCreated?.();
+    } catch (err) {
+      if (!(err instanceof LinkExistsError)) throw err;
+      exists = err; // created meanwhile by someone else
+      link = await ns.getLink(options.name);
     }
-    if (!link.up) {
-      await ns.setLinkUp(link.index);
-      changed = true;
-    }
+  }
+  if (link.kind !== "bridge") {
+    throw new CniError(
+      ErrorCode.Internal,
+      `"${options.name}" already exists but is not a bridge`,
+      undefined,
+      exists === undefined ? undefined : { cause: exists },
+    );
+  }
+  if (!link.up) {
+    await ns.setLinkUp(link.index);
+    changed = true;
   }
   if (options.promisc && !link.promisc) {
     await ns.setPromisc(link.index, true);

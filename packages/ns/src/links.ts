@@ -21,7 +21,7 @@ import {
   u32,
   u8,
 } from "./netlink-attrs.js";
-import { NLM_F_CREATE, NLM_F_EXCL, type RtnlSocket } from "./netlink-socket.js";
+import { NLM_F_CREATE, NLM_F_ECHO, NLM_F_EXCL, type RtnlSocket } from "./netlink-socket.js";
 
 const RTM_NEWLINK = 16;
 const RTM_DELLINK = 17;
@@ -136,8 +136,11 @@ export interface VxlanInfo {
 
 /** Formats 6 bytes as `aa:bb:cc:dd:ee:ff`. */
 export function macToString(b: Buffer | undefined): string {
-  if (!b) return "";
-  return [...b].map((x) => x.toString(16).padStart(2, "0")).join(":");
+  if (!b || b.length === 0) return "";
+  const hex = b.toString("hex");
+  let out = hex.slice(0, 2);
+  for (let i = 2; i < hex.length; i += 2) out += `:${hex.slice(i, i + 2)}`;
+  return out;
 }
 
 /** Parses `aa:bb:cc:dd:ee:ff` (or `-` separated) into 6 bytes. */
@@ -158,11 +161,25 @@ function ifinfomsg(opts: { family?: number; index?: number; flags?: number; chan
   return b;
 }
 
+/** The attributes {@link parseLink} reads. */
+const LINK_ATTRS = [
+  IFLA_IFNAME,
+  IFLA_ADDRESS,
+  IFLA_MTU,
+  IFLA_OPERSTATE,
+  IFLA_LINKINFO,
+  IFLA_MASTER,
+  IFLA_LINK,
+  IFLA_LINK_NETNSID,
+  IFLA_TXQLEN,
+  IFLA_IFALIAS,
+];
+
 /** Decodes an RTM_NEWLINK payload. */
 export function parseLink(p: Buffer): Link {
   const index = p.readInt32LE(4);
   const flags = p.readUInt32LE(8);
-  const a = attrMap(p, 16);
+  const a = attrMap(p, 16, p.length, LINK_ATTRS);
   const link: Link = {
     name: readStr(a.get(IFLA_IFNAME)) ?? "",
     index,
@@ -421,7 +438,7 @@ async function createLink(
   data: AttrInput[] | undefined,
   extra: AttrInput[] = [],
   peerName?: string,
-): Promise<void> {
+): Promise<Link> {
   const attrs: AttrInput[] = [str(IFLA_IFNAME, o.name)];
   if (o.mtu !== undefined) attrs.push(u32(IFLA_MTU, o.mtu));
   if (o.mac !== undefined) attrs.push(bytes(IFLA_ADDRESS, parseMac(o.mac)));
@@ -432,8 +449,11 @@ async function createLink(
   if (data) info.push(nested(IFLA_INFO_DATA, data));
   attrs.push(nested(IFLA_LINKINFO, info));
   const body = Buffer.concat([ifinfomsg(o.up ? { flags: IFF.UP, change: IFF.UP } : {}), encodeAttrs(attrs)]);
+  let echoed: Buffer[];
   try {
-    await nl.request(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, body, `create ${kind} ${o.name}`);
+    // NLM_F_ECHO: the kernel (Linux ≥ 6.1) sends the new link back before its ack, which saves
+    // the RTM_GETLINK that would read it
+    echoed = await nl.request(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL | NLM_F_ECHO, body, `create ${kind} ${o.name}`);
   } catch (err) {
     if (err instanceof NetlinkError && err.errnoCode === "EEXIST") {
       throw new LinkExistsError(
@@ -444,6 +464,15 @@ async function createLink(
     }
     throw err;
   }
+  let link: Link | undefined;
+  for (const p of echoed) {
+    const l = p.length >= 16 ? parseLink(p) : undefined;
+    if (l?.name === o.name) link = l;
+  }
+  if (!link) return getLink(nl, o.name); // an older kernel ignores NLM_F_ECHO here
+  // the echo is sent before the kernel enslaves the link (the ack says that worked)
+  if (o.master !== undefined) link.master = o.master;
+  return link;
 }
 
 /**
@@ -463,7 +492,7 @@ export interface CreateVethOptions extends CreateLinkCommon {
   };
 }
 
-export function createVeth(nl: RtnlSocket, o: CreateVethOptions): Promise<void> {
+export function createVeth(nl: RtnlSocket, o: CreateVethOptions): Promise<Link> {
   const pa: AttrInput[] = [str(IFLA_IFNAME, o.peer.name)];
   if (o.peer.netnsFd !== undefined) pa.push(u32(IFLA_NET_NS_FD, o.peer.netnsFd));
   const mtu = o.peer.mtu ?? o.mtu;
@@ -486,7 +515,7 @@ export interface CreateBridgeOptions extends CreateLinkCommon {
   vlanFiltering?: boolean | undefined;
 }
 
-export function createBridge(nl: RtnlSocket, o: CreateBridgeOptions): Promise<void> {
+export function createBridge(nl: RtnlSocket, o: CreateBridgeOptions): Promise<Link> {
   const data: AttrInput[] = [];
   if (o.vlanFiltering !== undefined) data.push(u8(IFLA_BR_VLAN_FILTERING, o.vlanFiltering ? 1 : 0));
   return createLink(nl, o, "bridge", data.length ? data : undefined);
@@ -533,7 +562,7 @@ const VX = {
   GBP: 23,
 } as const;
 
-export async function createVxlan(nl: RtnlSocket, o: CreateVxlanOptions): Promise<void> {
+export async function createVxlan(nl: RtnlSocket, o: CreateVxlanOptions): Promise<Link> {
   if (!Number.isInteger(o.id) || o.id < 0 || o.id > 0xffffff) {
     throw new CniError(ErrorCode.InvalidNetworkConfig, `invalid VXLAN id ${o.id}`);
   }

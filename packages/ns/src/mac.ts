@@ -3,9 +3,9 @@
  * (`hostVethName`, like Calico's `VethNameForWorkload`), and random hardware addresses (a locally
  * administered unicast MAC like the ones veth devices get).
  *
- * The bytes come from `/dev/urandom` read synchronously: loading `node:crypto` costs ~4 ms at
- * the start of every plugin call, for 4 or 6 random bytes. `node:crypto` is only loaded when
- * `/dev/urandom` cannot be read.
+ * The bytes come from `/dev/urandom` read synchronously, 64 at a time (a warm daemon's ADD needs
+ * 10: one read serves six ADDs): loading `node:crypto` costs ~4 ms at the start of every plugin
+ * call, for 4 or 6 random bytes. `node:crypto` is only loaded when `/dev/urandom` cannot be read.
  *
  * @see https://github.com/cnikit/cnikit/blob/main/docs/netns.md
  */
@@ -13,31 +13,54 @@ import { closeSync, openSync, readSync } from "node:fs";
 import { CniError, ErrorCode } from "@cnikit/spec";
 import { builtin } from "./builtin.js";
 
+/** Random bytes read ahead: one read of /dev/urandom serves several names and MACs (an ADD needs 10). */
+const POOL_BYTES = 64;
+const pool = Buffer.alloc(POOL_BYTES);
+let poolAt = POOL_BYTES;
+
+function fill(buf: Buffer): void {
+  const fd = openSync("/dev/urandom", "r");
+  try {
+    let got = 0;
+    while (got < buf.length) {
+      const r = readSync(fd, buf, got, buf.length - got, null);
+      if (r <= 0) throw new Error("short read from /dev/urandom");
+      got += r;
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /**
- * `n` cryptographically random bytes.
+ * `n` cryptographically random bytes, each handed out once.
  *
  * @example
  * randomBytes(4) // <Buffer 1a 2b 3c 4d>
  * @internal
  */
 export function randomBytes(n: number): Buffer {
-  const buf = Buffer.alloc(n);
-  try {
-    const fd = openSync("/dev/urandom", "r");
+  const out = Buffer.alloc(n);
+  if (n > POOL_BYTES) {
     try {
-      let got = 0;
-      while (got < n) {
-        const r = readSync(fd, buf, got, n - got, null);
-        if (r <= 0) throw new Error("short read from /dev/urandom");
-        got += r;
-      }
-      return buf;
-    } finally {
-      closeSync(fd);
+      fill(out);
+      return out;
+    } catch {
+      return builtin<typeof import("node:crypto")>("node:crypto").randomBytes(n);
     }
-  } catch {
-    return builtin<typeof import("node:crypto")>("node:crypto").randomBytes(n);
   }
+  if (poolAt + n > POOL_BYTES) {
+    try {
+      fill(pool);
+      poolAt = 0;
+    } catch {
+      return builtin<typeof import("node:crypto")>("node:crypto").randomBytes(n);
+    }
+  }
+  pool.copy(out, 0, poolAt, poolAt + n);
+  pool.fill(0, poolAt, poolAt + n); // handed out: not kept in memory
+  poolAt += n;
+  return out;
 }
 
 /**

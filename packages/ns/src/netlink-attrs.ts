@@ -51,10 +51,20 @@ export function decodeAttrs(buf: Buffer, start = 0, end = buf.length): Attr[] {
   return out;
 }
 
-/** Decodes attributes into a map (the last attribute of a type wins). */
-export function attrMap(buf: Buffer, start = 0, end = buf.length): Map<number, Buffer> {
+/**
+ * Decodes attributes into a map (the last attribute of a type wins); with `only`, just those
+ * types (a link message carries ~50 attributes, a Link reads 10 of them).
+ */
+export function attrMap(buf: Buffer, start = 0, end = buf.length, only?: readonly number[]): Map<number, Buffer> {
   const m = new Map<number, Buffer>();
-  for (const a of decodeAttrs(buf, start, end)) m.set(a.type, a.data);
+  let off = start;
+  while (off + 4 <= end) {
+    const len = buf.readUInt16LE(off);
+    const type = buf.readUInt16LE(off + 2) & NLA_TYPE_MASK;
+    if (len < 4 || off + len > end) break;
+    if (only === undefined || only.includes(type)) m.set(type, buf.subarray(off + 4, off + len));
+    off += align4(len);
+  }
   return m;
 }
 

@@ -525,35 +525,39 @@ export class Netns {
   }
 
   /**
-   * Creates a veth pair in this netns; the peer can be born directly in another netns.
+   * Creates a veth pair in this netns; the peer can be born directly in another netns. Resolves
+   * with the new link (`options.name`, see {@link Netns.createBridge} for what it holds); the
+   * peer's index in its netns is its `parentIndex`.
    *
    * @example
-   * await ctr.createVeth({ name: "eth0", peer: { name: "veth01", netnsFd: Netns.host().fd } });
+   * const eth0 = await ctr.createVeth({ name: "eth0", peer: { name: "veth01", netnsFd: Netns.host().fd } });
    * @throws {LinkExistsError} when a name is taken.
    */
-  async createVeth(options: links.CreateVethOptions): Promise<void> {
+  async createVeth(options: links.CreateVethOptions): Promise<links.Link> {
     return links.createVeth(this.nl(), options);
   }
 
   /**
-   * Creates a Linux bridge.
+   * Creates a Linux bridge. Resolves with the new link as the kernel reported it on creation
+   * (index, MAC, MTU, flags; `master` as requested): its operational state and port attributes
+   * such as `slaveKind` may lag, {@link Netns.getLink} reads them later.
    *
    * @example
-   * await ns.createBridge({ name: "br0", mtu: 1500 });
+   * const br = await ns.createBridge({ name: "br0", mtu: 1500 });
    * @throws {LinkExistsError} when the name is taken.
    */
-  async createBridge(options: links.CreateBridgeOptions): Promise<void> {
+  async createBridge(options: links.CreateBridgeOptions): Promise<links.Link> {
     return links.createBridge(this.nl(), options);
   }
 
   /**
-   * Creates a VXLAN device.
+   * Creates a VXLAN device. Resolves with the new link (see {@link Netns.createBridge} for what it holds).
    *
    * @example
-   * await ns.createVxlan({ name: "vx0", id: 42, local: "10.0.0.1", remote: "10.0.0.2", port: 4789 });
+   * const vx = await ns.createVxlan({ name: "vx0", id: 42, local: "10.0.0.1", remote: "10.0.0.2", port: 4789 });
    * @throws {LinkExistsError} when the name is taken.
    */
-  async createVxlan(options: links.CreateVxlanOptions): Promise<void> {
+  async createVxlan(options: links.CreateVxlanOptions): Promise<links.Link> {
     return links.createVxlan(this.nl(), options);
   }
 

@@ -48,7 +48,10 @@ export interface SetupVethOptions {
  * const interfaces = [{ name: pair.host.name, mac: pair.host.mac }, { name: pair.container.name, mac: pair.container.mac, sandbox: netns.path }];
  */
 export interface VethPair {
-  /** Host end: up, enslaved to `master` if given. */
+  /**
+   * Host end: up, enslaved to `master` if given; as the kernel reported it on creation, so its
+   * `operState` and `slaveKind` may lag ({@link Netns.getLink} reads them later).
+   */
   host: Link;
   /** Container end: created down (configureInterface brings it up). */
   container: Link;
@@ -78,12 +81,13 @@ export async function setupVeth(options: SetupVethOptions): Promise<VethPair> {
   if (m !== undefined)
     master = typeof m === "object" ? m.index : typeof m === "number" ? m : (await host.getLink(m)).index;
   let hostName = "";
+  let hostLink: Link;
   for (let i = 0; ; i++) {
     hostName = options.hostIfName ?? randomVethName();
     try {
       // The host end is the primary link: only the primary can be brought up (and enslaved) in
       // the creating request (the peer's veth_open fails with ENOTCONN before the pair is linked).
-      await host.createVeth({
+      hostLink = await host.createVeth({
         name: hostName,
         up: true,
         mtu: options.mtu,
@@ -107,7 +111,6 @@ export async function setupVeth(options: SetupVethOptions): Promise<VethPair> {
       /* IPv6 disabled on the host: nothing to do */
     }
     const container = await netns.getLink(ifName);
-    const hostLink = await host.getLink(hostName);
     if (master !== undefined && options.hairpin) await host.setBridgePort(hostLink.index, { hairpin: true });
     return { host: hostLink, container };
   } catch (err) {
