@@ -18,7 +18,7 @@ import { ms, percentile, ratio, table } from "./lib/stats.mjs";
 import { failureNotes, hostLocalSubject } from "./plugins.mjs";
 
 /** One etcd-ipam ADD+DEL round: a fresh netns and container id, one network per bench run. */
-function etcdIpamSubject(id, label, file, store, network) {
+function etcdIpamSubject(id, label, file, store, network, runDir) {
   return {
     id,
     label,
@@ -31,7 +31,7 @@ function etcdIpamSubject(id, label, file, store, network) {
           cniVersion: CNI_VERSION,
           name: network,
           type: "bridge",
-          ipam: { type: "etcd-ipam", store, subnet: "10.250.0.0/16", nodeName: "bench" },
+          ipam: { type: "etcd-ipam", store, subnet: "10.250.0.0/16", nodeName: "bench", runDir },
         });
         const env = (cmd) =>
           cleanEnv({ CNI_COMMAND: cmd, CNI_CONTAINERID: cid, CNI_NETNS: netnsPath(ns), CNI_IFNAME: "eth0", CNI_PATH: GO_DIR });
@@ -50,7 +50,7 @@ function etcdIpamSubject(id, label, file, store, network) {
 }
 
 /** 200 one-shot ADDs from 4 hosts, `parallel` at a time; then GC of every host releases them. */
-async function twoHundred(file, store, network, parallel = 16) {
+async function twoHundred(file, store, network, runDir, parallel = 16) {
   const res = new Resources();
   try {
     const [ns] = res.addNetns();
@@ -58,7 +58,7 @@ async function twoHundred(file, store, network, parallel = 16) {
       JSON.stringify({
         cniVersion: "1.1.0",
         name: network,
-        ipam: { type: "etcd-ipam", store, subnet: "10.251.0.0/16", nodeName: node },
+        ipam: { type: "etcd-ipam", store, subnet: "10.251.0.0/16", nodeName: node, runDir },
         "cni.dev/valid-attachments": [],
       });
     const times = [];
@@ -121,15 +121,17 @@ export async function benchEtcdIpam({ rounds = 20, onProgress } = {}) {
   try {
     if (haveAgent) agent = await startEtcdIpamAgent(res);
     const network = uniqueName();
+    // the host lease's renewal memo of one-shot calls (what /run/cnikit/etcd-ipam is by default)
+    const runDir = res.addDir("ckb-erun-");
     const subjects = [
       { id: "node", label: "`node -e 0`", setup: () => ({ steps: { ADD: { file: "node", args: ["-e", "0"], env: cleanEnv() } }, cleanup() {} }) },
       hostLocalSubject("host-local", "our host-local (data dir)", hostLocal),
-      etcdIpamSubject("etcd", "etcd-ipam (etcd, 1 member, loopback)", file, etcd.url("/bench"), network),
+      etcdIpamSubject("etcd", "etcd-ipam (etcd, 1 member, loopback)", file, etcd.url("/bench"), network, runDir),
     ];
     if (agent) {
       // the floor of any call through a shim: spawning a small static executable
       subjects.push({ id: "true", label: "`/bin/true` (spawning a process: the floor of a shim call)", setup: () => ({ steps: { ADD: { file: "/bin/true", env: cleanEnv() } }, cleanup() {} }) });
-      const agentSubject = etcdIpamSubject("agent", "etcd-ipam under agent mode (shim → cnikit-agent)", agent.shim, etcd.url("/bench"), network);
+      const agentSubject = etcdIpamSubject("agent", "etcd-ipam under agent mode (shim → cnikit-agent)", agent.shim, etcd.url("/bench"), network, runDir);
       // warm-up: the daemon loads the plugin module and opens the store on its first call
       runScenario({ subjects: [agentSubject], rounds: 3, rssRounds: 0 });
       subjects.push(agentSubject);
@@ -137,7 +139,7 @@ export async function benchEtcdIpam({ rounds = 20, onProgress } = {}) {
     const results = runScenario({ subjects, rounds, rssRounds: 0, onProgress });
     const f = Object.fromEntries(subjects.map((s) => [s.id, { add: medianOf(results, s.id, "ADD"), del: medianOf(results, s.id, "DEL") }]));
     onProgress?.("200 ADDs from 4 hosts");
-    const big = await twoHundred(file, etcd.url("/bench200"), uniqueName());
+    const big = await twoHundred(file, etcd.url("/bench200"), uniqueName(), runDir);
     const rows = subjects.map((s) => [s.label, ms(f[s.id].add), ratio(f[s.id].add, f["host-local"].add), s.id === "node" || s.id === "true" ? "–" : ms(f[s.id].del)]);
     const notes = failureNotes(results, subjects);
     const markdown = [

@@ -7,7 +7,8 @@
  *   both compared absent and the block compared unchanged. The owner key makes a retried ADD
  *   return the same address, and makes a second allocation for one attachment impossible: a
  *   write whose outcome is unknown is settled by reading the owner key again.
- * - Every call renews the host's lease (`hosts/<node>`, TTL `hostTtl`). When the pool has no free
+ * - Every call renews the host's lease (`hosts/<node>`, TTL `hostTtl`), unless it was renewed less
+ *   than a tenth of the TTL ago (renewal-memo.ts: one-shot calls remember it in `runDir`). When the pool has no free
  *   block, blocks of hosts without a live lease are marked (`orphanedAt`) and, `gracePeriod`
  *   later, taken over with their stale allocations dropped, in one transaction.
  */
@@ -44,9 +45,7 @@ import {
   parseIpRecord,
   parseOwnerRecord,
 } from "./key-layout.js";
-
-/** The leases this process renewed, and when (per store URL and host key). */
-const recentRenewals = new Map<string, { lease: string; at: number }>();
+import { RenewalMemo } from "./renewal-memo.js";
 
 /** How many times one ADD re-reads and tries again after losing a race. */
 const MAX_ATTEMPTS = 64;
@@ -106,6 +105,7 @@ export class BlockAllocator {
   readonly keys: KeyLayout;
   private readonly blockCount: bigint;
   private readonly blockAddrs: bigint;
+  private readonly renewals: RenewalMemo;
 
   constructor(
     readonly store: Store,
@@ -116,6 +116,7 @@ export class BlockAllocator {
     this.keys = new KeyLayout(config.network, storePrefix);
     this.blockCount = 1n << BigInt(config.blockSize - config.subnet.prefix);
     this.blockAddrs = 1n << BigInt(config.subnet.maskBits - config.blockSize);
+    this.renewals = new RenewalMemo(`${store.url}\n${this.keys.host(config.nodeName)}`, config.runDir);
   }
 
   private blockNetwork(index: bigint): IpAddress {
@@ -253,30 +254,33 @@ export class BlockAllocator {
     }
   }
 
-  /** Renews this host's lease, or creates it (and the `hosts/<node>` key) when it is gone. */
+  /**
+   * Renews this host's lease, or creates it (and the `hosts/<node>` key) when it is gone. A lease
+   * renewed less than a tenth of its TTL ago (by this process, or by an earlier call that left its
+   * memo in `runDir`) is not renewed again: the key was just read, so the lease is live.
+   */
   async renewHost(host: KeyValue | undefined): Promise<void> {
     if (host?.lease) {
-      // a long-lived process (cnikit-agent) renews a lease it renewed itself a moment ago only
-      // after a tenth of the TTL: the key still exists (it was just read), so the lease is live
-      const memo = `${this.store.url}\n${this.keys.host(this.config.nodeName)}`;
-      const last = recentRenewals.get(memo);
-      if (last && last.lease === host.lease && this.now() - last.at < (this.config.hostTtl * 1000) / 10) return;
+      if (this.renewals.fresh(host.lease, this.config.hostTtl, this.now())) return;
       try {
-        await this.store.keepAlive(host.lease);
-        recentRenewals.set(memo, { lease: host.lease, at: this.now() });
+        const at = this.now();
+        const ttl = await this.store.keepAlive(host.lease);
+        this.renewals.record({ lease: host.lease, at, ttl });
         return;
       } catch (err) {
         if (!(err instanceof LeaseNotFoundError)) throw err;
       }
     }
     const key = this.keys.host(this.config.nodeName);
+    const at = this.now();
     const lease = await this.store.grant(this.config.hostTtl);
     try {
       const r = await this.store.txn({
         compare: [host ? { key, target: "mod", op: "==", value: host.modRevision } : { key, target: "create", op: "==", value: 0 }],
         success: [{ type: "put", key, value: JSON.stringify({ node: this.config.nodeName }), lease }],
       });
-      if (!r.succeeded) await this.store.revoke(lease); // another call of this host renewed it first
+      if (r.succeeded) this.renewals.record({ lease, at, ttl: this.config.hostTtl });
+      else await this.store.revoke(lease); // another call of this host renewed it first
     } catch (err) {
       if (!outcomeUnknown(err)) throw err; // applied or not: the next call renews again
     }
