@@ -106,6 +106,10 @@ export class BlockAllocator {
   private readonly blockCount: bigint;
   private readonly blockAddrs: bigint;
   private readonly renewals: RenewalMemo;
+  /** This host's home block (where its first claim lands, hashed from `nodeName`): index, network, id. */
+  private readonly home: { index: bigint; network: IpAddress; id: string };
+  /** This host's block record as stored (`{"node":...}`), compared by the one-transaction ADD. */
+  private readonly ownBlockValue: string;
 
   constructor(
     readonly store: Store,
@@ -117,6 +121,10 @@ export class BlockAllocator {
     this.blockCount = 1n << BigInt(config.blockSize - config.subnet.prefix);
     this.blockAddrs = 1n << BigInt(config.subnet.maskBits - config.blockSize);
     this.renewals = new RenewalMemo(`${store.url}\n${this.keys.host(config.nodeName)}`, config.runDir);
+    const index = BigInt(hash(config.nodeName)) % this.blockCount;
+    const network = this.blockNetwork(index);
+    this.home = { index, network, id: blockId(network, config.blockSize) };
+    this.ownBlockValue = JSON.stringify({ node: config.nodeName } satisfies BlockRecord);
   }
 
   private blockNetwork(index: bigint): IpAddress {
@@ -153,11 +161,6 @@ export class BlockAllocator {
     return offset;
   }
 
-  /** The id of this host's home block (where its first claim lands, hashed from `nodeName`). */
-  private homeId(): string {
-    return blockId(this.blockNetwork(this.homeIndex()), this.config.blockSize);
-  }
-
   /**
    * The read of an ADD, as transaction operations: the attachment's owner key, this host's key,
    * every block, and the addresses of this host's home block (usually the host's only block, so
@@ -169,7 +172,7 @@ export class BlockAllocator {
       { type: "get", key: this.keys.owner(containerId, ifName) },
       { type: "get", key: this.keys.host(this.config.nodeName) },
       { type: "range", prefix: this.keys.blocksPrefix },
-      { type: "range", prefix: this.keys.ipsOf(this.homeId()) },
+      { type: "range", prefix: this.keys.ipsOf(this.home.id) },
     ];
   }
 
@@ -181,7 +184,7 @@ export class BlockAllocator {
       owner: owner?.type === "get" ? owner.kvs[0] : undefined,
       host: host?.type === "get" ? host.kvs[0] : undefined,
       blocks: this.parseBlocks(blockKvs),
-      home: home?.type === "range" && !home.more ? { id: this.homeId(), kvs: home.kvs } : undefined,
+      home: home?.type === "range" && !home.more ? { id: this.home.id, kvs: home.kvs } : undefined,
     };
   }
 
@@ -201,7 +204,7 @@ export class BlockAllocator {
     containerId: string,
     ifName: string,
   ): Promise<{ ip: string; host: KeyValue | undefined } | { snapshot: Snapshot } | undefined> {
-    const network = this.blockNetwork(this.homeIndex());
+    const network = this.home.network;
     const size = this.blockAddrs;
     const start = BigInt(hash(`${containerId}/${ifName}`)) % size;
     let guess: string | undefined;
@@ -210,7 +213,7 @@ export class BlockAllocator {
       if (!this.isExcluded(v)) guess = formatIp({ family: this.config.family, value: v });
     }
     if (guess === undefined) return undefined;
-    const homeId = this.homeId();
+    const homeId = this.home.id;
     const ipKey = this.keys.ip(homeId, guess);
     const ownerKey = this.keys.owner(containerId, ifName);
     const ipRecord: IpRecord = { containerID: containerId, ifname: ifName, node: this.config.nodeName };
@@ -220,7 +223,7 @@ export class BlockAllocator {
         compare: [
           { key: ipKey, target: "create", op: "==", value: 0 },
           { key: ownerKey, target: "create", op: "==", value: 0 },
-          { key: this.keys.block(homeId), target: "value", op: "==", value: JSON.stringify({ node: this.config.nodeName }) },
+          { key: this.keys.block(homeId), target: "value", op: "==", value: this.ownBlockValue },
         ],
         success: [
           { type: "put", key: ipKey, value: JSON.stringify(ipRecord) },
@@ -236,11 +239,6 @@ export class BlockAllocator {
       if (!outcomeUnknown(err)) throw err;
       return undefined; // applied or not: the full path reads the owner key first
     }
-  }
-
-  /** Where this host's first block claim lands when that block is free. */
-  private homeIndex(): bigint {
-    return BigInt(hash(this.config.nodeName)) % this.blockCount;
   }
 
   private async rangeAll(prefix: string): Promise<KeyValue[]> {
@@ -433,7 +431,7 @@ export class BlockAllocator {
   /** The first block index not in `taken`, starting at this host's hashed position. */
   private freeBlockIndex(taken: Set<bigint>): bigint | undefined {
     if (BigInt(taken.size) >= this.blockCount) return undefined;
-    const start = this.homeIndex();
+    const start = this.home.index;
     // a free block is among the first taken.size + 1 candidates, unless whole blocks are excluded
     const tries = this.blockCount < BigInt(taken.size + 4096) ? this.blockCount : BigInt(taken.size + 4096);
     for (let i = 0n; i < tries; i++) {

@@ -289,6 +289,8 @@ const isIp = (host: string) => /^[\d.]+$/.test(host) || host.includes(":");
 export class HttpClient {
   private readonly idle = new Map<string, Connection[]>();
   private readonly busy = new Set<Connection>();
+  /** Per endpoint URL: its pool key and Host header (URL getters cost more than a lookup). */
+  private readonly origins = new WeakMap<URL, { key: string; host: string }>();
   private closed = false;
 
   constructor(private readonly options: HttpClientOptions) {}
@@ -327,6 +329,15 @@ export class HttpClient {
     return conn;
   }
 
+  private origin(url: URL): { key: string; host: string } {
+    let o = this.origins.get(url);
+    if (!o) {
+      o = { key: `${url.protocol}//${url.host}`, host: url.host };
+      this.origins.set(url, o);
+    }
+    return o;
+  }
+
   private forget(conn: Connection): void {
     this.busy.delete(conn);
     const list = this.idle.get(conn.key);
@@ -336,7 +347,7 @@ export class HttpClient {
 
   private take(url: URL): { conn: Connection; reused: boolean } {
     if (this.closed) throw new HttpRequestError(`${url.origin}: the client is closed`, "ERR_CLIENT_CLOSED", false);
-    const key = `${url.protocol}//${url.host}`;
+    const key = this.origin(url).key;
     const list = this.idle.get(key);
     while (list && list.length > 0) {
       const conn = list.pop() as Connection;
@@ -392,7 +403,6 @@ export class HttpClient {
       queueMicrotask(() => handlers.end(e));
       return () => undefined;
     }
-    const where = `${url.host}${path}`;
     let done = false;
     let timer: NodeJS.Timeout | undefined;
     const sent = () => reused || conn.up;
@@ -409,7 +419,7 @@ export class HttpClient {
       handlers.end(error);
     };
     const fail = (message: string, code: string, extra?: { cause?: unknown; timeout?: boolean }) =>
-      end(new HttpRequestError(`${where}: ${message}`, code, sent(), extra));
+      end(new HttpRequestError(`${url.host}${path}: ${message}`, code, sent(), extra));
     const onAbort = () => fail("aborted", "ABORT_ERR");
     const parser = new ResponseParser({
       head: (status, headers) => {
@@ -454,7 +464,7 @@ export class HttpClient {
     }
     const length = Buffer.byteLength(body);
     conn.socket.write(
-      `POST ${path} HTTP/1.1\r\nHost: ${url.host}\r\nContent-Type: application/json\r\nContent-Length: ${length}\r\n\r\n${body}`,
+      `POST ${path} HTTP/1.1\r\nHost: ${this.origin(url).host}\r\nContent-Type: application/json\r\nContent-Length: ${length}\r\n\r\n${body}`,
     );
     return () => fail("closed by the caller", "ABORT_ERR");
   }
