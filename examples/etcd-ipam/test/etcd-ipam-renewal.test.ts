@@ -97,7 +97,7 @@ describe("etcd-ipam: the host lease's renewal memo across one-shot calls", () =>
   }
 
   /** The requests sent so far, as [grants, keep-alives]. */
-  const sent = () => [proxy.count(GRANT), proxy.count(KEEPALIVE)];
+  const sent = (): [number, number] => [proxy.count(GRANT), proxy.count(KEEPALIVE)];
 
   it("a one-shot ADD within TTL/10 of the last renewal sends no keep-alive; the first one after it does", async () => {
     const runDir = s.dir("run");
