@@ -332,11 +332,13 @@ export class BlockAllocator {
     let renewal: Promise<unknown> | undefined;
     try {
       return await this.allocateLoop(containerId, ifName, ownerKey, (host) => {
-        // renewed once per call, in parallel with the allocation (a failure to renew is not the ADD's)
-        renewal ??= this.renewHost(host).catch((err: unknown) => err);
+        // renewed once per call, in parallel with the allocation (a failure to renew is not the
+        // ADD's); a lease renewed lately costs not even a promise
+        if (renewal === undefined && !(host?.lease && this.renewals.fresh(host.lease, this.config.hostTtl, this.now())))
+          renewal = this.renewHost(host).catch((err: unknown) => err);
       });
     } finally {
-      await renewal;
+      if (renewal) await renewal;
     }
   }
 
