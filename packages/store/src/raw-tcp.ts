@@ -149,7 +149,11 @@ class RawWire implements Wire {
   }
 
   write(data: string): void {
-    if (this.closed) return;
+    if (this.closed) {
+      // as a destroyed net.Socket does: the writer hears of it (its close came before)
+      queueMicrotask(() => this.events.error(Object.assign(new Error("write after the connection closed"), { code: "EPIPE" })));
+      return;
+    }
     if (this.connected) this.send(data);
     else this.queued.push(data);
   }
