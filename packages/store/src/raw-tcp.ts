@@ -96,19 +96,25 @@ class RawWire implements Wire {
   ) {
     this.handle = new b.TCP(b.socketType);
     const req = new b.TCPConnectWrap();
-    req.oncomplete = (status) => this.connected_(status);
+    req.oncomplete = (status) => this.onConnect(status);
     const err = host.includes(":") ? this.handle.connect6(req, host, port) : this.handle.connect(req, host, port);
     if (err !== 0) queueMicrotask(() => this.fail(errnoError(err, "connect")));
   }
 
-  private connected_(status: number): void {
+  private onConnect(status: number): void {
     if (this.closed) return;
-    if (status !== 0) return this.fail(errnoError(status, "connect"));
+    if (status !== 0) {
+      this.fail(errnoError(status, "connect"));
+      return;
+    }
     this.connected = true;
     this.handle.setNoDelay(true);
     this.handle.onread = (buffer) => this.read(buffer);
     const err = this.handle.readStart();
-    if (err !== 0) return this.fail(errnoError(err, "read"));
+    if (err !== 0) {
+      this.fail(errnoError(err, "read"));
+      return;
+    }
     this.events.connect();
     const queued = this.queued;
     this.queued = [];
