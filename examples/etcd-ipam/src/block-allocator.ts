@@ -219,7 +219,7 @@ export class BlockAllocator {
     const ipRecord: IpRecord = { containerID: containerId, ifname: ifName, node: this.config.nodeName };
     const ownerRecord: OwnerRecord = { ip: guess, block: homeId };
     try {
-      const r = await this.store.txn({
+      const pending = this.store.txn({
         compare: [
           { key: ipKey, target: "create", op: "==", value: 0 },
           { key: ownerKey, target: "create", op: "==", value: 0 },
@@ -232,6 +232,8 @@ export class BlockAllocator {
         ],
         failure: this.snapshotOps(containerId, ifName),
       });
+      this.renewals.prefetch(); // while the request is on its way (a one-shot call reads runDir)
+      const r = await pending;
       if (!r.succeeded) return { snapshot: await this.parseSnapshot(r.results) };
       const host = r.results[2]?.type === "get" ? r.results[2].kvs[0] : undefined;
       return { ip: guess, host };

@@ -76,6 +76,18 @@ export class RenewalMemo {
   }
 
   /**
+   * Reads the memo left in `runDir` unless this process has one already: called while a request
+   * to the store is on its way, so that {@link fresh} finds it in memory.
+   *
+   * @example const pending = store.txn(request); memo.prefetch(); const r = await pending;
+   */
+  prefetch(): void {
+    if (inMemory.has(this.key)) return;
+    const last = this.read();
+    if (last) inMemory.set(this.key, last);
+  }
+
+  /**
    * Remembers a renewal (in memory, and in `runDir` when it can be written; failures are ignored).
    *
    * @example memo.record({ lease, at: sentAt, ttl: await store.keepAlive(lease) });

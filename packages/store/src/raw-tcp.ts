@@ -83,9 +83,7 @@ function errnoError(errno: number, syscall: string): Error & { code: string } {
 /** A connection on a libuv TCP handle. */
 class RawWire implements Wire {
   done = false;
-  private connected = false;
   private closed = false;
-  private queued: string[] = [];
   private readonly handle: TcpHandle;
 
   constructor(
@@ -95,6 +93,7 @@ class RawWire implements Wire {
     private readonly events: WireEvents,
   ) {
     this.handle = new b.TCP(b.socketType);
+    this.handle.setNoDelay(true); // kept by libuv for the socket that connect creates
     const req = new b.TCPConnectWrap();
     req.oncomplete = (status) => this.onConnect(status);
     const err = host.includes(":") ? this.handle.connect6(req, host, port) : this.handle.connect(req, host, port);
@@ -107,7 +106,6 @@ class RawWire implements Wire {
       this.fail(errnoError(status, "connect"));
       return;
     }
-    this.connected = true;
     this.handle.setNoDelay(true);
     this.handle.onread = (buffer) => this.read(buffer);
     const err = this.handle.readStart();
@@ -116,9 +114,6 @@ class RawWire implements Wire {
       return;
     }
     this.events.connect();
-    const queued = this.queued;
-    this.queued = [];
-    for (const data of queued) this.send(data);
   }
 
   private read(buffer: ArrayBuffer | undefined): void {
@@ -160,8 +155,8 @@ class RawWire implements Wire {
       queueMicrotask(() => this.events.error(Object.assign(new Error("write after the connection closed"), { code: "EPIPE" })));
       return;
     }
-    if (this.connected) this.send(data);
-    else this.queued.push(data);
+    // while connecting, libuv queues the write and sends it as soon as the connection is up
+    this.send(data);
   }
 
   destroy(): void {
