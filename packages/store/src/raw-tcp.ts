@@ -68,7 +68,7 @@ interface Bindings {
 /** libuv's UV_EOF (the same on every platform). */
 const UV_EOF = -4095;
 
-function errnoError(errno: number, syscall: string): Error & { code: string } {
+function errnoError(errno: number, syscall: string, address?: string): Error & { code: string } {
   const get = (process as { getBuiltinModule?: (id: string) => unknown }).getBuiltinModule;
   const util = typeof get === "function" ? (get.call(process, "node:util") as typeof import("node:util")) : undefined;
   let code = `E${-errno}`;
@@ -77,7 +77,7 @@ function errnoError(errno: number, syscall: string): Error & { code: string } {
   } catch {
     // not a known errno: keep the number
   }
-  return Object.assign(new Error(`${syscall} ${code}`), { code, errno, syscall });
+  return Object.assign(new Error(`${syscall} ${code}${address ? ` ${address}` : ""}`), { code, errno, syscall });
 }
 
 /** A connection on a libuv TCP handle. */
@@ -85,6 +85,8 @@ class RawWire implements Wire {
   done = false;
   private closed = false;
   private readonly handle: TcpHandle;
+  /** `host:port`, for messages (as net.Socket's errors name it). */
+  private readonly address: string;
 
   constructor(
     private readonly b: Bindings,
@@ -92,18 +94,19 @@ class RawWire implements Wire {
     port: number,
     private readonly events: WireEvents,
   ) {
+    this.address = host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
     this.handle = new b.TCP(b.socketType);
     this.handle.setNoDelay(true); // kept by libuv for the socket that connect creates
     const req = new b.TCPConnectWrap();
     req.oncomplete = (status) => this.onConnect(status);
     const err = host.includes(":") ? this.handle.connect6(req, host, port) : this.handle.connect(req, host, port);
-    if (err !== 0) queueMicrotask(() => this.fail(errnoError(err, "connect")));
+    if (err !== 0) queueMicrotask(() => this.fail(errnoError(err, "connect", this.address)));
   }
 
   private onConnect(status: number): void {
     if (this.closed) return;
     if (status !== 0) {
-      this.fail(errnoError(status, "connect"));
+      this.fail(errnoError(status, "connect", this.address));
       return;
     }
     this.handle.setNoDelay(true);
