@@ -18,7 +18,7 @@ import { ms, percentile, ratio, table } from "./lib/stats.mjs";
 import { failureNotes, hostLocalSubject } from "./plugins.mjs";
 
 /** One etcd-ipam ADD+DEL round: a fresh netns and container id, one network per bench run. */
-function etcdIpamSubject(id, label, file, store, network) {
+function etcdIpamSubject(id, label, file, store, network, runDir) {
   return {
     id,
     label,
@@ -31,7 +31,7 @@ function etcdIpamSubject(id, label, file, store, network) {
           cniVersion: CNI_VERSION,
           name: network,
           type: "bridge",
-          ipam: { type: "etcd-ipam", store, subnet: "10.250.0.0/16", nodeName: "bench" },
+          ipam: { type: "etcd-ipam", store, subnet: "10.250.0.0/16", nodeName: "bench", runDir },
         });
         const env = (cmd) =>
           cleanEnv({
@@ -58,7 +58,7 @@ function etcdIpamSubject(id, label, file, store, network) {
 }
 
 /** 200 one-shot ADDs from 4 hosts, `parallel` at a time; then GC of every host releases them. */
-async function twoHundred(file, store, network, parallel = 16) {
+async function twoHundred(file, store, network, runDir, parallel = 16) {
   const res = new Resources();
   try {
     const [ns] = res.addNetns();
@@ -66,7 +66,7 @@ async function twoHundred(file, store, network, parallel = 16) {
       JSON.stringify({
         cniVersion: "1.1.0",
         name: network,
-        ipam: { type: "etcd-ipam", store, subnet: "10.251.0.0/16", nodeName: node },
+        ipam: { type: "etcd-ipam", store, subnet: "10.251.0.0/16", nodeName: node, runDir },
         "cni.dev/valid-attachments": [],
       });
     const times = [];
@@ -148,6 +148,8 @@ export async function benchEtcdIpam({ rounds = 20, onProgress } = {}) {
   try {
     if (haveAgent) agent = await startEtcdIpamAgent(res);
     const network = uniqueName();
+    // the host lease's renewal memo of one-shot calls (what /run/cnikit/etcd-ipam is by default)
+    const runDir = res.addDir("ckb-erun-");
     const subjects = [
       {
         id: "node",
@@ -155,7 +157,7 @@ export async function benchEtcdIpam({ rounds = 20, onProgress } = {}) {
         setup: () => ({ steps: { ADD: { file: "node", args: ["-e", "0"], env: cleanEnv() } }, cleanup() {} }),
       },
       hostLocalSubject("host-local", "our host-local (data dir)", hostLocal),
-      etcdIpamSubject("etcd", "etcd-ipam (etcd, 1 member, loopback)", file, etcd.url("/bench"), network),
+      etcdIpamSubject("etcd", "etcd-ipam (etcd, 1 member, loopback)", file, etcd.url("/bench"), network, runDir),
     ];
     if (agent) {
       // the floor of any call through a shim: spawning a small static executable
@@ -170,6 +172,7 @@ export async function benchEtcdIpam({ rounds = 20, onProgress } = {}) {
         agent.shim,
         etcd.url("/bench"),
         network,
+        runDir,
       );
       // warm-up: the daemon loads the plugin module and opens the store on its first call
       runScenario({ subjects: [agentSubject], rounds: 3, rssRounds: 0 });
@@ -180,7 +183,7 @@ export async function benchEtcdIpam({ rounds = 20, onProgress } = {}) {
       subjects.map((s) => [s.id, { add: medianOf(results, s.id, "ADD"), del: medianOf(results, s.id, "DEL") }]),
     );
     onProgress?.("200 ADDs from 4 hosts");
-    const big = await twoHundred(file, etcd.url("/bench200"), uniqueName());
+    const big = await twoHundred(file, etcd.url("/bench200"), uniqueName(), runDir);
     const rows = subjects.map((s) => [
       s.label,
       ms(f[s.id].add),

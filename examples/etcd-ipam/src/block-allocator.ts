@@ -7,7 +7,8 @@
  *   both compared absent and the block compared unchanged. The owner key makes a retried ADD
  *   return the same address, and makes a second allocation for one attachment impossible: a
  *   write whose outcome is unknown is settled by reading the owner key again.
- * - Every call renews the host's lease (`hosts/<node>`, TTL `hostTtl`). When the pool has no free
+ * - Every call renews the host's lease (`hosts/<node>`, TTL `hostTtl`), unless it was renewed less
+ *   than a tenth of the TTL ago (renewal-memo.ts: one-shot calls remember it in `runDir`). When the pool has no free
  *   block, blocks of hosts without a live lease are marked (`orphanedAt`) and, `gracePeriod`
  *   later, taken over with their stale allocations dropped, in one transaction.
  */
@@ -44,9 +45,7 @@ import {
   parseIpRecord,
   parseOwnerRecord,
 } from "./key-layout.js";
-
-/** The leases this process renewed, and when (per store URL and host key). */
-const recentRenewals = new Map<string, { lease: string; at: number }>();
+import { RenewalMemo } from "./renewal-memo.js";
 
 /** How many times one ADD re-reads and tries again after losing a race. */
 const MAX_ATTEMPTS = 64;
@@ -106,6 +105,11 @@ export class BlockAllocator {
   readonly keys: KeyLayout;
   private readonly blockCount: bigint;
   private readonly blockAddrs: bigint;
+  private readonly renewals: RenewalMemo;
+  /** This host's home block (where its first claim lands, hashed from `nodeName`): index, network, id. */
+  private readonly home: { index: bigint; network: IpAddress; id: string };
+  /** This host's block record as stored (`{"node":...}`), compared by the one-transaction ADD. */
+  private readonly ownBlockValue: string;
 
   constructor(
     readonly store: Store,
@@ -116,6 +120,11 @@ export class BlockAllocator {
     this.keys = new KeyLayout(config.network, storePrefix);
     this.blockCount = 1n << BigInt(config.blockSize - config.subnet.prefix);
     this.blockAddrs = 1n << BigInt(config.subnet.maskBits - config.blockSize);
+    this.renewals = new RenewalMemo(`${store.url}\n${this.keys.host(config.nodeName)}`, config.runDir);
+    const index = BigInt(hash(config.nodeName)) % this.blockCount;
+    const network = this.blockNetwork(index);
+    this.home = { index, network, id: blockId(network, config.blockSize) };
+    this.ownBlockValue = JSON.stringify({ node: config.nodeName } satisfies BlockRecord);
   }
 
   private blockNetwork(index: bigint): IpAddress {
@@ -152,11 +161,6 @@ export class BlockAllocator {
     return offset;
   }
 
-  /** The id of this host's home block (where its first claim lands, hashed from `nodeName`). */
-  private homeId(): string {
-    return blockId(this.blockNetwork(this.homeIndex()), this.config.blockSize);
-  }
-
   /**
    * The read of an ADD, as transaction operations: the attachment's owner key, this host's key,
    * every block, and the addresses of this host's home block (usually the host's only block, so
@@ -168,7 +172,7 @@ export class BlockAllocator {
       { type: "get", key: this.keys.owner(containerId, ifName) },
       { type: "get", key: this.keys.host(this.config.nodeName) },
       { type: "range", prefix: this.keys.blocksPrefix },
-      { type: "range", prefix: this.keys.ipsOf(this.homeId()) },
+      { type: "range", prefix: this.keys.ipsOf(this.home.id) },
     ];
   }
 
@@ -180,7 +184,7 @@ export class BlockAllocator {
       owner: owner?.type === "get" ? owner.kvs[0] : undefined,
       host: host?.type === "get" ? host.kvs[0] : undefined,
       blocks: this.parseBlocks(blockKvs),
-      home: home?.type === "range" && !home.more ? { id: this.homeId(), kvs: home.kvs } : undefined,
+      home: home?.type === "range" && !home.more ? { id: this.home.id, kvs: home.kvs } : undefined,
     };
   }
 
@@ -200,7 +204,7 @@ export class BlockAllocator {
     containerId: string,
     ifName: string,
   ): Promise<{ ip: string; host: KeyValue | undefined } | { snapshot: Snapshot } | undefined> {
-    const network = this.blockNetwork(this.homeIndex());
+    const network = this.home.network;
     const size = this.blockAddrs;
     const start = BigInt(hash(`${containerId}/${ifName}`)) % size;
     let guess: string | undefined;
@@ -209,17 +213,17 @@ export class BlockAllocator {
       if (!this.isExcluded(v)) guess = formatIp({ family: this.config.family, value: v });
     }
     if (guess === undefined) return undefined;
-    const homeId = this.homeId();
+    const homeId = this.home.id;
     const ipKey = this.keys.ip(homeId, guess);
     const ownerKey = this.keys.owner(containerId, ifName);
     const ipRecord: IpRecord = { containerID: containerId, ifname: ifName, node: this.config.nodeName };
     const ownerRecord: OwnerRecord = { ip: guess, block: homeId };
     try {
-      const r = await this.store.txn({
+      const pending = this.store.txn({
         compare: [
           { key: ipKey, target: "create", op: "==", value: 0 },
           { key: ownerKey, target: "create", op: "==", value: 0 },
-          { key: this.keys.block(homeId), target: "value", op: "==", value: JSON.stringify({ node: this.config.nodeName }) },
+          { key: this.keys.block(homeId), target: "value", op: "==", value: this.ownBlockValue },
         ],
         success: [
           { type: "put", key: ipKey, value: JSON.stringify(ipRecord) },
@@ -228,6 +232,8 @@ export class BlockAllocator {
         ],
         failure: this.snapshotOps(containerId, ifName),
       });
+      this.renewals.prefetch(); // while the request is on its way (a one-shot call reads runDir)
+      const r = await pending;
       if (!r.succeeded) return { snapshot: await this.parseSnapshot(r.results) };
       const host = r.results[2]?.type === "get" ? r.results[2].kvs[0] : undefined;
       return { ip: guess, host };
@@ -235,11 +241,6 @@ export class BlockAllocator {
       if (!outcomeUnknown(err)) throw err;
       return undefined; // applied or not: the full path reads the owner key first
     }
-  }
-
-  /** Where this host's first block claim lands when that block is free. */
-  private homeIndex(): bigint {
-    return BigInt(hash(this.config.nodeName)) % this.blockCount;
   }
 
   private async rangeAll(prefix: string): Promise<KeyValue[]> {
@@ -253,30 +254,33 @@ export class BlockAllocator {
     }
   }
 
-  /** Renews this host's lease, or creates it (and the `hosts/<node>` key) when it is gone. */
+  /**
+   * Renews this host's lease, or creates it (and the `hosts/<node>` key) when it is gone. A lease
+   * renewed less than a tenth of its TTL ago (by this process, or by an earlier call that left its
+   * memo in `runDir`) is not renewed again: the key was just read, so the lease is live.
+   */
   async renewHost(host: KeyValue | undefined): Promise<void> {
     if (host?.lease) {
-      // a long-lived process (cnikit-agent) renews a lease it renewed itself a moment ago only
-      // after a tenth of the TTL: the key still exists (it was just read), so the lease is live
-      const memo = `${this.store.url}\n${this.keys.host(this.config.nodeName)}`;
-      const last = recentRenewals.get(memo);
-      if (last && last.lease === host.lease && this.now() - last.at < (this.config.hostTtl * 1000) / 10) return;
+      if (this.renewals.fresh(host.lease, this.config.hostTtl, this.now())) return;
       try {
-        await this.store.keepAlive(host.lease);
-        recentRenewals.set(memo, { lease: host.lease, at: this.now() });
+        const at = this.now();
+        const ttl = await this.store.keepAlive(host.lease);
+        this.renewals.record({ lease: host.lease, at, ttl });
         return;
       } catch (err) {
         if (!(err instanceof LeaseNotFoundError)) throw err;
       }
     }
     const key = this.keys.host(this.config.nodeName);
+    const at = this.now();
     const lease = await this.store.grant(this.config.hostTtl);
     try {
       const r = await this.store.txn({
         compare: [host ? { key, target: "mod", op: "==", value: host.modRevision } : { key, target: "create", op: "==", value: 0 }],
         success: [{ type: "put", key, value: JSON.stringify({ node: this.config.nodeName }), lease }],
       });
-      if (!r.succeeded) await this.store.revoke(lease); // another call of this host renewed it first
+      if (r.succeeded) this.renewals.record({ lease, at, ttl: this.config.hostTtl });
+      else await this.store.revoke(lease); // another call of this host renewed it first
     } catch (err) {
       if (!outcomeUnknown(err)) throw err; // applied or not: the next call renews again
     }
@@ -330,11 +334,13 @@ export class BlockAllocator {
     let renewal: Promise<unknown> | undefined;
     try {
       return await this.allocateLoop(containerId, ifName, ownerKey, (host) => {
-        // renewed once per call, in parallel with the allocation (a failure to renew is not the ADD's)
-        renewal ??= this.renewHost(host).catch((err: unknown) => err);
+        // renewed once per call, in parallel with the allocation (a failure to renew is not the
+        // ADD's); a lease renewed lately costs not even a promise
+        if (renewal === undefined && !(host?.lease && this.renewals.fresh(host.lease, this.config.hostTtl, this.now())))
+          renewal = this.renewHost(host).catch((err: unknown) => err);
       });
     } finally {
-      await renewal;
+      if (renewal) await renewal;
     }
   }
 
@@ -429,7 +435,7 @@ export class BlockAllocator {
   /** The first block index not in `taken`, starting at this host's hashed position. */
   private freeBlockIndex(taken: Set<bigint>): bigint | undefined {
     if (BigInt(taken.size) >= this.blockCount) return undefined;
-    const start = this.homeIndex();
+    const start = this.home.index;
     // a free block is among the first taken.size + 1 candidates, unless whole blocks are excluded
     const tries = this.blockCount < BigInt(taken.size + 4096) ? this.blockCount : BigInt(taken.size + 4096);
     for (let i = 0n; i < tries; i++) {

@@ -5,7 +5,8 @@
  * ```json
  * { "type": "etcd-ipam", "store": "etcd://10.0.0.1:2379?prefix=/cnikit", "subnet": "10.200.0.0/16",
  *   "blockSize": 26, "nodeName": "node1", "gateway": "10.200.0.1", "routes": [{ "dst": "0.0.0.0/0" }],
- *   "exclude": ["10.200.0.0/28", "10.200.9.1-10.200.9.9"], "hostTtl": 3600, "gracePeriod": 3600 }
+ *   "exclude": ["10.200.0.0/28", "10.200.9.1-10.200.9.9"], "hostTtl": 3600, "gracePeriod": 3600,
+ *   "runDir": "/run/cnikit/etcd-ipam" }
  * ```
  */
 import { hostname } from "node:os";
@@ -51,6 +52,8 @@ export interface EtcdIpamConfig {
   hostTtl: number;
   /** Seconds a dead host's block stays marked before another host takes it. */
   gracePeriod: number;
+  /** Where a one-shot call leaves the host lease's last renewal for the next call (absolute path). */
+  runDir: string;
 }
 
 /** Default `blockSize`: Calico's (64 addresses per IPv4 block, 64 per IPv6 block). */
@@ -58,6 +61,8 @@ export const DEFAULT_BLOCK_SIZE = { 4: 26, 6: 122 } as const;
 /** Default `hostTtl` and `gracePeriod`, seconds. */
 export const DEFAULT_HOST_TTL = 3600;
 export const DEFAULT_GRACE_PERIOD = 3600;
+/** Default `runDir` (`/run` is cleared at boot, as a lease memo should be). */
+export const DEFAULT_RUN_DIR = "/run/cnikit/etcd-ipam";
 
 function fail(msg: string): never {
   throw new CniError(ErrorCode.InvalidNetworkConfig, `etcd-ipam: ${msg}`);
@@ -146,6 +151,11 @@ export function loadEtcdIpamConfig(raw: unknown): EtcdIpamConfig {
   const last = lastAddress(subnet.ip, prefix).value;
   excluded.push({ first, last: first });
   if (family === 4) excluded.push({ first: last, last });
+  let runDir = DEFAULT_RUN_DIR;
+  if (ipam.runDir !== undefined) {
+    if (typeof ipam.runDir !== "string" || !ipam.runDir.startsWith("/")) fail("ipam.runDir must be an absolute directory path");
+    runDir = ipam.runDir.length > 1 ? ipam.runDir.replace(/\/+$/, "") : ipam.runDir;
+  }
   let gateway: IpAddress | undefined;
   if (ipam.gateway !== undefined) {
     gateway = typeof ipam.gateway === "string" ? tryParseIp(ipam.gateway) : undefined;
@@ -165,5 +175,6 @@ export function loadEtcdIpamConfig(raw: unknown): EtcdIpamConfig {
     excluded,
     hostTtl: positiveInt(ipam.hostTtl, "hostTtl", DEFAULT_HOST_TTL),
     gracePeriod: positiveInt(ipam.gracePeriod, "gracePeriod", DEFAULT_GRACE_PERIOD),
+    runDir,
   };
 }

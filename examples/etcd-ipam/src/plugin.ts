@@ -4,16 +4,18 @@
  * block-allocator.ts for the model and key-layout.ts for the keys.
  *
  * Start-up is kept lean: no zod (the config is validated by hand), the store backend is loaded by
- * `openStore` for the URL's scheme only. Stores are opened once per URL and kept for the process:
+ * `openStore` for the URL's scheme only. A config is validated once per distinct `ipam` section, and
+ * its allocator kept with it. Stores are opened once per URL and kept for the process:
  * under cnikit-agent the next call reuses the warm connections, and a one-shot call exits without
  * tearing its connections down (the sockets are unreferenced while idle, so they never hold the
  * process open).
  */
+import { hostname } from "node:os";
 import { type AddResult, CniError, ErrorCode, type Plugin, type PluginContext, definePlugin } from "@cnikit/skel";
 import { ALL_VERSIONS } from "@cnikit/spec";
 import { openStore, parseStoreUrl, type Store } from "@cnikit/store";
 import { BlockAllocator, storeFailure } from "./block-allocator.js";
-import { loadEtcdIpamConfig } from "./config.js";
+import { type EtcdIpamConfig, loadEtcdIpamConfig } from "./config.js";
 
 /** The plugin version reported by VERSION/about. */
 export const ETCD_IPAM_VERSION = "0.1.0";
@@ -37,7 +39,23 @@ function storeFor(url: string): Promise<Store> {
   return store;
 }
 
-async function withAllocator<T>(ctx: PluginContext, what: string, fn: (a: BlockAllocator) => Promise<T>): Promise<T> {
+/** A network's validated config, its store prefix, and its allocator once its store is open. */
+interface Network {
+  config: EtcdIpamConfig;
+  prefix: string;
+  allocator?: BlockAllocator;
+}
+
+/** Validated configs, by network name and `ipam` section (a long-lived process sees the same few). */
+const MAX_NETWORKS = 32;
+const networks = new Map<string, Network>();
+
+/** The network of this call: validated once per distinct config (and host name, when it is the default). */
+function networkOf(ctx: PluginContext): Network {
+  const raw = ctx.config as { name?: unknown; ipam?: { nodeName?: unknown } };
+  const key = `${String(raw.name)}\n${JSON.stringify(raw.ipam)}`;
+  const known = networks.get(key);
+  if (known && (raw.ipam?.nodeName !== undefined || known.config.nodeName === hostname())) return known;
   const config = loadEtcdIpamConfig(ctx.config);
   let prefix = "";
   try {
@@ -48,8 +66,19 @@ async function withAllocator<T>(ctx: PluginContext, what: string, fn: (a: BlockA
       cause: err,
     });
   }
+  const network: Network = { config, prefix };
+  networks.delete(key);
+  networks.set(key, network);
+  if (networks.size > MAX_NETWORKS) networks.delete(networks.keys().next().value as string);
+  return network;
+}
+
+async function withAllocator<T>(ctx: PluginContext, what: string, fn: (a: BlockAllocator) => Promise<T>): Promise<T> {
+  const network = networkOf(ctx);
   try {
-    return await fn(new BlockAllocator(await storeFor(config.store), config, prefix));
+    const store = await storeFor(network.config.store);
+    if (network.allocator?.store !== store) network.allocator = new BlockAllocator(store, network.config, network.prefix);
+    return await fn(network.allocator);
   } catch (err) {
     throw storeFailure(err, what);
   }

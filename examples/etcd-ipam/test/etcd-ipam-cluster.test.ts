@@ -37,10 +37,11 @@ describe.skipIf(!etcdAvailable())("etcd-ipam on a 3-member etcd cluster", () => 
   const network = (budget?: number) => {
     const name = `ha${s.id}${++counter}`;
     const url = cluster.url(`/ha${s.id}`) + (budget ? `&budget=${budget}` : "");
+    const runDir = s.dir("run");
     const on = (node: string) => ({
       cniVersion: "1.1.0",
       name,
-      ipam: { type: "etcd-ipam", store: url, subnet: "10.221.0.0/16", nodeName: node },
+      ipam: { type: "etcd-ipam", store: url, subnet: "10.221.0.0/16", nodeName: node, runDir },
     });
     return { name, url, on };
   };

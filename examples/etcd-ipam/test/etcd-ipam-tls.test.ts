@@ -26,10 +26,12 @@ describe.skipIf(!etcdAvailable() || !opensslAvailable())("etcd-ipam over TLS (cl
   let other: EtcdTlsFiles;
   let s: Scratch;
   let netns: string;
+  let runDir: string;
 
   beforeAll(async () => {
     s = new Scratch({ prefix: "ckt" });
     netns = s.netns("n");
+    runDir = s.dir("run");
     good = makeTestCertificates(dir, "good");
     other = makeTestCertificates(dir, "other");
     [BIN, etcd] = await Promise.all([buildFixture("examples/etcd-ipam"), startEtcd({ tls: good })]);
@@ -45,7 +47,7 @@ describe.skipIf(!etcdAvailable() || !opensslAvailable())("etcd-ipam over TLS (cl
   const conf = (store: string, name: string) => ({
     cniVersion: "1.1.0",
     name,
-    ipam: { type: "etcd-ipam", store, subnet: "10.215.0.0/16", nodeName: "tls-node" },
+    ipam: { type: "etcd-ipam", store, subnet: "10.215.0.0/16", nodeName: "tls-node", runDir },
   });
   const call = (command: string, config: object, containerId = "tls1") =>
     runPlugin(BIN, {

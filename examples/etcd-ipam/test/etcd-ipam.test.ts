@@ -15,11 +15,14 @@ let BIN: string;
 let etcd: EtcdCluster;
 let s: Scratch;
 let netns: string;
+/** Every config's `runDir` (the host lease's renewal memo): a scratch directory, never /run. */
+let runDir: string;
 
 beforeAll(async () => {
   s = new Scratch({ prefix: "cke" });
   [BIN, etcd] = await Promise.all([buildFixture("examples/etcd-ipam"), startEtcd()]);
   netns = s.netns("n");
+  runDir = s.dir("run");
 }, 120_000);
 
 afterAll(async () => {
@@ -35,7 +38,7 @@ const run = (command: string, conf: object, opts: { containerId?: string; ifName
 
 function network(store: string, ipam: Record<string, unknown>, extra: Record<string, unknown> = {}) {
   const name = uniq();
-  return { cniVersion: "1.1.0", name, ipam: { type: "etcd-ipam", store, nodeName: "node-a", ...ipam }, ...extra };
+  return { cniVersion: "1.1.0", name, ipam: { type: "etcd-ipam", store, nodeName: "node-a", runDir, ...ipam }, ...extra };
 }
 
 const backends: [string, () => string][] = [
@@ -116,7 +119,7 @@ describe.each(backends)("etcd-ipam on the %s: store", (_kind, storeUrl) => {
     const on = (node: string) => ({
       cniVersion: "1.1.0",
       name,
-      ipam: { type: "etcd-ipam", store: url, ...base, hostTtl: node === "h1" ? 2 : 3600, nodeName: node },
+      ipam: { type: "etcd-ipam", store: url, ...base, hostTtl: node === "h1" ? 2 : 3600, nodeName: node, runDir },
     });
     expect((await run("ADD", on("h1"), { containerId: "a1" })).code).toBe(0);
     expect((await run("ADD", on("h2"), { containerId: "b1" })).code).toBe(0);
@@ -171,9 +174,10 @@ describe("etcd-ipam config and store failures", () => {
       [{ store: "file:/tmp/x", subnet: "10.0.0.0/16", gateway: "10.1.0.1" }, /ipam\.gateway "10\.1\.0\.1" is not an address in/],
       [{ store: "file:/tmp/x", subnet: "10.0.0.0/16", exclude: ["fd00::/64"] }, /ipam\.exclude\[0\]/],
       [{ store: "etcd://h:1?bogus=1", subnet: "10.0.0.0/16" }, /unknown parameter "bogus"/],
+      [{ store: "file:/tmp/x", subnet: "10.0.0.0/16", runDir: "run/here" }, /ipam\.runDir must be an absolute directory path/],
     ];
     for (const [ipam, msg] of cases) {
-      const r = await run("ADD", { cniVersion: "1.1.0", name: "bad", ipam: { type: "etcd-ipam", ...ipam } });
+      const r = await run("ADD", { cniVersion: "1.1.0", name: "bad", ipam: { type: "etcd-ipam", runDir, ...ipam } });
       expect(r.json?.code, r.out).toBe(7);
       expect(r.json.msg).toMatch(msg);
     }
@@ -198,7 +202,7 @@ describe("etcd-ipam at scale", () => {
     const on = (node: string) => ({
       cniVersion: "1.1.0",
       name,
-      ipam: { type: "etcd-ipam", store: url, subnet: "10.220.0.0/16", nodeName: node },
+      ipam: { type: "etcd-ipam", store: url, subnet: "10.220.0.0/16", nodeName: node, runDir },
     });
     const t0 = performance.now();
     const got = await pool(
@@ -226,7 +230,7 @@ describe("etcd-ipam at scale", () => {
     const on = (node: string) => ({
       cniVersion: "1.1.0",
       name,
-      ipam: { type: "etcd-ipam", store: url, subnet: "10.222.0.0/16", nodeName: node },
+      ipam: { type: "etcd-ipam", store: url, subnet: "10.222.0.0/16", nodeName: node, runDir },
     });
     const got = await pool(
       Array.from({ length: 64 }, (_, i) => () => run("ADD", on(`host${i % 2}`), { containerId: `f${i}` })),
@@ -259,7 +263,7 @@ describe("etcd-ipam chained under bridge", () => {
             type: "bridge",
             bridge: c.link("br"),
             isGateway: true,
-            ipam: { type: "etcd-ipam", store: etcd.url(`/chain${c.id}`), subnet, blockSize: 28, gateway, nodeName: "node-a" },
+            ipam: { type: "etcd-ipam", store: etcd.url(`/chain${c.id}`), subnet, blockSize: 28, gateway, nodeName: "node-a", runDir },
           },
         ],
       };

@@ -73,6 +73,8 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 /** The `etcd:` backend. */
 export class EtcdStore implements Store {
   private readonly watches = new Set<WatchHandle>();
+  /** `key`/`range_end` of the prefixes ranged lately (a long-lived process ranges the same few). */
+  private readonly spans = new Map<string, { key: string; range_end: string }>();
 
   /**
    * @param url the URL given to `openStore`
@@ -99,6 +101,10 @@ export class EtcdStore implements Store {
 
   /** `key`/`range_end` for the keys starting with `prefix`, after `after`. */
   private span(prefix: string, after?: string): { key: string; range_end: string } {
+    if (after === undefined) {
+      const known = this.spans.get(prefix);
+      if (known) return { key: known.key, range_end: known.range_end };
+    }
     const full = Buffer.from(this.prefix + prefix, "utf8");
     const start =
       after !== undefined && (this.prefix + after).startsWith(this.prefix + prefix)
@@ -106,7 +112,12 @@ export class EtcdStore implements Store {
         : full.length === 0
           ? Uint8Array.of(0)
           : full;
-    return { key: b64(start), range_end: b64(prefixEnd(full)) };
+    const span = { key: b64(start), range_end: b64(prefixEnd(full)) };
+    if (after === undefined) {
+      if (this.spans.size >= 256) this.spans.clear();
+      this.spans.set(prefix, { key: span.key, range_end: span.range_end });
+    }
+    return span;
   }
 
   private rangeBody(prefix: string, limit?: number, after?: string): Record<string, unknown> {
@@ -181,9 +192,8 @@ export class EtcdStore implements Store {
       success: (request.success ?? []).map((o) => this.op(o)),
       failure: (request.failure ?? []).map((o) => this.op(o)),
     };
-    const readOnly = [...(request.success ?? []), ...(request.failure ?? [])].every(
-      (o) => o.type === "get" || o.type === "range",
-    );
+    const reads = (o: TxnOp) => o.type === "get" || o.type === "range";
+    const readOnly = (request.success ?? []).every(reads) && (request.failure ?? []).every(reads);
     const r = await this.transport.call<RawTxn>("/v3/kv/txn", body, readOnly);
     const succeeded = r.succeeded === true;
     const ops = (succeeded ? request.success : request.failure) ?? [];

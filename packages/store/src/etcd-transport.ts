@@ -79,6 +79,26 @@ export function requestFailure(err: HttpRequestError): Failure {
   return { kind: "unknown", timeout: false, error: new StoreUnavailableError(text, { cause: err }) };
 }
 
+/** An answer of the gateway: its value, or the failure it reports. */
+function answer<T>(status: number, text: string, ep: URL, path: string): { value: T } | { failure: Failure } {
+  const where = () => `${ep.host}${path}`; // only a failure names it
+  if (status !== 200) return { failure: grpcFailure(status, text, where()) };
+  try {
+    const value = JSON.parse(text) as T & { error?: string; code?: number };
+    if (typeof value.error === "string" && value.code !== undefined) return { failure: grpcFailure(500, text, where()) };
+    // a streaming endpoint (lease keep-alive) wraps its answer in `result`
+    return { value };
+  } catch (err) {
+    return {
+      failure: {
+        kind: "unknown",
+        timeout: false,
+        error: new StoreUnavailableError(`etcd ${where()}: answer does not parse: ${(err as Error).message}`),
+      },
+    };
+  }
+}
+
 /** The gateway client: endpoints, deadlines, retries. */
 export class EtcdTransport {
   private current = 0;
@@ -110,7 +130,16 @@ export class EtcdTransport {
       const remaining = budgetEnd - Date.now();
       if (remaining <= 0) break;
       const ep = this.endpoint();
-      const r = await this.attempt<T>(ep, path, text, Math.min(this.options.callTimeoutMs, remaining));
+      // one attempt (awaited here, not in a helper: each async hop costs every call)
+      let r: { value: T } | { failure: Failure };
+      try {
+        const res = await this.options.client.request(ep, path, text, {
+          timeoutMs: Math.min(this.options.callTimeoutMs, remaining),
+        });
+        r = answer<T>(res.status, res.body.toString("utf8"), ep, path);
+      } catch (err) {
+        r = { failure: requestFailure(err as HttpRequestError) };
+      }
       if (!("failure" in r)) return r.value;
       last = r.failure;
       if (last.kind === "final") throw last.error;
@@ -130,39 +159,6 @@ export class EtcdTransport {
     throw last?.timeout
       ? new StoreTimeoutError(message, { cause: last.error })
       : new StoreUnavailableError(message, { cause: last?.error });
-  }
-
-  private async attempt<T>(
-    ep: URL,
-    path: string,
-    body: string,
-    timeoutMs: number,
-  ): Promise<{ value: T } | { failure: Failure }> {
-    const where = `${ep.host}${path}`;
-    let status: number;
-    let text: string;
-    try {
-      const res = await this.options.client.request(ep, path, body, { timeoutMs });
-      status = res.status;
-      text = res.body.toString("utf8");
-    } catch (err) {
-      return { failure: requestFailure(err as HttpRequestError) };
-    }
-    if (status !== 200) return { failure: grpcFailure(status, text, where) };
-    try {
-      const value = JSON.parse(text) as T & { error?: string; code?: number };
-      if (typeof value.error === "string" && value.code !== undefined) return { failure: grpcFailure(500, text, where) };
-      // a streaming endpoint (lease keep-alive) wraps its answer in `result`
-      return { value };
-    } catch (err) {
-      return {
-        failure: {
-          kind: "unknown",
-          timeout: false,
-          error: new StoreUnavailableError(`etcd ${where}: answer does not parse: ${(err as Error).message}`),
-        },
-      };
-    }
   }
 
   /** Closes every connection. */

@@ -2,8 +2,9 @@
 // as scripted: Content-Length, chunked (split anywhere, extensions, trailers, upper-case sizes),
 // read-until-close, keep-alive reuse, malformed answers, timeouts, aborts, streams.
 import * as net from "node:net";
-import { afterEach, describe, expect, it } from "vitest";
-import { HttpClient, HttpRequestError, ResponseParser } from "./http-client.js";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { HttpClient, type HttpClientOptions, HttpRequestError, ResponseParser } from "./http-client.js";
+import { loadRawTcp } from "./raw-tcp.js";
 
 interface SeenRequest {
   conn: number;
@@ -75,14 +76,29 @@ afterEach(async () => {
   cleanup = [];
 });
 
+/** How the tests' clients connect: every HttpClient test runs over both. */
+const transports: [string, HttpClientOptions][] = [
+  ["libuv TCP handles (raw-tcp.ts)", { rawTcp: loadRawTcp() }],
+  ["node:net", { net }],
+];
+let clientOptions: HttpClientOptions = { net };
+
+it("Node's TCP handles are reachable here (else the client falls back to node:net)", () => {
+  expect(loadRawTcp()).toBeDefined();
+});
+
 async function setup(respond: Responder) {
   const server = await rawServer(respond);
-  const client = new HttpClient({ net });
+  const client = new HttpClient(clientOptions);
   cleanup.push(() => server.close(), () => client.close());
   return { server, client };
 }
 
-describe("HttpClient", () => {
+describe.each(transports)("HttpClient over %s", (_name, options) => {
+  beforeEach(() => {
+    clientOptions = options;
+  });
+
   it("sends a well-formed POST and reads a Content-Length answer; keeps the connection alive", async () => {
     const { server, client } = await setup((req, socket) => {
       const body = JSON.stringify({ echo: JSON.parse(req.body) });
@@ -248,7 +264,7 @@ describe("HttpClient", () => {
     const { server } = await setup(() => undefined);
     const url = server.url;
     await server.close();
-    const client = new HttpClient({ net });
+    const client = new HttpClient(clientOptions);
     const err = await client.request(url, "/k", "{}", { timeoutMs: 2000 }).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: "ECONNREFUSED", sent: false });
     client.close();

@@ -1,5 +1,5 @@
 /**
- * A small HTTP/1.1 client over `node:net` (and `node:tls` for HTTPS), made for etcd's v3 JSON
+ * A small HTTP/1.1 client over libuv TCP handles (raw-tcp.ts) or `node:net` (and `node:tls` for HTTPS), made for etcd's v3 JSON
  * gateway: POST a JSON body, read a `Content-Length`, chunked or read-until-close answer, keep
  * connections alive between calls, and stream a long-poll answer (a watch) chunk by chunk.
  *
@@ -12,6 +12,7 @@
  */
 import type * as Net from "node:net";
 import type * as Tls from "node:tls";
+import type { RawTcp, Wire, WireEvents } from "./raw-tcp.js";
 
 /** TLS material, already read from files (PEM). */
 export interface TlsFiles {
@@ -23,9 +24,15 @@ export interface TlsFiles {
   ca?: Buffer;
 }
 
-/** What the client is built from: the modules are passed in, so that each is loaded only when used. */
+/**
+ * What the client is built from: the modules are passed in, so that each is loaded only when used.
+ * `http:` connections to IP addresses use `rawTcp` when given, anything else `net` (or `tls`).
+ */
 export interface HttpClientOptions {
-  net: typeof Net;
+  /** Required for `http:` URLs that `rawTcp` does not serve (host names, or no `rawTcp`). */
+  net?: typeof Net | undefined;
+  /** libuv TCP handles without `node:net` (see raw-tcp.ts). */
+  rawTcp?: RawTcp | undefined;
   /** Required for `https:` URLs. */
   tls?: typeof Tls | undefined;
   tlsFiles?: TlsFiles | undefined;
@@ -273,7 +280,7 @@ interface Exchange {
 }
 
 interface Connection {
-  socket: Net.Socket;
+  wire: Wire;
   key: string;
   /** The handshake is done: bytes written from now on may reach the server. */
   up: boolean;
@@ -282,6 +289,25 @@ interface Connection {
 
 const isIp = (host: string) => /^[\d.]+$/.test(host) || host.includes(":");
 
+/** A `net.Socket` (or TLS socket) as a {@link Wire}. */
+function socketWire(socket: Net.Socket, connectEvent: "connect" | "secureConnect", events: WireEvents): Wire {
+  socket.setNoDelay(true);
+  socket.once(connectEvent, () => events.connect());
+  socket.on("data", (chunk: Buffer) => events.data(chunk));
+  socket.on("error", (err) => events.error(err));
+  socket.on("close", () => events.close());
+  return {
+    get done() {
+      return socket.destroyed || !socket.writable;
+    },
+    write: (data) => void socket.write(data),
+    destroy: () => void socket.destroy(),
+    ref: () => void socket.ref(),
+    unref: () => void socket.unref(),
+    keepAlive: (delayMs) => void socket.setKeepAlive(true, delayMs),
+  };
+}
+
 /**
  * The client: a pool of keep-alive connections per origin; `request` for a whole answer,
  * `stream` for a long poll on a connection of its own.
@@ -289,6 +315,8 @@ const isIp = (host: string) => /^[\d.]+$/.test(host) || host.includes(":");
 export class HttpClient {
   private readonly idle = new Map<string, Connection[]>();
   private readonly busy = new Set<Connection>();
+  /** Per endpoint URL: its pool key and Host header (URL getters cost more than a lookup). */
+  private readonly origins = new WeakMap<URL, { key: string; host: string }>();
   private closed = false;
 
   constructor(private readonly options: HttpClientOptions) {}
@@ -297,34 +325,48 @@ export class HttpClient {
     const host = url.hostname.replace(/^\[|\]$/g, "");
     const https = url.protocol === "https:";
     const port = Number(url.port || (https ? 443 : 80));
-    let socket: Net.Socket;
+    const conn = { key, up: false, current: undefined } as Connection;
+    const events: WireEvents = {
+      connect: () => {
+        conn.up = true;
+      },
+      data: (chunk) => {
+        if (conn.current) conn.current.data(chunk);
+        else conn.wire.destroy(); // bytes on an idle connection: the server is confused; drop it
+      },
+      error: (err) => conn.current?.error(err),
+      close: () => {
+        this.forget(conn);
+        conn.current?.close();
+      },
+    };
     if (https) {
       const tls = this.options.tls;
       if (!tls) throw new HttpRequestError(`${url.origin}: https needs node:tls`, "ERR_TLS_UNAVAILABLE", false);
-      socket = tls.connect({
+      const socket = tls.connect({
         host,
         port,
         ...(isIp(host) ? {} : { servername: host }),
         ...(this.options.tlsFiles ?? {}),
       });
+      conn.wire = socketWire(socket, "secureConnect", events);
+    } else if (this.options.rawTcp && isIp(host)) {
+      conn.wire = this.options.rawTcp.connect(host, port, events);
     } else {
-      socket = this.options.net.connect({ host, port });
+      const net = this.options.net;
+      if (!net) throw new HttpRequestError(`${url.origin}: needs node:net`, "ERR_NET_UNAVAILABLE", false);
+      conn.wire = socketWire(net.connect({ host, port }), "connect", events);
     }
-    socket.setNoDelay(true);
-    const conn: Connection = { socket, key, up: false, current: undefined };
-    socket.once(https ? "secureConnect" : "connect", () => {
-      conn.up = true;
-    });
-    socket.on("data", (chunk: Buffer) => {
-      if (conn.current) conn.current.data(chunk);
-      else socket.destroy(); // bytes on an idle connection: the server is confused; drop it
-    });
-    socket.on("error", (err) => conn.current?.error(err));
-    socket.on("close", () => {
-      this.forget(conn);
-      conn.current?.close();
-    });
     return conn;
+  }
+
+  private origin(url: URL): { key: string; host: string } {
+    let o = this.origins.get(url);
+    if (!o) {
+      o = { key: `${url.protocol}//${url.host}`, host: url.host };
+      this.origins.set(url, o);
+    }
+    return o;
   }
 
   private forget(conn: Connection): void {
@@ -336,15 +378,15 @@ export class HttpClient {
 
   private take(url: URL): { conn: Connection; reused: boolean } {
     if (this.closed) throw new HttpRequestError(`${url.origin}: the client is closed`, "ERR_CLIENT_CLOSED", false);
-    const key = `${url.protocol}//${url.host}`;
+    const key = this.origin(url).key;
     const list = this.idle.get(key);
     while (list && list.length > 0) {
       const conn = list.pop() as Connection;
-      if (conn.socket.destroyed || !conn.socket.writable) {
-        conn.socket.destroy();
+      if (conn.wire.done) {
+        conn.wire.destroy();
         continue;
       }
-      conn.socket.ref();
+      conn.wire.ref();
       this.busy.add(conn);
       return { conn, reused: true };
     }
@@ -357,11 +399,11 @@ export class HttpClient {
     conn.current = undefined;
     this.busy.delete(conn);
     const list = this.idle.get(conn.key) ?? [];
-    if (!reusable || this.closed || conn.socket.destroyed || list.length >= (this.options.maxIdlePerOrigin ?? 4)) {
-      conn.socket.destroy();
+    if (!reusable || this.closed || conn.wire.done || list.length >= (this.options.maxIdlePerOrigin ?? 4)) {
+      conn.wire.destroy();
       return;
     }
-    conn.socket.unref(); // an idle connection does not keep the process alive
+    conn.wire.unref(); // an idle connection does not keep the process alive
     list.push(conn);
     this.idle.set(conn.key, list);
   }
@@ -385,14 +427,13 @@ export class HttpClient {
         conn = this.connect(url, `${url.protocol}//${url.host}#stream`);
         this.busy.add(conn);
         reused = false;
-        conn.socket.setKeepAlive(true, 1000);
+        conn.wire.keepAlive(1000);
       } else ({ conn, reused } = this.take(url));
     } catch (err) {
       const e = err as HttpRequestError;
       queueMicrotask(() => handlers.end(e));
       return () => undefined;
     }
-    const where = `${url.host}${path}`;
     let done = false;
     let timer: NodeJS.Timeout | undefined;
     const sent = () => reused || conn.up;
@@ -404,12 +445,12 @@ export class HttpClient {
       if (error || options.dedicated) {
         conn.current = undefined;
         this.busy.delete(conn);
-        conn.socket.destroy();
+        conn.wire.destroy();
       } else this.release(conn, parser.keepAlive && !parser.trailingGarbage);
       handlers.end(error);
     };
     const fail = (message: string, code: string, extra?: { cause?: unknown; timeout?: boolean }) =>
-      end(new HttpRequestError(`${where}: ${message}`, code, sent(), extra));
+      end(new HttpRequestError(`${url.host}${path}: ${message}`, code, sent(), extra));
     const onAbort = () => fail("aborted", "ABORT_ERR");
     const parser = new ResponseParser({
       head: (status, headers) => {
@@ -443,19 +484,21 @@ export class HttpClient {
         }
       },
     };
-    if (options.timeoutMs !== undefined)
-      timer = setTimeout(() => fail(`no answer within ${options.timeoutMs} ms`, "ETIMEDOUT", { timeout: true }), options.timeoutMs);
-    if (options.signal) {
-      if (options.signal.aborted) {
-        queueMicrotask(onAbort);
-        return () => onAbort();
-      }
-      options.signal.addEventListener("abort", onAbort, { once: true });
+    if (options.signal?.aborted) {
+      queueMicrotask(onAbort);
+      return () => onAbort();
     }
     const length = Buffer.byteLength(body);
-    conn.socket.write(
-      `POST ${path} HTTP/1.1\r\nHost: ${url.host}\r\nContent-Type: application/json\r\nContent-Length: ${length}\r\n\r\n${body}`,
+    conn.wire.write(
+      `POST ${path} HTTP/1.1\r\nHost: ${this.origin(url).host}\r\nContent-Type: application/json\r\nContent-Length: ${length}\r\n\r\n${body}`,
     );
+    // the deadline is armed once the request is on its way: the server works meanwhile (a
+    // process's first timer costs a few tenths of a millisecond)
+    if (!done) {
+      if (options.timeoutMs !== undefined)
+        timer = setTimeout(() => fail(`no answer within ${options.timeoutMs} ms`, "ETIMEDOUT", { timeout: true }), options.timeoutMs);
+      options.signal?.addEventListener("abort", onAbort, { once: true });
+    }
     return () => fail("closed by the caller", "ABORT_ERR");
   }
 
@@ -502,8 +545,8 @@ export class HttpClient {
   /** Closes every connection (idle and busy); later requests fail. */
   close(): void {
     this.closed = true;
-    for (const list of this.idle.values()) for (const c of list) c.socket.destroy();
+    for (const list of this.idle.values()) for (const c of list) c.wire.destroy();
     this.idle.clear();
-    for (const c of [...this.busy]) c.socket.destroy();
+    for (const c of [...this.busy]) c.wire.destroy();
   }
 }

@@ -41,6 +41,14 @@ describe("parseStoreUrl", () => {
     expect(parseStoreUrl("etcds://h")).toMatchObject({ endpoints: ["https://h:2379"], tls: true, prefix: "" });
   });
 
+  it("reads query parameters as URLSearchParams does (escapes, +, a bad escape kept as written)", () => {
+    for (const q of ["prefix=/a%20b", "prefix=/a+b", "prefix=/100%", "prefix=/%E2%82%AC&timeout=5", "prefix", "&prefix=/x&"]) {
+      const want = new URLSearchParams(q).get("prefix") ?? "";
+      const prefix = want !== "" && !want.endsWith("/") ? `${want}/` : want;
+      expect(parseStoreUrl(`etcd://h:1?${q}`), q).toMatchObject({ prefix });
+    }
+  });
+
   it("rejects what it does not know, naming it", () => {
     expect(() => parseStoreUrl("redis://h:6379")).toThrow(/unknown scheme "redis:".*file:\/path, etcd:\/\/host:port/);
     expect(() => parseStoreUrl("/var/lib/x")).toThrow(/unknown scheme \(none\)/);

@@ -8,8 +8,9 @@
  *   etcdctl's `--cert`/`--key`/`--cacert`);
  * - `etcds://host:2379`: HTTPS with the system's CAs.
  *
- * Backends are loaded on first use: a `file:` store never loads node:net, and node:tls is only
- * loaded for a TLS URL.
+ * Backends are loaded on first use: a `file:` store never loads node:net, an `etcd://` store with
+ * IP addresses neither (its connections are libuv TCP handles, see raw-tcp.ts), and node:tls is
+ * only loaded for a TLS URL.
  *
  * @see https://github.com/cnikit/cnikit/blob/main/docs/state.md
  */
@@ -72,9 +73,26 @@ function positive(name: string, value: string, url: string): number {
   return n;
 }
 
+/** `+` is a space and `%XX` a byte, as in a form (URLSearchParams); a malformed escape stays as written. */
+function unescapeParam(s: string): string {
+  const spaced = s.includes("+") ? s.replaceAll("+", " ") : s;
+  if (!spaced.includes("%")) return spaced;
+  try {
+    return decodeURIComponent(spaced);
+  } catch {
+    return spaced;
+  }
+}
+
+/** The query's parameters (read by hand: URLSearchParams costs a one-shot call a quarter of a millisecond). */
 function query(q: string | undefined, allowed: string[], url: string): Map<string, string> {
   const params = new Map<string, string>();
-  for (const [k, v] of new URLSearchParams(q ?? "")) {
+  if (!q) return params;
+  for (const pair of q.split("&")) {
+    if (pair === "") continue;
+    const eq = pair.indexOf("=");
+    const k = unescapeParam(eq < 0 ? pair : pair.slice(0, eq));
+    const v = eq < 0 ? "" : unescapeParam(pair.slice(eq + 1));
     if (!allowed.includes(k))
       throw new StoreConfigError(`store URL ${url}: unknown parameter "${k}" (known: ${allowed.join(", ")})`);
     params.set(k, v);
@@ -176,19 +194,27 @@ export async function openStore(url: string, options: OpenStoreOptions = {}): Pr
   const cert = readTls(parsed.cert, "cert");
   const key = readTls(parsed.key, "key");
   const cacert = readTls(parsed.cacert, "cacert");
-  const [net, tls, { HttpClient }, { EtcdTransport }, { EtcdStore }] = await Promise.all([
-    builtin<typeof import("node:net")>("node:net"),
-    parsed.tls ? builtin<typeof import("node:tls")>("node:tls") : undefined,
+  const [{ loadRawTcp }, { HttpClient }, { EtcdTransport }, { EtcdStore }] = await Promise.all([
+    import("./raw-tcp.js"),
     import("./http-client.js"),
     import("./etcd-transport.js"),
     import("./etcd-store.js"),
+  ]);
+  const endpoints = parsed.endpoints.map((e) => new URL(e));
+  // plain HTTP to IP addresses goes over libuv's TCP handles: node:net is loaded only for TLS
+  // (node:tls is built on it), host names, or where those handles are not reachable (Bun)
+  const rawTcp = parsed.tls ? undefined : loadRawTcp();
+  const needNet = !rawTcp || !endpoints.every((u) => /^[\d.]+$|:/.test(u.hostname));
+  const [net, tls] = await Promise.all([
+    needNet ? builtin<typeof import("node:net")>("node:net") : undefined,
+    parsed.tls ? builtin<typeof import("node:tls")>("node:tls") : undefined,
   ]);
   const tlsFiles = parsed.tls
     ? { ...(cert ? { cert } : {}), ...(key ? { key } : {}), ...(cacert ? { ca: cacert } : {}) }
     : undefined;
   const transport = new EtcdTransport({
-    endpoints: parsed.endpoints.map((e) => new URL(e)),
-    client: new HttpClient({ net, tls, tlsFiles }),
+    endpoints,
+    client: new HttpClient({ net, rawTcp, tls, tlsFiles }),
     callTimeoutMs: options.callTimeoutMs ?? parsed.callTimeoutMs ?? 400,
     retryBudgetMs: options.retryBudgetMs ?? parsed.retryBudgetMs ?? 5000,
   });
