@@ -192,14 +192,21 @@ export interface RawTcp {
   connect(host: string, port: number, events: WireEvents): Wire;
 }
 
+/** Node majors whose `tcp_wrap`/`stream_wrap` bindings the tests have covered (CI runs Node 20). */
+const TESTED_NODE_MAJORS: readonly number[] = [20];
+
 /**
- * Node's TCP bindings, or undefined where they are not available (Bun, a Node without them):
- * the caller then uses `node:net`.
+ * Node's TCP bindings, or undefined where they are not available or not covered by the tests
+ * (Bun, a Node major other than 20, a Node without them): the caller then uses `node:net`.
  *
  * @example const raw = loadRawTcp(); // undefined under Bun
  */
+
 export function loadRawTcp(): RawTcp | undefined {
   if (process.versions.bun !== undefined) return undefined;
+  // the bindings are internal: used only on the Node major the test suite runs this file on
+  // (raw-tcp.test.ts, the HTTP client suite over both transports); any other uses node:net
+  if (!TESTED_NODE_MAJORS.includes(Number(process.versions.node?.split(".")[0]))) return undefined;
   const binding = (process as { binding?: (name: string) => Record<string, unknown> }).binding;
   if (typeof binding !== "function") return undefined;
   try {
