@@ -206,6 +206,7 @@ export async function buildBun(options: BuildBunOptions): Promise<BuildBunResult
       // the compiled executable is its own file; the shared form is run as `bun <bundle>`
       shebang: shared ? shebang : undefined,
       self: shared ? "argv1" : "execPath",
+      lazyBuiltins: true,
     });
     const common = ["--bytecode", "--format=cjs", "--target=bun", ...(options.minify === false ? [] : ["--minify"])];
     rmSync(out, { force: true });
