@@ -10,8 +10,8 @@
  * `waitpid(WNOHANG)` once both pipes are closed, so no thread waits on the child itself.
  *
  * Under Bun the calls go through `bun:ffi`, which has no asynchronous call: posix_spawn runs on
- * the JS thread in a microtask right after `posixSpawn`'s caller returns (so never inside a
- * synchronous `Netns.run` window; the thread is suspended until the child has exec'd, ~0.3 ms),
+ * the JS thread, at once, or in a microtask when `posixSpawn` is called inside a synchronous
+ * `Netns.run` window (never inside one; the thread is suspended until the child has exec'd, ~0.3 ms),
  * the pipes are read on Bun's own threads, and the child is reaped by polling `waitpid(WNOHANG)` (a few
  * event-loop turns, then back-off timers) instead of a blocking waitpid on a pool thread.
  */
@@ -19,7 +19,7 @@ import { close as fsClose, read as fsRead, write as fsWrite, writeSync } from "n
 import { constants as osConstants } from "node:os";
 import { CniError, ErrorCode } from "@cnikit/spec";
 import { asyncOnPoolThread, bindLibc, lastCallErrno } from "./backend.js";
-import { errnoName } from "./libc.js";
+import { errnoName, jsThreadAtHome } from "./libc.js";
 
 /**
  * One program to run: what a {@link Spawner} (`posixSpawn`, or `@cnikit/invoke`'s `nodeSpawn`)
@@ -376,12 +376,13 @@ function start(request: SpawnRequest): Promise<SpawnOutcome> {
       c.posix_spawn.async(...args, spawned);
       return;
     }
-    // Bun: in a microtask, as soon as the caller's synchronous code has returned (so never inside
-    // a synchronous Netns.run window), not one event-loop turn later as `.async` would: a plugin's
-    // synchronous netlink calls (every bun:ffi call is synchronous) keep the loop from its next
-    // turn for milliseconds, and a blocking request queued before (a veth delete, ~20 ms) would
-    // run first. The child then runs while the plugin goes on with its own work.
-    queueMicrotask(() => {
+    // Bun: now, on the JS thread, unless it is inside a Netns.run window (the child would start
+    // in that netns); then in a microtask, as soon as the synchronous window code has returned.
+    // Not one event-loop turn later as `.async` would: a plugin's synchronous netlink calls
+    // (every bun:ffi call is synchronous) keep the loop from its next turn for milliseconds, and
+    // a blocking request queued before (a veth delete, ~20 ms) would run first. The child runs
+    // while the plugin goes on with its own work.
+    const spawnNow = () => {
       let rc: number;
       try {
         rc = c.posix_spawn(...args);
@@ -390,7 +391,9 @@ function start(request: SpawnRequest): Promise<SpawnOutcome> {
         return;
       }
       spawned(null, rc);
-    });
+    };
+    if (jsThreadAtHome()) spawnNow();
+    else queueMicrotask(spawnNow);
   });
   return started.then((pid) =>
     supervise(c, request, pid, prefed ? undefined : data, { stdinW: inW, stdoutR: outR, stderrR: errR }),
