@@ -26,12 +26,14 @@ const go = goPlugin("bridge");
 const goHostLocal = goPlugin("host-local");
 if (!go || !goHostLocal) throw new Error("Go bridge/host-local not found");
 const subjects = [bridgeSubject("go", "Go bridge", go)];
-values.ours.forEach((f, i) => subjects.push(bridgeSubject(`ours${i}`, f, resolve(f))));
+for (const [i, f] of values.ours.entries()) subjects.push(bridgeSubject(`ours${i}`, f, resolve(f)));
 if (values.pair.length) {
   if (!values["host-local"]) throw new Error("--pair needs --host-local");
   const hl = dirname(resolve(values["host-local"]));
   subjects.push(bridgeSubject("gopair", "Go bridge + Go host-local", go));
-  values.pair.forEach((f, i) => subjects.push(bridgeSubject(`pair${i}`, `${f} + ${values["host-local"]}`, resolve(f), hl)));
+  for (const [i, f] of values.pair.entries()) {
+    subjects.push(bridgeSubject(`pair${i}`, `${f} + ${values["host-local"]}`, resolve(f), hl));
+  }
 }
 const results = runScenario({
   subjects,
@@ -45,7 +47,19 @@ const rss = (id) => results.get(id)?.steps.ADD?.rss ?? [];
 const base = (id) => (id.startsWith("pair") || id === "gopair" ? "gopair" : "go");
 console.log(
   table(
-    ["bridge", "ADD p10", "p50", "p50 × Go", "p10 × Go", "DEL p10", "p50", "p50 × Go", "p10 × Go", "peak RSS ADD MB (min–max)", "failures"],
+    [
+      "bridge",
+      "ADD p10",
+      "p50",
+      "p50 × Go",
+      "p10 × Go",
+      "DEL p10",
+      "p50",
+      "p50 × Go",
+      "p10 × Go",
+      "peak RSS ADD MB (min–max)",
+      "failures",
+    ],
     subjects.map((s) => {
       const b = base(s.id);
       const r = rss(s.id);

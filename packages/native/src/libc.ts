@@ -74,15 +74,14 @@ export function getLibc(): Libc {
   });
   if (typeof process.versions.bun === "string") {
     // Bun runs every call on the JS thread: note its netns before it first leaves it (see jsThreadAtHome)
-    const { setns, unshare } = bound;
-    bound.setns = (...args: unknown[]) => {
-      homeNetns ??= netnsOfJsThread();
-      return setns(...args);
-    };
-    bound.unshare = (...args: unknown[]) => {
-      homeNetns ??= netnsOfJsThread();
-      return unshare(...args);
-    };
+    for (const name of ["setns", "unshare"] as const) {
+      const call = bound[name];
+      const noted = (...args: unknown[]) => {
+        homeNetns ??= netnsOfJsThread();
+        return call(...args);
+      };
+      bound[name] = Object.assign(noted, { async: call.async });
+    }
   }
   libc = bound;
   return libc;
