@@ -200,6 +200,7 @@ export async function bundleDeferredCjs(
     shebang,
     self,
     lazyBuiltins = false,
+    prelude,
   }: {
     outfile: string;
     work: string;
@@ -207,6 +208,8 @@ export async function bundleDeferredCjs(
     shebang: string | undefined;
     self: SelfPath;
     lazyBuiltins?: boolean;
+    /** A statement run before anything else of the bundle. */
+    prelude?: string | undefined;
   },
 ): Promise<Metafile> {
   const wrapper = join(work, "entry-wrapper.mjs");
@@ -234,6 +237,7 @@ export async function bundleDeferredCjs(
       js: [
         ...(shebang ? [shebang] : []),
         '"use strict";',
+        ...(prelude ? [prelude] : []),
         ...(self === "filename" ? ESM_SCOPE_GUARD : []),
         // built-ins only when import.meta is read (under Bun, loading node:fs costs ~1.5 ms)
         `const __cnikitImportMeta = { get filename() { return require("node:fs").realpathSync(${SELF_EXPR[self]}); }, get dirname() { return require("node:path").dirname(this.filename); }, get url() { return require("node:url").pathToFileURL(this.filename).href; } };`,
