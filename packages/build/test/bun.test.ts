@@ -5,7 +5,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync 
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { BUN_VERSION, BuildError, buildBun, findBun, runBuildCli } from "@cnikit/build";
+import { BUN_JIT_POLICY, BUN_VERSION, BuildError, buildBun, findBun, runBuildCli } from "@cnikit/build";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -77,6 +77,8 @@ describe("Bun builds", () => {
     expect(readdirSync(dist).sort()).toEqual(["bun", "nsfix", "nsfix.jsc", "skelfix", "skelfix.jsc"]);
     expect(readFileSync(ns.outfile, "utf8").split("\n")[0]).toBe(`#!${join(dist, "bun")}`);
     expect(readFileSync(ns.outfile, "utf8")).not.toContain("koffi.node");
+    // the JIT tiers up later (BUN_JIT_POLICY), set first thing: the compiled form gets --compile-jit-policy
+    expect(readFileSync(ns.outfile, "utf8")).toContain(`Bun.unsafe.setJITPolicy(${BUN_JIT_POLICY})`);
     const out = run(ns.outfile);
     expect(out.status, out.stderr).toBe(0);
     expect(JSON.parse(out.stdout)).toEqual({ lo: true, locked: true, backend: "bun:ffi" });
@@ -145,6 +147,12 @@ describe("Bun builds", () => {
     ]) {
       log = "";
       expect(await runBuildCli([SKEL_FIXTURE, "cli/x", ...bad], io), bad.join(" ")).toBe(2);
+    }
+    for (const jitPolicy of [0, -1, Number.NaN]) {
+      const bad = await buildBun({ entry: SKEL_FIXTURE, outfile: join(work, "x"), jitPolicy }).catch((e: unknown) => e);
+      expect(bad instanceof BuildError && bad.message, String(jitPolicy)).toMatch(
+        /jitPolicy must be a positive number/,
+      );
     }
     const err = await buildBun({ entry: SKEL_FIXTURE, outfile: join(work, "x"), bunBinary: "/nonexistent/bun" }).catch(
       (e: unknown) => e,
