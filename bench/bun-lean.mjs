@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 // Bridge ADD/DEL of Bun builds against Go's bridge, paired in the same rounds, from a small
 // process (no bench harness around it): p10 and median of each, and the peak RSS of ADD under
-// GNU time. IPAM is Go's host-local for every `--ours` build; `--pair` adds our bridge with our
-// host-local (the directory of `--host-local`) against the Go pair.
+// GNU time. IPAM is Go's host-local for every `--ours` build; `--pair bridge,host-local` adds that
+// pair (the host-local's directory as CNI_PATH; `--host-local` is the default host-local)
+// against the Go pair.
 //
 //   node bench/bun-lean.mjs [--rounds 40] [--rss-rounds 5] [--ours examples/bridge/dist-bun/bridge]...
-//                           [--pair examples/bridge/dist-bun/bridge --host-local examples/host-local/dist-bun/host-local]
+//                           [--pair examples/bridge/dist-bun/bridge,examples/host-local/dist-bun/host-local]...
 import { dirname, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { bridgeSubject } from "./plugins.mjs";
@@ -28,11 +29,12 @@ if (!go || !goHostLocal) throw new Error("Go bridge/host-local not found");
 const subjects = [bridgeSubject("go", "Go bridge", go)];
 for (const [i, f] of values.ours.entries()) subjects.push(bridgeSubject(`ours${i}`, f, resolve(f)));
 if (values.pair.length) {
-  if (!values["host-local"]) throw new Error("--pair needs --host-local");
-  const hl = dirname(resolve(values["host-local"]));
   subjects.push(bridgeSubject("gopair", "Go bridge + Go host-local", go));
-  for (const [i, f] of values.pair.entries()) {
-    subjects.push(bridgeSubject(`pair${i}`, `${f} + ${values["host-local"]}`, resolve(f), hl));
+  for (const [i, p] of values.pair.entries()) {
+    // "bridge,host-local": that pair; "bridge": with --host-local
+    const [f, h = values["host-local"]] = p.split(",");
+    if (!h) throw new Error(`--pair ${p}: name its host-local (bridge,host-local) or pass --host-local`);
+    subjects.push(bridgeSubject(`pair${i}`, `${f} + ${h}`, resolve(f), dirname(resolve(h))));
   }
 }
 const results = runScenario({
