@@ -69,10 +69,7 @@ export type BunTarget = (typeof BUN_TARGETS)[number];
  * ```
  */
 export interface BuildBunOptions
-  extends Pick<
-    BuildPluginOptions,
-    "entry" | "outfile" | "external" | "conditions" | "define" | "nativeAddons" | "cwd"
-  > {
+  extends Pick<BuildPluginOptions, "entry" | "outfile" | "external" | "conditions" | "define" | "nativeAddons" | "cwd"> {
   /** `"bun"` (default): one executable; `"bun-shared"`: a bytecode bundle run by a `bun` copied beside it. */
   readonly target?: BunTarget;
   /** Minify the bundle (Bun's `--minify`); default true. */
@@ -172,9 +169,7 @@ function bunBuild(bun: string, args: readonly string[], cwd: string): void {
     env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: process.env.HOME ?? "/", BUN_DEBUG_QUIET_LOGS: "1" },
   });
   if (r.status !== 0) {
-    throw new BuildError(
-      `bun build failed (exit ${r.status ?? r.signal}):\n${r.stderr}${r.stdout}${r.error?.message ?? ""}`,
-    );
+    throw new BuildError(`bun build failed (exit ${r.status ?? r.signal}):\n${r.stderr}${r.stdout}${r.error?.message ?? ""}`);
   }
 }
 

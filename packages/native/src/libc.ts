@@ -66,8 +66,7 @@ export function getLibc(): Libc {
   const bound = bindLibc({
     setns: "int setns(int fd, int nstype)",
     unshare: "int unshare(int flags)",
-    mount:
-      "int mount(const char *source, const char *target, const char *fstype, unsigned long flags, const void *data)",
+    mount: "int mount(const char *source, const char *target, const char *fstype, unsigned long flags, const void *data)",
     umount2: "int umount2(const char *target, int flags)",
     flock: "int flock(int fd, int operation)",
     ioctl: "int ioctl(int fd, unsigned long request, unsigned long arg)",
@@ -90,19 +89,26 @@ export function getLibc(): Libc {
 /** Under Bun: the JS thread's network namespace (`dev:ino`) before its first setns or unshare. */
 let homeNetns: string | undefined;
 
+/** The JS thread's network namespace as `dev:ino`, "" when it cannot be read. */
 function netnsOfJsThread(): string {
-  const st = statSync("/proc/thread-self/ns/net");
-  return `${st.dev}:${st.ino}`;
+  try {
+    const st = statSync("/proc/thread-self/ns/net");
+    return `${st.dev}:${st.ino}`;
+  } catch {
+    return "";
+  }
 }
 
 /**
  * Under Bun (where {@link getLibc}'s calls run on the JS thread): whether the JS thread is in the
  * network namespace it started in, i.e. not inside a `Netns.run` window. True without a stat
- * while nothing has called setns or unshare through {@link getLibc}.
+ * while nothing has called setns or unshare through {@link getLibc}; false when its namespace
+ * cannot be read.
  * @internal
  */
 export function jsThreadAtHome(): boolean {
-  return homeNetns === undefined || netnsOfJsThread() === homeNetns;
+  if (homeNetns === undefined) return true;
+  return homeNetns !== "" && netnsOfJsThread() === homeNetns;
 }
 
 /**
