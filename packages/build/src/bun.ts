@@ -81,7 +81,26 @@ export interface BuildBunOptions
   readonly shebang?: string;
   /** The bun binary that builds (and, for `"bun-shared"`, is copied); default {@link findBun}'s. */
   readonly bunBinary?: string;
+  /**
+   * How many times more often than Bun's default a function must run before its JIT tiers it up
+   * (Bun's `--compile-jit-policy`; the `"bun-shared"` bundle calls `Bun.unsafe.setJITPolicy` first
+   * thing); default {@link BUN_JIT_POLICY}. 1 is Bun's own default.
+   */
+  readonly jitPolicy?: number | undefined;
 }
+
+/**
+ * The default {@link BuildBunOptions.jitPolicy}: 10. A one-shot plugin runs most of its code a
+ * few times; at Bun's default thresholds its JIT compiles functions that never run again, on the
+ * same 2 cores as the plugin and its IPAM child (the bridge's ADD: ~3.5 MB less peak RSS and a
+ * faster ADD at 10, see docs/performance.md).
+ *
+ * @example
+ * ```ts
+ * BUN_JIT_POLICY; // 10
+ * ```
+ */
+export const BUN_JIT_POLICY = 10;
 
 /**
  * What {@link buildBun} wrote.
@@ -161,7 +180,8 @@ function bunBuild(bun: string, args: readonly string[], cwd: string): void {
  *
  * - `target: "bun"` (default): with `--compile` into one executable holding Bun and the plugin's
  *   bytecode (~110 MB; `.env`/`bunfig.toml` autoloading off: a plugin must not read files from
- *   its caller's working directory).
+ *   its caller's working directory; JIT tier-up {@link BUN_JIT_POLICY} times later than Bun's
+ *   default).
  * - `target: "bun-shared"`: `outfile` is the bundle with a `#!<dir>/bun` shebang, its bytecode in
  *   `<outfile>.jsc` and the `bun` binary copied beside it (once for all plugins of the directory).
  *
@@ -176,7 +196,8 @@ function bunBuild(bun: string, args: readonly string[], cwd: string): void {
  * await buildBun({ entry: "src/main.ts", outfile: "dist-bun-shared/my-plugin", target: "bun-shared", shebang: "#!/opt/cni/bin/bun" });
  * // dist-bun-shared/{my-plugin, my-plugin.jsc, bun}
  * ```
- * @throws {BuildError} when the entry is missing, esbuild or `bun build` fails, or Bun is not installed.
+ * @throws {BuildError} when the entry is missing, esbuild or `bun build` fails, Bun is not
+ *   installed, or `jitPolicy` is not a positive number.
  */
 export async function buildBun(options: BuildBunOptions): Promise<BuildBunResult> {
   const cwd = options.cwd ?? process.cwd();
@@ -193,6 +214,10 @@ export async function buildBun(options: BuildBunOptions): Promise<BuildBunResult
     throw new BuildError(`shebang must be one line starting with #!, not ${JSON.stringify(shebang)}`);
   }
   if (!shared && options.shebang !== undefined) throw new BuildError("shebang applies to the bun-shared target only");
+  const jitPolicy = options.jitPolicy ?? BUN_JIT_POLICY;
+  if (!Number.isFinite(jitPolicy) || jitPolicy <= 0) {
+    throw new BuildError(`jitPolicy must be a positive number, not ${String(jitPolicy)}`);
+  }
   const bun = options.bunBinary ?? findBun(entryAbs);
   mkdirSync(outdir, { recursive: true });
   const work = mkdtempSync(join(tmpdir(), "cnikit-bun-"));
@@ -206,6 +231,9 @@ export async function buildBun(options: BuildBunOptions): Promise<BuildBunResult
       // the compiled executable is its own file; the shared form is run as `bun <bundle>`
       shebang: shared ? shebang : undefined,
       self: shared ? "argv1" : "execPath",
+      lazyBuiltins: true,
+      // the compiled form gets it from --compile-jit-policy, before any JS runs
+      prelude: shared && jitPolicy !== 1 ? `Bun.unsafe.setJITPolicy(${jitPolicy});` : undefined,
     });
     const common = ["--bytecode", "--format=cjs", "--target=bun", ...(options.minify === false ? [] : ["--minify"])];
     rmSync(out, { force: true });
@@ -234,6 +262,7 @@ export async function buildBun(options: BuildBunOptions): Promise<BuildBunResult
           `--compile-executable-path=${bun}`,
           "--no-compile-autoload-dotenv",
           "--no-compile-autoload-bunfig",
+          `--compile-jit-policy=${jitPolicy}`,
           `--outfile=${out}`,
         ],
         work,

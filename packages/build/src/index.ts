@@ -17,6 +17,7 @@ export {
   DEFAULT_FORMAT,
 } from "./build-plugin.js";
 export {
+  BUN_JIT_POLICY,
   BUN_TARGETS,
   BUN_VERSION,
   type BuildBunOptions,

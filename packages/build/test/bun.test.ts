@@ -1,17 +1,18 @@
 // Bun builds (--target bun, --target bun-shared): fixtures compiled into temp dirs and run as a
 // runtime runs them, with the Bun of the pinned @oven/bun-linux-x64(-baseline) package.
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { BUN_VERSION, BuildError, buildBun, findBun, runBuildCli } from "@cnikit/build";
+import { BUN_JIT_POLICY, BUN_VERSION, BuildError, buildBun, findBun, runBuildCli } from "@cnikit/build";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const SKEL_FIXTURE = join(here, "fixtures/skel-plugin.ts");
 const NS_FIXTURE = join(here, "fixtures/ns-plugin.ts");
 const KOFFI_FIXTURE = join(here, "fixtures/koffi-plugin.ts");
+const REPLY_FIXTURE = join(here, "fixtures/reply-plugin.ts");
 
 let work: string;
 beforeAll(() => {
@@ -76,12 +77,56 @@ describe("Bun builds", () => {
     expect(readdirSync(dist).sort()).toEqual(["bun", "nsfix", "nsfix.jsc", "skelfix", "skelfix.jsc"]);
     expect(readFileSync(ns.outfile, "utf8").split("\n")[0]).toBe(`#!${join(dist, "bun")}`);
     expect(readFileSync(ns.outfile, "utf8")).not.toContain("koffi.node");
+    // the JIT tiers up later (BUN_JIT_POLICY), set first thing: the compiled form gets --compile-jit-policy
+    expect(readFileSync(ns.outfile, "utf8")).toContain(`Bun.unsafe.setJITPolicy(${BUN_JIT_POLICY})`);
     const out = run(ns.outfile);
     expect(out.status, out.stderr).toBe(0);
     expect(JSON.parse(out.stdout)).toEqual({ lo: true, locked: true, backend: "bun:ffi" });
     const version = run(join(dist, "skelfix"));
     expect(version.status, version.stderr).toBe(0);
     expect(JSON.parse(version.stdout).supportedVersions).toContain("1.1.0");
+  }, 120_000);
+
+  it("target bun: the reply and the logs go out with Bun.write: all of a 4 MB reply to a slow reader; EPIPE is exit 1", async () => {
+    const r = await buildBun({ entry: REPLY_FIXTURE, outfile: join(work, "reply", "replyfix") });
+    const add = (env: Record<string, string>, readAfterMs: number, closeStdout = false) =>
+      new Promise<{ status: number | null; stdout: number; stderr: string }>((resolve, reject) => {
+        const child = spawn(r.outfile, [], {
+          cwd: "/",
+          env: {
+            PATH: "/nonexistent",
+            CNI_COMMAND: "ADD",
+            CNI_CONTAINERID: "c1",
+            CNI_NETNS: "/proc/1/ns/net",
+            CNI_IFNAME: "eth0",
+            CNI_NETNS_OVERRIDE: "1",
+            ...env,
+          },
+        });
+        let stdout = 0;
+        let stderr = "";
+        child.stderr.on("data", (d: Buffer) => (stderr += d));
+        if (closeStdout) child.stdout.destroy();
+        else {
+          child.stdout.pause();
+          setTimeout(() => {
+            child.stdout.on("data", (d: Buffer) => (stdout += d.length));
+            child.stdout.resume();
+          }, readAfterMs);
+        }
+        child.on("error", reject);
+        child.on("close", (status) => resolve({ status, stdout, stderr }));
+        child.stdin.end('{"cniVersion":"1.0.0","name":"n","type":"replyfix"}');
+      });
+    const big = await add({ REPLY_BYTES: String(4 << 20) }, 300);
+    expect(big.status, big.stderr).toBe(0);
+    expect(big.stdout).toBe(4 << 20);
+    expect(big.stderr).toContain('"msg":"about to reply","dir":true');
+    const small = await add({ REPLY_BYTES: "100" }, 0);
+    expect([small.status, small.stdout]).toEqual([0, 100]);
+    const closed = await add({ REPLY_BYTES: String(1 << 20) }, 0, true);
+    expect(closed.status).toBe(1);
+    expect(closed.stderr).toContain("reply-fixture: could not write the reply to stdout: write EPIPE");
   }, 120_000);
 
   it("cnikit-build --target bun builds; misuse is a usage error", async () => {
@@ -102,6 +147,12 @@ describe("Bun builds", () => {
     ]) {
       log = "";
       expect(await runBuildCli([SKEL_FIXTURE, "cli/x", ...bad], io), bad.join(" ")).toBe(2);
+    }
+    for (const jitPolicy of [0, -1, Number.NaN]) {
+      const bad = await buildBun({ entry: SKEL_FIXTURE, outfile: join(work, "x"), jitPolicy }).catch((e: unknown) => e);
+      expect(bad instanceof BuildError && bad.message, String(jitPolicy)).toMatch(
+        /jitPolicy must be a positive number/,
+      );
     }
     const err = await buildBun({ entry: SKEL_FIXTURE, outfile: join(work, "x"), bunBinary: "/nonexistent/bun" }).catch(
       (e: unknown) => e,

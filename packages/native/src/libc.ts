@@ -5,6 +5,7 @@
  * a pool thread): never call setns/unshare through the async API, which under Node runs them on
  * a libuv pool thread that would then stay in that namespace.
  */
+import { statSync } from "node:fs";
 import { constants as osConstants } from "node:os";
 import { CniError, ErrorCode } from "@cnikit/spec";
 import { bindLibc, lastCallErrno } from "./backend.js";
@@ -61,7 +62,8 @@ let libc: Libc | undefined;
  * @see https://github.com/cnikit/cnikit/blob/main/docs/netns.md
  */
 export function getLibc(): Libc {
-  libc ??= bindLibc({
+  if (libc) return libc;
+  const bound = bindLibc({
     setns: "int setns(int fd, int nstype)",
     unshare: "int unshare(int flags)",
     mount: "int mount(const char *source, const char *target, const char *fstype, unsigned long flags, const void *data)",
@@ -69,7 +71,44 @@ export function getLibc(): Libc {
     flock: "int flock(int fd, int operation)",
     ioctl: "int ioctl(int fd, unsigned long request, unsigned long arg)",
   });
+  if (typeof process.versions.bun === "string") {
+    // Bun runs every call on the JS thread: note its netns before it first leaves it (see jsThreadAtHome)
+    for (const name of ["setns", "unshare"] as const) {
+      const call = bound[name];
+      const noted = (...args: unknown[]) => {
+        homeNetns ??= netnsOfJsThread();
+        return call(...args);
+      };
+      bound[name] = Object.assign(noted, { async: call.async });
+    }
+  }
+  libc = bound;
   return libc;
+}
+
+/** Under Bun: the JS thread's network namespace (`dev:ino`) before its first setns or unshare. */
+let homeNetns: string | undefined;
+
+/** The JS thread's network namespace as `dev:ino`, "" when it cannot be read. */
+function netnsOfJsThread(): string {
+  try {
+    const st = statSync("/proc/thread-self/ns/net");
+    return `${st.dev}:${st.ino}`;
+  } catch {
+    return "";
+  }
+}
+
+/**
+ * Under Bun (where {@link getLibc}'s calls run on the JS thread): whether the JS thread is in the
+ * network namespace it started in, i.e. not inside a `Netns.run` window. True without a stat
+ * while nothing has called setns or unshare through {@link getLibc}; false when its namespace
+ * cannot be read.
+ * @internal
+ */
+export function jsThreadAtHome(): boolean {
+  if (homeNetns === undefined) return true;
+  return homeNetns !== "" && netnsOfJsThread() === homeNetns;
 }
 
 /**

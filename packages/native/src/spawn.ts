@@ -10,16 +10,16 @@
  * `waitpid(WNOHANG)` once both pipes are closed, so no thread waits on the child itself.
  *
  * Under Bun the calls go through `bun:ffi`, which has no asynchronous call: posix_spawn runs on
- * the JS thread one event-loop turn after `posixSpawn` is called (so never inside a synchronous
- * `Netns.run` window; the thread is suspended until the child has exec'd, ~0.3 ms), the pipes
- * are read on Bun's own threads, and the child is reaped by polling `waitpid(WNOHANG)` (a few
+ * the JS thread, at once, or in a microtask when `posixSpawn` is called inside a synchronous
+ * `Netns.run` window (never inside one; the thread is suspended until the child has exec'd, ~0.3 ms),
+ * the pipes are read on Bun's own threads, and the child is reaped by polling `waitpid(WNOHANG)` (a few
  * event-loop turns, then back-off timers) instead of a blocking waitpid on a pool thread.
  */
 import { close as fsClose, read as fsRead, write as fsWrite, writeSync } from "node:fs";
 import { constants as osConstants } from "node:os";
 import { CniError, ErrorCode } from "@cnikit/spec";
 import { asyncOnPoolThread, bindLibc, lastCallErrno } from "./backend.js";
-import { errnoName } from "./libc.js";
+import { errnoName, jsThreadAtHome } from "./libc.js";
 
 /**
  * One program to run: what a {@link Spawner} (`posixSpawn`, or `@cnikit/invoke`'s `nodeSpawn`)
@@ -355,30 +355,45 @@ function start(request: SpawnRequest): Promise<SpawnOutcome> {
   // exec'd (~1 ms), and that must not be the event loop. Pool threads are never inside a
   // container netns (see Netns: they are created outside any run() window), so neither is the child.
   const started = new Promise<number>((resolve, reject) => {
-    c.posix_spawn.async(
-      pidOut,
-      request.pluginPath,
-      fa,
-      attr,
-      [request.pluginPath, ...(request.args ?? []), null],
-      envp,
-      (err: unknown, rc: number) => {
-        c.fa_destroy(fa);
-        c.attr_destroy(attr);
-        // the child's ends are the child's now (or nobody's)
-        c.close(inR);
-        c.close(outW);
-        c.close(errW);
-        if (err || rc !== 0) {
-          if (!prefed) c.close(inW);
-          c.close(outR);
-          c.close(errR);
-          reject(err ?? spawnError(request.pluginPath, rc));
-          return;
-        }
-        resolve(pidOut[0] as number);
-      },
-    );
+    const args = [pidOut, request.pluginPath, fa, attr, [request.pluginPath, ...(request.args ?? []), null], envp];
+    const spawned = (err: unknown, rc: number) => {
+      c.fa_destroy(fa);
+      c.attr_destroy(attr);
+      // the child's ends are the child's now (or nobody's)
+      c.close(inR);
+      c.close(outW);
+      c.close(errW);
+      if (err || rc !== 0) {
+        if (!prefed) c.close(inW);
+        c.close(outR);
+        c.close(errR);
+        reject(err ?? spawnError(request.pluginPath, rc));
+        return;
+      }
+      resolve(pidOut[0] as number);
+    };
+    if (asyncOnPoolThread()) {
+      c.posix_spawn.async(...args, spawned);
+      return;
+    }
+    // Bun: now, on the JS thread, unless it is inside a Netns.run window (the child would start
+    // in that netns); then in a microtask, as soon as the synchronous window code has returned.
+    // Not one event-loop turn later as `.async` would: a plugin's synchronous netlink calls
+    // (every bun:ffi call is synchronous) keep the loop from its next turn for milliseconds, and
+    // a blocking request queued before (a veth delete, ~20 ms) would run first. The child runs
+    // while the plugin goes on with its own work.
+    const spawnNow = () => {
+      let rc: number;
+      try {
+        rc = c.posix_spawn(...args);
+      } catch (err) {
+        spawned(err, -1);
+        return;
+      }
+      spawned(null, rc);
+    };
+    if (jsThreadAtHome()) spawnNow();
+    else queueMicrotask(spawnNow);
   });
   return started.then((pid) =>
     supervise(c, request, pid, prefed ? undefined : data, { stdinW: inW, stdoutR: outR, stderrR: errR }),

@@ -1,6 +1,7 @@
 // @cnikit/native under Bun (the bun:ffi backend) against Node (koffi): the same calls through the
 // public API (fixtures/scenario.ts) give the same results, errno included, and Bun never maps
 // koffi. Run by the pinned Bun of @cnikit/build (findBun()).
+import { randomBytes } from "node:crypto";
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -43,7 +44,12 @@ describe("the bun:ffi backend (under Bun) against koffi (under Node)", () => {
     expect(same(onBun, bunDir)).toEqual(same(onNode, nodeDir));
     // and what they are: errno read right after each call
     expect(onBun).toMatchObject({
-      flock: { ex: true, other: false, raw: { rc: -1, errno: 11 }, badFd: { code: 5, msg: "flock(987654, ex) failed: EBADF" } },
+      flock: {
+        ex: true,
+        other: false,
+        raw: { rc: -1, errno: 11 },
+        badFd: { code: 5, msg: "flock(987654, ex) failed: EBADF" },
+      },
       setns: {
         badFd: { rc: -1, code: "EBADF" },
         notNs: { rc: -1, code: "EINVAL" },
@@ -79,6 +85,53 @@ describe("the bun:ffi backend (under Bun) against koffi (under Node)", () => {
     expect(r.status, r.stderr).toBe(0);
     // setns of a netns fd with another type is EINVAL; the success in between leaves EBADF
     expect(JSON.parse(r.stdout)).toEqual([-1, "EBADF", 0, "EBADF", -1, "EINVAL"]);
+  });
+
+  it("posixSpawn under Bun starts the child at once, and never inside a setns window of the JS thread", () => {
+    const name = `cknat${randomBytes(4).toString("hex")}`;
+    const ip = (...args: string[]) =>
+      spawnSync("ip", args, { encoding: "utf8", env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin" } });
+    expect(ip("netns", "add", name).status).toBe(0);
+    try {
+      const r = underBun([
+        "-e",
+        `import { getLibc, posixSpawn } from "./src/index.ts";
+         import { openSync, readFileSync, readlinkSync } from "node:fs";
+         const NET = 0x40000000;
+         const c = getLibc();
+         const home = openSync("/proc/thread-self/ns/net", "r");
+         const other = openSync("/var/run/netns/${name}", "r");
+         const req = { pluginPath: "/bin/readlink", args: ["/proc/self/ns/net"], stdin: "", env: {} };
+         const children = () => readFileSync(\`/proc/self/task/\${process.pid}/children\`, "utf8").trim();
+         const before = children();
+         const first = posixSpawn(req); // nothing has called setns yet
+         const startedAtOnce = children() !== before;
+         if (c.setns(other, NET) !== 0) throw new Error("setns in");
+         const inWindow = readlinkSync("/proc/thread-self/ns/net");
+         let inside;
+         try {
+           inside = posixSpawn(req);
+         } finally {
+           if (c.setns(home, NET) !== 0) throw new Error("setns back");
+         }
+         const after = posixSpawn(req); // setns was used, the thread is home again: at once
+         const out = await Promise.all([first, inside, after]);
+         console.log(JSON.stringify({
+           startedAtOnce,
+           host: readlinkSync("/proc/thread-self/ns/net"),
+           inWindow,
+           children: out.map((o) => o.stdout.toString().trim()),
+         }));`,
+      ]);
+      expect(r.status, r.stderr).toBe(0);
+      const o = JSON.parse(r.stdout) as { startedAtOnce: boolean; host: string; inWindow: string; children: string[] };
+      expect(o.startedAtOnce).toBe(true);
+      expect(o.inWindow).not.toBe(o.host);
+      // the one asked for inside the window started after it, in the JS thread's own netns
+      expect(o.children).toEqual([o.host, o.host, o.host]);
+    } finally {
+      ip("netns", "del", name);
+    }
   });
 
   it("fastExit under Bun: the 'exit' listeners run, then _exit with the final exit code", () => {

@@ -7,6 +7,7 @@ import { fastExit } from "@cnikit/native/fast-exit";
 import { dispatch } from "./dispatch.js";
 import type { PluginIo, RunOutput } from "./io.js";
 import {
+  BunSink,
   existingStream,
   flushStream,
   processIo,
@@ -141,6 +142,7 @@ export function definePlugin<C = unknown, A = Record<string, string>>(definition
       // hang the runtime.
       let stdoutError: Error | undefined;
       if (overrides.stdout === undefined) {
+        if (proc.stdout instanceof BunSink) await proc.stdout.settled();
         stdoutError = proc.stdout.error;
         const out = proc.stdout.stream ?? streamIfCreated("stdout");
         if (stdoutError === undefined && out !== undefined) {
@@ -154,6 +156,7 @@ export function definePlugin<C = unknown, A = Record<string, string>>(definition
       }
       const err = proc.stderr.stream ?? streamIfCreated("stderr");
       if (err !== undefined) await flushStream(err);
+      if (proc.stderr instanceof BunSink) await proc.stderr.settled();
       // everything is written (stdout and stderr synchronously or flushed above; log files with
       // appendFileSync): after the 'exit' listeners registered so far, nothing is left to do, so
       // the process ends through _exit(2) when koffi is already loaded, without Node's teardown
