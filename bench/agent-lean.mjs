@@ -18,12 +18,12 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { setImmediate as tick } from "node:timers/promises";
 import { startAgent } from "./lib/agent-daemon.mjs";
-import { CNI_VERSION, GO_DIR, goPlugin } from "./lib/plugins.mjs";
+import { GO_DIR, goPlugin } from "./lib/plugins.mjs";
 import { cleanEnv, parseJson } from "./lib/proc.mjs";
 import { Resources, freeSubnet, netnsPath, uniqueName } from "./lib/resources.mjs";
 import { runScenario } from "./lib/scenario.mjs";
 import { median, percentile } from "./lib/stats.mjs";
-import { bridgeSubject } from "./plugins.mjs";
+import { bridgeConf, bridgeSubject } from "./plugins.mjs";
 
 const { values } = parseArgs({
   options: {
@@ -49,15 +49,7 @@ function warmBridgeSubject(id, label, file, cniPath) {
   const name = res.addLink(uniqueName());
   const dataDir = res.addDir(`ckb-${id}-data-`);
   const { cidr, prefix } = freeSubnet();
-  const input = JSON.stringify({
-    cniVersion: CNI_VERSION,
-    name,
-    type: "bridge",
-    bridge: name,
-    isGateway: true,
-    ipMasq: false,
-    ipam: { type: "host-local", subnet: cidr, dataDir },
-  });
+  const input = JSON.stringify(bridgeConf({ name, cidr, dataDir }));
   return {
     id,
     label,

@@ -10,9 +10,8 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { agentMissing, agentStatus, procStats, startAgent } from "./lib/agent-daemon.mjs";
 import { cleanEnv, describeFailure, timedRun } from "./lib/proc.mjs";
-import { CNI_VERSION } from "./lib/plugins.mjs";
 import { freeSubnet, netnsPath, Resources, uniqueName } from "./lib/resources.mjs";
-import { leasesIn } from "./plugins.mjs";
+import { bridgeConf, leasesIn } from "./plugins.mjs";
 
 const { values } = parseArgs({ options: { pairs: { type: "string", default: "2000" } } });
 const pairs = Number(values.pairs);
@@ -34,14 +33,7 @@ try {
   const name = res.addLink(uniqueName());
   const dataDir = res.addDir();
   const { cidr } = freeSubnet();
-  const input = JSON.stringify({
-    cniVersion: CNI_VERSION,
-    name,
-    type: "bridge",
-    bridge: name,
-    isGateway: true,
-    ipam: { type: "host-local", subnet: cidr, dataDir },
-  });
+  const input = JSON.stringify(bridgeConf({ name, cidr, dataDir }));
   const call = (cmd, i) => {
     const env = cleanEnv({
       CNI_COMMAND: cmd,

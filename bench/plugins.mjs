@@ -83,20 +83,21 @@ function addDelSubject(id, label, file, { cniPath, bridge, conf }) {
 }
 
 /** One bridge ADD+DEL round for `file`, delegating IPAM through CNI_PATH=`cniPath`. */
+/** The bridge network every bridge bench uses: bridge `name`, gateway, no masquerade, host-local IPAM in `dataDir`. */
+export function bridgeConf({ name, cidr, dataDir }) {
+  return {
+    cniVersion: CNI_VERSION,
+    name,
+    type: "bridge",
+    bridge: name,
+    isGateway: true,
+    ipMasq: false,
+    ipam: { type: "host-local", subnet: cidr, dataDir },
+  };
+}
+
 export function bridgeSubject(id, label, file, cniPath = GO_DIR) {
-  return addDelSubject(id, label, file, {
-    cniPath,
-    bridge: true,
-    conf: ({ name, cidr, dataDir }) => ({
-      cniVersion: CNI_VERSION,
-      name,
-      type: "bridge",
-      bridge: name,
-      isGateway: true,
-      ipMasq: false,
-      ipam: { type: "host-local", subnet: cidr, dataDir },
-    }),
-  });
+  return addDelSubject(id, label, file, { cniPath, bridge: true, conf: bridgeConf });
 }
 
 /** One host-local ADD+DEL round for `file` (called directly, as a runtime calls an IPAM plugin). */
