@@ -27,7 +27,7 @@ const SHIM_MARKER = Buffer.from("cnikit-agent-shim/1\0", "latin1");
 
 /** Sidecars remembered (by the path found in CNI_PATH); the map is emptied when it reaches this. */
 const MAX_ENTRIES = 64;
-/** The shim is ≈ 0.7 MB; a larger executable is not read. */
+/** The shim is ~50 KB (musl) to ~0.7 MB (static glibc); a larger executable is not read. */
 const MAX_SHIM_BYTES = 8 * 1024 * 1024;
 
 /**
