@@ -19,19 +19,11 @@ import { CniRuntime, confListFromBytes } from "@cnikit/runtime";
 import { definePlugin } from "@cnikit/skel";
 import { invoke } from "@cnikit/skel/testing";
 import type { Scratch } from "@cnikit/testing";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { GO_HOST_LOCAL, leftovers, plugins, runRaw, scratch } from "./lib.js";
+import { describe, expect, it } from "vitest";
+import { faultFile, GO_HOST_LOCAL, runRaw, scratch } from "./lib.js";
 
-let bins: { bridge: string; hostLocal: string };
-beforeAll(async () => {
-  bins = await plugins();
-}, 180_000);
-
+const bins = faultFile();
 let s: Scratch | undefined;
-afterEach(() => s?.cleanup());
-afterAll(() => {
-  expect(leftovers()).toEqual([]);
-});
 
 /** Every path under `dir` with its type and content (what must not change). */
 function snapshot(dir: string): Record<string, string> {

@@ -8,32 +8,14 @@
 import { spawnSync } from "node:child_process";
 import { CniRuntime, confListFromBytes } from "@cnikit/runtime";
 import type { Scratch } from "@cnikit/testing";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import {
-  FULL,
-  GO_HOST_LOCAL,
-  leftovers,
-  median,
-  netState,
-  plugins,
-  runRaw,
-  scratch,
-  waitProcessesGone,
-} from "./lib.js";
+import { describe, expect, it } from "vitest";
+import { FULL, faultFile, GO_HOST_LOCAL, median, netState, runRaw, scratch, waitProcessesGone } from "./lib.js";
 
 /** Kill points per IPAM plugin: 50 in the full run, 12 in CI. */
 const POINTS = FULL ? 50 : 12;
 
-let bins: { bridge: string; hostLocal: string };
-beforeAll(async () => {
-  bins = await plugins();
-}, 180_000);
-
+const bins = faultFile();
 let s: Scratch | undefined;
-afterEach(() => s?.cleanup());
-afterAll(() => {
-  expect(leftovers()).toEqual([]);
-});
 
 /** Go's host-local (Debian's build) serves config versions up to 1.0.0, so its runs use 1.0.0 (and no GC). */
 function setup(ipamBin: string, cniVersion = "1.1.0") {

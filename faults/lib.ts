@@ -9,6 +9,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { listHostLocalLeases, Scratch } from "@cnikit/testing";
+import { afterAll, afterEach, beforeAll, expect } from "vitest";
 import { buildFixture } from "../tools/build-fixture.js";
 
 /** FAULTS_FULL=1: the long version of every campaign (50 kill points, 10,000 fuzz cases, ...). */
@@ -24,15 +25,44 @@ export const PREFIX = "fl";
 /** Scratch ids made by this test file: what `leftovers()` looks for. */
 const ids: string[] = [];
 
+/** Scratches made since the last `afterEach` of {@link faultFile}: what it cleans up. */
+const live: Scratch[] = [];
+
 /** A Scratch with the suite's prefix, remembered for the afterAll leftover check. */
 export function scratch(): Scratch {
   const s = new Scratch({ prefix: PREFIX });
   ids.push(s.id);
+  live.push(s);
   return s;
 }
 
+/** The bridge and host-local examples under test. */
+export interface FaultPlugins {
+  bridge: string;
+  hostLocal: string;
+}
+
+/**
+ * The hooks a fault test file needs: the plugins built before its first test (the returned
+ * object is filled in then), every scratch a test made cleaned up after it, and nothing the
+ * file made left on the host after its last test.
+ */
+export function faultFile(): FaultPlugins {
+  const bins: FaultPlugins = { bridge: "", hostLocal: "" };
+  beforeAll(async () => {
+    Object.assign(bins, await plugins());
+  }, 180_000);
+  afterEach(() => {
+    for (const s of live.splice(0)) s.cleanup();
+  });
+  afterAll(() => {
+    expect(leftovers()).toEqual([]);
+  });
+  return bins;
+}
+
 /** The built bridge and host-local examples (built once, reused while current). */
-export async function plugins(): Promise<{ bridge: string; hostLocal: string }> {
+export async function plugins(): Promise<FaultPlugins> {
   const bridge = await buildFixture("examples/bridge");
   const hostLocal = await buildFixture("examples/host-local");
   return { bridge, hostLocal };

@@ -6,30 +6,12 @@
  */
 import { spawnSync } from "node:child_process";
 import type { Scratch } from "@cnikit/testing";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import {
-  bridgePorts,
-  leftovers,
-  median,
-  netState,
-  nsLinks,
-  plugins,
-  runRaw,
-  scratch,
-  waitProcessesGone,
-} from "./lib.js";
 import { listHostLocalLeases } from "@cnikit/testing";
+import { describe, expect, it } from "vitest";
+import { bridgePorts, faultFile, median, netState, nsLinks, runRaw, scratch, waitProcessesGone } from "./lib.js";
 
-let bins: { bridge: string; hostLocal: string };
-beforeAll(async () => {
-  bins = await plugins();
-}, 180_000);
-
+const bins = faultFile();
 let s: Scratch | undefined;
-afterEach(() => s?.cleanup());
-afterAll(() => {
-  expect(leftovers()).toEqual([]);
-});
 
 function ip(...args: string[]): void {
   const r = spawnSync("ip", args, { encoding: "utf8" });
