@@ -27,48 +27,13 @@ import {
   runPlugin,
   Scratch,
 } from "@cnikit/testing";
-import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { requestAgent } from "../src/client.js";
 import { AGENT_PROTOCOL, encodeAgentRequest } from "../src/protocol.js";
-import {
-  type AgentFixtures,
-  buildAgentFixtures,
-  type Daemon,
-  fdCount,
-  installShims,
-  rssKiB,
-  startDaemon,
-  waitFor,
-} from "./harness.js";
+import { agentTestFile, bridgeNetConf, fdCount, installShims, rssKiB, waitFor } from "./harness.js";
 
-let f: AgentFixtures;
-beforeAll(async () => {
-  f = await buildAgentFixtures();
-}, 180_000);
-
+const t = agentTestFile();
 let s: Scratch;
-const daemons: Daemon[] = [];
-afterEach(async () => {
-  for (const d of daemons.splice(0)) await d.stop();
-  s?.cleanup();
-});
-
-async function daemon(sockDir: string): Promise<Daemon> {
-  const d = await startDaemon(f, sockDir, [f.module.bridge, f.module["host-local"]]);
-  daemons.push(d);
-  return d;
-}
-
-function netConf(dataDir: string) {
-  return {
-    cniVersion: "1.0.0",
-    name: `cknet${s.id}`,
-    type: "bridge",
-    bridge: s.link("br"),
-    isGateway: true,
-    ipam: { type: "host-local", subnet: s.subnet(), dataDir },
-  };
-}
 
 function call(bin: string, command: string, config: object, netns: string, containerId: string, timeoutMs = 30_000) {
   return runPlugin(join(bin, "bridge"), { command, config, netns, containerId, path: [bin], timeoutMs });
@@ -97,16 +62,16 @@ async function served(sockDir: string): Promise<number> {
 
 describe("cnikit-agent with the bridge and host-local shims", () => {
   it("creates a 0700 socket dir and 0600 sockets; without a daemon the shim runs the fallback with the same result", async () => {
-    s = new Scratch({ prefix: "cka" });
+    s = t.track(new Scratch({ prefix: "cka" }));
     const sockDir = join(s.dir("run"), "cnikit");
-    const bin = installShims(s, f, sockDir);
-    const conf = netConf(s.dir("ipam"));
+    const bin = installShims(s, t.f, sockDir);
+    const conf = bridgeNetConf(s, s.dir("ipam"));
     const ns1 = s.netns("a");
     const ns2 = s.netns("b");
 
     // no daemon: the one-shot plugins (bridge and its host-local delegate) through the shims
     const viaFallback = await call(bin, "ADD", conf, ns1, `c1${s.id}`);
-    const d = await daemon(sockDir);
+    const d = await t.daemon(sockDir);
     expect(statSync(sockDir).mode & 0o777).toBe(0o700);
     expect(statSync(join(sockDir, "bridge.sock")).mode & 0o777).toBe(0o600);
     const viaDaemon = await call(bin, "ADD", conf, ns2, `c2${s.id}`);
@@ -115,7 +80,7 @@ describe("cnikit-agent with the bridge and host-local shims", () => {
     expect(listHostLocalLeases(conf.ipam.dataDir, conf.name)).toHaveLength(2);
     // VERSION from the sidecar is the plugin's own answer
     const v1 = await runPlugin(join(bin, "bridge"), { command: "VERSION" });
-    const v2 = await runPlugin(f.oneShot.bridge, { command: "VERSION" });
+    const v2 = await runPlugin(t.f.oneShot.bridge, { command: "VERSION" });
     expect(v1.stdout).toBe(v2.stdout);
 
     // each attachment deleted the other way
@@ -129,16 +94,16 @@ describe("cnikit-agent with the bridge and host-local shims", () => {
   });
 
   it("SIGTERM unlinks the sockets first and finishes the call in flight; status lists the plugins", async () => {
-    s = new Scratch({ prefix: "cka" });
+    s = t.track(new Scratch({ prefix: "cka" }));
     const sockDir = join(s.dir("run"), "cnikit");
     const mark = join(s.dir("mark"), "started");
-    const slow = `#!/bin/sh\ntouch ${mark}\nsleep 0.6\nexec ${f.oneShot["host-local"]}\n`;
-    const bin = installShims(s, f, sockDir, { delegates: { "host-local": slow } });
-    const conf = netConf(s.dir("ipam"));
+    const slow = `#!/bin/sh\ntouch ${mark}\nsleep 0.6\nexec ${t.f.oneShot["host-local"]}\n`;
+    const bin = installShims(s, t.f, sockDir, { delegates: { "host-local": slow } });
+    const conf = bridgeNetConf(s, s.dir("ipam"));
     const ns = s.netns("a");
-    const d = await daemon(sockDir);
+    const d = await t.daemon(sockDir);
 
-    const status = await runCommand([process.execPath, f.daemon, "status", "--socket-dir", sockDir]);
+    const status = await runCommand([process.execPath, t.f.daemon, "status", "--socket-dir", sockDir]);
     expect(status.code).toBe(0);
     expect(status.stdout).toMatch(/bridge\.sock: bridge \S+ \(pid \d+\) requests 0/);
     expect(status.stdout).toMatch(/host-local\.sock: host-local/);
@@ -156,14 +121,14 @@ describe("cnikit-agent with the bridge and host-local shims", () => {
   });
 
   it("SIGKILL of the daemon during an ADD gives code 11; the following DEL leaves no link or lease", async () => {
-    s = new Scratch({ prefix: "cka" });
+    s = t.track(new Scratch({ prefix: "cka" }));
     const sockDir = join(s.dir("run"), "cnikit");
     const marks = s.dir("mark");
-    const slow = `#!/bin/sh\ntouch ${marks}/started\nsleep 0.5\n${f.oneShot["host-local"]}\nrc=$?\ntouch ${marks}/done\nexit $rc\n`;
-    const bin = installShims(s, f, sockDir, { delegates: { "host-local": slow } });
-    const conf = netConf(s.dir("ipam"));
+    const slow = `#!/bin/sh\ntouch ${marks}/started\nsleep 0.5\n${t.f.oneShot["host-local"]}\nrc=$?\ntouch ${marks}/done\nexit $rc\n`;
+    const bin = installShims(s, t.f, sockDir, { delegates: { "host-local": slow } });
+    const conf = bridgeNetConf(s, s.dir("ipam"));
     const ns = s.netns("a");
-    const d = await daemon(sockDir);
+    const d = await t.daemon(sockDir);
 
     const add = call(bin, "ADD", conf, ns, `c1${s.id}`);
     await waitFor(() => existsSync(`${marks}/started`), 10_000, "the delegate to start");
@@ -182,13 +147,13 @@ describe("cnikit-agent with the bridge and host-local shims", () => {
   });
 
   it("the shim reads the sidecar beside its real path (through a symlink) and resolves a relative fallback there", async () => {
-    s = new Scratch({ prefix: "cka" });
+    s = t.track(new Scratch({ prefix: "cka" }));
     const root = s.dir("inst");
     mkdirSync(join(root, "agent"));
     mkdirSync(join(root, "oneshot"));
-    copyFileSync(f.shim.bridge, join(root, "agent", "bridge"));
+    copyFileSync(t.f.shim.bridge, join(root, "agent", "bridge"));
     chmodSync(join(root, "agent", "bridge"), 0o755);
-    symlinkSync(f.oneShot.bridge, join(root, "oneshot", "bridge"));
+    symlinkSync(t.f.oneShot.bridge, join(root, "oneshot", "bridge"));
     const sock = join(s.dir("run"), "none.sock");
     writeFileSync(
       join(root, "agent", "bridge.agent.json"),
@@ -210,13 +175,13 @@ describe("cnikit-agent with the bridge and host-local shims", () => {
   });
 
   it("a hung daemon (SIGSTOP) hits the shim's deadline with code 11", async () => {
-    s = new Scratch({ prefix: "cka" });
+    s = t.track(new Scratch({ prefix: "cka" }));
     const sockDir = join(s.dir("run"), "cnikit");
-    const bin = installShims(s, f, sockDir, { timeoutMs: 300 });
-    const d = await daemon(sockDir);
+    const bin = installShims(s, t.f, sockDir, { timeoutMs: 300 });
+    const d = await t.daemon(sockDir);
     process.kill(d.pid, "SIGSTOP");
     try {
-      const run = await call(bin, "DEL", netConf(s.dir("ipam")), "/var/run/netns/none", `c1${s.id}`);
+      const run = await call(bin, "DEL", bridgeNetConf(s, s.dir("ipam")), "/var/run/netns/none", `c1${s.id}`);
       const err = expectPluginError(run, 11);
       expect(err.msg).toMatch(/did not answer within 300 ms: try again later/);
       expect(run.durationMs).toBeLessThan(3000);
@@ -226,11 +191,11 @@ describe("cnikit-agent with the bridge and host-local shims", () => {
   });
 
   it("a stale socket file or a daemon of another protocol version: the shim runs the fallback", async () => {
-    s = new Scratch({ prefix: "cka" });
+    s = t.track(new Scratch({ prefix: "cka" }));
     const sockDir = join(s.dir("run"), "cnikit");
     mkdirSync(sockDir, { mode: 0o700 });
-    const bin = installShims(s, f, sockDir);
-    const conf = netConf(s.dir("ipam"));
+    const bin = installShims(s, t.f, sockDir);
+    const conf = bridgeNetConf(s, s.dir("ipam"));
     const del = () => call(bin, "DEL", conf, "/var/run/netns/none", `c1${s.id}`);
 
     // stale: a socket file nobody listens on (its process was killed)
@@ -265,7 +230,7 @@ describe("cnikit-agent with the bridge and host-local shims", () => {
     }
 
     // and the daemon answers a version-2 request with "unsupported version"
-    const d = await daemon(sockDir);
+    const d = await t.daemon(sockDir);
     const r = await requestAgent(
       join(sockDir, "bridge.sock"),
       encodeAgentRequest({ type: AGENT_PROTOCOL.call, env: { CNI_COMMAND: "VERSION" }, stdin: Buffer.alloc(0) }, 2),
@@ -275,10 +240,10 @@ describe("cnikit-agent with the bridge and host-local shims", () => {
   });
 
   it("refuses a peer that is not root (SO_PEERCRED), bad frames and non-CNI keys, and goes on serving", async () => {
-    s = new Scratch({ prefix: "cka" });
+    s = t.track(new Scratch({ prefix: "cka" }));
     const sockDir = join(s.dir("run"), "cnikit");
-    const bin = installShims(s, f, sockDir);
-    await daemon(sockDir);
+    const bin = installShims(s, t.f, sockDir);
+    await t.daemon(sockDir);
     const sock = join(sockDir, "bridge.sock");
 
     // open the file modes so that only the peer check stands between nobody and the daemon
@@ -346,18 +311,18 @@ describe("cnikit-agent with the bridge and host-local shims", () => {
       c.on("error", () => resolve());
     });
     // still serving
-    const ok = await call(bin, "DEL", netConf(s.dir("ipam")), "/var/run/netns/none", `c1${s.id}`);
+    const ok = await call(bin, "DEL", bridgeNetConf(s, s.dir("ipam")), "/var/run/netns/none", `c1${s.id}`);
     expectPluginSuccess(ok);
     const st = await requestAgent(sock, { type: AGENT_PROTOCOL.status, env: {}, stdin: Buffer.alloc(0) });
     expect(JSON.parse(st.stdout)).toMatchObject({ requests: 1, refused: bad.length + 2 });
   });
 
   it("100 concurrent ADDs through the shims get distinct addresses; DEL releases them all", async () => {
-    s = new Scratch({ prefix: "cka" });
+    s = t.track(new Scratch({ prefix: "cka" }));
     const sockDir = join(s.dir("run"), "cnikit");
-    const bin = installShims(s, f, sockDir);
-    const conf = netConf(s.dir("ipam"));
-    await daemon(sockDir);
+    const bin = installShims(s, t.f, sockDir);
+    const conf = bridgeNetConf(s, s.dir("ipam"));
+    await t.daemon(sockDir);
     const n = 100;
     const nss = Array.from({ length: n }, (_, i) => s.netns(`n${i}`));
     const pool = async <T>(items: number[], width: number, fn: (i: number) => Promise<T>) => {
@@ -384,12 +349,12 @@ describe("cnikit-agent with the bridge and host-local shims", () => {
   });
 
   it("300 ADD/DEL pairs: the daemon's RSS stays flat and its fds come back", async () => {
-    s = new Scratch({ prefix: "cka" });
+    s = t.track(new Scratch({ prefix: "cka" }));
     const sockDir = join(s.dir("run"), "cnikit");
-    const bin = installShims(s, f, sockDir);
-    const conf = netConf(s.dir("ipam"));
+    const bin = installShims(s, t.f, sockDir);
+    const conf = bridgeNetConf(s, s.dir("ipam"));
     const ns = s.netns("a");
-    const d = await daemon(sockDir);
+    const d = await t.daemon(sockDir);
     const pair = async (i: number) => {
       expectPluginSuccess(await call(bin, "ADD", conf, ns, `c${i}x${s.id}`));
       expectPluginSuccess(await call(bin, "DEL", conf, ns, `c${i}x${s.id}`));

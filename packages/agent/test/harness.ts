@@ -4,11 +4,12 @@
  * dir, and daemons started as real processes and stopped by pid.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { chmodSync, copyFileSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Scratch } from "@cnikit/testing";
-import { AGENT_NODE_FLAGS } from "../src/run-cli.js";
+import { afterEach, beforeAll } from "vitest";
 import { buildFixture, fixtureOutfile } from "../../../tools/build-fixture.js";
+import { AGENT_NODE_FLAGS } from "../src/run-cli.js";
 
 /** The built pieces: the daemon bundle, each example's one-shot executable and agent files. */
 export interface AgentFixtures {
@@ -156,4 +157,59 @@ export async function waitFor(cond: () => boolean, ms: number, what: string): Pr
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+/** The bridge network of the agent tests: a bridge of the scratch, host-local on its subnet with leases in `dataDir`. */
+export function bridgeNetConf(s: Scratch, dataDir: string, ipam: Record<string, unknown> = {}) {
+  return {
+    cniVersion: "1.0.0",
+    name: `cknet${s.id}`,
+    type: "bridge",
+    bridge: s.link("br"),
+    isGateway: true,
+    ipam: { type: "host-local", subnet: s.subnet(), dataDir, ...ipam },
+  };
+}
+
+/** What {@link agentTestFile} gives a test file. */
+export interface AgentTestFile {
+  /** The fixtures (built before the file's first test). */
+  readonly f: AgentFixtures;
+  /** Starts a daemon serving bridge and host-local on `sockDir` (stopped after the test). */
+  daemon(sockDir: string, flags?: string[]): Promise<Daemon>;
+  /** Cleans `s` up after the test (returns it). */
+  track(s: Scratch): Scratch;
+}
+
+/**
+ * The hooks an agent test file needs: the fixtures built before its first test, and after each
+ * test the daemons it started stopped, then its scratches cleaned up.
+ */
+export function agentTestFile(): AgentTestFile {
+  let fixtures: AgentFixtures | undefined;
+  const daemons: Daemon[] = [];
+  const scratches: Scratch[] = [];
+  beforeAll(async () => {
+    fixtures = await buildAgentFixtures();
+  }, 180_000);
+  afterEach(async () => {
+    for (const d of daemons.splice(0)) await d.stop();
+    for (const s of scratches.splice(0)) s.cleanup();
+  });
+  const file: AgentTestFile = {
+    get f() {
+      if (!fixtures) throw new Error("agent fixtures are built in beforeAll");
+      return fixtures;
+    },
+    async daemon(sockDir, flags = []) {
+      const d = await startDaemon(file.f, sockDir, [file.f.module.bridge, file.f.module["host-local"]], flags);
+      daemons.push(d);
+      return d;
+    },
+    track(s) {
+      scratches.push(s);
+      return s;
+    },
+  };
+  return file;
 }

@@ -13,38 +13,12 @@ import {
   runPlugin,
   Scratch,
 } from "@cnikit/testing";
-import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { queryAgentStatus } from "../src/status.js";
-import { type AgentFixtures, buildAgentFixtures, type Daemon, installShims, startDaemon } from "./harness.js";
+import { agentTestFile, bridgeNetConf, installShims } from "./harness.js";
 
-let f: AgentFixtures;
-beforeAll(async () => {
-  f = await buildAgentFixtures();
-}, 180_000);
-
+const t = agentTestFile();
 let s: Scratch;
-const daemons: Daemon[] = [];
-afterEach(async () => {
-  for (const d of daemons.splice(0)) await d.stop();
-  s?.cleanup();
-});
-
-async function daemon(sockDir: string, flags: string[] = []): Promise<Daemon> {
-  const d = await startDaemon(f, sockDir, [f.module.bridge, f.module["host-local"]], flags);
-  daemons.push(d);
-  return d;
-}
-
-function netConf(dataDir: string, ipam: Record<string, unknown> = {}) {
-  return {
-    cniVersion: "1.0.0",
-    name: `cknet${s.id}`,
-    type: "bridge",
-    bridge: s.link("br"),
-    isGateway: true,
-    ipam: { type: "host-local", subnet: s.subnet(), dataDir, ...ipam },
-  };
-}
 
 function call(bin: string, command: string, config: object, netns: string, containerId: string) {
   return runPlugin(join(bin, "bridge"), { command, config, netns, containerId, path: [bin], timeoutMs: 30_000 });
@@ -73,13 +47,13 @@ function shape(result: unknown): unknown {
 
 describe("cnikit-agent: in-process delegation (bridge → host-local in one daemon)", () => {
   it("runs host-local inside the daemon with the same result and errors as with it executed (--exec-delegates)", async () => {
-    s = new Scratch({ prefix: "cki" });
+    s = t.track(new Scratch({ prefix: "cki" }));
     const sockDir = join(s.dir("run"), "cnikit");
-    const bin = installShims(s, f, sockDir);
-    const conf = netConf(s.dir("ipam"));
+    const bin = installShims(s, t.f, sockDir);
+    const conf = bridgeNetConf(s, s.dir("ipam"));
     const [ns1, ns2, ns3] = [s.netns("a"), s.netns("b"), s.netns("c")];
 
-    const d = await daemon(sockDir);
+    const d = await t.daemon(sockDir);
     const inProc = expectPluginSuccess(await call(bin, "ADD", conf, ns1, `c1${s.id}`));
     expect(await counters(sockDir)).toEqual({
       bridge: { requests: 1, inProcess: 0 },
@@ -87,12 +61,12 @@ describe("cnikit-agent: in-process delegation (bridge → host-local in one daem
     });
     expect(d.log()).toMatch(/"msg":"call","plugin":"host-local","command":"ADD"[^}]*"inProcess":true/);
     // a failing IPAM config: the IPAM error wrapped as bridge wraps it
-    const bad = netConf(s.dir("ipam"), { rangeStart: "not-an-ip" });
+    const bad = bridgeNetConf(s, s.dir("ipam"), { rangeStart: "not-an-ip" });
     const badInProc = expectPluginError(await call(bin, "ADD", bad, ns3, `cx${s.id}`));
     expect(badInProc.msg).toMatch(/^IPAM plugin host-local: /);
     await d.stop();
 
-    await daemon(sockDir, ["--exec-delegates"]);
+    const execDaemon = await t.daemon(sockDir, ["--exec-delegates"]);
     const executed = expectPluginSuccess(await call(bin, "ADD", conf, ns2, `c2${s.id}`));
     expect(await counters(sockDir)).toEqual({
       bridge: { requests: 1, inProcess: 0 },
@@ -101,10 +75,10 @@ describe("cnikit-agent: in-process delegation (bridge → host-local in one daem
     const badExecuted = expectPluginError(await call(bin, "ADD", bad, ns3, `cy${s.id}`));
     expect(shape(inProc)).toEqual(shape(executed));
     expect(badInProc).toEqual(badExecuted);
-    await daemons.pop()?.stop();
+    await execDaemon.stop();
 
     // and the DELs in process again: no lease left
-    await daemon(sockDir);
+    await t.daemon(sockDir);
     expectPluginSuccess(await call(bin, "DEL", conf, ns1, `c1${s.id}`));
     expectPluginSuccess(await call(bin, "DEL", conf, ns2, `c2${s.id}`));
     expect((await counters(sockDir))["host-local"]).toEqual({ requests: 2, inProcess: 2 });
@@ -112,13 +86,13 @@ describe("cnikit-agent: in-process delegation (bridge → host-local in one daem
   });
 
   it("Go host-local allocating on the same data dir at the same time: every address distinct (flock)", async () => {
-    s = new Scratch({ prefix: "cki" });
+    s = t.track(new Scratch({ prefix: "cki" }));
     const sockDir = join(s.dir("run"), "cnikit");
-    const bin = installShims(s, f, sockDir);
-    const conf = netConf(s.dir("ipam"));
+    const bin = installShims(s, t.f, sockDir);
+    const conf = bridgeNetConf(s, s.dir("ipam"));
     const goHostLocal = findPlugin("host-local");
     expect(goHostLocal, "Go's host-local (containernetworking-plugins) is needed").toBeDefined();
-    await daemon(sockDir);
+    await t.daemon(sockDir);
     const n = 20;
     const nss = Array.from({ length: n }, (_, i) => s.netns(`n${i}`));
     const ours = Array.from({ length: n }, (_, i) => call(bin, "ADD", conf, nss[i] as string, `a${i}x${s.id}`));
