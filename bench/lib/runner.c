@@ -266,7 +266,6 @@ static void reap(struct job *j) {
     j->exited = 1;
     j->status = status;
     j->maxrss = ru.ru_maxrss;
-    j->ms = now_ms() - j->t0;
     close(j->pidfd);
     j->pidfd = -1;
   }
