@@ -150,6 +150,16 @@ async function newPeerLatency(
 
 const subnetOf = (a: SimAgent) =>
   /(?:leased|kept) (\S+)/.exec(a.lines.find((l) => / (leased|kept) /.test(l)) ?? "")?.[1] as string;
+/**
+ * A /24 of the pool that none of `agents` holds, for a lease the test writes by hand (agents lease
+ * at random, so a fixed subnet collided with an agent's own once in a few hundred runs).
+ */
+const unheldSubnet = (agents: readonly SimAgent[]) => {
+  const held = new Set(agents.map(subnetOf));
+  return ["10.244.250.0/24", "10.244.251.0/24", "10.244.252.0/24", "10.244.253.0/24"].find(
+    (n) => !held.has(n),
+  ) as string;
+};
 
 describe("overlay across three hosts (file: store)", () => {
   let sim: SimCluster;
@@ -218,8 +228,8 @@ describe("overlay across three hosts (file: store)", () => {
   });
 
   it("a peer's lease added, changed (new VtepMAC and PublicIP) and deleted: its objects follow on every host", async () => {
-    const peer = "10.244.251.0/24";
-    const gw = "10.244.251.0";
+    const peer = unheldSubnet(agents);
+    const gw = peer.replace("/24", "");
     const key = subnetKey(network, peer);
     const lease = (mac: string, ip: string) =>
       JSON.stringify({ PublicIP: ip, BackendType: "vxlan", BackendData: { VNI: 1, VtepMAC: mac, Port: 8472 } });
@@ -308,7 +318,7 @@ describe("overlay edge cases", () => {
       const netA = `ckva-${randomBytes(2).toString("hex")}`;
       const netB = `ckvb-${randomBytes(2).toString("hex")}`;
       const a1 = await sim.startAgent(h1, { store, network: netA, vni: 1 });
-      await sim.startAgent(h2, { store, network: netA, vni: 1 });
+      const a2 = await sim.startAgent(h2, { store, network: netA, vni: 1 });
       const bad = await sim.startAgent(h3, { store, network: netA, vni: 1, port: 4789 });
       await a1.waitFor(
         new RegExp(
@@ -318,6 +328,10 @@ describe("overlay edge cases", () => {
       );
       expect(await objectsFor(h1, `${netA}.1`, subnetOf(bad))).toEqual([false, false, false]);
       // a lease with another VNI (written here, as a misconfigured host would)
+      const foreign = unheldSubnet([a1, a2, bad]);
+      const foreignRe = new RegExp(
+        `peer ${foreign.replaceAll(".", "\\.")} \\(192\\.168\\.77\\.99\\) uses VNI 9, this host 1: skipped`,
+      );
       const st = await openStore(store);
       try {
         const value = {
@@ -325,12 +339,12 @@ describe("overlay edge cases", () => {
           BackendType: "vxlan",
           BackendData: { VNI: 9, VtepMAC: "0a:00:00:00:00:09", Port: 8472 },
         };
-        await st.put(subnetKey(netA, "10.244.250.0/24"), JSON.stringify(value));
+        await st.put(subnetKey(netA, foreign), JSON.stringify(value));
       } finally {
         await st.close();
       }
-      await a1.waitFor(/peer 10\.244\.250\.0\/24 \(192\.168\.77\.99\) uses VNI 9, this host 1: skipped/, 3000);
-      expect(await objectsFor(h1, `${netA}.1`, "10.244.250.0/24")).toEqual([false, false, false]);
+      await a1.waitFor(foreignRe, 3000);
+      expect(await objectsFor(h1, `${netA}.1`, foreign)).toEqual([false, false, false]);
 
       // network B: VNI 2 on the same hosts and port, another pool
       await sim.startAgent(h1, { store, network: netB, vni: 2, pool: "10.245.0.0/16" });
