@@ -82,7 +82,7 @@ if (!skip.has("concurrency")) {
   sections.push(["Concurrency: 100 containers on one bridge", r.markdown]);
 }
 if (!skip.has("etcd-ipam")) {
-  const r = await benchEtcdIpam({ rounds: Math.min(rounds, 20), onProgress: progress("etcd-ipam") });
+  const r = await benchEtcdIpam({ rounds, onProgress: progress("etcd-ipam") });
   done();
   figures.etcdIpam = r.figures;
   missing.push(...r.missing);
