@@ -27,8 +27,11 @@ import {
   writeSync,
 } from "node:fs";
 import { constants as osConstants } from "node:os";
-import { type BoundFunction, bindLibc, lastCallErrno } from "./backend.js";
-import { bunMemory } from "./bun-ffi.js";
+// bun:ffi directly, not backend.ts: a Node plugin that only uses fileOps (skel) must not bundle koffi's loader
+import { type BunFunction, bunBind, bunErrno, bunMemory } from "./bun-ffi.js";
+
+type BoundFunction = BunFunction;
+const lastCallErrno = bunErrno;
 
 /**
  * What a stat call returns: Node's `fs.Stats` under Node, the same fields and tests under Bun.
@@ -305,7 +308,8 @@ interface FileLibc {
 
 let fileLibc: FileLibc | undefined;
 function lc(): FileLibc {
-  fileLibc ??= bindLibc({
+  if (fileLibc) return fileLibc;
+  fileLibc = bunBind({
     open: "int open(const char *path, int flags, int mode)",
     close: "int close(int fd)",
     read: "long read(int fd, void *buf, size_t count)",

@@ -5,7 +5,7 @@
  *
  * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#parameters
  */
-import { fileOps } from "@cnikit/native";
+import { fileOps } from "@cnikit/native/files";
 import { CniError, ErrorCode, validateContainerId, validateInterfaceName } from "@cnikit/spec";
 
 /**

@@ -8,7 +8,7 @@
  *
  * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#parameters
  */
-import { fileOps } from "@cnikit/native";
+import { fileOps } from "@cnikit/native/files";
 import { MAX_STDIN_BYTES, type PluginIo, type TextSink } from "./io.js";
 
 /** The two output streams skel manages. */
