@@ -288,14 +288,19 @@ function systemError(errno: number, syscall: string, path?: string, dest?: strin
 // ---------------------------------------------------------------------------------------------
 // libc through bun:ffi
 
-interface FileLibc {
+/** The calls every plugin makes (stdin, stat, sysctls): bound first. */
+interface CoreFileLibc {
   open: BoundFunction;
   close: BoundFunction;
   read: BoundFunction;
   write: BoundFunction;
+  fstatat: BoundFunction;
+}
+
+/** The rest (host-local's store, netns files): bound on first use. */
+interface MoreFileLibc {
   pread: BoundFunction;
   pwrite: BoundFunction;
-  fstatat: BoundFunction;
   ftruncate: BoundFunction;
   access: BoundFunction;
   mkdir: BoundFunction;
@@ -306,17 +311,25 @@ interface FileLibc {
   closedir: BoundFunction;
 }
 
-let fileLibc: FileLibc | undefined;
-function lc(): FileLibc {
-  if (fileLibc) return fileLibc;
-  fileLibc = bunBind({
+// two sets: bun:ffi compiles a trampoline per bound function, and a bridge's ADD needs only the first
+let coreLibc: CoreFileLibc | undefined;
+let moreLibc: MoreFileLibc | undefined;
+function lc(): CoreFileLibc {
+  if (coreLibc) return coreLibc;
+  coreLibc = bunBind({
     open: "int open(const char *path, int flags, int mode)",
     close: "int close(int fd)",
     read: "long read(int fd, void *buf, size_t count)",
     write: "long write(int fd, const void *buf, size_t count)",
+    fstatat: "int fstatat(int dirfd, const char *path, void *buf, int flags)",
+  });
+  return coreLibc;
+}
+function lc2(): MoreFileLibc {
+  if (moreLibc) return moreLibc;
+  moreLibc = bunBind({
     pread: "long pread(int fd, void *buf, size_t count, long offset)",
     pwrite: "long pwrite(int fd, const void *buf, size_t count, long offset)",
-    fstatat: "int fstatat(int dirfd, const char *path, void *buf, int flags)",
     ftruncate: "int ftruncate(int fd, long length)",
     access: "int access(const char *path, int mode)",
     mkdir: "int mkdir(const char *path, int mode)",
@@ -326,7 +339,7 @@ function lc(): FileLibc {
     readdir: "void *readdir64(void *dir)",
     closedir: "int closedir(void *dir)",
   });
-  return fileLibc;
+  return moreLibc;
 }
 
 const EINTR = 4;
@@ -429,7 +442,7 @@ function writeAll(fd: number, bytes: Uint8Array): void {
 }
 
 function mkdirp(path: string, mode: number): void {
-  const rc = lc().mkdir(path, mode);
+  const rc = lc2().mkdir(path, mode);
   if (rc === 0) return;
   const errno = lastCallErrno();
   if (errno === EINTR) {
@@ -443,7 +456,7 @@ function mkdirp(path: string, mode: number): void {
   const parent = path.replace(/\/+[^/]*\/*$/, "");
   if (errno === ENOENT && parent !== "" && parent !== path) {
     mkdirp(parent, mode);
-    sys(() => lc().mkdir(path, mode), "mkdir", path);
+    sys(() => lc2().mkdir(path, mode), "mkdir", path);
     return;
   }
   throw systemError(errno, "mkdir", path);
@@ -477,30 +490,30 @@ const libcOps: FileOps = {
     const view = buffer.subarray(offset, offset + length);
     return position === null || position === undefined
       ? sys(() => lc().read(fd, view, view.length), "read")
-      : sys(() => lc().pread(fd, view, view.length, position), "read");
+      : sys(() => lc2().pread(fd, view, view.length, position), "read");
   },
   writeSync: (fd, data, offset, length, position) => {
     const view = bytesOf(data, offset, length);
     return position === null || position === undefined
       ? sys(() => lc().write(fd, view, view.length), "write")
-      : sys(() => lc().pwrite(fd, view, view.length, position), "write");
+      : sys(() => lc2().pwrite(fd, view, view.length, position), "write");
   },
   ftruncateSync: (fd, length) => {
-    sys(() => lc().ftruncate(fd, length), "ftruncate");
+    sys(() => lc2().ftruncate(fd, length), "ftruncate");
   },
   accessSync: (path, mode) => {
-    sys(() => lc().access(path, mode), "access", path);
+    sys(() => lc2().access(path, mode), "access", path);
   },
   mkdirSync: (path, options) => {
     const mode = options.mode ?? 0o777;
     if (options.recursive) mkdirp(path, mode);
-    else sys(() => lc().mkdir(path, mode), "mkdir", path);
+    else sys(() => lc2().mkdir(path, mode), "mkdir", path);
   },
   unlinkSync: (path) => {
-    sys(() => lc().unlink(path), "unlink", path);
+    sys(() => lc2().unlink(path), "unlink", path);
   },
   linkSync: (existing, newPath) => {
-    sys(() => lc().link(existing, newPath), "link", existing, newPath);
+    sys(() => lc2().link(existing, newPath), "link", existing, newPath);
   },
   readFileSync: (path) => {
     const fd = libcOps.openSync(path, C.O_RDONLY);
@@ -528,7 +541,7 @@ const libcOps: FileOps = {
     }
   },
   readdirSync: ((path: string, options?: { withFileTypes?: boolean }) => {
-    const c = lc();
+    const c = lc2();
     const dir = pointer(c.opendir(path));
     if (dir === 0) throw systemError(lastCallErrno(), "scandir", path);
     const mem = bunMemory();
