@@ -39,6 +39,7 @@ const lastCallErrno = bunErrno;
  * @example
  * const st: FileStat = fileOps.statSync("/proc/self/ns/net");
  * st.isFile(); // false
+ * @see https://github.com/cnikit/cnikit/blob/main/docs/performance.md
  */
 export interface FileStat {
   dev: number;
@@ -61,6 +62,7 @@ export interface FileStat {
  *
  * @example
  * fileOps.readdirSync("/run/netns", { withFileTypes: true }).filter((d: DirEntry) => d.isFile());
+ * @see https://github.com/cnikit/cnikit/blob/main/docs/performance.md
  */
 export interface DirEntry {
   name: string;
@@ -69,7 +71,13 @@ export interface DirEntry {
   isSymbolicLink(): boolean;
 }
 
-/** Linux's open and access flags (`fs.constants`' names), see {@link FileOps.constants}. */
+/**
+ * Linux's open and access flags (`fs.constants`' names), see {@link FileOps.constants}.
+ *
+ * @example
+ * const { O_RDONLY, O_NOFOLLOW }: FileConstants = fileOps.constants;
+ * @see https://github.com/cnikit/cnikit/blob/main/docs/performance.md
+ */
 export interface FileConstants {
   O_RDONLY: number;
   O_WRONLY: number;
@@ -95,6 +103,7 @@ export interface FileConstants {
  * @example
  * const fd = fileOps.openSync("/dev/urandom", "r");
  * try { fileOps.readSync(fd, buf, 0, buf.length, null); } finally { fileOps.closeSync(fd); }
+ * @see https://github.com/cnikit/cnikit/blob/main/docs/performance.md
  */
 export interface FileOps {
   /** `fs.constants`' open and access flags (Node's own under Node). */
@@ -123,7 +132,13 @@ export interface FileOps {
   readdirSync(path: string, options: { withFileTypes: true }): DirEntry[];
 }
 
-/** The string flags {@link FileOps.openSync} takes (as `fs.openSync`). */
+/**
+ * The string flags {@link FileOps.openSync} takes (as `fs.openSync`).
+ *
+ * @example
+ * const flag: OpenFlagString = "wx"; // create, fail with EEXIST when it exists
+ * @see https://github.com/cnikit/cnikit/blob/main/docs/performance.md
+ */
 export type OpenFlagString = "r" | "r+" | "w" | "wx" | "a" | "a+";
 
 // ---------------------------------------------------------------------------------------------
@@ -247,6 +262,7 @@ function onBunLinuxX64(): boolean {
  * not load `node:os` for it).
  *
  * @example errnoNumbers().EINTR // 4
+ * @see https://github.com/cnikit/cnikit/blob/main/docs/performance.md
  * @internal
  */
 export function errnoNumbers(): Readonly<Record<string, number>> {
@@ -621,6 +637,7 @@ function choose(): FileOps {
  * @example
  * const st = fileOps.statSync("/var/run/netns/x", { throwIfNoEntry: false });
  * @throws Node-style system errors (`code`, `errno`, `syscall`, `path`), as `node:fs`.
+ * @see https://github.com/cnikit/cnikit/blob/main/docs/performance.md
  * @internal
  */
 export const fileOps: FileOps = {
@@ -652,6 +669,7 @@ export const fileOps: FileOps = {
  * loading `node:path` (under Bun its first use costs ~0.3–0.6 ms).
  *
  * @example joinPath("/var/lib/cni/networks", "mynet", "lock") // "/var/lib/cni/networks/mynet/lock"
+ * @see https://github.com/cnikit/cnikit/blob/main/docs/performance.md
  * @internal
  */
 export function joinPath(...parts: string[]): string {
