@@ -1,12 +1,12 @@
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { parseIp } from "@cnikit/spec";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { parseIp } from "@cnikit/spec";
 import { HostLocalAllocator, iterateRangeSet } from "./allocator.js";
 import { loadHostLocalConfig } from "./config.js";
-import { canonicalizeRangeSet } from "./range.js";
 import { HostLocalStore } from "./store.js";
+import { canonicalizeRangeSet } from "./range.js";
 
 let root: string;
 const stores: HostLocalStore[] = [];
@@ -21,13 +21,7 @@ afterEach(() => {
 
 async function allocatorFor(ipam: Record<string, unknown>, extra: Record<string, unknown> = {}, envArgs = "") {
   const config = loadHostLocalConfig(
-    {
-      cniVersion: "1.0.0",
-      name: "net1",
-      type: "bridge",
-      ipam: { type: "host-local", dataDir: root, ...ipam },
-      ...extra,
-    },
+    { cniVersion: "1.0.0", name: "net1", type: "bridge", ipam: { type: "host-local", dataDir: root, ...ipam }, ...extra },
     envArgs,
   );
   const store = await HostLocalStore.open(config.name, { dataDir: config.dataDir });
@@ -71,12 +65,7 @@ describe("HostLocalAllocator.allocate", () => {
     { subnets: ["10.0.0.0/29"], taken: ["10.0.0.4", "10.0.0.5"], lastIp: "10.0.0.3", expected: "10.0.0.6" },
     { subnets: ["10.0.0.0/29"], taken: ["10.0.0.6"], lastIp: "10.0.0.5", expected: "10.0.0.2" },
     { subnets: ["10.0.0.0/29"], taken: ["10.0.0.2"], lastIp: "10.0.0.128", expected: "10.0.0.3" },
-    {
-      subnets: ["10.0.0.0/29"],
-      taken: ["10.0.0.2", "10.0.0.4", "10.0.0.5", "10.0.0.6"],
-      lastIp: "10.0.0.3",
-      expected: "10.0.0.3",
-    },
+    { subnets: ["10.0.0.0/29"], taken: ["10.0.0.2", "10.0.0.4", "10.0.0.5", "10.0.0.6"], lastIp: "10.0.0.3", expected: "10.0.0.3" },
     { subnets: ["10.0.0.0/30", "10.0.1.0/30"], expected: "10.0.0.2" },
     { subnets: ["10.0.0.0/30", "10.0.1.0/30"], lastIp: "10.0.0.2", expected: "10.0.1.2" },
     { subnets: ["10.0.0.0/30", "10.0.1.0/30", "10.0.2.0/30"], lastIp: "10.0.2.2", expected: "10.0.0.2" },
@@ -146,9 +135,7 @@ describe("HostLocalAllocator.allocate", () => {
       { address: "2001:db8::2/64", gateway: "2001:db8::1" },
     ]);
     // The v4 set is now full: B gets nothing and leaves nothing behind.
-    await expect(alloc.allocate("B", "eth0")).rejects.toThrow(
-      "failed to allocate for range 0: no IP addresses available",
-    );
+    await expect(alloc.allocate("B", "eth0")).rejects.toThrow("failed to allocate for range 0: no IP addresses available");
     const before = readdirSync(dir()).sort();
     const c = await allocatorFor({ ranges: [[{ subnet: "10.1.0.0/24" }], [{ subnet: "10.0.0.0/30" }]] });
     await expect(c.allocate("C", "eth0")).rejects.toThrow("failed to allocate for range 1");
@@ -169,10 +156,7 @@ describe("HostLocalAllocator.allocate", () => {
 
   it("puts resolvConf into dns", async () => {
     const resolv = join(root, "resolv.conf");
-    writeFileSync(
-      resolv,
-      "# c\n; c\nnameserver 10.0.0.10\nnameserver 10.0.0.11\ndomain example.com\nsearch a b\noptions ndots:5\nbogus\n",
-    );
+    writeFileSync(resolv, "# c\n; c\nnameserver 10.0.0.10\nnameserver 10.0.0.11\ndomain example.com\nsearch a b\noptions ndots:5\nbogus\n");
     const alloc = await allocatorFor({ ...subnets("10.0.0.0/24"), resolvConf: resolv });
     expect((await alloc.allocate("A", "eth0")).dns).toEqual({
       nameservers: ["10.0.0.10", "10.0.0.11"],
@@ -181,9 +165,7 @@ describe("HostLocalAllocator.allocate", () => {
       options: ["ndots:5"],
     });
     const missing = await allocatorFor({ ...subnets("10.0.0.0/24"), resolvConf: join(root, "nope") });
-    await expect(missing.allocate("B", "eth0")).rejects.toThrow(
-      `open ${join(root, "nope")}: no such file or directory`,
-    );
+    await expect(missing.allocate("B", "eth0")).rejects.toThrow(`open ${join(root, "nope")}: no such file or directory`);
   });
 });
 

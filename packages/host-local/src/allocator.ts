@@ -21,9 +21,9 @@ import {
   tryParseIp,
 } from "@cnikit/spec";
 import { type HostLocalConfig, type LoadHostLocalConfigOptions, loadHostLocalConfig } from "./config.js";
-import { findRange, type IpamRange, type IpamRangeSet, rangeContains, rangeFor, rangeSetToString } from "./range.js";
-import { parseResolvConf } from "./resolv-conf.js";
 import { type FileLocker, HostLocalStore } from "./store.js";
+import { parseResolvConf } from "./resolv-conf.js";
+import { findRange, type IpamRange, type IpamRangeSet, rangeContains, rangeFor, rangeSetToString } from "./range.js";
 
 function fail(msg: string): never {
   throw new CniError(ErrorCode.Internal, msg);

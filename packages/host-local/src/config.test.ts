@@ -1,5 +1,5 @@
-import { formatIp } from "@cnikit/spec";
 import { describe, expect, it } from "vitest";
+import { formatIp } from "@cnikit/spec";
 import { loadHostLocalConfig, parseHostLocalArgs } from "./config.js";
 import { rangeSetToString } from "./range.js";
 
@@ -32,21 +32,12 @@ describe("loadHostLocalConfig", () => {
       "2001:db8::1-2001:db8::ffff:ffff:ffff:ffff",
     ]);
     expect(c.routes).toEqual([{ dst: "0.0.0.0/0" }, { dst: "192.168.0.5/16", gw: "10.2.0.1", table: 0 }]);
-    expect(c).toMatchObject({
-      name: "net1",
-      cniVersion: "1.0.0",
-      type: "host-local",
-      dataDir: "/tmp/x",
-      resolvConf: "/etc/resolv.conf",
-    });
+    expect(c).toMatchObject({ name: "net1", cniVersion: "1.0.0", type: "host-local", dataDir: "/tmp/x", resolvConf: "/etc/resolv.conf" });
   });
 
   it("prefixes range errors with the set index", () => {
     expect(() =>
-      loadHostLocalConfig({
-        ...base,
-        ipam: { type: "host-local", ranges: [[{ subnet: "10.0.0.0/24" }], [{ subnet: "10.9.0.0/31" }]] },
-      }),
+      loadHostLocalConfig({ ...base, ipam: { type: "host-local", ranges: [[{ subnet: "10.0.0.0/24" }], [{ subnet: "10.9.0.0/31" }]] } }),
     ).toThrow("invalid range set 1: Network 10.9.0.0/31 too small to allocate from");
     expect(() => loadHostLocalConfig({ ...base, ipam: { type: "host-local", ranges: [[]] } })).toThrow(
       "invalid range set 0: empty range set",
@@ -55,10 +46,7 @@ describe("loadHostLocalConfig", () => {
 
   it("refuses overlapping range sets", () => {
     expect(() =>
-      loadHostLocalConfig({
-        ...base,
-        ipam: { type: "host-local", ranges: [[{ subnet: "10.0.0.0/24" }], [{ subnet: "10.0.0.0/16" }]] },
-      }),
+      loadHostLocalConfig({ ...base, ipam: { type: "host-local", ranges: [[{ subnet: "10.0.0.0/24" }], [{ subnet: "10.0.0.0/16" }]] } }),
     ).toThrow("range set 0 overlaps with 1");
   });
 
@@ -88,11 +76,7 @@ describe("loadHostLocalConfig", () => {
       "json: cannot unmarshal string into Go struct field IPAMConfig.ipam.ranges of type []allocator.RangeSet",
     );
     expect(() =>
-      loadHostLocalConfig({
-        ...base,
-        ipam: { type: "host-local", subnet: "10.0.0.0/24" },
-        runtimeConfig: { ips: ["nope"] },
-      }),
+      loadHostLocalConfig({ ...base, ipam: { type: "host-local", subnet: "10.0.0.0/24" }, runtimeConfig: { ips: ["nope"] } }),
     ).toThrow("invalid IP address nope");
     expect(() => loadHostLocalConfig("{")).toThrow();
   });

@@ -16,7 +16,13 @@ import {
   tryParseIp,
   versionGte,
 } from "@cnikit/spec";
-import { canonicalizeRangeSet, type IpamRangeSet, jsonKind, type RangeSpec, rangeSetsOverlap } from "./range.js";
+import {
+  canonicalizeRangeSet,
+  type IpamRangeSet,
+  jsonKind,
+  type RangeSpec,
+  rangeSetsOverlap,
+} from "./range.js";
 
 /**
  * host-local's IPAM settings after loading: range sets canonical, requested IPs collected.
@@ -122,10 +128,7 @@ export function parseHostLocalArgs(envArgs: string, strict = false): IpAddress |
       const v = value.toLowerCase();
       if (v === "1" || v === "true") ignoreUnknown = true;
       else if (v === "0" || v === "false") ignoreUnknown = false;
-      else
-        fail(
-          `ARGS: error parsing value of pair ${JSON.stringify(pair)}: boolean unmarshal error: invalid input ${value}`,
-        );
+      else fail(`ARGS: error parsing value of pair ${JSON.stringify(pair)}: boolean unmarshal error: invalid input ${value}`);
     } else {
       unknown.push(pair);
     }

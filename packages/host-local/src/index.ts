@@ -8,11 +8,11 @@
  * @see https://www.cni.dev/plugins/current/ipam/host-local/
  * @packageDocumentation
  */
-
+export { DEFAULT_DATA_DIR, HostLocalStore } from "./store.js";
+export type { FileLocker, HostLocalStoreOptions, Lease } from "./store.js";
 export { HostLocalAllocator } from "./allocator.js";
-export type { HostLocalConfig, LoadHostLocalConfigOptions } from "./config.js";
 export { loadHostLocalConfig, parseHostLocalArgs } from "./config.js";
-export type { IpamRange, IpamRangeSet, RangeSpec } from "./range.js";
+export type { HostLocalConfig, LoadHostLocalConfigOptions } from "./config.js";
 export {
   canonicalizeRange,
   canonicalizeRangeSet,
@@ -20,6 +20,5 @@ export {
   rangeSetToString,
   rangeToString,
 } from "./range.js";
+export type { IpamRange, IpamRangeSet, RangeSpec } from "./range.js";
 export { parseResolvConf, parseResolvConfText } from "./resolv-conf.js";
-export type { FileLocker, HostLocalStoreOptions, Lease } from "./store.js";
-export { DEFAULT_DATA_DIR, HostLocalStore } from "./store.js";

@@ -1,13 +1,6 @@
-import { parseIp } from "@cnikit/spec";
 import { describe, expect, it } from "vitest";
-import {
-  canonicalizeRange,
-  canonicalizeRangeSet,
-  rangeContains,
-  rangeFor,
-  rangeSetToString,
-  rangeToString,
-} from "./range.js";
+import { parseIp } from "@cnikit/spec";
+import { canonicalizeRange, canonicalizeRangeSet, rangeContains, rangeFor, rangeSetToString, rangeToString } from "./range.js";
 
 describe("canonicalizeRange", () => {
   it("fills in defaults (v4: broadcast - 1)", () => {
@@ -19,15 +12,9 @@ describe("canonicalizeRange", () => {
     expect(rangeToString(r)).toBe("2001:db8:1::1-2001:db8:1:0:ffff:ffff:ffff:ffff");
   });
   it("rejects /31, /32, /127, /128", () => {
-    expect(() => canonicalizeRange({ subnet: "10.0.0.0/31" })).toThrow(
-      "Network 10.0.0.0/31 too small to allocate from",
-    );
-    expect(() => canonicalizeRange({ subnet: "10.0.0.0/32" })).toThrow(
-      "Network 10.0.0.0/32 too small to allocate from",
-    );
-    expect(() => canonicalizeRange({ subnet: "2001:db8::/127" })).toThrow(
-      "Network 2001:db8::/127 too small to allocate from",
-    );
+    expect(() => canonicalizeRange({ subnet: "10.0.0.0/31" })).toThrow("Network 10.0.0.0/31 too small to allocate from");
+    expect(() => canonicalizeRange({ subnet: "10.0.0.0/32" })).toThrow("Network 10.0.0.0/32 too small to allocate from");
+    expect(() => canonicalizeRange({ subnet: "2001:db8::/127" })).toThrow("Network 2001:db8::/127 too small to allocate from");
     expect(() => canonicalizeRange({ subnet: "10.0.0.0/30" })).not.toThrow();
   });
   it("rejects host bits", () => {
@@ -48,12 +35,7 @@ describe("canonicalizeRange", () => {
     expect(() => canonicalizeRange({ subnet: "10.0.0.0/24", rangeStart: "10.0.0.50", rangeEnd: "10.0.0.40" })).toThrow(
       "RangeStart 10.0.0.50 not in network 10.0.0.0/24",
     );
-    const r = canonicalizeRange({
-      subnet: "10.0.0.0/24",
-      rangeStart: "10.0.0.40",
-      rangeEnd: "10.0.0.50",
-      gateway: "10.0.0.254",
-    });
+    const r = canonicalizeRange({ subnet: "10.0.0.0/24", rangeStart: "10.0.0.40", rangeEnd: "10.0.0.50", gateway: "10.0.0.254" });
     expect(rangeToString(r)).toBe("10.0.0.40-10.0.0.50");
     expect(rangeContains(r, parseIp("10.0.0.39"))).toBe(false);
     expect(rangeContains(r, parseIp("10.0.0.50"))).toBe(true);
@@ -67,9 +49,7 @@ describe("canonicalizeRange", () => {
 describe("canonicalizeRangeSet", () => {
   it("rejects empty, mixed and overlapping sets", () => {
     expect(() => canonicalizeRangeSet([])).toThrow("empty range set");
-    expect(() => canonicalizeRangeSet([{ subnet: "10.0.0.0/24" }, { subnet: "2001:db8::/64" }])).toThrow(
-      "mixed address families",
-    );
+    expect(() => canonicalizeRangeSet([{ subnet: "10.0.0.0/24" }, { subnet: "2001:db8::/64" }])).toThrow("mixed address families");
     expect(() => canonicalizeRangeSet([{ subnet: "10.0.0.0/24" }, { subnet: "10.0.0.0/25" }])).toThrow(
       "subnets 10.0.0.1-10.0.0.254 and 10.0.0.1-10.0.0.126 overlap",
     );
@@ -78,8 +58,6 @@ describe("canonicalizeRangeSet", () => {
     const set = canonicalizeRangeSet([{ subnet: "10.0.0.0/24" }, { subnet: "10.0.1.0/24" }]);
     expect(rangeSetToString(set)).toBe("10.0.0.1-10.0.0.254,10.0.1.1-10.0.1.254");
     expect(rangeToString(rangeFor(set, parseIp("10.0.1.7")))).toBe("10.0.1.1-10.0.1.254");
-    expect(() => rangeFor(set, parseIp("10.0.2.7"))).toThrow(
-      "10.0.2.7 not in range set 10.0.0.1-10.0.0.254,10.0.1.1-10.0.1.254",
-    );
+    expect(() => rangeFor(set, parseIp("10.0.2.7"))).toThrow("10.0.2.7 not in range set 10.0.0.1-10.0.0.254,10.0.1.1-10.0.1.254");
   });
 });

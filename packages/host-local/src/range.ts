@@ -117,9 +117,7 @@ export function canonicalizeRange(spec: RangeSpec): IpamRange {
   if (familyBits(ip.family) !== maskBits) fail("IPNet IP and Mask version mismatch");
   const network = networkAddress(ip, prefix);
   if (network.value !== ip.value) {
-    fail(
-      `Network has host bits set. For a subnet mask of length ${prefix} the network address is ${formatIp(network)}`,
-    );
+    fail(`Network has host bits set. For a subnet mask of length ${prefix} the network address is ${formatIp(network)}`);
   }
   const subnetString = formatCidr(network, prefix);
   const gateway = parseOptionalIp(spec.gateway, "gateway") ?? nextIp(network);

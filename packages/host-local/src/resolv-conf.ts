@@ -60,12 +60,7 @@ export function parseResolvConf(path: string): DNS {
     text = fileOps.readFileSync(path, "utf8");
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    const reason =
-      code === "ENOENT"
-        ? "no such file or directory"
-        : code === "EACCES"
-          ? "permission denied"
-          : (err as Error).message;
+    const reason = code === "ENOENT" ? "no such file or directory" : code === "EACCES" ? "permission denied" : (err as Error).message;
     throw new CniError(ErrorCode.Internal, `open ${path}: ${reason}`, undefined, { cause: err });
   }
   return parseResolvConfText(text);

@@ -7,7 +7,7 @@
  *
  * @see https://www.cni.dev/plugins/current/ipam/host-local/
  */
-import { type FileStat, fileOps, flock, joinPath } from "@cnikit/native";
+import { fileOps, type FileStat, flock, joinPath } from "@cnikit/native";
 import { type Attachment, CniError, ErrorCode, tryParseIp } from "@cnikit/spec";
 
 /**
@@ -86,10 +86,7 @@ function ioError(err: unknown, what: string): CniError {
  */
 function assertContained(network: string, dataDir: string): void {
   if (network === "" || network === "." || network === ".." || network.includes("/") || network.includes("\0")) {
-    throw new CniError(
-      ErrorCode.InvalidNetworkConfig,
-      `invalid network name for a host-local data dir: ${JSON.stringify(network)}`,
-    );
+    throw new CniError(ErrorCode.InvalidNetworkConfig, `invalid network name for a host-local data dir: ${JSON.stringify(network)}`);
   }
   if (!dataDir.startsWith("/") || dataDir.split("/").includes("..") || dataDir.includes("\0")) {
     throw new CniError(
@@ -131,10 +128,7 @@ function removeQuietly(path: string): void {
 function overwriteFile(path: string, text: string): void {
   let fd = -1;
   try {
-    fd = fileOps.openSync(
-      path,
-      fileOps.constants.O_WRONLY | fileOps.constants.O_NOFOLLOW | fileOps.constants.O_NONBLOCK,
-    );
+    fd = fileOps.openSync(path, fileOps.constants.O_WRONLY | fileOps.constants.O_NOFOLLOW | fileOps.constants.O_NONBLOCK);
   } catch {
     // ENOENT; ELOOP: a symlink; ENXIO: a FIFO nobody reads...: (re)created below
   }
@@ -219,18 +213,11 @@ export class HostLocalStore {
       st = fileOps.lstatSync(dir, { throwIfNoEntry: false });
     }
     if (st?.isDirectory() !== true) {
-      throw new CniError(
-        ErrorCode.InvalidNetworkConfig,
-        `host-local data dir ${dir} is not a directory (a symlink?): refused`,
-      );
+      throw new CniError(ErrorCode.InvalidNetworkConfig, `host-local data dir ${dir} is not a directory (a symlink?): refused`);
     }
     let fd: number;
     try {
-      fd = fileOps.openSync(
-        joinPath(dir, LOCK_FILE),
-        fileOps.constants.O_RDONLY | fileOps.constants.O_CREAT | fileOps.constants.O_NOFOLLOW,
-        0o600,
-      );
+      fd = fileOps.openSync(joinPath(dir, LOCK_FILE), fileOps.constants.O_RDONLY | fileOps.constants.O_CREAT | fileOps.constants.O_NOFOLLOW, 0o600);
     } catch (err) {
       throw ioError(err, `open ${joinPath(dir, LOCK_FILE)}`);
     }
@@ -333,8 +320,7 @@ export class HostLocalStore {
   *#entries(): Generator<{ name: string; path: string; content: string }> {
     let names: string[];
     try {
-      names = fileOps
-        .readdirSync(this.dir, { withFileTypes: true })
+      names = fileOps.readdirSync(this.dir, { withFileTypes: true })
         .filter((d) => d.isFile())
         .map((d) => d.name);
     } catch {
@@ -447,16 +433,13 @@ export class HostLocalStore {
     const released: string[] = [];
     // a temporary file seen under the lock is a leftover of a writer that died (SIGKILL, power loss)
     try {
-      for (const name of fileOps.readdirSync(this.dir))
-        if (name.startsWith(TMP_PREFIX)) removeQuietly(joinPath(this.dir, name));
+      for (const name of fileOps.readdirSync(this.dir)) if (name.startsWith(TMP_PREFIX)) removeQuietly(joinPath(this.dir, name));
     } catch {
       /* the directory is read again below */
     }
     for (const lease of this.listLeases()) {
       const held =
-        lease.ifName === undefined
-          ? keepIds.has(lease.containerId)
-          : keep.has(leaseKey(lease.containerId, lease.ifName));
+        lease.ifName === undefined ? keepIds.has(lease.containerId) : keep.has(leaseKey(lease.containerId, lease.ifName));
       if (held) continue;
       try {
         fileOps.unlinkSync(joinPath(this.dir, lease.ip));

@@ -5,11 +5,10 @@
  *
  * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#delegated-plugins-ipam
  */
-
-import type { Result } from "@cnikit/spec";
 import { CniError, ErrorCode, toCurrentResult, versionGte } from "@cnikit/spec";
+import type { Result } from "@cnikit/spec";
+import { configVersion, execPluginWithResult, execPluginWithoutResult, getVersionInfo } from "./exec.js";
 import type { ExecPluginOptions } from "./exec.js";
-import { configVersion, execPluginWithoutResult, execPluginWithResult, getVersionInfo } from "./exec.js";
 import { findInPathSync, splitPath } from "./find.js";
 import { inProcessExec } from "./in-process.js";
 import type { RawExec, StderrSink } from "./raw-exec.js";
@@ -79,12 +78,7 @@ function failure(type: string, options: DelegateOptions, err: unknown): CniError
   return CniError.wrap(options.errorPrefix ?? `plugin ${type}`, err);
 }
 
-async function delegateNoResult(
-  command: string,
-  type: string,
-  ctx: DelegateContext,
-  options: DelegateOptions,
-): Promise<void> {
+async function delegateNoResult(command: string, type: string, ctx: DelegateContext, options: DelegateOptions): Promise<void> {
   try {
     await execPluginWithoutResult(callOf(command, type, ctx, options));
   } catch (err) {

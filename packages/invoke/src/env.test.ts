@@ -50,10 +50,7 @@ describe("buildPluginEnv", () => {
   });
 
   it("sets empty strings when asked (runtime GC/STATUS calls)", () => {
-    const env = buildPluginEnv(
-      { command: "GC", containerId: "", netns: "", ifName: "", args: "", path: ["/a", "/b"] },
-      base,
-    );
+    const env = buildPluginEnv({ command: "GC", containerId: "", netns: "", ifName: "", args: "", path: ["/a", "/b"] }, base);
     expect(env).toMatchObject({ CNI_CONTAINERID: "", CNI_NETNS: "", CNI_IFNAME: "", CNI_ARGS: "", CNI_PATH: "/a:/b" });
   });
 

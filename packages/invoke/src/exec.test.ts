@@ -16,15 +16,7 @@ function fakeExec(reply: string | Error): { exec: RawExec; calls: RawExecRequest
 }
 
 const conf = '{ "some": "stdin", "cniVersion": "0.3.1" }';
-const base = {
-  pluginPath: "/some/plugin/path",
-  command: "ADD",
-  stdin: conf,
-  containerId: "c",
-  netns: "/n",
-  ifName: "eth7",
-  path: "/p",
-};
+const base = { pluginPath: "/some/plugin/path", command: "ADD", stdin: conf, containerId: "c", netns: "/n", ifName: "eth7", path: "/p" };
 
 describe("execPluginWithResult (fake exec)", () => {
   it("decodes the plugin's result and converts to current", async () => {
@@ -52,21 +44,14 @@ describe("execPluginWithResult (fake exec)", () => {
   });
 
   it("a result without or with an empty cniVersion takes the config's", async () => {
-    for (const out of [
-      '{"ips":[{"version":"4","address":"1.2.3.4/24"}]}',
-      '{"cniVersion":"","ips":[{"version":"4","address":"1.2.3.4/24"}]}',
-    ]) {
+    for (const out of ['{"ips":[{"version":"4","address":"1.2.3.4/24"}]}', '{"cniVersion":"","ips":[{"version":"4","address":"1.2.3.4/24"}]}']) {
       const r = await execPluginWithResult({ ...base, exec: fakeExec(out).exec });
       expect(r.cniVersion).toBe("0.3.1");
     }
   });
 
   it("config and result both without a version give 0.1.0", async () => {
-    const r = await execPluginWithResult({
-      ...base,
-      stdin: '{"some":"stdin"}',
-      exec: fakeExec('{"ip4":{"ip":"1.2.3.4/24"}}').exec,
-    });
+    const r = await execPluginWithResult({ ...base, stdin: '{"some":"stdin"}', exec: fakeExec('{"ip4":{"ip":"1.2.3.4/24"}}').exec });
     expect(r.cniVersion).toBe("0.1.0");
   });
 
@@ -81,16 +66,12 @@ describe("execPluginWithResult (fake exec)", () => {
       code: 6,
       message: expect.stringContaining('failed to unmarshal raw result "not json at all"'),
     });
-    await expect(execPluginWithResult({ ...base, exec: fakeExec("").exec })).rejects.toThrow(
-      /failed to unmarshal raw result ""/,
-    );
+    await expect(execPluginWithResult({ ...base, exec: fakeExec("").exec })).rejects.toThrow(/failed to unmarshal raw result ""/);
     await expect(execPluginWithResult({ ...base, exec: fakeExec("[1]").exec })).rejects.toThrow(/not a JSON object/);
   });
 
   it("plugin output `null` is an empty result of the config's version", async () => {
-    await expect(execPluginWithResult({ ...base, exec: fakeExec("null").exec })).resolves.toMatchObject({
-      cniVersion: "0.3.1",
-    });
+    await expect(execPluginWithResult({ ...base, exec: fakeExec("null").exec })).resolves.toMatchObject({ cniVersion: "0.3.1" });
   });
 });
 
@@ -128,8 +109,8 @@ describe("getVersionInfo (fake exec)", () => {
   });
 
   it("reports a malformed reply", async () => {
-    await expect(
-      getVersionInfo("/p/plugin", { exec: fakeExec('{"supportedVersions":["1.0.0"]}').exec }),
-    ).rejects.toThrow(/decoding version info/);
+    await expect(getVersionInfo("/p/plugin", { exec: fakeExec('{"supportedVersions":["1.0.0"]}').exec })).rejects.toThrow(
+      /decoding version info/,
+    );
   });
 });

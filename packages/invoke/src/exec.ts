@@ -3,14 +3,13 @@
  *
  * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#section-2-execution-protocol
  */
-
-import type { AnyResult, VersionReply } from "@cnikit/spec";
 import { CniError, CURRENT_VERSION, decodeVersionReply, ErrorCode, parseResult } from "@cnikit/spec";
-import type { CniArgsInput } from "./env.js";
+import type { AnyResult, VersionReply } from "@cnikit/spec";
 import { buildPluginEnv } from "./env.js";
+import type { CniArgsInput } from "./env.js";
 import { clip, goQuote } from "./go-format.js";
-import type { RawExec, StderrSink } from "./raw-exec.js";
 import { rawExec } from "./raw-exec.js";
+import type { RawExec, StderrSink } from "./raw-exec.js";
 
 /**
  * How to run a process: timeout, cancellation, stderr, base env and a replaceable executor.
@@ -150,10 +149,7 @@ export function decodeResult(stdout: string, confVersion: string): AnyResult {
   }
   if (raw === null) raw = {};
   if (typeof raw !== "object" || Array.isArray(raw)) {
-    throw new CniError(
-      ErrorCode.DecodingFailure,
-      `failed to unmarshal raw result ${goQuote(clip(stdout))}: not a JSON object`,
-    );
+    throw new CniError(ErrorCode.DecodingFailure, `failed to unmarshal raw result ${goQuote(clip(stdout))}: not a JSON object`);
   }
   const obj = { ...(raw as Record<string, unknown>) };
   if (typeof obj.cniVersion !== "string" || obj.cniVersion === "") obj.cniVersion = confVersion;

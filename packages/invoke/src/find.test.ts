@@ -34,10 +34,7 @@ describe("findInPath", () => {
     await expect(findInPath("", [pluginDir])).rejects.toThrow("no plugin name provided");
     await expect(findInPath("../pluginname", [pluginDir])).rejects.toThrow("invalid plugin name: ../pluginname");
     for (const name of ["..", ".", "a\0b"]) {
-      await expect(findInPath(name, [pluginDir])).rejects.toMatchObject({
-        code: 7,
-        msg: `invalid plugin name: ${name}`,
-      });
+      await expect(findInPath(name, [pluginDir])).rejects.toMatchObject({ code: 7, msg: `invalid plugin name: ${name}` });
     }
     await expect(findInPath("nope", [emptyDir, pluginDir])).rejects.toMatchObject({
       message: `failed to find plugin "nope" in path [${emptyDir} ${pluginDir}]`,

@@ -5,12 +5,11 @@
  *
  * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#section-2-execution-protocol
  */
-
-export type { DelegateContext, DelegateOptions } from "./delegate.js";
-export { delegateAdd, delegateCheck, delegateDel, delegateGC, delegateStatus } from "./delegate.js";
-export type { CniArgsInput, CniEnvArgs } from "./env.js";
+export { findInPath, splitPath } from "./find.js";
 export { buildPluginEnv, formatCniArgs } from "./env.js";
-export type { ExecPluginOptions, ExecRunOptions } from "./exec.js";
+export type { CniArgsInput, CniEnvArgs } from "./env.js";
+export { createRawExec, decodeErrorReply, nodeSpawn, rawExec } from "./raw-exec.js";
+export type { RawExec, RawExecRequest, StderrSink } from "./raw-exec.js";
 export {
   configVersion,
   decodeResult,
@@ -19,8 +18,8 @@ export {
   execPluginWithResult,
   getVersionInfo,
 } from "./exec.js";
-export { findInPath, splitPath } from "./find.js";
-export type { DelegateResolver } from "./in-process.js";
+export type { ExecPluginOptions, ExecRunOptions } from "./exec.js";
+export { delegateAdd, delegateCheck, delegateDel, delegateGC, delegateStatus } from "./delegate.js";
+export type { DelegateContext, DelegateOptions } from "./delegate.js";
 export { setDelegateResolver } from "./in-process.js";
-export type { RawExec, RawExecRequest, StderrSink } from "./raw-exec.js";
-export { createRawExec, decodeErrorReply, nodeSpawn, rawExec } from "./raw-exec.js";
+export type { DelegateResolver } from "./in-process.js";

@@ -3,7 +3,7 @@
  *
  * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#section-2-execution-protocol
  */
-import { posixSpawn, posixSpawnAvailable, type Spawner, type SpawnOutcome, type SpawnRequest } from "@cnikit/native";
+import { posixSpawn, posixSpawnAvailable, type SpawnOutcome, type SpawnRequest, type Spawner } from "@cnikit/native";
 import { CniError, ErrorCode } from "@cnikit/spec";
 import { builtin, clip, exitText, goQuote, systemErrorText } from "./go-format.js";
 

@@ -8,7 +8,7 @@
  * loader and ships no `koffi.node`. Each block is left with `break` under Bun when it is not
  * dropped (this package run unbundled by Bun, or bundled by another tool).
  */
-import { type BunFunction, bunBind, bunErrno } from "./bun-ffi.js";
+import { bunBind, bunErrno, type BunFunction } from "./bun-ffi.js";
 import { loadKoffi } from "./koffi.js";
 
 /**

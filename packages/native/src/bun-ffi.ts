@@ -26,10 +26,7 @@ interface FfiSymbol {
 }
 /** The part of `bun:ffi` used here. */
 interface BunFfi {
-  dlopen(
-    path: string,
-    symbols: Record<string, FfiSymbol>,
-  ): { symbols: Record<string, (...args: unknown[]) => unknown> };
+  dlopen(path: string, symbols: Record<string, FfiSymbol>): { symbols: Record<string, (...args: unknown[]) => unknown> };
   ptr(view: ArrayBufferView): number;
   read: { i32(address: number, offset: number): number; u8(address: number, offset: number): number };
   CString: new (address: number, offset?: number) => string;
@@ -79,8 +76,7 @@ export function parsePrototype(prototype: string): Parsed {
     // drop the parameter's name: the last identifier, unless the type is all there is ("int")
     const decl = p.trim();
     const named = /^(.*?[\s*])([A-Za-z_][A-Za-z0-9_]*)$/.exec(decl);
-    const type =
-      named?.[1] && /[A-Za-z_]/.test(named[1].replace(/\b(const|_Out_|_In_|_Inout_)\b/g, "")) ? named[1] : decl;
+    const type = named?.[1] && /[A-Za-z_]/.test(named[1].replace(/\b(const|_Out_|_In_|_Inout_)\b/g, "")) ? named[1] : decl;
     args.push(ffiType(type, prototype));
     const stars = (type.match(/\*/g) ?? []).length;
     kinds.push(/\bchar\b/.test(type) ? (stars === 2 ? "cstrings" : stars === 1 ? "cstring" : "value") : "value");
@@ -197,11 +193,14 @@ export function bunBind<K extends string>(prototypes: Readonly<Record<K, string>
   return out;
 }
 
-/** Reads native memory: a byte, and a NUL-terminated UTF-8 string (readdir's entries). */
-export function bunMemory(): {
+/** Native memory reads (readdir's entries). */
+export interface BunMemory {
   u8(address: number, offset: number): number;
   cstring(address: number, offset: number): string;
-} {
+}
+
+/** Reads native memory: a byte, and a NUL-terminated UTF-8 string (readdir's entries). */
+export function bunMemory(): BunMemory {
   const f = loadFfi();
   return { u8: (a, o) => f.read.u8(a, o), cstring: (a, o) => String(new f.CString(a, o)) };
 }

@@ -8,12 +8,8 @@
  * @packageDocumentation
  */
 export { nativeBackend } from "./backend.js";
-export { fastExit } from "./fast-exit.js";
-export type { DirEntry, FileConstants, FileOps, FileStat, OpenFlagString } from "./files.js";
-export { errnoNumbers, fileOps, joinPath } from "./files.js";
-export type { Koffi } from "./koffi.js";
 export { loadKoffi } from "./koffi.js";
-export type { AsyncLibcFunction, FlockMode, FlockOptions, Libc, LibcFunction, SocketLibc } from "./libc.js";
+export type { Koffi } from "./koffi.js";
 export {
   checkSyscall,
   errnoName,
@@ -23,5 +19,9 @@ export {
   lastErrno,
   SyscallError,
 } from "./libc.js";
-export type { Spawner, SpawnOutcome, SpawnRequest } from "./spawn.js";
+export type { AsyncLibcFunction, FlockMode, FlockOptions, Libc, LibcFunction, SocketLibc } from "./libc.js";
 export { posixSpawn, posixSpawnAvailable } from "./spawn.js";
+export type { SpawnOutcome, SpawnRequest, Spawner } from "./spawn.js";
+export { fastExit } from "./fast-exit.js";
+export { errnoNumbers, fileOps, joinPath } from "./files.js";
+export type { DirEntry, FileConstants, FileOps, FileStat, OpenFlagString } from "./files.js";

@@ -10,8 +10,8 @@
 import { existsSync, realpathSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
-import { CniError, ErrorCode } from "@cnikit/spec";
 import type * as KoffiModule from "koffi";
+import { CniError, ErrorCode } from "@cnikit/spec";
 
 import { setNativeExit } from "./loaded.js";
 
@@ -122,8 +122,6 @@ export function loadKoffi(): Koffi {
   }
   const loaded = koffi;
   // bound at exit only: the fast exit of a plugin that loaded koffi
-  setNativeExit((code) =>
-    (loaded.load("libc.so.6").func("void _exit(int)") as unknown as (code: number) => never)(code),
-  );
+  setNativeExit((code) => (loaded.load("libc.so.6").func("void _exit(int)") as unknown as (code: number) => never)(code));
   return koffi;
 }

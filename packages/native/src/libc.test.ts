@@ -1,8 +1,8 @@
 import { closeSync, openSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { CniError } from "@cnikit/spec";
 import { describe, expect, it } from "vitest";
+import { CniError } from "@cnikit/spec";
 import { flock, loadKoffi } from "./index.js";
 
 describe("flock", () => {

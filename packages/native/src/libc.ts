@@ -65,8 +65,7 @@ export function getLibc(): Libc {
   const bound = bindLibc({
     setns: "int setns(int fd, int nstype)",
     unshare: "int unshare(int flags)",
-    mount:
-      "int mount(const char *source, const char *target, const char *fstype, unsigned long flags, const void *data)",
+    mount: "int mount(const char *source, const char *target, const char *fstype, unsigned long flags, const void *data)",
     umount2: "int umount2(const char *target, int flags)",
     flock: "int flock(int fd, int operation)",
     ioctl: "int ioctl(int fd, unsigned long request, unsigned long arg)",

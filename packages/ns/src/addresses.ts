@@ -4,7 +4,7 @@
  * @internal
  */
 import { broadcastOf, bytesToIp, formatCidr, type IpFamily, parseCidr } from "@cnikit/spec";
-import { type AttrInput, attrMap, encodeAttrs, ipAttr, readStr, readU32, str, u32 } from "./netlink-attrs.js";
+import { attrMap, encodeAttrs, ipAttr, readStr, readU32, str, u32, type AttrInput } from "./netlink-attrs.js";
 import { NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE, type RtnlSocket } from "./netlink-socket.js";
 
 const RTM_NEWADDR = 20;

@@ -125,10 +125,6 @@ export async function ensureBridge(options: EnsureBridgeOptions): Promise<Link> 
  * await setBridgePort("veth1234abcd", { isolated: true, learning: false }, { netns });
  * @throws {LinkNotFoundError} when the port does not exist.
  */
-export async function setBridgePort(
-  port: string | number,
-  flags: BridgePortFlags,
-  options?: NetnsOption,
-): Promise<void> {
+export async function setBridgePort(port: string | number, flags: BridgePortFlags, options?: NetnsOption): Promise<void> {
   return (options?.netns ?? Netns.host()).setBridgePort(port, flags);
 }

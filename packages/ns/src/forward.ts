@@ -42,7 +42,10 @@ const FORWARD_SYSCTL = { 4: "net/ipv4/ip_forward", 6: "net/ipv6/conf/all/forward
  * await enableIpForward([4, 6], { netns }); // inside a netns
  * @throws {CniError} code 5 when the sysctl cannot be read or written.
  */
-export async function enableIpForward(families: readonly IpFamily[], options?: NetnsOption): Promise<IpFamily[]> {
+export async function enableIpForward(
+  families: readonly IpFamily[],
+  options?: NetnsOption,
+): Promise<IpFamily[]> {
   const ns = options?.netns ?? Netns.host();
   const changed: IpFamily[] = [];
   for (const f of new Set(families)) {

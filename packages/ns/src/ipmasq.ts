@@ -7,11 +7,10 @@
  * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#gc-clean-up-any-stale-resources (gcIpMasq)
  * @see https://github.com/cnikit/cnikit/blob/main/docs/netns.md
  */
-
-import { fileOps, posixSpawn, posixSpawnAvailable } from "@cnikit/native";
-import type { Attachment } from "@cnikit/spec";
 import { CniError, ErrorCode, formatCidr, formatIp, type IpFamily, networkAddress, parseCidr } from "@cnikit/spec";
+import type { Attachment } from "@cnikit/spec";
 import { builtin } from "./builtin.js";
+import { fileOps, posixSpawn, posixSpawnAvailable } from "@cnikit/native";
 import { Netns, type NetnsOption } from "./netns.js";
 
 /**
@@ -102,12 +101,7 @@ function runnerFor(netns: Netns | undefined): Runner {
   return (cmd, args, input) => spawnTool(cmd, args, input, ns);
 }
 
-async function spawnTool(
-  cmd: string,
-  args: string[],
-  input: string | undefined,
-  netns: Netns | undefined,
-): Promise<RunResult> {
+async function spawnTool(cmd: string, args: string[], input: string | undefined, netns: Netns | undefined): Promise<RunResult> {
   // posix_spawn: no fork of this process (see spawn.ts), which an ADD with ipMasq pays 2–4 times.
   // It spawns from a pool thread (in the process's own netns), so another netns takes child_process.
   if (netns === undefined && posixSpawnAvailable()) {
@@ -224,13 +218,7 @@ async function setupNft(run: Runner, nft: string, o: IpMasqOptions): Promise<voi
   if (r.code !== 0) fail("failed to set up nftables masquerade", r);
 }
 
-async function teardownNft(
-  run: Runner,
-  nft: string,
-  network: string,
-  ifName: string,
-  containerId: string,
-): Promise<void> {
+async function teardownNft(run: Runner, nft: string, network: string, ifName: string, containerId: string): Promise<void> {
   const prefix = hashForInstance(network, ifName, containerId);
   const handles = (await nftRules(run, nft)).filter((r) => r.comment?.startsWith(prefix)).map((r) => r.handle);
   if (handles.length === 0) return;
@@ -279,12 +267,7 @@ async function setupIptables(run: Runner, o: IpMasqOptions): Promise<void> {
   }
 }
 
-async function teardownIptables(
-  run: Runner,
-  network: string,
-  containerId: string,
-  ips: readonly string[],
-): Promise<void> {
+async function teardownIptables(run: Runner, network: string, containerId: string, ips: readonly string[]): Promise<void> {
   const chain = ipMasqChainName(network, containerId);
   const comment = iptablesComment(network, containerId);
   const families = new Set(ips.map((c) => masqParts(c).family));

@@ -14,12 +14,12 @@ import {
   ipAttr,
   nested,
   readStr,
-  readU8,
   readU32,
+  readU8,
   str,
-  u8,
   u16be,
   u32,
+  u8,
 } from "./netlink-attrs.js";
 import { NLM_F_CREATE, NLM_F_ECHO, NLM_F_EXCL, type RtnlSocket } from "./netlink-socket.js";
 

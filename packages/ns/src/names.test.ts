@@ -1,5 +1,5 @@
-import { CniError } from "@cnikit/spec";
 import { describe, expect, it } from "vitest";
+import { CniError } from "@cnikit/spec";
 import { randomMac, randomVethName } from "./mac.js";
 import { sysctlPath } from "./sysctl.js";
 

@@ -263,14 +263,7 @@ function missing(err: unknown): boolean {
 }
 
 /** Sends a request; ENODEV (a link index that does not exist) becomes {@link LinkNotFoundError}. */
-async function send(
-  nl: RtnlSocket,
-  type: number,
-  flags: number,
-  body: Buffer,
-  what: string,
-  link: LinkRef,
-): Promise<void> {
+async function send(nl: RtnlSocket, type: number, flags: number, body: Buffer, what: string, link: LinkRef): Promise<void> {
   try {
     await nl.request(type, flags, body, what);
   } catch (err) {

@@ -7,9 +7,8 @@
  * inside its setns window.
  * @internal
  */
-
-import { errnoName, errnoNumbers, getSocketLibc, lastErrno } from "@cnikit/native";
 import { NetlinkError } from "./errors.js";
+import { errnoName, errnoNumbers, getSocketLibc, lastErrno } from "@cnikit/native";
 
 export const NLM_F_REQUEST = 0x1;
 export const NLM_F_MULTI = 0x2;
@@ -43,6 +42,7 @@ const RECV_BYTES = 64 * 1024;
 /** How long to wait for an answer the kernel did not queue at once (it always does). */
 const RECV_TIMEOUT_MS = 10_000;
 const POLLIN = 1;
+
 
 /** @internal A NETLINK_ROUTE socket fd in the calling thread's netns (-1 and errno on failure). */
 export function routeSocketFd(): number {

@@ -7,10 +7,10 @@
  * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#parameters (CNI_NETNS)
  */
 import { stat } from "node:fs";
-import { checkSyscall, fileOps, getLibc, lastErrno, SyscallError } from "@cnikit/native";
 import { CniError, ErrorCode } from "@cnikit/spec";
 import * as addr from "./addresses.js";
 import { NetnsClosedError, NetnsNotFoundError, NotANetnsError } from "./errors.js";
+import { checkSyscall, fileOps, getLibc, lastErrno, SyscallError } from "@cnikit/native";
 import * as links from "./links.js";
 import * as neigh from "./neighbours.js";
 import { RtnlSocket } from "./netlink-socket.js";
@@ -47,11 +47,7 @@ function init(): void {
   if (hostFd !== -1) return;
   const bun = (globalThis as { Bun?: { file(path: string): { stat(): Promise<unknown> } } }).Bun;
   // under Bun, its own file API starts the same pool as node:fs's async calls, without loading node:fs
-  if (bun)
-    bun
-      .file("/")
-      .stat()
-      .catch(() => {});
+  if (bun) bun.file("/").stat().catch(() => {});
   else stat("/", () => {});
   hostFd = fileOps.openSync("/proc/thread-self/ns/net", fileOps.constants.O_RDONLY);
   currentFd = hostFd;
@@ -133,16 +129,8 @@ function ensureSharedRunDir(): void {
   const first = lastErrno();
   if (first.code !== "EINVAL")
     throw new SyscallError("mount", first.errno, first.code, `--make-shared ${NETNS_RUN_DIR}`);
-  checkSyscall(
-    libc.mount(NETNS_RUN_DIR, NETNS_RUN_DIR, "none", MS_BIND | MS_REC, null),
-    "mount",
-    `--bind ${NETNS_RUN_DIR}`,
-  );
-  checkSyscall(
-    libc.mount("none", NETNS_RUN_DIR, "none", MS_SHARED | MS_REC, null),
-    "mount",
-    `--make-shared ${NETNS_RUN_DIR}`,
-  );
+  checkSyscall(libc.mount(NETNS_RUN_DIR, NETNS_RUN_DIR, "none", MS_BIND | MS_REC, null), "mount", `--bind ${NETNS_RUN_DIR}`);
+  checkSyscall(libc.mount("none", NETNS_RUN_DIR, "none", MS_SHARED | MS_REC, null), "mount", `--make-shared ${NETNS_RUN_DIR}`);
 }
 
 /**

@@ -5,9 +5,8 @@
  * serviced meanwhile) instead of being blocked in sendmsg(2).
  * @internal
  */
-
-import { checkSyscall, getSocketLibc } from "@cnikit/native";
 import { NetlinkError } from "./errors.js";
+import { checkSyscall, getSocketLibc } from "@cnikit/native";
 import { encodeRequest, NLM_F_ACK, NLM_F_REQUEST, routeSocketFd, scanAnswer } from "./netlink-socket.js";
 
 const EIO = 5;

@@ -15,7 +15,7 @@ import {
   parseCidr,
 } from "@cnikit/spec";
 import { SCOPE, type ScopeName } from "./addresses.js";
-import { type AttrInput, attrMap, encodeAttrs, ipAttr, nested, readU32, u32 } from "./netlink-attrs.js";
+import { attrMap, encodeAttrs, ipAttr, nested, readU32, u32, type AttrInput } from "./netlink-attrs.js";
 import { NLM_F_APPEND, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE, type RtnlSocket } from "./netlink-socket.js";
 
 const RTM_NEWROUTE = 24;

@@ -11,8 +11,7 @@ interface Conf {
 function loadConf(raw: unknown): Conf {
   const mtu = (raw as { mtu?: unknown }).mtu ?? 1500;
   if (mtu === "boom") throw new Error("not a CniError");
-  if (typeof mtu !== "number")
-    throw new CniError(ErrorCode.InvalidNetworkConfig, `failed to load netconf: "mtu" must be a number`);
+  if (typeof mtu !== "number") throw new CniError(ErrorCode.InvalidNetworkConfig, `failed to load netconf: "mtu" must be a number`);
   return { mtu };
 }
 

@@ -1,6 +1,6 @@
 // The synchronous stdin/stdout helpers of plugin.main(), with a scripted fs: partial reads and
 // writes, EAGAIN (fall back to the stream), EINTR, EPIPE, the size limit.
-import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, openSync, closeSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
