@@ -1,9 +1,9 @@
 import { defineConfig } from "tsup";
 
 export default defineConfig({
-  // two entries: @cnikit/skel imports only the fast exit (no koffi loader, no libc bindings);
-  // the state they share (whether koffi is loaded) lands in one chunk both import
-  entry: ["src/index.ts", "src/fast-exit.ts"],
+  // three entries: @cnikit/skel imports only the fast exit and the file calls (no koffi loader,
+  // no libc bindings under Node); the state they share lands in chunks they import
+  entry: ["src/index.ts", "src/fast-exit.ts", "src/files.ts"],
   format: ["esm"],
   target: "node20",
   dts: true,

@@ -3,7 +3,7 @@
  *
  * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#add-success
  */
-import { readFileSync } from "node:fs";
+import { fileOps } from "@cnikit/native";
 import { CniError, type DNS, ErrorCode } from "@cnikit/spec";
 
 /**
@@ -57,7 +57,7 @@ export function parseResolvConfText(text: string): DNS {
 export function parseResolvConf(path: string): DNS {
   let text: string;
   try {
-    text = readFileSync(path, "utf8");
+    text = fileOps.readFileSync(path, "utf8");
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     const reason = code === "ENOENT" ? "no such file or directory" : code === "EACCES" ? "permission denied" : (err as Error).message;

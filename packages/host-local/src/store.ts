@@ -7,24 +7,7 @@
  *
  * @see https://www.cni.dev/plugins/current/ipam/host-local/
  */
-import {
-  closeSync,
-  constants as fsConstants,
-  fstatSync,
-  ftruncateSync,
-  linkSync,
-  lstatSync,
-  mkdirSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  type Stats,
-  unlinkSync,
-  writeFileSync,
-  writeSync,
-} from "node:fs";
-import { isAbsolute, join } from "node:path";
-import { flock } from "@cnikit/native";
+import { fileOps, type FileStat, flock, joinPath } from "@cnikit/native";
 import { type Attachment, CniError, ErrorCode, tryParseIp } from "@cnikit/spec";
 
 /**
@@ -105,7 +88,7 @@ function assertContained(network: string, dataDir: string): void {
   if (network === "" || network === "." || network === ".." || network.includes("/") || network.includes("\0")) {
     throw new CniError(ErrorCode.InvalidNetworkConfig, `invalid network name for a host-local data dir: ${JSON.stringify(network)}`);
   }
-  if (!isAbsolute(dataDir) || dataDir.split("/").includes("..") || dataDir.includes("\0")) {
+  if (!dataDir.startsWith("/") || dataDir.split("/").includes("..") || dataDir.includes("\0")) {
     throw new CniError(
       ErrorCode.InvalidNetworkConfig,
       `invalid host-local dataDir ${JSON.stringify(dataDir)}: must be an absolute path without ".."`,
@@ -116,18 +99,18 @@ function assertContained(network: string, dataDir: string): void {
 /** Creates `path` exclusively with `text` (a symlink or file left there is removed, never followed). */
 function writeNew(path: string, text: string): void {
   try {
-    writeFileSync(path, text, { mode: 0o600, flag: "wx" });
+    fileOps.writeFileSync(path, text, { mode: 0o600, flag: "wx" });
   } catch (err) {
     // O_EXCL: the name is taken (a writer killed mid-write, or something planted): replace it
     if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
     removeQuietly(path);
-    writeFileSync(path, text, { mode: 0o600, flag: "wx" });
+    fileOps.writeFileSync(path, text, { mode: 0o600, flag: "wx" });
   }
 }
 
 function removeQuietly(path: string): void {
   try {
-    unlinkSync(path);
+    fileOps.unlinkSync(path);
   } catch {
     /* already gone */
   }
@@ -145,12 +128,12 @@ function removeQuietly(path: string): void {
 function overwriteFile(path: string, text: string): void {
   let fd = -1;
   try {
-    fd = openSync(path, fsConstants.O_WRONLY | fsConstants.O_NOFOLLOW | fsConstants.O_NONBLOCK);
+    fd = fileOps.openSync(path, fileOps.constants.O_WRONLY | fileOps.constants.O_NOFOLLOW | fileOps.constants.O_NONBLOCK);
   } catch {
     // ENOENT; ELOOP: a symlink; ENXIO: a FIFO nobody reads...: (re)created below
   }
-  if (fd >= 0 && !fstatSync(fd).isFile()) {
-    closeSync(fd);
+  if (fd >= 0 && !fileOps.fstatSync(fd).isFile()) {
+    fileOps.closeSync(fd);
     fd = -1;
   }
   if (fd < 0) {
@@ -164,10 +147,10 @@ function overwriteFile(path: string, text: string): void {
   }
   try {
     const bytes = Buffer.from(text, "utf8");
-    if (writeSync(fd, bytes, 0, bytes.length, 0) !== bytes.length) throw new Error(`short write to ${path}`);
-    ftruncateSync(fd, bytes.length);
+    if (fileOps.writeSync(fd, bytes, 0, bytes.length, 0) !== bytes.length) throw new Error(`short write to ${path}`);
+    fileOps.ftruncateSync(fd, bytes.length);
   } finally {
-    closeSync(fd);
+    fileOps.closeSync(fd);
   }
 }
 
@@ -213,30 +196,30 @@ export class HostLocalStore {
   static async open(network: string, options: HostLocalStoreOptions = {}): Promise<HostLocalStore> {
     const dataDir = options.dataDir === undefined || options.dataDir === "" ? DEFAULT_DATA_DIR : options.dataDir;
     assertContained(network, dataDir);
-    const dir = join(dataDir, network);
+    const dir = joinPath(dataDir, network);
     // a symlink planted at <dataDir>/<network> would send every lease write elsewhere
-    let st: Stats | undefined;
+    let st: FileStat | undefined;
     try {
-      st = lstatSync(dir, { throwIfNoEntry: false });
+      st = fileOps.lstatSync(dir, { throwIfNoEntry: false });
     } catch {
       st = undefined; // ENOTDIR, EACCES...: mkdir says which
     }
     if (st === undefined) {
       try {
-        mkdirSync(dir, { recursive: true, mode: 0o755 });
+        fileOps.mkdirSync(dir, { recursive: true, mode: 0o755 });
       } catch (err) {
         throw ioError(err, `mkdir ${dir}`);
       }
-      st = lstatSync(dir, { throwIfNoEntry: false });
+      st = fileOps.lstatSync(dir, { throwIfNoEntry: false });
     }
     if (st?.isDirectory() !== true) {
       throw new CniError(ErrorCode.InvalidNetworkConfig, `host-local data dir ${dir} is not a directory (a symlink?): refused`);
     }
     let fd: number;
     try {
-      fd = openSync(join(dir, LOCK_FILE), fsConstants.O_RDONLY | fsConstants.O_CREAT | fsConstants.O_NOFOLLOW, 0o600);
+      fd = fileOps.openSync(joinPath(dir, LOCK_FILE), fileOps.constants.O_RDONLY | fileOps.constants.O_CREAT | fileOps.constants.O_NOFOLLOW, 0o600);
     } catch (err) {
-      throw ioError(err, `open ${join(dir, LOCK_FILE)}`);
+      throw ioError(err, `open ${joinPath(dir, LOCK_FILE)}`);
     }
     return new HostLocalStore(dir, fd, options.locker ?? flockLocker);
   }
@@ -281,7 +264,7 @@ export class HostLocalStore {
     if (this.#closed) return;
     this.#closed = true;
     try {
-      closeSync(this.#lockFd);
+      fileOps.closeSync(this.#lockFd);
     } catch {
       /* already closed */
     }
@@ -299,18 +282,18 @@ export class HostLocalStore {
    * @example store.reserve("ctr1", "eth0", "10.1.0.5", "0") // true
    */
   reserve(containerId: string, ifName: string, ip: string, rangeId: string): boolean {
-    const path = join(this.dir, ip);
-    const tmp = join(this.dir, `${TMP_PREFIX}${ip}`);
+    const path = joinPath(this.dir, ip);
+    const tmp = joinPath(this.dir, `${TMP_PREFIX}${ip}`);
     try {
       writeNew(tmp, leaseKey(containerId, ifName));
-      linkSync(tmp, path);
+      fileOps.linkSync(tmp, path);
     } catch (err) {
       removeQuietly(tmp);
       if ((err as NodeJS.ErrnoException).code === "EEXIST") return false;
       throw ioError(err, `write ${path}`);
     }
     removeQuietly(tmp);
-    const lastPath = join(this.dir, LAST_IP_PREFIX + rangeId);
+    const lastPath = joinPath(this.dir, LAST_IP_PREFIX + rangeId);
     try {
       overwriteFile(lastPath, ip);
     } catch (err) {
@@ -327,7 +310,7 @@ export class HostLocalStore {
    */
   lastReservedIp(rangeId: string): string | undefined {
     try {
-      return readFileSync(join(this.dir, LAST_IP_PREFIX + rangeId), "utf8");
+      return fileOps.readFileSync(joinPath(this.dir, LAST_IP_PREFIX + rangeId), "utf8");
     } catch {
       return undefined;
     }
@@ -337,7 +320,7 @@ export class HostLocalStore {
   *#entries(): Generator<{ name: string; path: string; content: string }> {
     let names: string[];
     try {
-      names = readdirSync(this.dir, { withFileTypes: true })
+      names = fileOps.readdirSync(this.dir, { withFileTypes: true })
         .filter((d) => d.isFile())
         .map((d) => d.name);
     } catch {
@@ -345,10 +328,10 @@ export class HostLocalStore {
     }
     for (const name of names) {
       if (name === LOCK_FILE || name.startsWith(LAST_IP_PREFIX) || name.startsWith(TMP_PREFIX)) continue;
-      const path = join(this.dir, name);
+      const path = joinPath(this.dir, name);
       let content: string;
       try {
-        content = readFileSync(path, "utf8").trim();
+        content = fileOps.readFileSync(path, "utf8").trim();
       } catch {
         continue;
       }
@@ -362,7 +345,7 @@ export class HostLocalStore {
     for (const e of this.#entries()) {
       if (e.content !== match) continue;
       try {
-        unlinkSync(e.path);
+        fileOps.unlinkSync(e.path);
         released.push(e.name);
       } catch {
         /* release as much as possible */
@@ -450,7 +433,7 @@ export class HostLocalStore {
     const released: string[] = [];
     // a temporary file seen under the lock is a leftover of a writer that died (SIGKILL, power loss)
     try {
-      for (const name of readdirSync(this.dir)) if (name.startsWith(TMP_PREFIX)) removeQuietly(join(this.dir, name));
+      for (const name of fileOps.readdirSync(this.dir)) if (name.startsWith(TMP_PREFIX)) removeQuietly(joinPath(this.dir, name));
     } catch {
       /* the directory is read again below */
     }
@@ -459,7 +442,7 @@ export class HostLocalStore {
         lease.ifName === undefined ? keepIds.has(lease.containerId) : keep.has(leaseKey(lease.containerId, lease.ifName));
       if (held) continue;
       try {
-        unlinkSync(join(this.dir, lease.ip));
+        fileOps.unlinkSync(joinPath(this.dir, lease.ip));
         released.push(lease.ip);
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw ioError(err, `remove ${lease.ip}`);

@@ -3,8 +3,7 @@
  *
  * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#section-2-execution-protocol
  */
-import { statSync } from "node:fs";
-import { join, sep } from "node:path";
+import { fileOps, joinPath } from "@cnikit/native";
 import { CniError, ErrorCode } from "@cnikit/spec";
 import { goList, goQuote } from "./go-format.js";
 
@@ -31,14 +30,14 @@ export async function findInPath(name: string, paths: readonly string[]): Promis
 export function findInPathSync(name: string, paths: readonly string[]): string {
   if (name === "") throw new CniError(ErrorCode.InvalidNetworkConfig, "no plugin name provided");
   // "." and ".." hold no separator but name directories: refused like a path, before any exec
-  if (name.includes(sep) || name.includes("/") || name === "." || name === ".." || name.includes("\0")) {
+  if (name.includes("/") || name === "." || name === ".." || name.includes("\0")) {
     throw new CniError(ErrorCode.InvalidNetworkConfig, `invalid plugin name: ${name}`);
   }
   if (paths.length === 0) throw new CniError(ErrorCode.InvalidEnvironmentVariables, "no paths provided");
   for (const dir of paths) {
-    const full = join(dir, name);
+    const full = joinPath(dir, name);
     try {
-      if (statSync(full, { throwIfNoEntry: false })?.isFile()) return full;
+      if (fileOps.statSync(full, { throwIfNoEntry: false })?.isFile()) return full;
     } catch {
       // not usable here (EACCES, ...): try the next directory
     }

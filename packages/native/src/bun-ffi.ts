@@ -28,7 +28,8 @@ interface FfiSymbol {
 interface BunFfi {
   dlopen(path: string, symbols: Record<string, FfiSymbol>): { symbols: Record<string, (...args: unknown[]) => unknown> };
   ptr(view: ArrayBufferView): number;
-  read: { i32(address: number, offset: number): number };
+  read: { i32(address: number, offset: number): number; u8(address: number, offset: number): number };
+  CString: new (address: number, offset?: number) => string;
 }
 
 /** How one argument is passed: as is, or converted first. */
@@ -190,6 +191,18 @@ export function bunBind<K extends string>(prototypes: Readonly<Record<K, string>
     out[key] = wrap(f, call, p);
   }
   return out;
+}
+
+/** Native memory reads (readdir's entries). */
+export interface BunMemory {
+  u8(address: number, offset: number): number;
+  cstring(address: number, offset: number): string;
+}
+
+/** Reads native memory: a byte, and a NUL-terminated UTF-8 string (readdir's entries). */
+export function bunMemory(): BunMemory {
+  const f = loadFfi();
+  return { u8: (a, o) => f.read.u8(a, o), cstring: (a, o) => String(new f.CString(a, o)) };
 }
 
 /** errno as the last call through {@link bunBind} left it (0 before any call). */

@@ -23,3 +23,5 @@ export type { AsyncLibcFunction, FlockMode, FlockOptions, Libc, LibcFunction, So
 export { posixSpawn, posixSpawnAvailable } from "./spawn.js";
 export type { SpawnOutcome, SpawnRequest, Spawner } from "./spawn.js";
 export { fastExit } from "./fast-exit.js";
+export { errnoNumbers, fileOps, joinPath } from "./files.js";
+export type { DirEntry, FileConstants, FileOps, FileStat, OpenFlagString } from "./files.js";

@@ -5,10 +5,9 @@
  * a pool thread): never call setns/unshare through the async API, which under Node runs them on
  * a libuv pool thread that would then stay in that namespace.
  */
-import { statSync } from "node:fs";
-import { constants as osConstants } from "node:os";
 import { CniError, ErrorCode } from "@cnikit/spec";
 import { bindLibc, lastCallErrno } from "./backend.js";
+import { errnoCode, errnoNumbers, fileOps } from "./files.js";
 
 /**
  * A libc function bound through the FFI (koffi under Node, `bun:ffi` under Bun): numbers,
@@ -92,7 +91,7 @@ let homeNetns: string | undefined;
 /** The JS thread's network namespace as `dev:ino`, "" when it cannot be read. */
 function netnsOfJsThread(): string {
   try {
-    const st = statSync("/proc/thread-self/ns/net");
+    const st = fileOps.statSync("/proc/thread-self/ns/net");
     return `${st.dev}:${st.ino}`;
   } catch {
     return "";
@@ -154,8 +153,7 @@ export function getSocketLibc(): SocketLibc {
  * @see https://github.com/cnikit/cnikit/blob/main/docs/netns.md
  */
 export function errnoName(errno: number): string {
-  for (const [k, v] of Object.entries(osConstants.errno)) if (v === errno) return k;
-  return `errno ${errno}`;
+  return errnoCode(errno) ?? `errno ${errno}`;
 }
 
 /**
@@ -261,8 +259,8 @@ export function flock(fd: number, mode: FlockMode, options?: FlockOptions): bool
     const rc = c.flock(fd, op);
     if (rc === 0) return true;
     const { errno, code } = lastErrno();
-    if (errno === osConstants.errno.EINTR) continue;
-    if (errno === osConstants.errno.EWOULDBLOCK && options?.nonBlocking) return false;
+    if (errno === errnoNumbers().EINTR) continue;
+    if (errno === errnoNumbers().EWOULDBLOCK && options?.nonBlocking) return false;
     throw new CniError(ErrorCode.IoFailure, `flock(${fd}, ${mode}) failed: ${code}`, undefined, {
       cause: new SyscallError("flock", errno, code),
     });

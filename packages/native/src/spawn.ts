@@ -15,10 +15,11 @@
  * the pipes are read on Bun's own threads, and the child is reaped by polling `waitpid(WNOHANG)` (a few
  * event-loop turns, then back-off timers) instead of a blocking waitpid on a pool thread.
  */
-import { close as fsClose, read as fsRead, write as fsWrite, writeSync } from "node:fs";
+import { close as fsClose, read as fsRead, write as fsWrite } from "node:fs";
 import { constants as osConstants } from "node:os";
 import { CniError, ErrorCode } from "@cnikit/spec";
 import { asyncOnPoolThread, bindLibc, lastCallErrno } from "./backend.js";
+import { fileOps } from "./files.js";
 import { errnoName, jsThreadAtHome } from "./libc.js";
 
 /**
@@ -200,6 +201,14 @@ function bunPipes(): BunPipes | undefined {
   return asyncOnPoolThread() ? undefined : (globalThis as unknown as { Bun: BunPipes }).Bun;
 }
 
+function closeQuietly(fd: number): void {
+  try {
+    fileOps.closeSync(fd);
+  } catch {
+    /* EBADF: nothing to release */
+  }
+}
+
 /** Reads `fd` to EOF (on a pool thread; under Bun, on its event loop), then closes it. */
 function drain(fd: number): Promise<Buffer> {
   const bun = bunPipes();
@@ -211,7 +220,7 @@ function drain(fd: number): Promise<Buffer> {
       } catch {
         // a read error ends the output as EOF does, as on the pool path
       }
-      fsClose(fd, () => {});
+      closeQuietly(fd); // libc's close under Bun: no node:fs
       return Buffer.concat(chunks);
     })();
   }
@@ -245,7 +254,7 @@ function drain(fd: number): Promise<Buffer> {
 function feed(fd: number, data: Buffer): void {
   const bun = bunPipes();
   if (bun) {
-    const close = () => fsClose(fd, () => {});
+    const close = () => closeQuietly(fd);
     bun.write(bun.file(fd), data).then(close, close);
     return;
   }
@@ -339,7 +348,7 @@ function start(request: SpawnRequest): Promise<SpawnOutcome> {
     // exists: it finds its input at once, however long this thread is busy before it gets back
     // to the event loop (a plugin doing synchronous netlink work meanwhile)
     prefed = data.length <= c.fcntl(inW, F_GETPIPE_SZ, 0);
-    if (prefed && data.length > 0) writeSync(inW, data);
+    if (prefed && data.length > 0) fileOps.writeSync(inW, data);
   } catch (err) {
     if (ready) {
       c.fa_destroy(fa);

@@ -7,11 +7,10 @@
  * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#gc-clean-up-any-stale-resources (gcIpMasq)
  * @see https://github.com/cnikit/cnikit/blob/main/docs/netns.md
  */
-import { accessSync, constants as fsConstants } from "node:fs";
 import { CniError, ErrorCode, formatCidr, formatIp, type IpFamily, networkAddress, parseCidr } from "@cnikit/spec";
 import type { Attachment } from "@cnikit/spec";
 import { builtin } from "./builtin.js";
-import { posixSpawn, posixSpawnAvailable } from "@cnikit/native";
+import { fileOps, posixSpawn, posixSpawnAvailable } from "@cnikit/native";
 import { Netns, type NetnsOption } from "./netns.js";
 
 /**
@@ -85,7 +84,7 @@ function findBinary(name: string): string | undefined {
     if (!d) continue;
     const p = `${d}/${name}`;
     try {
-      accessSync(p, fsConstants.X_OK);
+      fileOps.accessSync(p, fileOps.constants.X_OK);
       return p;
     } catch {
       /* next */

@@ -9,7 +9,7 @@
  *
  * @see https://github.com/cnikit/cnikit/blob/main/docs/netns.md
  */
-import { closeSync, openSync, readSync } from "node:fs";
+import { fileOps } from "@cnikit/native";
 import { CniError, ErrorCode } from "@cnikit/spec";
 import { builtin } from "./builtin.js";
 
@@ -19,16 +19,16 @@ const pool = Buffer.alloc(POOL_BYTES);
 let poolAt = POOL_BYTES;
 
 function fill(buf: Buffer): void {
-  const fd = openSync("/dev/urandom", "r");
+  const fd = fileOps.openSync("/dev/urandom", "r");
   try {
     let got = 0;
     while (got < buf.length) {
-      const r = readSync(fd, buf, got, buf.length - got, null);
+      const r = fileOps.readSync(fd, buf, got, buf.length - got, null);
       if (r <= 0) throw new Error("short read from /dev/urandom");
       got += r;
     }
   } finally {
-    closeSync(fd);
+    fileOps.closeSync(fd);
   }
 }
 

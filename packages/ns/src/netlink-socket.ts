@@ -7,9 +7,8 @@
  * inside its setns window.
  * @internal
  */
-import { constants as osConstants } from "node:os";
 import { NetlinkError } from "./errors.js";
-import { errnoName, getSocketLibc, lastErrno } from "@cnikit/native";
+import { errnoName, errnoNumbers, getSocketLibc, lastErrno } from "@cnikit/native";
 
 export const NLM_F_REQUEST = 0x1;
 export const NLM_F_MULTI = 0x2;
@@ -35,9 +34,9 @@ const SOCK_RAW = 3;
 const SOCK_CLOEXEC = 0x80000;
 const MSG_DONTWAIT = 0x40;
 const MSG_TRUNC = 0x20;
-const EINTR = osConstants.errno.EINTR;
-const EAGAIN = osConstants.errno.EAGAIN;
-const EMSGSIZE = osConstants.errno.EMSGSIZE;
+const EINTR = errnoNumbers().EINTR as number;
+const EAGAIN = errnoNumbers().EAGAIN as number;
+const EMSGSIZE = errnoNumbers().EMSGSIZE as number;
 /** Link and route messages without VF info are a few KB; the kernel sizes dump parts to ≤ 32 KB. */
 const RECV_BYTES = 64 * 1024;
 /** How long to wait for an answer the kernel did not queue at once (it always does). */

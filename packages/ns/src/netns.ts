@@ -6,11 +6,11 @@
  *
  * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#parameters (CNI_NETNS)
  */
-import { closeSync, constants as fsConstants, fstatSync, mkdirSync, openSync, stat, unlinkSync } from "node:fs";
+import { stat } from "node:fs";
 import { CniError, ErrorCode } from "@cnikit/spec";
 import * as addr from "./addresses.js";
 import { NetnsClosedError, NetnsNotFoundError, NotANetnsError } from "./errors.js";
-import { checkSyscall, getLibc, lastErrno, SyscallError } from "@cnikit/native";
+import { checkSyscall, fileOps, getLibc, lastErrno, SyscallError } from "@cnikit/native";
 import * as links from "./links.js";
 import * as neigh from "./neighbours.js";
 import { RtnlSocket } from "./netlink-socket.js";
@@ -45,8 +45,11 @@ let hostHandle: Netns | undefined;
  */
 function init(): void {
   if (hostFd !== -1) return;
-  stat("/", () => {});
-  hostFd = openSync("/proc/thread-self/ns/net", fsConstants.O_RDONLY);
+  const bun = (globalThis as { Bun?: { file(path: string): { stat(): Promise<unknown> } } }).Bun;
+  // under Bun, its own file API starts the same pool as node:fs's async calls, without loading node:fs
+  if (bun) bun.file("/").stat().catch(() => {});
+  else stat("/", () => {});
+  hostFd = fileOps.openSync("/proc/thread-self/ns/net", fileOps.constants.O_RDONLY);
   currentFd = hostFd;
 }
 
@@ -94,7 +97,7 @@ function checkSync<T>(value: T): T {
 function openNsFd(path: string): number {
   let fd: number;
   try {
-    fd = openSync(path, fsConstants.O_RDONLY);
+    fd = fileOps.openSync(path, fileOps.constants.O_RDONLY);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === "ENOENT" || code === "ENOTDIR") throw new NetnsNotFoundError(path, { cause: err });
@@ -104,7 +107,7 @@ function openNsFd(path: string): number {
   if (type !== CLONE_NEWNET) {
     const detail =
       type === -1 ? `not a namespace file (${lastErrno().code})` : "a namespace, but not a network namespace";
-    closeSync(fd);
+    fileOps.closeSync(fd);
     throw new NotANetnsError(path, detail);
   }
   return fd;
@@ -120,7 +123,7 @@ function netnsPathFor(nameOrPath: string): string {
 
 /** Makes /var/run/netns a shared mount point, as `ip netns add` does, so the bind mounts propagate. */
 function ensureSharedRunDir(): void {
-  mkdirSync(NETNS_RUN_DIR, { recursive: true, mode: 0o755 });
+  fileOps.mkdirSync(NETNS_RUN_DIR, { recursive: true, mode: 0o755 });
   const libc = getLibc();
   if (libc.mount("none", NETNS_RUN_DIR, "none", MS_SHARED | MS_REC, null) === 0) return;
   const first = lastErrno();
@@ -260,7 +263,7 @@ export class Netns {
     ensureSharedRunDir();
     let fd: number;
     try {
-      fd = openSync(path, fsConstants.O_RDONLY | fsConstants.O_CREAT | fsConstants.O_EXCL, 0);
+      fd = fileOps.openSync(path, fileOps.constants.O_RDONLY | fileOps.constants.O_CREAT | fileOps.constants.O_EXCL, 0);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       throw new CniError(
@@ -270,7 +273,7 @@ export class Netns {
         { cause: err },
       );
     }
-    closeSync(fd);
+    fileOps.closeSync(fd);
     const libc = getLibc();
     const prev = currentFd;
     let failure: unknown;
@@ -286,7 +289,7 @@ export class Netns {
     }
     if (failure !== undefined) {
       try {
-        unlinkSync(path);
+        fileOps.unlinkSync(path);
       } catch {
         /* already gone */
       }
@@ -318,7 +321,7 @@ export class Netns {
       }
     }
     try {
-      unlinkSync(path);
+      fileOps.unlinkSync(path);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === "ENOENT") throw new NetnsNotFoundError(path, { cause: err });
@@ -353,7 +356,7 @@ export class Netns {
    * (await Netns.open(p)).inode === Netns.host().inode
    */
   get inode(): number {
-    return fstatSync(this.fd).ino;
+    return fileOps.fstatSync(this.fd).ino;
   }
 
   /**
@@ -366,7 +369,7 @@ export class Netns {
     if (this.#persistent || this.#fd < 0) return;
     this.#nl?.close();
     this.#nl = undefined;
-    closeSync(this.#fd);
+    fileOps.closeSync(this.#fd);
     this.#fd = -1;
   }
 
@@ -800,7 +803,7 @@ export class Netns {
     const path = sysctlPath(name);
     let fd: number;
     try {
-      fd = this.run(() => openSync(path, fsConstants.O_RDONLY));
+      fd = this.run(() => fileOps.openSync(path, fileOps.constants.O_RDONLY));
     } catch (err) {
       if (err instanceof CniError) throw err;
       throw sysctlError(name, "read", err);
@@ -828,7 +831,7 @@ export class Netns {
     const path = sysctlPath(name);
     let fd: number;
     try {
-      fd = this.run(() => openSync(path, fsConstants.O_WRONLY));
+      fd = this.run(() => fileOps.openSync(path, fileOps.constants.O_WRONLY));
     } catch (err) {
       if (err instanceof CniError) throw err;
       throw sysctlError(name, "write", err);

@@ -3,7 +3,7 @@
  * @see https://github.com/cnikit/cnikit/blob/main/docs/netns.md
  * @internal
  */
-import { closeSync, readSync, writeSync } from "node:fs";
+import { fileOps } from "@cnikit/native";
 import { CniError, ErrorCode } from "@cnikit/spec";
 
 /**
@@ -35,23 +35,23 @@ export function readFd(fd: number): string {
     const buf = Buffer.alloc(4096);
     let len = 0;
     for (;;) {
-      const n = readSync(fd, buf, len, buf.length - len, null);
+      const n = fileOps.readSync(fd, buf, len, buf.length - len, null);
       if (n <= 0) break;
       len += n;
       if (len === buf.length) break;
     }
     return buf.toString("utf8", 0, len).replace(/\n$/, "");
   } finally {
-    closeSync(fd);
+    fileOps.closeSync(fd);
   }
 }
 
 /** @internal writes to an already opened sysctl fd and closes it. */
 export function writeFd(fd: number, value: string): void {
   try {
-    writeSync(fd, value);
+    fileOps.writeSync(fd, value);
   } finally {
-    closeSync(fd);
+    fileOps.closeSync(fd);
   }
 }
 

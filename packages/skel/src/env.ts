@@ -5,7 +5,7 @@
  *
  * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#parameters
  */
-import { statSync } from "node:fs";
+import { fileOps } from "@cnikit/native/files";
 import { CniError, ErrorCode, validateContainerId, validateInterfaceName } from "@cnikit/spec";
 
 /**
@@ -136,7 +136,7 @@ export function cniPathWarnings(path: string): { msg: string; entry: string }[] 
       out.push({ msg: "CNI_PATH entry is relative: delegates would be looked up from the working directory", entry });
       continue;
     }
-    const st = statSync(entry, { throwIfNoEntry: false });
+    const st = fileOps.statSync(entry, { throwIfNoEntry: false });
     if (st?.isDirectory() && (st.mode & 0o002) !== 0) {
       out.push({ msg: "CNI_PATH entry is world-writable: anyone could plant a plugin there", entry });
     }

@@ -5,7 +5,7 @@
  *
  * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#parameters
  */
-import { statSync } from "node:fs";
+import { fileOps } from "@cnikit/native/files";
 
 /** The plugin's own netns. */
 export const OWN_NETNS_PATH = "/proc/self/ns/net";
@@ -19,8 +19,8 @@ export const OWN_NETNS_PATH = "/proc/self/ns/net";
 export function isOwnNetns(netns: string, own: string = OWN_NETNS_PATH): boolean {
   if (netns === "") return false;
   try {
-    const a = statSync(netns);
-    const b = statSync(own);
+    const a = fileOps.statSync(netns);
+    const b = fileOps.statSync(own);
     return a.ino === b.ino && a.dev === b.dev;
   } catch {
     return false;

@@ -8,7 +8,7 @@
  *
  * @see https://github.com/containernetworking/cni/blob/main/SPEC.md#parameters
  */
-import { fstatSync, readSync, writeSync } from "node:fs";
+import { fileOps } from "@cnikit/native/files";
 import { MAX_STDIN_BYTES, type PluginIo, type TextSink } from "./io.js";
 
 /** The two output streams skel manages. */
@@ -21,8 +21,8 @@ export interface SyncFs {
 }
 
 const realFs: SyncFs = {
-  readSync: (fd, buffer, offset, length, position) => readSync(fd, buffer, offset, length, position),
-  writeSync: (fd, buffer, offset, length) => writeSync(fd, buffer, offset, length),
+  readSync: (fd, buffer, offset, length, position) => fileOps.readSync(fd, buffer, offset, length, position),
+  writeSync: (fd, buffer, offset, length) => fileOps.writeSync(fd, buffer, offset, length),
 };
 
 interface Slot {
@@ -211,7 +211,7 @@ export class FdSink implements TextSink {
  */
 function stdinIsTerminalLike(fd: number): boolean {
   try {
-    const st = fstatSync(fd);
+    const st = fileOps.fstatSync(fd);
     if (!st.isCharacterDevice()) return false;
     const major = (st.rdev >> 8) & 0xfff;
     return major !== 1; // 1: mem devices (/dev/null, /dev/zero, /dev/urandom ...)
