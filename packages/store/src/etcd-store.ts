@@ -365,6 +365,21 @@ export class EtcdStore implements Store {
     return handle;
   }
 
+  /**
+   * Pins the wire of this store's calls (not its watches): "grpc" moves them to etcd's gRPC API
+   * now instead of a second after the first call (etcd-transport.ts), "gateway" keeps them on the
+   * JSON gateway. Not part of the Store interface: the tests run the same suites over both wires.
+   * Resolves false where gRPC cannot be used or the endpoint did not answer it.
+   */
+  setWire(wire: "gateway" | "grpc"): Promise<boolean> {
+    return this.transport.setWire(wire);
+  }
+
+  /** True once the calls go over gRPC. */
+  get usingGrpc(): boolean {
+    return this.transport.usingGrpc;
+  }
+
   async close(): Promise<void> {
     for (const w of [...this.watches]) w.close();
     this.transport.close();
