@@ -158,14 +158,23 @@ export const GRPC_METHODS: Readonly<Record<string, GrpcMethod>> = {
 
 /** A growing byte buffer. */
 class Writer {
-  buf = new Uint8Array(256);
+  buf = Buffer.allocUnsafe(256);
   len = 0;
 
   private room(n: number): void {
     if (this.len + n <= this.buf.length) return;
-    const next = new Uint8Array(Math.max(this.buf.length * 2, this.len + n));
-    next.set(this.buf.subarray(0, this.len));
+    const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.len + n));
+    this.buf.copy(next, 0, 0, this.len);
     this.buf = next;
+  }
+
+  /** A length-delimited string field's bytes: base64-decoded or UTF-8, written in place. */
+  text(s: string, encoding: "base64" | "utf8"): void {
+    this.byte(0);
+    const start = this.len;
+    this.room(encoding === "base64" ? Math.ceil((s.length * 3) / 4) : s.length * 3);
+    this.len += this.buf.write(s, this.len, encoding);
+    this.lengthBefore(start);
   }
 
   byte(b: number): void {
@@ -194,20 +203,31 @@ class Writer {
     this.buf[this.len++] = Number(v);
   }
 
-  bytes(b: Uint8Array): void {
-    this.varint(b.length);
-    this.room(b.length);
-    this.buf.set(b, this.len);
-    this.len += b.length;
+  /** Writes the length of what follows `start` into the byte reserved before it (as a varint). */
+  lengthBefore(start: number): void {
+    let n = this.len - start;
+    let extra = 0;
+    for (let m = n; m > 0x7f; m = Math.floor(m / 0x80)) extra++;
+    if (extra > 0) {
+      this.room(extra);
+      this.buf.copyWithin(start + extra, start, this.len);
+      this.len += extra;
+    }
+    let i = start - 1;
+    while (n > 0x7f) {
+      this.buf[i++] = (n % 0x80) | 0x80;
+      n = Math.floor(n / 0x80);
+    }
+    this.buf[i] = n;
   }
 }
 
 function int64(w: Writer, value: unknown, where: string): void {
-  if (typeof value === "number" && Number.isSafeInteger(value) && value >= 0) return w.varint(value);
-  if (typeof value === "string" && /^\d{1,15}$/.test(value)) return w.varint(Number(value));
-  if (typeof value === "string" && /^-?\d{1,20}$/.test(value)) return w.bigVarint(BigInt(value));
-  if (typeof value === "number" && Number.isSafeInteger(value)) return w.bigVarint(BigInt(value));
-  throw new TypeError(`${where}: not a 64-bit integer: ${String(value)}`);
+  if (typeof value === "number" && Number.isSafeInteger(value) && value >= 0) w.varint(value);
+  else if (typeof value === "string" && /^\d{1,15}$/.test(value)) w.varint(Number(value));
+  else if (typeof value === "string" && /^-?\d{1,20}$/.test(value)) w.bigVarint(BigInt(value));
+  else if (typeof value === "number" && Number.isSafeInteger(value)) w.bigVarint(BigInt(value));
+  else throw new TypeError(`${where}: not a 64-bit integer: ${String(value)}`);
 }
 
 function encodeInto(w: Writer, s: Schema, obj: Record<string, unknown>): void {
@@ -229,22 +249,21 @@ function encodeField(w: Writer, f: Field, v: unknown): void {
   } else if (t === "bool") {
     w.varint(f.no << 3);
     w.byte(v ? 1 : 0);
-  } else if (t === "bytes") {
+  } else if (t === "bytes" || t === "string") {
     w.varint((f.no << 3) | 2);
-    w.bytes(Buffer.from(String(v), "base64"));
-  } else if (t === "string") {
-    w.varint((f.no << 3) | 2);
-    w.bytes(Buffer.from(String(v), "utf8"));
+    w.text(String(v), t === "bytes" ? "base64" : "utf8");
   } else if (Array.isArray(t)) {
     const n = t.indexOf(String(v));
     if (n < 0) throw new TypeError(`protobuf: ${f.name}: no value "${String(v)}"`);
     w.varint(f.no << 3);
     w.varint(n);
   } else {
-    const inner = new Writer();
-    encodeInto(inner, t as Schema, v as Record<string, unknown>);
+    // the message in place, after one byte reserved for its length (moved up when it needs more)
     w.varint((f.no << 3) | 2);
-    w.bytes(inner.buf.subarray(0, inner.len));
+    w.byte(0);
+    const start = w.len;
+    encodeInto(w, t as Schema, v as Record<string, unknown>);
+    w.lengthBefore(start);
   }
 }
 
@@ -264,17 +283,19 @@ export function encodeMessage(s: Schema, obj: Record<string, unknown>): Uint8Arr
 /** A malformed message. */
 export class ProtobufError extends Error {}
 
-/** Reads one message of `buf[start, end)` into the gateway's JSON shape. */
-function decodeRange(s: Schema, buf: Uint8Array, start: number, end: number): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  let i = start;
+/** A position in a message's bytes. */
+class Reader {
+  i = 0;
+  constructor(readonly buf: Uint8Array) {}
+
   /** A varint as a number when it fits 2^49 exactly, else as a bigint. */
-  const varint = (): number | bigint => {
+  varint(end: number): number | bigint {
+    const buf = this.buf;
     let n = 0;
     let mul = 1;
     for (let k = 0; k < 7; k++) {
-      if (i >= end) throw new ProtobufError("truncated varint");
-      const b = buf[i++] as number;
+      if (this.i >= end) throw new ProtobufError("truncated varint");
+      const b = buf[this.i++] as number;
       n += (b & 0x7f) * mul;
       if (b < 0x80) return n;
       mul *= 0x80;
@@ -282,52 +303,64 @@ function decodeRange(s: Schema, buf: Uint8Array, start: number, end: number): Re
     let big = BigInt(n);
     let shift = 49n;
     for (;;) {
-      if (i >= end || shift > 63n) throw new ProtobufError("bad varint");
-      const b = buf[i++] as number;
+      if (this.i >= end || shift > 63n) throw new ProtobufError("bad varint");
+      const b = buf[this.i++] as number;
       big |= BigInt(b & 0x7f) << shift;
       if (b < 0x80) return big;
       shift += 7n;
     }
-  };
-  const length = (): number => {
-    const n = varint();
-    if (typeof n !== "number" || i + n > end) throw new ProtobufError("length past the end");
+  }
+
+  /** A length that fits before `end`. */
+  length(end: number): number {
+    const n = this.varint(end);
+    if (typeof n !== "number" || this.i + n > end) throw new ProtobufError("length past the end");
     return n;
-  };
-  while (i < end) {
-    const tag = varint();
+  }
+}
+
+/** Reads one message of the reader's bytes up to `end` into the gateway's JSON shape. */
+function decodeRange(s: Schema, r: Reader, end: number): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  const buf = r.buf;
+  while (r.i < end) {
+    const tag = r.varint(end);
     if (typeof tag !== "number") throw new ProtobufError("bad tag");
     const no = Math.floor(tag / 8);
     const wire = tag % 8;
     const f = s.byNo.get(no);
     let value: unknown;
     if (wire === 0) {
-      const n = varint();
+      const n = r.varint(end);
       if (!f) continue;
       if (f.type === "int64") value = typeof n === "bigint" ? String(BigInt.asIntN(64, n)) : String(n);
       else if (f.type === "bool") value = n !== 0;
       else if (Array.isArray(f.type)) value = f.type[Number(n)] ?? Number(n);
       else throw new ProtobufError(`${f.name}: unexpected varint`);
     } else if (wire === 2) {
-      const n = length();
-      const from = i;
-      i += n;
-      if (!f) continue;
-      if (f.type === "bytes") value = Buffer.from(buf.buffer, buf.byteOffset + from, n).toString("base64");
-      else if (f.type === "string") value = Buffer.from(buf.buffer, buf.byteOffset + from, n).toString("utf8");
-      else if (typeof f.type === "object" && !Array.isArray(f.type)) value = decodeRange(f.type as Schema, buf, from, i);
+      const n = r.length(end);
+      const from = r.i;
+      if (!f) {
+        r.i += n;
+        continue;
+      }
+      if (f.type === "bytes" || f.type === "string")
+        value = Buffer.from(buf.buffer, buf.byteOffset + from, n).toString(f.type === "bytes" ? "base64" : "utf8");
+      else if (typeof f.type === "object" && !Array.isArray(f.type)) value = decodeRange(f.type as Schema, r, from + n);
       else throw new ProtobufError(`${f.name}: unexpected bytes`);
+      r.i = from + n;
     } else if (wire === 1) {
-      i += 8;
+      r.i += 8;
       continue;
     } else if (wire === 5) {
-      i += 4;
+      r.i += 4;
       continue;
     } else throw new ProtobufError(`unsupported wire type ${wire}`);
-    if (f.repeated) ((out[f.name] ??= []) as unknown[]).push(value);
-    else out[f.name] = value;
+    if (!f.repeated) out[f.name] = value;
+    else if (Array.isArray(out[f.name])) (out[f.name] as unknown[]).push(value);
+    else out[f.name] = [value];
   }
-  if (i !== end) throw new ProtobufError("truncated field");
+  if (r.i !== end) throw new ProtobufError("truncated field");
   return out;
 }
 
@@ -337,5 +370,5 @@ function decodeRange(s: Schema, buf: Uint8Array, start: number, end: number): Re
  * @throws ProtobufError when the bytes are not a well-formed message.
  */
 export function decodeMessage(s: Schema, buf: Uint8Array): Record<string, unknown> {
-  return decodeRange(s, buf, 0, buf.length);
+  return decodeRange(s, new Reader(buf), buf.length);
 }

@@ -152,7 +152,21 @@ export class GrpcClient {
         httpStatus = Number(h[":status"]);
         readStatus(h); // a trailers-only answer (an error) has its status here
       });
-      stream.on("trailers", readStatus);
+      /** The answer's message once it is whole and the status says OK (else undefined). */
+      const whole = (): Buffer | undefined => {
+        const body = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
+        if (body.length < 5 || body[0] !== 0 || body.readUInt32BE(1) !== body.length - 5) return undefined;
+        return body.subarray(5);
+      };
+      stream.on("trailers", (h) => {
+        readStatus(h);
+        // the trailers end the stream and follow the message: answer now rather than a few
+        // event-loop turns later at "close" (which still settles anything else)
+        if (status === 0) {
+          const message = whole();
+          if (message) finish(undefined, message);
+        }
+      });
       stream.on("data", (c: Buffer) => chunks.push(c));
       stream.on("error", (err: NodeJS.ErrnoException) => {
         const cause = (err.cause ?? err) as NodeJS.ErrnoException;
@@ -167,10 +181,9 @@ export class GrpcClient {
           return finish(new HttpRequestError(`${where}: ${what}`, httpStatus ? "HTTP_PARSE" : "ECONNRESET", sent() && !refused));
         }
         if (status !== 0) return finish(new GrpcStatusError(status, statusMessage || `gRPC status ${status}`));
-        const body = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
-        if (body.length < 5 || body[0] !== 0 || body.readUInt32BE(1) !== body.length - 5)
-          return finish(new HttpRequestError(`${where}: not one uncompressed gRPC message`, "HTTP_PARSE", true));
-        finish(undefined, body.subarray(5));
+        const message = whole();
+        if (!message) return finish(new HttpRequestError(`${where}: not one uncompressed gRPC message`, "HTTP_PARSE", true));
+        finish(undefined, message);
       });
       const frame = Buffer.allocUnsafe(5 + message.length);
       frame[0] = 0;
