@@ -1,7 +1,9 @@
 /**
- * The `etcd:` backend over etcd v3's JSON gateway: keys and values base64, int64 fields as
- * strings, proto3 defaults omitted (no `succeeded` = false, no `kvs` = none, no `deleted` = 0).
- * Watches stream from `/v3/watch` and resume from the last delivered revision after a disconnect.
+ * The `etcd:` backend. Requests and answers have the shape of etcd v3's JSON gateway: keys and
+ * values base64, int64 fields as strings, proto3 defaults omitted (no `succeeded` = false, no
+ * `kvs` = none, no `deleted` = 0); the transport sends them to the gateway, or, in a long-lived
+ * process, as protobuf to etcd's gRPC API (etcd-transport.ts, etcd-proto.ts). Watches stream from
+ * the gateway's `/v3/watch` and resume from the last delivered revision after a disconnect.
  *
  * @see https://github.com/cnikit/cnikit/blob/main/docs/state.md
  */
