@@ -1,13 +1,14 @@
 /**
  * The etcd backend against a real 3-member cluster: the leader SIGKILLed during a stream of CAS
  * increments (no lost or duplicated increment; every call succeeds or fails with a typed error
- * within the budget; calls succeed after the election), over the JSON gateway and over gRPC, and
- * a watch across a member restart.
+ * within the budget; calls succeed after the election), over the JSON gateway and over gRPC, the
+ * conformance suite over gRPC, and a watch across a member restart.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { EtcdStore } from "../src/etcd-store.js";
 import { openStore, type Store, StoreTimeoutError, StoreUnavailableError, type WatchEvent } from "../src/index.js";
 import { type EtcdCluster, etcdAvailable, startEtcdCluster } from "../src/testing.js";
+import { storeConformance } from "./conformance.js";
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 const BUDGET = 5000;
@@ -37,6 +38,17 @@ describe.skipIf(!etcdAvailable())("etcd backend (3-member cluster)", () => {
   afterAll(async () => {
     await etcd?.stop();
   });
+
+  // the whole suite over gRPC against every member's endpoint (single member: etcd.test.ts, both wires)
+  storeConformance(
+    "etcd 3-member cluster (grpc)",
+    async () => {
+      const store = (await openStore(etcd.url("/conformance"))) as EtcdStore;
+      expect(await store.setWire("grpc")).toBe(true);
+      return store;
+    },
+    { leaseExpiryMs: 8000 },
+  );
 
   for (const wire of ["gateway", "grpc"] as const)
     it(`${wire}: leader SIGKILLed during CAS increments: no lost or duplicated increment, typed errors within the budget`, async () => {
