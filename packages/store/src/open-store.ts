@@ -25,7 +25,7 @@ import type { Store } from "./types.js";
  * @example await openStore("etcd://10.0.0.1:2379", { callTimeoutMs: 300, retryBudgetMs: 3000 })
  */
 export interface OpenStoreOptions {
-  /** etcd: the deadline of one HTTP call (default 400 ms; URL `timeout=`). */
+  /** etcd: the deadline of one request to etcd, gateway or gRPC (default 400 ms; URL `timeout=`). */
   callTimeoutMs?: number;
   /** etcd: the overall time a call may take over retries and endpoints (default 5000 ms; URL `budget=`). */
   retryBudgetMs?: number;
