@@ -6,7 +6,7 @@
 import { openStore, type Store } from "@cnikit/store";
 import { type EtcdCluster, startEtcd } from "@cnikit/store/testing";
 import { CniRuntime, confListFromBytes } from "@cnikit/runtime";
-import { expectPing, Scratch } from "@cnikit/testing";
+import { expectPing, runPlugin, Scratch } from "@cnikit/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildFixture } from "../../../tools/build-fixture.js";
 import { addressOf, type Call, callPlugin, keys, pool } from "./calls.js";
@@ -38,7 +38,12 @@ const run = (command: string, conf: object, opts: { containerId?: string; ifName
 
 function network(store: string, ipam: Record<string, unknown>, extra: Record<string, unknown> = {}) {
   const name = uniq();
-  return { cniVersion: "1.1.0", name, ipam: { type: "etcd-ipam", store, nodeName: "node-a", runDir, ...ipam }, ...extra };
+  return {
+    cniVersion: "1.1.0",
+    name,
+    ipam: { type: "etcd-ipam", store, nodeName: "node-a", runDir, ...ipam },
+    ...extra,
+  };
 }
 
 const backends: [string, () => string][] = [
@@ -171,10 +176,16 @@ describe("etcd-ipam config and store failures", () => {
       [{ store: "redis://x", subnet: "10.0.0.0/16" }, /not a file:, etcd:\/\/ or etcds:\/\/ URL/],
       [{ store: "file:/tmp/x", subnet: "10.0.0.0/33" }, /ipam\.subnet "10\.0\.0\.0\/33" is not a CIDR/],
       [{ store: "file:/tmp/x", subnet: "10.0.0.0/16", blockSize: 8 }, /ipam\.blockSize 8 must be between/],
-      [{ store: "file:/tmp/x", subnet: "10.0.0.0/16", gateway: "10.1.0.1" }, /ipam\.gateway "10\.1\.0\.1" is not an address in/],
+      [
+        { store: "file:/tmp/x", subnet: "10.0.0.0/16", gateway: "10.1.0.1" },
+        /ipam\.gateway "10\.1\.0\.1" is not an address in/,
+      ],
       [{ store: "file:/tmp/x", subnet: "10.0.0.0/16", exclude: ["fd00::/64"] }, /ipam\.exclude\[0\]/],
       [{ store: "etcd://h:1?bogus=1", subnet: "10.0.0.0/16" }, /unknown parameter "bogus"/],
-      [{ store: "file:/tmp/x", subnet: "10.0.0.0/16", runDir: "run/here" }, /ipam\.runDir must be an absolute directory path/],
+      [
+        { store: "file:/tmp/x", subnet: "10.0.0.0/16", runDir: "run/here" },
+        /ipam\.runDir must be an absolute directory path/,
+      ],
     ];
     for (const [ipam, msg] of cases) {
       const r = await run("ADD", { cniVersion: "1.1.0", name: "bad", ipam: { type: "etcd-ipam", runDir, ...ipam } });
@@ -192,6 +203,25 @@ describe("etcd-ipam config and store failures", () => {
     const status = await run("STATUS", conf);
     expect(status.json.code).toBe(50);
     expect(status.json.details).toMatch(/ECONNREFUSED/);
+  });
+});
+
+describe("etcd-ipam one-shot calls and the wire", () => {
+  it("a one-shot ADD and DEL stay on etcd's JSON gateway: node:http2 is never used (a long-lived store moves to gRPC after a second)", async () => {
+    const conf = network(etcd.url(`/t${s.id}wire`), { subnet: "10.215.0.0/16" });
+    for (const command of ["ADD", "DEL"]) {
+      const r = await runPlugin(BIN, {
+        command,
+        config: conf,
+        netns: command === "ADD" ? netns : undefined,
+        containerId: "wire",
+        ifName: "eth0",
+        path: ["/usr/lib/cni"],
+        env: { NODE_DEBUG: "http2" },
+      });
+      expect(r.exitCode, r.stdout + r.stderr).toBe(0);
+      expect(r.stderr).not.toMatch(/HTTP2 \d+:/);
+    }
   });
 });
 
@@ -217,8 +247,12 @@ describe("etcd-ipam at scale", () => {
     expect(blocks.length).toBeGreaterThanOrEqual(4);
     expect(blocks.length).toBeLessThanOrEqual(12); // 50 per host fit one /26 each; more only after races for the same free block
     const lat = got.map((r) => r.ms).sort((a, b) => a - b);
-    console.log(`200 ADDs from 4 hosts: wall ${wall.toFixed(0)} ms, p50 ${lat[100]?.toFixed(0)} ms, p99 ${lat[197]?.toFixed(0)} ms`);
-    const gcs = await Promise.all([0, 1, 2, 3].map((h) => run("GC", { ...on(`host${h}`), "cni.dev/valid-attachments": [] })));
+    console.log(
+      `200 ADDs from 4 hosts: wall ${wall.toFixed(0)} ms, p50 ${lat[100]?.toFixed(0)} ms, p99 ${lat[197]?.toFixed(0)} ms`,
+    );
+    const gcs = await Promise.all(
+      [0, 1, 2, 3].map((h) => run("GC", { ...on(`host${h}`), "cni.dev/valid-attachments": [] })),
+    );
     for (const g of gcs) expect(g.code, g.out).toBe(0);
     expect(await keys(url, `ipam/${name}/ips/`)).toEqual([]);
     expect(await keys(url, `ipam/${name}/owners/`)).toEqual([]);
@@ -266,12 +300,25 @@ describe("etcd-ipam chained under bridge", () => {
             type: "bridge",
             bridge: c.link("br"),
             isGateway: true,
-            ipam: { type: "etcd-ipam", store: etcd.url(`/chain${c.id}`), subnet, blockSize: 28, gateway, nodeName: "node-a", runDir },
+            ipam: {
+              type: "etcd-ipam",
+              store: etcd.url(`/chain${c.id}`),
+              subnet,
+              blockSize: 28,
+              gateway,
+              nodeName: "node-a",
+              runDir,
+            },
           },
         ],
       };
       const list = confListFromBytes(JSON.stringify(conf));
-      const cni = new CniRuntime({ path: [c.pluginDir({ bridge: bridgeBin, "etcd-ipam": BIN })], cacheDir: c.dir("cache"), stderr: null, timeoutMs: 30_000 });
+      const cni = new CniRuntime({
+        path: [c.pluginDir({ bridge: bridgeBin, "etcd-ipam": BIN })],
+        cacheDir: c.dir("cache"),
+        stderr: null,
+        timeoutMs: 30_000,
+      });
       const ns = c.netns("a");
       const rt = { containerId: `chain-${c.id}`, netns: ns, ifName: "eth0" };
       const r: any = await cni.addNetworkList(list, rt);

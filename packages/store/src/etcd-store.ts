@@ -1,7 +1,9 @@
 /**
- * The `etcd:` backend over etcd v3's JSON gateway: keys and values base64, int64 fields as
- * strings, proto3 defaults omitted (no `succeeded` = false, no `kvs` = none, no `deleted` = 0).
- * Watches stream from `/v3/watch` and resume from the last delivered revision after a disconnect.
+ * The `etcd:` backend. Requests and answers have the shape of etcd v3's JSON gateway: keys and
+ * values base64, int64 fields as strings, proto3 defaults omitted (no `succeeded` = false, no
+ * `kvs` = none, no `deleted` = 0); the transport sends them to the gateway, or, in a long-lived
+ * process, as protobuf to etcd's gRPC API (etcd-transport.ts, etcd-proto.ts). Watches stream from
+ * the gateway's `/v3/watch` and resume from the last delivered revision after a disconnect.
  *
  * @see https://github.com/cnikit/cnikit/blob/main/docs/state.md
  */
@@ -363,6 +365,21 @@ export class EtcdStore implements Store {
     const handle: WatchHandle = { ready, close: () => stop() };
     this.watches.add(handle);
     return handle;
+  }
+
+  /**
+   * Pins the wire of this store's calls (not its watches): "grpc" moves them to etcd's gRPC API
+   * now instead of a second after the first call (etcd-transport.ts), "gateway" keeps them on the
+   * JSON gateway. Not part of the Store interface: the tests run the same suites over both wires.
+   * Resolves false where gRPC cannot be used or the endpoint did not answer it.
+   */
+  setWire(wire: "gateway" | "grpc"): Promise<boolean> {
+    return this.transport.setWire(wire);
+  }
+
+  /** True once the calls go over gRPC. */
+  get usingGrpc(): boolean {
+    return this.transport.usingGrpc;
   }
 
   async close(): Promise<void> {

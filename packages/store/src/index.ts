@@ -1,7 +1,8 @@
 /**
  * @cnikit/store: state that outlives a plugin call. One small interface (get, range, put,
- * delete, txn, leases, watch) over a `file:` directory (one machine) or etcd's v3 JSON gateway
- * (a cluster), selected by one URL. No dependencies.
+ * delete, txn, leases, watch) over a `file:` directory (one machine) or etcd v3 (a cluster: its
+ * JSON gateway, and its gRPC API once a process proves long-lived), selected by one URL. No
+ * dependencies.
  *
  * @see https://github.com/cnikit/cnikit/blob/main/docs/state.md
  */

@@ -10,7 +10,8 @@
  *
  * Backends are loaded on first use: a `file:` store never loads node:net, an `etcd://` store with
  * IP addresses neither (its connections are libuv TCP handles, see raw-tcp.ts), and node:tls is
- * only loaded for a TLS URL.
+ * only loaded for a TLS URL. An `etcd://` store still in use a second after its first call loads
+ * node:http2 in the background and moves to etcd's gRPC API (etcd-transport.ts).
  *
  * @see https://github.com/cnikit/cnikit/blob/main/docs/state.md
  */
@@ -24,7 +25,7 @@ import type { Store } from "./types.js";
  * @example await openStore("etcd://10.0.0.1:2379", { callTimeoutMs: 300, retryBudgetMs: 3000 })
  */
 export interface OpenStoreOptions {
-  /** etcd: the deadline of one HTTP call (default 400 ms; URL `timeout=`). */
+  /** etcd: the deadline of one request to etcd, gateway or gRPC (default 400 ms; URL `timeout=`). */
   callTimeoutMs?: number;
   /** etcd: the overall time a call may take over retries and endpoints (default 5000 ms; URL `budget=`). */
   retryBudgetMs?: number;
@@ -162,7 +163,7 @@ function readTls(path: string | undefined, what: string): Buffer | undefined {
  * no loader is involved), else a dynamic import. Not `node:module`'s `createRequire`: loading
  * `node:module` pulls in the ES module loader, which costs a one-shot plugin milliseconds.
  */
-async function builtin<T>(name: "node:net" | "node:tls"): Promise<T> {
+async function builtin<T>(name: "node:net" | "node:tls" | "node:http2"): Promise<T> {
   const get = (process as { getBuiltinModule?: (id: string) => unknown }).getBuiltinModule;
   const mod = typeof get === "function" ? get.call(process, name) : undefined;
   return (mod ?? (await import(name))) as T;
@@ -217,6 +218,17 @@ export async function openStore(url: string, options: OpenStoreOptions = {}): Pr
     client: new HttpClient({ net, rawTcp, tls, tlsFiles }),
     callTimeoutMs: options.callTimeoutMs ?? parsed.callTimeoutMs ?? 400,
     retryBudgetMs: options.retryBudgetMs ?? parsed.retryBudgetMs ?? 5000,
+    // a long-lived process moves to etcd's gRPC API (etcd-transport.ts); not under Bun, whose
+    // node:http2 client is not the one this was measured and tested with
+    grpc: process.versions.bun
+      ? undefined
+      : async () => {
+          const [http2, { grpcLink }] = await Promise.all([
+            builtin<typeof import("node:http2")>("node:http2"),
+            import("./etcd-grpc.js"),
+          ]);
+          return grpcLink(http2, tlsFiles);
+        },
   });
   return new EtcdStore(url, transport, parsed.prefix);
 }
