@@ -14,9 +14,10 @@ import { chmodSync, closeSync, copyFileSync, mkdirSync, openSync, readFileSync, 
 import { loadavg } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { CLEAN_PATH, cleanEnv, parseJson } from "./lib/proc.mjs";
-import { CNI_VERSION, GO_DIR, ROOT, ourPlugin } from "./lib/plugins.mjs";
-import { Resources, netnsPath, uniqueName } from "./lib/resources.mjs";
+import { etcdIpamSubject } from "./etcd-ipam.mjs";
+import { CLEAN_PATH } from "./lib/proc.mjs";
+import { ROOT, ourPlugin } from "./lib/plugins.mjs";
+import { Resources, uniqueName } from "./lib/resources.mjs";
 import { runScenario } from "./lib/scenario.mjs";
 import { percentile } from "./lib/stats.mjs";
 import { hostLocalSubject } from "./plugins.mjs";
@@ -27,32 +28,6 @@ const { values } = parseArgs({
 const rounds = Number(values.rounds);
 const NEW = join(ROOT, "examples/etcd-ipam/dist");
 const OLD = values.old;
-
-function subject(id, file, store, network, runDir) {
-  return {
-    id,
-    label: id,
-    setup() {
-      const res = new Resources();
-      const [ns] = res.addNetns();
-      const cid = `ckw-${uniqueName()}`;
-      const input = JSON.stringify({
-        cniVersion: CNI_VERSION,
-        name: network,
-        type: "bridge",
-        ipam: { type: "etcd-ipam", store, subnet: "10.250.0.0/16", nodeName: "bench", runDir },
-      });
-      const env = (cmd) =>
-        cleanEnv({ CNI_COMMAND: cmd, CNI_CONTAINERID: cid, CNI_NETNS: netnsPath(ns), CNI_IFNAME: "eth0", CNI_PATH: GO_DIR });
-      const check = (r) =>
-        parseJson(r.stdout)?.ips?.[0]?.address?.startsWith("10.250.") ? undefined : `no address: ${r.stdout.slice(0, 300)}`;
-      return {
-        steps: { ADD: { file, env: env("ADD"), input, check }, DEL: { file, env: env("DEL"), input } },
-        cleanup: () => res.cleanup(),
-      };
-    },
-  };
-}
 
 /** A daemon serving `module` (an etcd-ipam agent module) with its shim in a bin dir of its own. */
 async function startDaemon(res, module, shimFrom) {
@@ -132,9 +107,9 @@ try {
   daemons.push(...Object.values(agents));
   const subjects = [
     hostLocalSubject("host-local", "our host-local", ourPlugin("host-local")),
-    subject("one-shot new", join(NEW, "etcd-ipam"), store, network, runDir),
-    ...(OLD ? [subject("one-shot old", join(OLD, "etcd-ipam"), store, network, runDir)] : []),
-    ...Object.entries(agents).map(([id, a]) => subject(id, a.shim, store, network, runDir)),
+    etcdIpamSubject("one-shot new", "one-shot new", join(NEW, "etcd-ipam"), store, network, runDir),
+    ...(OLD ? [etcdIpamSubject("one-shot old", "one-shot old", join(OLD, "etcd-ipam"), store, network, runDir)] : []),
+    ...Object.entries(agents).map(([id, a]) => etcdIpamSubject(id, id, a.shim, store, network, runDir)),
   ];
   // warm-up: each daemon loads its module and opens the store; the new one moves to gRPC a second later
   runScenario({ subjects: subjects.filter((s) => s.id.startsWith("agent")), rounds: 3, rssRounds: 0 });

@@ -18,7 +18,7 @@ import { ms, percentile, ratio, table } from "./lib/stats.mjs";
 import { failureNotes, hostLocalSubject } from "./plugins.mjs";
 
 /** One etcd-ipam ADD+DEL round: a fresh netns and container id, one network per bench run. */
-function etcdIpamSubject(id, label, file, store, network, runDir) {
+export function etcdIpamSubject(id, label, file, store, network, runDir) {
   return {
     id,
     label,
