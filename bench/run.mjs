@@ -127,6 +127,12 @@ const target = (name, value, limit, unit, shown) =>
     `≤ ${limit}${unit}`,
     Number.isFinite(value) ? (value <= limit ? "met" : "NOT met") : "–",
   ]);
+// the reference's own time says what kind of moment the run was (docs/performance.md: "How stable the ratios are")
+/** A "× reference" target: `ours / ref`, shown with the reference's time (`what` names it). */
+const ratioTarget = (name, ours, ref, limit, what) => {
+  const value = ours / ref;
+  target(name, value, limit, "×", Number.isFinite(value) ? `${value.toFixed(2)}× (${what} ${ms(ref)} ms)` : undefined);
+};
 const s = figures.startup ?? {};
 const h = figures.hostLocal ?? {};
 const b = figures.bridge ?? {};
@@ -139,30 +145,9 @@ for (const [id, kind] of [
   ["ts-esm", "ESM build"],
 ]) {
   if (!b[id] && !h[id]) continue;
-  // the reference's own time says what kind of moment the run was (docs/performance.md: "How stable the ratios are")
-  const vs = (value, ref, what) =>
-    Number.isFinite(value) ? `${value.toFixed(2)}× (${what} ${ms(ref)} ms)` : undefined;
-  target(
-    `our bridge ADD × Go bridge ADD (${kind})`,
-    b[id]?.add / b.go?.add,
-    3.5,
-    "×",
-    vs(b[id]?.add / b.go?.add, b.go?.add, "Go"),
-  );
-  target(
-    `our bridge DEL × Go bridge DEL (${kind})`,
-    b[id]?.del / b.go?.del,
-    2,
-    "×",
-    vs(b[id]?.del / b.go?.del, b.go?.del, "Go"),
-  );
-  target(
-    `our host-local ADD × node -e 0 (${kind})`,
-    h[id]?.add / h.node?.add,
-    1.3,
-    "×",
-    vs(h[id]?.add / h.node?.add, h.node?.add, "node -e 0"),
-  );
+  ratioTarget(`our bridge ADD × Go bridge ADD (${kind})`, b[id]?.add, b.go?.add, 3.5, "Go");
+  ratioTarget(`our bridge DEL × Go bridge DEL (${kind})`, b[id]?.del, b.go?.del, 2, "Go");
+  ratioTarget(`our host-local ADD × node -e 0 (${kind})`, h[id]?.add, h.node?.add, 1.3, "node -e 0");
   target(`our host-local VERSION × node -e 0 (${kind})`, s[`${id}-host-local`]?.median / s.node?.median, 1.15, "×");
   target(`our bridge VERSION × node -e 0 (${kind})`, s[`${id}-bridge`]?.median / s.node?.median, 1.15, "×");
   const rssMax = Math.max(h[id]?.rss ?? Number.NaN, b[id]?.rss ?? Number.NaN);
@@ -174,61 +159,25 @@ for (const [id, kind] of [
   ["ts-bun-shared", "Bun shared runtime"],
 ]) {
   if (!b[id] && !h[id] && !s[`${id}-bridge`]) continue;
-  const vs = (value, ref, what) =>
-    Number.isFinite(value) ? `${value.toFixed(2)}× (${what} ${ms(ref)} ms)` : undefined;
-  target(
-    `our bridge ADD × Go bridge ADD (${kind})`,
-    b[id]?.add / b.go?.add,
-    1.5,
-    "×",
-    vs(b[id]?.add / b.go?.add, b.go?.add, "Go"),
-  );
-  target(
-    `our bridge DEL × Go bridge DEL (${kind})`,
-    b[id]?.del / b.go?.del,
-    1.2,
-    "×",
-    vs(b[id]?.del / b.go?.del, b.go?.del, "Go"),
-  );
-  const goV = s["go-bridge"]?.median;
-  target(
+  ratioTarget(`our bridge ADD × Go bridge ADD (${kind})`, b[id]?.add, b.go?.add, 1.5, "Go");
+  ratioTarget(`our bridge DEL × Go bridge DEL (${kind})`, b[id]?.del, b.go?.del, 1.2, "Go");
+  ratioTarget(
     `our bridge VERSION × Go bridge VERSION (${kind})`,
-    s[`${id}-bridge`]?.median / goV,
+    s[`${id}-bridge`]?.median,
+    s["go-bridge"]?.median,
     2,
-    "×",
-    vs(s[`${id}-bridge`]?.median / goV, goV, "Go"),
+    "Go",
   );
-  const pair = b[`pair-${id}`]?.add / b.go?.add;
-  target(`our bridge + our host-local ADD × Go pair ADD (${kind})`, pair, 2, "×", vs(pair, b.go?.add, "Go pair"));
+  ratioTarget(`our bridge + our host-local ADD × Go pair ADD (${kind})`, b[`pair-${id}`]?.add, b.go?.add, 2, "Go pair");
   const rssMax = Math.max(...[h[id]?.rss, b[id]?.rss, b[`pair-${id}`]?.rss].filter(Number.isFinite));
   target(`peak RSS of a plugin ADD (${kind})`, rssMax / 1024, 25, " MB", `${mb(rssMax)} MB`);
 }
 // agent mode (the agent issue's targets)
 const a = figures.agent ?? {};
 if (a.go) {
-  const vs = (value, ref, what) =>
-    Number.isFinite(value) ? `${value.toFixed(2)}× (${what} ${ms(ref)} ms)` : undefined;
-  target(
-    "agent bridge ADD × Go bridge ADD (IPAM: ours in the daemon vs Go's)",
-    a.agent?.add / a.go.add,
-    0.6,
-    "×",
-    vs(a.agent?.add / a.go.add, a.go.add, "Go"),
-  );
-  target(
-    "agent bridge DEL × Go bridge DEL",
-    a.agent?.del / a.go.del,
-    1,
-    "×",
-    vs(a.agent?.del / a.go.del, a.go.del, "Go"),
-  );
-  target(
-    "VERSION through the shim × Go bridge VERSION",
-    a.agent?.version / a.go.version,
-    1,
-    "×",
-    vs(a.agent?.version / a.go.version, a.go.version, "Go"),
-  );
+  ratioTarget("agent bridge ADD × Go bridge ADD (IPAM: ours in the daemon vs Go's)", a.agent?.add, a.go.add, 0.6, "Go");
+  ratioTarget("agent bridge DEL × Go bridge DEL", a.agent?.del, a.go.del, 1, "Go");
+  ratioTarget("VERSION through the shim × Go bridge VERSION", a.agent?.version, a.go.version, 1, "Go");
   target("peak RSS of the shim (ADD)", a.agent?.rss / 1024, 3, " MB", `${mb(a.agent?.rss)} MB`);
   const d = a.daemon;
   if (d)
