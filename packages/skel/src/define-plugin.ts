@@ -179,7 +179,9 @@ export function definePlugin<C = unknown, A = Record<string, string>>(definition
     return code;
   }
 
-  const registry = ((globalThis as { [REGISTRY]?: PluginRegistry })[REGISTRY] ??= { count: 0 });
+  const global = globalThis as { [REGISTRY]?: PluginRegistry };
+  global[REGISTRY] ??= { count: 0 };
+  const registry = global[REGISTRY];
   registry.count++;
   registry.last = {
     name: def.name,
