@@ -36,7 +36,7 @@ export interface CapturedVersion {
 const WHEN = '(process.env.CNI_COMMAND === "VERSION" && !process.env.CNI_LOG_LEVEL && !process.env.CNI_LOG_FILE)';
 
 /** How long the probe may take before the build gives up on the prologue. */
-const PROBE_TIMEOUT_MS = 20_000;
+const PROBE_TIMEOUT_MS = 10_000;
 
 /**
  * The probe's main call: the registry's plugin and its reply into `resultFile`, then the entry
