@@ -11,8 +11,8 @@
  * exactly one plugin, with a list of versions, or no prologue. It then runs the entry as a call
  * would, and the reply is kept only when that call printed exactly the same bytes and exited 0.
  * Any failure only means no prologue: the build still succeeds. The entry's own top-level code
- * does not run in the probe before the check: a plugin defined in the entry itself (not in a
- * module it imports) gets no prologue, and an entry that is not a plugin (a CLI) is never run.
+ * runs in the probe only once that check passed: a plugin defined in the entry itself (not in a
+ * module it imports) gets no prologue, and an entry whose modules define no plugin is never run.
  *
  * The prologue applies when `CNI_COMMAND` is `VERSION` and `CNI_LOG_LEVEL` and `CNI_LOG_FILE` are
  * unset or empty (so no logging can differ). It writes the reply as skel would: under Node with

@@ -24,6 +24,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 const here = dirname(fileURLToPath(import.meta.url));
 const STATIC = join(here, "fixtures/version-main.ts");
 const DYNAMIC = join(here, "fixtures/version-dynamic-main.ts");
+const TWO = join(here, "fixtures/version-two-main.ts");
+const OWN = join(here, "fixtures/version-own-main.ts");
+const IN_ENTRY = join(here, "fixtures/skel-plugin.ts");
 const MARKER = "version-fixture: modules evaluated\n";
 const REPLY = '{"cniVersion":"1.1.0","supportedVersions":["0.4.0","1.0.0","1.1.0"]}\n';
 const EPIPE_MESSAGE = "version-fixture: could not write the reply to stdout: write EPIPE\n";
@@ -235,6 +238,23 @@ describe("VERSION prologue", () => {
       expect([other.status, other.stdout]).toEqual([0, '{"cniVersion":"1.1.0","supportedVersions":["0.4.0"]}\n']);
     }
   });
+
+  it("no prologue for two plugins, a plugin defined in the entry, or an entry answering VERSION otherwise", async () => {
+    for (const [entry, name] of [
+      [TWO, "two"],
+      [IN_ENTRY, "in-entry"],
+      [OWN, "own"],
+    ] as const) {
+      const r = await buildPlugin({ entry, outfile: join(work, "none", name) });
+      expect([name, r.versionPrologue]).toEqual([name, false]);
+    }
+    const own = run(join(work, "none", "own"));
+    expect([own.status, own.stderr, own.stdout]).toEqual([
+      0,
+      MARKER,
+      '{"cniVersion":"1.1.0","supportedVersions":["1.1.0"]}\n',
+    ]);
+  }, 60_000);
 
   it("--no-version-prologue / versionPrologue: false: the plugin answers (same reply)", () => {
     for (const file of [noPrologueNode, noPrologueBun]) {
