@@ -203,6 +203,10 @@ describe("VERSION prologue", () => {
     // the reply is a string literal in the Node loader, before the code cache is read
     const loader = readFileSync(staticBuilds.node as string, "utf8");
     expect(loader.indexOf("__cnikitVersionReply()")).toBeLessThan(loader.indexOf("cachedData"));
+    // the shared Bun form sets its JIT policy first, then answers
+    const shared = readFileSync(staticBuilds.shared as string, "utf8");
+    expect(shared.indexOf("Bun.unsafe.setJITPolicy(")).toBeGreaterThan(0);
+    expect(shared.indexOf("Bun.unsafe.setJITPolicy(")).toBeLessThan(shared.indexOf("CNI_COMMAND"));
   });
 
   it("other commands are unaffected: ADD runs the plugin", () => {
