@@ -27,6 +27,7 @@ import { type BuildPluginOptions, bundleOptions, resolveEntry } from "./build-pl
 import { bundleDeferredCjs } from "./bundle.js";
 import { BuildError } from "./errors.js";
 import { bundleLoadsKoffi, copyNativeAddons, NODE_ONLY_LABEL } from "./native-addons.js";
+import { bunVersionGuard, probeVersionReply } from "./version-prologue.js";
 
 /**
  * The Bun release the builds use: the version of the `@oven/bun-linux-*` packages this package
@@ -69,7 +70,10 @@ export type BunTarget = (typeof BUN_TARGETS)[number];
  * ```
  */
 export interface BuildBunOptions
-  extends Pick<BuildPluginOptions, "entry" | "outfile" | "external" | "conditions" | "define" | "nativeAddons" | "cwd"> {
+  extends Pick<
+    BuildPluginOptions,
+    "entry" | "outfile" | "external" | "conditions" | "define" | "nativeAddons" | "cwd" | "versionPrologue"
+  > {
   /** `"bun"` (default): one executable; `"bun-shared"`: a bytecode bundle run by a `bun` copied beside it. */
   readonly target?: BunTarget;
   /** Minify the bundle (Bun's `--minify`); default true. */
@@ -117,6 +121,8 @@ export interface BuildBunResult {
   readonly bytecode?: string;
   /** `"bun-shared"`: the `bun` copied beside the bundle. */
   readonly runtime?: string;
+  /** Whether VERSION is answered before the bundle is evaluated (see {@link BuildPluginOptions.versionPrologue}). */
+  readonly versionPrologue: boolean;
   /** esbuild's metafile of the bundle Bun compiled. */
   readonly metafile: Metafile;
   /** Absolute paths of the native addons copied beside it. */
@@ -224,16 +230,23 @@ export async function buildBun(options: BuildBunOptions): Promise<BuildBunResult
   try {
     const main = join(work, `${basename(out)}.cjs`);
     const bundle = { ...bundleOptions(entryAbs, { ...options, minify: false }), dropLabels: [NODE_ONLY_LABEL] };
+    const self = shared ? "argv1" : "execPath";
+    const captured =
+      options.versionPrologue === false
+        ? undefined
+        : await probeVersionReply(bundle, { work, self, runtime: bun, lazyBuiltins: true });
     const metafile = await bundleDeferredCjs(bundle, {
       outfile: main,
       work,
       mainCall: "__cnikitRun();",
       // the compiled executable is its own file; the shared form is run as `bun <bundle>`
       shebang: shared ? shebang : undefined,
-      self: shared ? "argv1" : "execPath",
+      self,
       lazyBuiltins: true,
       // the compiled form gets it from --compile-jit-policy, before any JS runs
       prelude: shared && jitPolicy !== 1 ? `Bun.unsafe.setJITPolicy(${jitPolicy});` : undefined,
+      // after the prelude, before the bundle's modules are evaluated
+      versionGuard: captured ? bunVersionGuard(captured) : undefined,
     });
     const common = ["--bytecode", "--format=cjs", "--target=bun", ...(options.minify === false ? [] : ["--minify"])];
     rmSync(out, { force: true });
@@ -251,7 +264,14 @@ export async function buildBun(options: BuildBunOptions): Promise<BuildBunResult
         copyFileSync(bun, runtime);
         chmodSync(runtime, 0o755);
       }
-      result = { outfile: out, bytecode: `${out}.jsc`, runtime, metafile, nativeAddons: [] };
+      result = {
+        outfile: out,
+        bytecode: `${out}.jsc`,
+        runtime,
+        versionPrologue: !!captured,
+        metafile,
+        nativeAddons: [],
+      };
     } else {
       bunBuild(
         bun,
@@ -268,7 +288,7 @@ export async function buildBun(options: BuildBunOptions): Promise<BuildBunResult
         work,
       );
       rmSync(`${out}.jsc`, { force: true });
-      result = { outfile: out, metafile, nativeAddons: [] };
+      result = { outfile: out, versionPrologue: !!captured, metafile, nativeAddons: [] };
     }
     const nativeAddons =
       options.nativeAddons === false || !bundleLoadsKoffi(readFileSync(main, "utf8"))

@@ -110,17 +110,40 @@ const ESM_REQUIRE = [
  * One ES module with a node shebang. Its directory needs no package.json: Node detects the
  * module syntax of an extensionless file (on by default since Node 20.19 / 22).
  */
-export function bundleEsm(o: BundleOptions, outfile: string, shebang: string = NODE_SHEBANG): Promise<Metafile> {
+export function bundleEsm(
+  o: BundleOptions,
+  outfile: string,
+  shebang: string = NODE_SHEBANG,
+  versionGuard?: VersionGuard | undefined,
+): Promise<Metafile> {
+  // the guard's test answers VERSION itself (see version-prologue.ts): then nothing else runs
+  const guard = versionGuard ? [versionGuard.declarations ?? "", `if (${versionGuard.test}) process.exit();`] : [];
   return run({
     ...baseOptions(o),
     entryPoints: [o.entryAbs],
     outfile,
     format: "esm",
-    banner: { js: `${shebang}\n${ESM_REQUIRE}` },
+    banner: { js: [shebang, ESM_REQUIRE, ...guard].join("\n") },
     plugins: [cnikitSourcePlugin()],
     // tells @cnikit/native to load koffi.node from beside the bundle
     define: { __CNIKIT_BUNDLED__: "true", ...o.define },
   });
+}
+
+/**
+ * Code that answers a call before the bundle runs (the VERSION prologue, see
+ * version-prologue.ts): `test` is evaluated first; when it is true, `answer` runs (if any) and
+ * nothing of the bundle does. `declarations` go before it, at the top level.
+ */
+export interface VersionGuard {
+  readonly test: string;
+  readonly answer?: string | undefined;
+  readonly declarations?: string | undefined;
+}
+
+/** `if (…) {` (or `if (…) { answer } else {`): opens the block the bundle runs in, closed by a `}` footer. */
+function guardOpen(g: VersionGuard): string {
+  return g.answer === undefined ? `if (!(${g.test})) {` : `if (${g.test}) {\n${g.answer}\n} else {`;
 }
 
 /** Where a deferred CommonJS bundle finds its own file (what `import.meta` describes). */
@@ -149,6 +172,13 @@ const ESM_SCOPE_GUARD = [
   '  import("node:module").then((m) => m.createRequire(process.argv[1])(process.argv[1]));',
   "} else {",
 ];
+
+/** The banner lines that open the block the bundle runs in (closed by a `}` footer), if any. */
+function openBlock(self: SelfPath, guard: VersionGuard | undefined): string[] {
+  const open = guard ? guardOpen(guard) : undefined;
+  if (self === "filename") return [...ESM_SCOPE_GUARD.slice(0, -1), open ? `} else ${open}` : "} else {"];
+  return open ? [open] : [];
+}
 
 /**
  * The helper {@link lazyBuiltinRequires} calls: a stand-in for a built-in module that loads it on
@@ -201,6 +231,7 @@ export async function bundleDeferredCjs(
     self,
     lazyBuiltins = false,
     prelude,
+    versionGuard,
   }: {
     outfile: string;
     work: string;
@@ -210,6 +241,8 @@ export async function bundleDeferredCjs(
     lazyBuiltins?: boolean;
     /** A statement run before anything else of the bundle. */
     prelude?: string | undefined;
+    /** Answers VERSION before the bundle runs (after `prelude`). */
+    versionGuard?: VersionGuard | undefined;
   },
 ): Promise<Metafile> {
   const wrapper = join(work, "entry-wrapper.mjs");
@@ -238,13 +271,14 @@ export async function bundleDeferredCjs(
         ...(shebang ? [shebang] : []),
         '"use strict";',
         ...(prelude ? [prelude] : []),
-        ...(self === "filename" ? ESM_SCOPE_GUARD : []),
+        ...(versionGuard?.declarations ? [versionGuard.declarations] : []),
+        ...openBlock(self, versionGuard),
         // built-ins only when import.meta is read (under Bun, loading node:fs costs ~1.5 ms)
         `const __cnikitImportMeta = { get filename() { return require("node:fs").realpathSync(${SELF_EXPR[self]}); }, get dirname() { return require("node:path").dirname(this.filename); }, get url() { return require("node:url").pathToFileURL(this.filename).href; } };`,
         ...(lazyBuiltins ? [LAZY_REQUIRE] : []),
       ].join("\n"),
     },
-    ...(self === "filename" ? { footer: { js: "}" } } : {}),
+    ...(self === "filename" || versionGuard ? { footer: { js: "}" } } : {}),
     define: { __CNIKIT_BUNDLED__: "true", "import.meta": "__cnikitImportMeta", ...o.define },
   });
   if (lazyBuiltins) writeFileSync(outfile, lazyBuiltinRequires(readFileSync(outfile, "utf8")));

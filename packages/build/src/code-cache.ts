@@ -11,6 +11,7 @@ import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
+import type { VersionGuard } from "./bundle.js";
 import { BuildError } from "./errors.js";
 
 /** Length of the bundle hash (hex) that starts a `.v8cache` file. */
@@ -34,7 +35,7 @@ function wrap(body: string): string {
 }
 
 /** The executable: a loader that compiles the embedded bundle with the cache beside it, if it matches. */
-function loader(shebang: string, id: string, cacheName: string, source: string): string {
+function loader(shebang: string, id: string, cacheName: string, source: string, guard?: VersionGuard): string {
   return [
     shebang,
     '"use strict";',
@@ -44,7 +45,8 @@ function loader(shebang: string, id: string, cacheName: string, source: string):
     // as CommonJS (see bundle.ts's ESM_SCOPE_GUARD)
     'if (typeof module === "undefined") {',
     '  import("node:module").then((m) => m.createRequire(process.argv[1])(process.argv[1]));',
-    "} else {",
+    // the VERSION prologue answers before the cache is read and the bundle compiled
+    guard ? `} else if (!(${guard.test})) {` : "} else {",
     '  const { readFileSync: __cnikitRead } = require("node:fs");',
     '  const __cnikitVm = require("node:vm");',
     "  let __cnikitCache;",
@@ -65,6 +67,7 @@ function loader(shebang: string, id: string, cacheName: string, source: string):
     "function __cnikitSource() {",
     `  return ${JSON.stringify(source)};`,
     "}",
+    ...(guard?.declarations ? [guard.declarations] : []),
     "",
   ].join("\n");
 }
@@ -110,7 +113,11 @@ function makeCache(source: string, nodeBinary: string, work: string): Buffer {
  */
 export function addCodeCache(
   outfile: string,
-  { work, nodeBinary = process.execPath }: { work: string; nodeBinary?: string },
+  {
+    work,
+    nodeBinary = process.execPath,
+    versionGuard,
+  }: { work: string; nodeBinary?: string; versionGuard?: VersionGuard | undefined },
 ): string {
   const text = readFileSync(outfile, "utf8");
   const nl = text.indexOf("\n");
@@ -122,6 +129,6 @@ export function addCodeCache(
   const cacheName = codeCacheName(outfile);
   const cachePath = join(dirname(outfile), cacheName);
   writeFileSync(cachePath, Buffer.concat([Buffer.from(id, "latin1"), cache]));
-  writeFileSync(outfile, loader(shebang, id, cacheName, source));
+  writeFileSync(outfile, loader(shebang, id, cacheName, source, versionGuard));
   return cachePath;
 }

@@ -64,6 +64,11 @@ options:
   --bun <path>         with --target bun*: the bun binary to build with (and to copy)
   --no-code-cache      CommonJS: no <outfile>.v8cache (V8's code cache, used by the node
                        that built it; without it every call compiles the bundle)
+  --no-version-prologue
+                       plain and Bun builds: no VERSION answer before the bundle is
+                       evaluated (by default, when the entry's modules define one plugin
+                       whose cniVersions is a list, its VERSION reply is captured at build
+                       time and written by a few lines that run first)
   --agent              write the agent-mode files into <outdir>/agent/ (see @cnikit/agent);
                        the plugin module (default export: the Plugin) is --plugin, by
                        default plugin.ts beside the entry; the plain build stays the fallback
@@ -128,6 +133,8 @@ export async function runBuildCli(argv: readonly string[], io: BuildCliIo = defa
   };
   if (!entry || !outfile) return usageError("an entry and an outfile are required");
   if (extra.length) return usageError(`unexpected argument ${JSON.stringify(extra[0])}`);
+  if (values["no-version-prologue"] && (values.agent || values.sea || values.snapshot))
+    return usageError("--no-version-prologue applies to plain and Bun builds only (not --agent, --sea, --snapshot)");
   if (values.agent) return runAgentBuild(entry, outfile, values, io, usageError);
   if (values.plugin !== undefined || values.socket !== undefined || values["timeout-ms"] !== undefined)
     return usageError("--plugin, --socket and --timeout-ms need --agent");
@@ -151,6 +158,7 @@ export async function runBuildCli(argv: readonly string[], io: BuildCliIo = defa
   if (values.shebang !== undefined && (values.snapshot || values.sea))
     return usageError("--shebang applies to plain bundles only");
   const common = { entry, outfile, cwd: io.cwd, minify: values.minify ?? false, external: values.external ?? [] };
+  const versionPrologue = !values["no-version-prologue"];
   try {
     const r: {
       outfile: string;
@@ -166,6 +174,7 @@ export async function runBuildCli(argv: readonly string[], io: BuildCliIo = defa
           ...common,
           target: target as BunTarget,
           minify: true, // Bun builds are always minified
+          versionPrologue,
           ...(values.shebang !== undefined ? { shebang: values.shebang } : {}),
           ...(values.bun !== undefined ? { bunBinary: values.bun } : {}),
         })
@@ -178,6 +187,7 @@ export async function runBuildCli(argv: readonly string[], io: BuildCliIo = defa
             snapshot: values.snapshot ?? false,
             snapshotRehash: values["snapshot-rehash"] ?? false,
             codeCache: !values["no-code-cache"],
+            versionPrologue,
           });
     const rel = (p: string) => {
       const r = relative(io.cwd, p);
@@ -255,6 +265,7 @@ function parse(argv: readonly string[]) {
       bun: { type: "string" },
       snapshot: { type: "boolean" },
       "no-code-cache": { type: "boolean" },
+      "no-version-prologue": { type: "boolean" },
       "snapshot-rehash": { type: "boolean" },
       sea: { type: "boolean" },
       minify: { type: "boolean" },

@@ -27,6 +27,20 @@ if (process.execArgv.includes("--build-snapshot")) {
   warm.signal.removeEventListener("abort", noop);
 }
 
+/**
+ * Internal, not public API: the record of the plugins `definePlugin` made in this process, under
+ * `globalThis[Symbol.for("@cnikit/skel.plugins")]`. `@cnikit/build` evaluates a bundle's modules
+ * at build time and reads it: when exactly one plugin was defined and its `cniVersions` is a
+ * list, the build answers VERSION before the bundle is evaluated (docs/shipping.md). A count and
+ * the last plugin only (not a list that grows in a process loading many plugins).
+ */
+interface PluginRegistry {
+  count: number;
+  last?: { name: string; staticVersions: boolean; versionReply: () => Promise<string> } | undefined;
+}
+
+const REGISTRY = Symbol.for("@cnikit/skel.plugins");
+
 /** The process stream if something created it (or if that cannot be known). */
 function streamIfCreated(name: StdStreamName): NodeJS.WriteStream | undefined {
   const s = existingStream(name);
@@ -164,6 +178,17 @@ export function definePlugin<C = unknown, A = Record<string, string>>(definition
     }
     return code;
   }
+
+  const global = globalThis as { [REGISTRY]?: PluginRegistry };
+  global[REGISTRY] ??= { count: 0 };
+  const registry = global[REGISTRY];
+  registry.count++;
+  registry.last = {
+    name: def.name,
+    staticVersions: typeof versions !== "function",
+    // the reply exactly as a call with CNI_COMMAND=VERSION writes it
+    versionReply: async () => (await run({ env: { CNI_COMMAND: "VERSION" } })).stdout,
+  };
 
   return {
     name: def.name,
