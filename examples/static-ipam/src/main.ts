@@ -1,4 +1,4 @@
 /** The static-ipam executable. */
-import { createStaticIpamPlugin } from "./plugin.js";
+import plugin from "./plugin.js";
 
-await createStaticIpamPlugin().main();
+await plugin.main();

@@ -48,3 +48,6 @@ export function createStaticIpamPlugin(): Plugin {
     },
   });
 }
+
+/** The plugin the executable runs (defined here, not in main.ts, so the build can answer VERSION before evaluating the bundle). */
+export default createStaticIpamPlugin();
