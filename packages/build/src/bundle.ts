@@ -173,8 +173,12 @@ const ESM_SCOPE_GUARD = [
   "} else {",
 ];
 
-/** The banner lines that open the block the bundle runs in (closed by a `}` footer), if any. */
-function openBlock(self: SelfPath, guard: VersionGuard | undefined): string[] {
+/**
+ * The lines that open the block a plain CommonJS executable's code runs in (closed by a `}`), if
+ * any: the ES-module scope guard for a script found by its own file name, and the VERSION
+ * prologue's test. Also used by the code-cache loader (code-cache.ts).
+ */
+export function openBlock(self: SelfPath, guard: VersionGuard | undefined): string[] {
   const open = guard ? guardOpen(guard) : undefined;
   if (self === "filename") return [...ESM_SCOPE_GUARD.slice(0, -1), open ? `} else ${open}` : "} else {"];
   return open ? [open] : [];

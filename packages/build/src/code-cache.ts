@@ -11,7 +11,7 @@ import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
-import type { VersionGuard } from "./bundle.js";
+import { openBlock, type VersionGuard } from "./bundle.js";
 import { BuildError } from "./errors.js";
 
 /** Length of the bundle hash (hex) that starts a `.v8cache` file. */
@@ -42,11 +42,8 @@ function loader(shebang: string, id: string, cacheName: string, source: string, 
     `// cnikit: the CommonJS bundle is the string below; it is compiled with V8's code cache from`,
     `// ${cacheName} beside this file when that was made for this bundle and this node, else as usual.`,
     // an extensionless file in a "type": "module" scope is loaded as an ES module: load it again
-    // as CommonJS (see bundle.ts's ESM_SCOPE_GUARD)
-    'if (typeof module === "undefined") {',
-    '  import("node:module").then((m) => m.createRequire(process.argv[1])(process.argv[1]));',
-    // the VERSION prologue answers before the cache is read and the bundle compiled
-    guard ? `} else if (!(${guard.test})) {` : "} else {",
+    // as CommonJS; and the VERSION prologue answers before the cache is read and the bundle compiled
+    ...openBlock("filename", guard),
     '  const { readFileSync: __cnikitRead } = require("node:fs");',
     '  const __cnikitVm = require("node:vm");',
     "  let __cnikitCache;",
